@@ -70,3 +70,30 @@ export function encodeResponseFrame<T>(correlationId: number, apiKey: number, ap
   w.patchInt32(size, w.pos - 4);
   return w.finish();
 }
+
+export interface DecodedRequest {
+  header: RequestHeader;
+  body: unknown;
+}
+
+/**
+ * Decodes a request frame without its size prefix: header, then the body by the api's codec.
+ * An api key or version Sluice has no codec for is a ProtocolError of kind 'unsupported-version'
+ * (the header is still readable from the error's caller through readRequestHeader).
+ */
+export function decodeRequestFrame(frame: Buffer): DecodedRequest {
+  const r = new Reader(frame);
+  const header = readRequestHeader(r);
+  const api = apiByKey(header.requestApiKey);
+  if (!api) throw new ProtocolError('unsupported-version', `unknown api key ${header.requestApiKey}`);
+  return { header, body: api.request.read(r, header.requestApiVersion) };
+}
+
+/** Decodes a response frame without its size prefix, for a request of the given api and version. */
+export function decodeResponseFrame(frame: Buffer, apiKey: number, apiVersion: number): { correlationId: number; body: unknown } {
+  const api = apiByKey(apiKey);
+  if (!api) throw new ProtocolError('unsupported-version', `unknown api key ${apiKey}`);
+  const r = new Reader(frame);
+  const { correlationId } = ResponseHeaderCodec.read(r, responseHeaderVersion(apiKey, apiVersion));
+  return { correlationId, body: api.response.read(r, apiVersion) };
+}

@@ -94,6 +94,21 @@ export class Reader {
   /** Unsigned LEB128, up to 32 bits. */
   uvarint(): number {
     const b = this.buf;
+    // Fast path for the one- and two-byte varints that most lengths and counts are (record
+    // batches hold several per record); the loop below handles everything else and all errors.
+    const at = this.pos;
+    if (this.end - at >= 2) {
+      const b0 = b[at];
+      if (b0 < 0x80) {
+        this.pos = at + 1;
+        return b0;
+      }
+      const b1 = b[at + 1];
+      if (b1 < 0x80) {
+        this.pos = at + 2;
+        return (b0 & 0x7f) | (b1 << 7);
+      }
+    }
     let result = 0;
     let shift = 0;
     for (let i = 0; i < 5; i++) {

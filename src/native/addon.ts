@@ -1,0 +1,47 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root.js';
+
+export type Advice = 'willneed' | 'sequential' | 'random' | 'dontneed';
+
+/** The C++ addon in native/: sendfile to sockets and mmap with its companions (Linux only). */
+export interface NativeAddon {
+  /** The bytes sent when the transfer finished at once, else null and `callback` reports the end. */
+  sendfile(
+    id: number,
+    socketFd: number,
+    fileFd: number,
+    offset: number,
+    length: number,
+    callback: (err: NodeJS.ErrnoException | null, sent: number) => void,
+  ): number | null;
+  cancel(id: number): void;
+  mmap(fd: number, length: number, writable: boolean): ArrayBuffer;
+  /** Detaches the buffer (every view becomes empty) and unmaps it on the next loop turn. */
+  unmap(mapping: ArrayBuffer): void;
+  madvise(mapping: ArrayBuffer, offset: number, length: number, advice: Advice): void;
+  mlock(mapping: ArrayBuffer, offset: number, length: number, lock: boolean): void;
+  msync(mapping: ArrayBuffer, offset: number, length: number): void;
+  pretouch(mapping: ArrayBuffer, offset: number, length: number): void;
+}
+
+export const ADDON_PATH = resolve(PACKAGE_ROOT, 'native/build/Release/sluice_native.node');
+
+function load(): { addon: NativeAddon | null; error: string | null } {
+  if (process.env.SLUICE_NATIVE === '0') return { addon: null, error: 'disabled by SLUICE_NATIVE=0' };
+  if (process.platform !== 'linux') return { addon: null, error: `not built for ${process.platform}` };
+  if (!existsSync(ADDON_PATH)) return { addon: null, error: `not built (${ADDON_PATH} is missing)` };
+  try {
+    return { addon: createRequire(import.meta.url)(ADDON_PATH) as NativeAddon, error: null };
+  } catch (e) {
+    return { addon: null, error: (e as Error).message };
+  }
+}
+
+const loaded = load();
+
+/** The addon, or null when it is missing; callers then use their pure-JS fallbacks. */
+export const nativeAddon: NativeAddon | null = loaded.addon;
+/** Why the addon is not in use, for the start-up log line and metrics. */
+export const nativeAddonError: string | null = loaded.error;

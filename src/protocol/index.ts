@@ -1,0 +1,10 @@
+export * from './generated/index.js';
+export * from './records/index.js';
+export * from './compression/index.js';
+export { Reader } from './primitives/reader.js';
+export { Writer, chunksLength, type Chunk, type ExternalBytes } from './primitives/writer.js';
+export { ProtocolError, type ProtocolErrorKind } from './protocol-error.js';
+export type { MessageCodec, TaggedField } from './codec-runtime.js';
+export type { ApiEntry } from './api-entry.js';
+export type { RecordsData } from './records-data.js';
+export * from './headers.js';

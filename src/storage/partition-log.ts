@@ -1,0 +1,409 @@
+import { mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { BATCH_LENGTH_OVERHEAD, HeaderField, MIN_BATCH_LENGTH, RECORD_BATCH_HEADER_SIZE } from '../protocol/records/batch-layout.js';
+import { RecordBatchHeader } from '../protocol/records/batch-header.js';
+import { decodeRecordBatch } from '../protocol/records/record-batch.js';
+import type { FileRegion } from '../native/file-transfer.js';
+import { log } from '../log.js';
+import { GroupCommit } from './group-commit.js';
+import { readInt64, writeInt64 } from './int64.js';
+import type { LogConfig } from './log-config.js';
+import { LogSegment } from './segment.js';
+import { StorageError } from './storage-error.js';
+
+export interface AppendOptions {
+  /** Stamped into every batch's partitionLeaderEpoch. */
+  leaderEpoch: number;
+  /** The broker's clock, for log-append time and segment.ms. */
+  now: number;
+  /**
+   * true for produce: offsets are assigned here. false for batches that already carry their
+   * offsets (a follower copying its leader), which must continue the log exactly.
+   */
+  assignOffsets: boolean;
+}
+
+export interface AppendResult {
+  firstOffset: number;
+  lastOffset: number;
+  /** The time stamped on the batches under log-append time, else -1. */
+  logAppendTime: number;
+  /** Records appended. */
+  recordCount: number;
+  /** Resolves once the batches are on disk: at once in async flush mode, after a group commit in sync mode. */
+  durable: Promise<void>;
+}
+
+export interface TimestampAndOffset {
+  timestamp: number;
+  offset: number;
+}
+
+/** What a directory of segments was found in when the log was opened. */
+export interface LoadReport {
+  segments: number;
+  recoveredSegments: number;
+  truncatedBytes: number;
+}
+
+const DURABLE = Promise.resolve();
+
+/**
+ * One partition: an ordered list of segments, the last of which takes appends. Offsets are
+ * numbers (see int64.ts). Callers run on the event loop, so there is one appender at a time.
+ */
+export class PartitionLog {
+  private segments: LogSegment[] = [];
+  logStartOffset = 0;
+  /** Offsets below this are known to be on disk. */
+  recoveryPoint = 0;
+  private unflushedMessages = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly groupCommit: GroupCommit;
+  private readonly header = new RecordBatchHeader();
+  private closed = false;
+  readonly loadReport: LoadReport;
+
+  /**
+   * Opens (or creates) the log in `dir`. After a clean shutdown the segments are trusted;
+   * otherwise every segment from the one holding the recovery point on is checked batch by
+   * batch, truncated at the first bad byte, and anything after a truncation is dropped.
+   */
+  constructor(
+    readonly dir: string,
+    public config: LogConfig,
+    opts: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number },
+  ) {
+    mkdirSync(dir, { recursive: true });
+    this.groupCommit = new GroupCommit(() => this.flush());
+    this.loadReport = this.load(opts);
+  }
+
+  private load(opts: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number }): LoadReport {
+    const bases: number[] = [];
+    for (const name of readdirSync(this.dir)) {
+      // Leftovers of an interrupted delete or write.
+      if (name.endsWith('.deleted') || name.endsWith('.tmp')) unlinkSync(join(this.dir, name));
+      const m = /^(\d{20})\.log$/.exec(name);
+      if (m) bases.push(Number(m[1]));
+    }
+    bases.sort((a, b) => a - b);
+    const report: LoadReport = { segments: 0, recoveredSegments: 0, truncatedBytes: 0 };
+    // The segment holding the recovery point and all later ones may hold unflushed bytes.
+    let firstUntrusted = bases.length;
+    if (!opts.cleanShutdown) {
+      firstUntrusted = 0;
+      for (let i = 0; i < bases.length; i++) if (bases[i] <= opts.recoveryPoint) firstUntrusted = i;
+    }
+    for (let i = 0; i < bases.length; i++) {
+      const active = i === bases.length - 1;
+      const trusted = i < firstUntrusted;
+      const { segment, truncatedBytes } = LogSegment.open(this.dir, bases[i], this.config, active, trusted);
+      const previous = this.segments.at(-1);
+      if (previous && segment.baseOffset < previous.nextOffset) {
+        // Overlapping segments can only come from damage; keep the earlier data.
+        segment.close();
+        this.removeSegmentFiles(bases.slice(i));
+        log.warn({ dir: this.dir, baseOffset: bases[i] }, 'dropped segments overlapping earlier data');
+        break;
+      }
+      this.segments.push(segment);
+      if (!trusted) report.recoveredSegments++;
+      if (truncatedBytes > 0) {
+        report.truncatedBytes += truncatedBytes;
+        const rest = bases.slice(i + 1);
+        if (rest.length > 0) {
+          this.removeSegmentFiles(rest);
+          log.warn({ dir: this.dir, baseOffset: bases[i], dropped: rest.length }, 'dropped segments after a torn one');
+        }
+        break;
+      }
+    }
+    if (this.segments.length === 0) this.segments.push(LogSegment.create(this.dir, Math.max(0, opts.logStartOffset), this.config));
+    report.segments = this.segments.length;
+    this.logStartOffset = Math.max(this.segments[0].baseOffset, Math.min(opts.logStartOffset, this.logEndOffset));
+    this.recoveryPoint = Math.min(opts.cleanShutdown ? this.logEndOffset : opts.recoveryPoint, this.logEndOffset);
+    if (report.recoveredSegments > 0) this.recoveryPoint = this.logEndOffset;
+    return report;
+  }
+
+  private removeSegmentFiles(bases: number[]): void {
+    for (const base of bases) {
+      for (const path of Object.values(LogSegment.paths(this.dir, base))) rmSync(path, { force: true });
+    }
+  }
+
+  private get active(): LogSegment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  get logEndOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  /** Total bytes of all segments. */
+  get size(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** The segments' base offsets, oldest first (for tools and tests). */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  private roll(baseOffset: number): void {
+    this.active.seal();
+    this.segments.push(LogSegment.create(this.dir, baseOffset, this.config));
+  }
+
+  /**
+   * Appends one or more whole record batches, already validated by the caller. With
+   * assignOffsets, each batch gets the next offsets (its lastOffsetDelta must match its record
+   * count), the leader epoch, and under log-append time a new max timestamp and CRC.
+   */
+  append(records: Buffer, opts: AppendOptions): AppendResult {
+    if (this.closed) throw new StorageError('log-closed', `${this.dir} is closed`);
+    if (records.length === 0) throw new StorageError('invalid-record', 'no record batches to append');
+    let next = this.logEndOffset;
+    const first = opts.assignOffsets ? next : -1;
+    let firstOffset = first;
+    let recordCount = 0;
+    const logAppend = this.config.timestampType === 'log-append';
+    for (let at = 0; at < records.length; ) {
+      if (records.length - at < RECORD_BATCH_HEADER_SIZE) throw new StorageError('invalid-record', 'trailing bytes after the last batch');
+      const batchLength = records.readInt32BE(at + HeaderField.batchLength);
+      const size = BATCH_LENGTH_OVERHEAD + batchLength;
+      if (batchLength < MIN_BATCH_LENGTH || size > records.length - at) throw new StorageError('invalid-record', `bad batch length ${batchLength}`);
+      const count = records.readInt32BE(at + HeaderField.recordCount);
+      const lastDelta = records.readInt32BE(at + HeaderField.lastOffsetDelta);
+      if (opts.assignOffsets) {
+        if (count <= 0 || lastDelta !== count - 1) {
+          throw new StorageError('invalid-record', `lastOffsetDelta ${lastDelta} does not match ${count} records`);
+        }
+        writeInt64(records, next, at);
+        records.writeInt32BE(opts.leaderEpoch, at + HeaderField.partitionLeaderEpoch);
+        if (logAppend) this.header.reset(records, at).setMaxTimestamp('log-append', BigInt(opts.now));
+      } else {
+        const base = readInt64(records, at);
+        if (base < next || lastDelta < 0) throw new StorageError('invalid-record', `batch at offset ${base} does not follow ${next}`);
+        if (firstOffset < 0) firstOffset = base;
+        next = base;
+      }
+      next += lastDelta + 1;
+      recordCount += count;
+      at += size;
+    }
+    if (!this.active.hasRoomFor(records.length) || this.active.isOlderThan(this.config.segmentMs, opts.now)) {
+      this.roll(this.logEndOffset);
+    }
+    this.active.append(records);
+    const durable = this.afterAppend(recordCount);
+    return { firstOffset, lastOffset: next - 1, logAppendTime: logAppend ? opts.now : -1, recordCount, durable };
+  }
+
+  private afterAppend(records: number): Promise<void> {
+    if (this.config.flushMode === 'sync') return this.groupCommit.request();
+    this.unflushedMessages += records;
+    if (this.unflushedMessages >= this.config.flushMessages) this.flushInBackground();
+    else if (Number.isFinite(this.config.flushMs) && this.flushTimer === null) {
+      this.flushTimer = setTimeout(() => this.flushInBackground(), this.config.flushMs);
+      this.flushTimer.unref();
+    }
+    return DURABLE;
+  }
+
+  private flushInBackground(): void {
+    this.flush().catch((e: unknown) => log.error({ err: e, dir: this.dir }, 'flush failed'));
+  }
+
+  /** Writes everything appended so far to disk and moves the recovery point up to it. */
+  async flush(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    this.unflushedMessages = 0;
+    const upTo = this.logEndOffset;
+    const dirty = this.segments.filter((s) => s.nextOffset > this.recoveryPoint || s === this.active);
+    await Promise.all(dirty.map((s) => s.flush()));
+    if (upTo > this.recoveryPoint) this.recoveryPoint = upTo;
+  }
+
+  /** Group-committed flushes so far (sync mode). */
+  get groupCommits(): number {
+    return this.groupCommit.flushes;
+  }
+
+  private segmentFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid].baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  /**
+   * A file region of whole batches from the one holding `fromOffset`, at most `maxBytes` (the
+   * first batch whole whatever its size), holding nothing at or past `upToOffset` (the high
+   * watermark). Null when there is nothing yet. Reads stay within one segment, as Kafka's do.
+   */
+  read(fromOffset: number, maxBytes: number, upToOffset = this.logEndOffset): FileRegion | null {
+    if (fromOffset < this.logStartOffset || fromOffset > this.logEndOffset) {
+      throw new StorageError(
+        'offset-out-of-range',
+        `offset ${fromOffset} is outside ${this.logStartOffset}..${this.logEndOffset} of ${this.dir}`,
+      );
+    }
+    if (fromOffset >= upToOffset) return null;
+    for (let i = this.segmentFor(fromOffset); i < this.segments.length; i++) {
+      const seg = this.segments[i];
+      if (seg.baseOffset >= upToOffset) return null;
+      const end = upToOffset >= seg.nextOffset ? seg.size : seg.positionOf(upToOffset);
+      const region = seg.read(fromOffset, maxBytes, end);
+      if (region) return region;
+    }
+    return null;
+  }
+
+  /** The whole batch holding `offset`, as bytes: for the few callers that must look inside. */
+  readBatchAt(offset: number): Buffer | null {
+    const seg = this.segments[this.segmentFor(offset)];
+    const b = seg.findBatch(offset);
+    return b ? seg.readBytes(b.position, b.size) : null;
+  }
+
+  /**
+   * The first record whose timestamp is at or after `timestamp` (ListOffsets by time): the
+   * time index finds the batch, and the batch is opened to find the record. Null when every
+   * record is older.
+   */
+  offsetForTimestamp(timestamp: number): TimestampAndOffset | null {
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp < timestamp) continue;
+      const b = seg.findBatchByTimestamp(timestamp);
+      if (!b || b.lastOffset < this.logStartOffset) continue;
+      const batch = decodeRecordBatch(seg.readBytes(b.position, b.size));
+      const logAppend = batch.timestampType === 'log-append';
+      for (const r of batch.records) {
+        const ts = logAppend ? Number(batch.maxTimestamp) : Number(batch.baseTimestamp) + r.timestampDelta;
+        const offset = b.baseOffset + r.offsetDelta;
+        if (ts >= timestamp && offset >= this.logStartOffset) return { timestamp: ts, offset };
+      }
+    }
+    return null;
+  }
+
+  /** The record with the largest timestamp (ListOffsets MAX_TIMESTAMP). */
+  maxTimestampAndOffset(): TimestampAndOffset | null {
+    let best: TimestampAndOffset | null = null;
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp >= 0 && (best === null || seg.maxTimestamp > best.timestamp)) {
+        best = { timestamp: seg.maxTimestamp, offset: seg.offsetOfMaxTimestamp };
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Removes every batch holding `offset` or later (a follower diverged from its leader). The
+   * log end becomes the base offset of the first removed batch.
+   */
+  truncateTo(offset: number): void {
+    if (offset >= this.logEndOffset) return;
+    if (offset <= this.segments[0].baseOffset) {
+      this.truncateFullyAndStartAt(offset);
+      return;
+    }
+    while (this.segments.length > 1 && this.active.baseOffset >= offset) this.segments.pop()!.delete();
+    this.active.truncateTo(offset);
+    // A sealed segment takes no appends (its mapping is gone): continue in a fresh one, or
+    // replace the segment outright when nothing of it is left.
+    if (this.active.isEmpty) {
+      const base = this.active.baseOffset;
+      this.segments.pop()!.delete();
+      this.segments.push(LogSegment.create(this.dir, base, this.config));
+    } else this.roll(this.logEndOffset);
+    this.recoveryPoint = Math.min(this.recoveryPoint, this.logEndOffset);
+  }
+
+  /** Drops everything and starts the log again at `offset`. */
+  truncateFullyAndStartAt(offset: number): void {
+    for (const s of this.segments) s.delete();
+    this.segments = [LogSegment.create(this.dir, offset, this.config)];
+    this.logStartOffset = offset;
+    this.recoveryPoint = offset;
+  }
+
+  /**
+   * Moves the log start to `offset` (DeleteRecords) and deletes the segments wholly before
+   * it. The caller keeps `offset` at or below the high watermark.
+   */
+  deleteRecordsBefore(offset: number): void {
+    if (offset > this.logEndOffset) throw new StorageError('offset-out-of-range', `offset ${offset} is past the log end ${this.logEndOffset}`);
+    if (offset <= this.logStartOffset) return;
+    this.logStartOffset = offset;
+    if (this.active.nextOffset <= offset && !this.active.isEmpty) this.roll(this.logEndOffset);
+    this.deleteSegmentsWhile((s) => s.nextOffset <= this.logStartOffset);
+  }
+
+  /** Deletes old segments from the front while `doomed` says so; never the active one. */
+  private deleteSegmentsWhile(doomed: (s: LogSegment) => boolean): number {
+    let deleted = 0;
+    while (this.segments.length > 1 && doomed(this.segments[0])) {
+      this.segments.shift()!.delete();
+      deleted++;
+    }
+    if (this.segments[0].baseOffset > this.logStartOffset) this.logStartOffset = this.segments[0].baseOffset;
+    return deleted;
+  }
+
+  /**
+   * Applies retention.ms and retention.bytes when cleanup.policy includes delete: whole
+   * segments go, oldest first, never the active one. Returns how many were deleted.
+   */
+  applyRetention(now: number): number {
+    if (!this.config.cleanupDelete) return 0;
+    let deleted = 0;
+    const { retentionMs, retentionBytes } = this.config;
+    if (retentionMs >= 0) deleted += this.deleteSegmentsWhile((s) => s.maxTimestamp >= 0 && now - s.maxTimestamp > retentionMs);
+    if (retentionBytes >= 0) {
+      let excess = this.size - retentionBytes;
+      deleted += this.deleteSegmentsWhile((s) => {
+        if (s.size > excess) return false;
+        excess -= s.size;
+        return true;
+      });
+    }
+    return deleted;
+  }
+
+  /** Flushes, trims the active segment's preallocation and closes every file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    for (const s of this.segments) s.close();
+  }
+
+  /** Closes without flushing and removes the directory (DeleteTopics). */
+  deleteAll(): void {
+    this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    for (const s of this.segments) s.delete();
+    this.segments = [];
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

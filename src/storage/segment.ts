@@ -1,0 +1,371 @@
+import { renameSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { HeaderField, RECORD_BATCH_HEADER_SIZE, BATCH_LENGTH_OVERHEAD, MIN_BATCH_LENGTH, CURRENT_MAGIC } from '../protocol/records/batch-layout.js';
+import { RecordBatchHeader } from '../protocol/records/batch-header.js';
+import { ProtocolError } from '../protocol/protocol-error.js';
+import type { FileRegion } from '../native/file-transfer.js';
+import { openIndexStorage } from './index-storage.js';
+import { readInt64 } from './int64.js';
+import type { LogConfig } from './log-config.js';
+import { OffsetIndex, TimeIndex } from './offset-index.js';
+import { openSegmentFile, type SegmentFile } from './segment-file.js';
+
+/** Kafka's file names: the base offset as 20 digits. */
+export function segmentFileName(baseOffset: number, suffix: string): string {
+  return `${String(baseOffset).padStart(20, '0')}${suffix}`;
+}
+
+/** segment.index.bytes in entries: a segment rolls when its offset index is full. */
+function maxIndexEntries(config: LogConfig): number {
+  return Math.max(2, Math.floor(config.segmentIndexBytes / OffsetIndex.ENTRY_SIZE));
+}
+
+/** What a scan sees of one batch, read from its header alone. */
+export interface BatchInfo {
+  position: number;
+  baseOffset: number;
+  lastOffset: number;
+  maxTimestamp: number;
+  size: number;
+}
+
+/** Batch headers are read in chunks this large while scanning, so one read covers many batches. */
+const SCAN_CHUNK = 64 * 1024;
+const scratch = Buffer.allocUnsafeSlow(SCAN_CHUNK);
+
+/**
+ * One segment of a partition log: a `.log` file of record batches as produced (offsets
+ * assigned) with its sparse `.index` and `.timeindex`. Offsets, positions and timestamps are
+ * numbers (see int64.ts).
+ */
+export class LogSegment {
+  nextOffset: number;
+  maxTimestamp = -1;
+  offsetOfMaxTimestamp: number;
+  /** The first batch's max timestamp, which segment.ms measures from; -1 while empty. */
+  firstBatchTimestamp = -1;
+  private bytesSinceIndexEntry = 0;
+  private sealed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    private file: SegmentFile,
+    readonly offsetIndex: OffsetIndex,
+    readonly timeIndex: TimeIndex,
+    private readonly config: LogConfig,
+  ) {
+    this.nextOffset = baseOffset;
+    this.offsetOfMaxTimestamp = baseOffset;
+  }
+
+  static paths(dir: string, baseOffset: number): { log: string; index: string; timeindex: string } {
+    return {
+      log: join(dir, segmentFileName(baseOffset, '.log')),
+      index: join(dir, segmentFileName(baseOffset, '.index')),
+      timeindex: join(dir, segmentFileName(baseOffset, '.timeindex')),
+    };
+  }
+
+  /** A new, empty, active segment. */
+  static create(dir: string, baseOffset: number, config: LogConfig): LogSegment {
+    return LogSegment.openFiles(dir, baseOffset, config, true, 0);
+  }
+
+  /**
+   * An existing segment. A trusted one (clean shutdown, before the recovery point) takes its
+   * state from the indexes; otherwise every batch is checked and the indexes rebuilt.
+   */
+  static open(dir: string, baseOffset: number, config: LogConfig, active: boolean, trusted: boolean): { segment: LogSegment; truncatedBytes: number } {
+    const segment = LogSegment.openFiles(dir, baseOffset, config, active, null);
+    if (!trusted) return { segment, truncatedBytes: segment.recover() };
+    segment.loadStateFromIndexes();
+    return { segment, truncatedBytes: 0 };
+  }
+
+  private static openFiles(dir: string, baseOffset: number, config: LogConfig, active: boolean, size: number | null): LogSegment {
+    const p = LogSegment.paths(dir, baseOffset);
+    const file = openSegmentFile(p.log, active ? config.appendMode : 'write', size, config.segmentBytes, config.mlock);
+    const indexMode = active ? config.indexMode : 'heap';
+    const maxEntries = maxIndexEntries(config);
+    const offsetIndex = new OffsetIndex(openIndexStorage(p.index, indexMode, maxEntries, OffsetIndex.ENTRY_SIZE), baseOffset);
+    const timeIndex = new TimeIndex(openIndexStorage(p.timeindex, indexMode, maxEntries, TimeIndex.ENTRY_SIZE), baseOffset);
+    const segment = new LogSegment(dir, baseOffset, file, offsetIndex, timeIndex, config);
+    if (!active) segment.sealed = true;
+    return segment;
+  }
+
+  get size(): number {
+    return this.file.size;
+  }
+
+  get fd(): number {
+    return this.file.fd;
+  }
+
+  get isEmpty(): boolean {
+    return this.file.size === 0;
+  }
+
+  /**
+   * Whether `bytes` more fit under segment.bytes and in the indexes (an empty segment takes
+   * anything): an append adds at most one index entry per index.interval.bytes, plus one.
+   */
+  hasRoomFor(bytes: number): boolean {
+    if (this.file.size === 0) return true;
+    const entries = this.offsetIndex.entries + Math.ceil(bytes / this.config.indexIntervalBytes) + 1;
+    return this.file.size + bytes <= this.config.segmentBytes && entries <= maxIndexEntries(this.config);
+  }
+
+  /** Whether segment.ms says it is time for a new segment. */
+  isOlderThan(segmentMs: number, now: number): boolean {
+    return this.firstBatchTimestamp >= 0 && now - this.firstBatchTimestamp >= segmentMs;
+  }
+
+  /**
+   * Appends whole batches whose offsets are already assigned, adding an index entry every
+   * index.interval.bytes. The caller has validated them and checked hasRoomFor.
+   */
+  append(data: Buffer): void {
+    const start = this.file.size;
+    this.file.append(data);
+    for (let at = 0; at < data.length; ) {
+      const size = BATCH_LENGTH_OVERHEAD + data.readInt32BE(at + HeaderField.batchLength);
+      const last = readInt64(data, at) + data.readInt32BE(at + HeaderField.lastOffsetDelta);
+      this.track(start + at, last, readInt64(data, at + HeaderField.maxTimestamp), size);
+      at += size;
+    }
+  }
+
+  /** Keeps the indexes and the segment's counters in step with a batch just appended or scanned. */
+  private track(position: number, lastOffset: number, maxTimestamp: number, size: number): void {
+    if (this.firstBatchTimestamp < 0) this.firstBatchTimestamp = maxTimestamp;
+    if (maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = maxTimestamp;
+      this.offsetOfMaxTimestamp = lastOffset;
+    }
+    if (this.bytesSinceIndexEntry > this.config.indexIntervalBytes) {
+      this.offsetIndex.append(lastOffset, position);
+      this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+      this.bytesSinceIndexEntry = 0;
+    }
+    this.bytesSinceIndexEntry += size;
+    this.nextOffset = lastOffset + 1;
+  }
+
+  /**
+   * Walks batch headers from `position`, calling `visit` for each until it returns false or
+   * the data ends. Headers are read in chunks, so a scan costs one read per 64 KiB or per large
+   * batch, not one per batch.
+   */
+  scan(position: number, visit: (b: BatchInfo) => boolean, end = this.file.size): void {
+    const info: BatchInfo = { position: 0, baseOffset: 0, lastOffset: 0, maxTimestamp: 0, size: 0 };
+    let chunkStart = 0;
+    let chunkLength = 0;
+    while (position + BATCH_LENGTH_OVERHEAD <= end) {
+      if (position < chunkStart || position + RECORD_BATCH_HEADER_SIZE > chunkStart + chunkLength) {
+        chunkStart = position;
+        chunkLength = this.file.read(scratch, Math.min(SCAN_CHUNK, end - position), position);
+        if (chunkLength < RECORD_BATCH_HEADER_SIZE) return;
+      }
+      const at = position - chunkStart;
+      const batchLength = scratch.readInt32BE(at + HeaderField.batchLength);
+      if (batchLength < MIN_BATCH_LENGTH) return;
+      info.position = position;
+      info.baseOffset = readInt64(scratch, at);
+      info.lastOffset = info.baseOffset + scratch.readInt32BE(at + HeaderField.lastOffsetDelta);
+      info.maxTimestamp = readInt64(scratch, at + HeaderField.maxTimestamp);
+      info.size = BATCH_LENGTH_OVERHEAD + batchLength;
+      if (position + info.size > end) return;
+      if (!visit(info)) return;
+      position += info.size;
+    }
+  }
+
+  /** The first batch holding `offset` or a later one, or null when there is none. */
+  findBatch(offset: number, end = this.file.size): BatchInfo | null {
+    let found: BatchInfo | null = null;
+    this.scan(
+      this.offsetIndex.lookup(offset),
+      (b) => {
+        if (b.lastOffset < offset) return true;
+        found = { ...b };
+        return false;
+      },
+      end,
+    );
+    return found;
+  }
+
+  /** The file position where batches holding `offset` and later start; the size if none do. */
+  positionOf(offset: number): number {
+    return this.findBatch(offset)?.position ?? this.file.size;
+  }
+
+  /**
+   * A file region starting at the batch that holds `offset`, at most `maxBytes` long and
+   * ending before `endPosition`, so it may cut the last batch short as Kafka does; the first
+   * batch is always whole, however large (KIP-74). Null when nothing is there to read.
+   */
+  read(offset: number, maxBytes: number, endPosition = this.file.size): FileRegion | null {
+    const first = this.findBatch(offset, endPosition);
+    if (!first) return null;
+    const length = Math.max(first.size, Math.min(maxBytes, endPosition - first.position));
+    return { fd: this.file.fd, position: first.position, byteLength: length };
+  }
+
+  /** The first batch at or after `timestamp` by max timestamp, using the time index. */
+  findBatchByTimestamp(timestamp: number): BatchInfo | null {
+    let found: BatchInfo | null = null;
+    this.scan(this.offsetIndex.lookup(this.timeIndex.lookup(timestamp)), (b) => {
+      if (b.maxTimestamp < timestamp) return true;
+      found = { ...b };
+      return false;
+    });
+    return found;
+  }
+
+  /** Reads `length` bytes at `position` (a batch, for the few paths that must look inside). */
+  readBytes(position: number, length: number): Buffer {
+    const out = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = this.file.read(done === 0 ? out : out.subarray(done), length - done, position + done);
+      if (n === 0) throw new Error(`segment ${this.baseOffset} ends before ${position + length}`);
+      done += n;
+    }
+    return out;
+  }
+
+  /**
+   * Checks every batch (size, magic, CRC, offsets moving forward) and rebuilds the indexes;
+   * truncates at the first bad or torn byte. Returns the bytes cut off.
+   */
+  recover(): number {
+    this.offsetIndex.clear();
+    this.timeIndex.clear();
+    this.nextOffset = this.baseOffset;
+    this.maxTimestamp = -1;
+    this.offsetOfMaxTimestamp = this.baseOffset;
+    this.firstBatchTimestamp = -1;
+    this.bytesSinceIndexEntry = 0;
+    const header = new RecordBatchHeader();
+    let valid = 0;
+    this.scan(0, (b) => {
+      if (b.baseOffset < this.nextOffset || b.lastOffset < b.baseOffset) return false;
+      const bytes = this.readBytes(b.position, b.size);
+      try {
+        header.reset(bytes);
+        if (header.magic !== CURRENT_MAGIC) return false;
+        header.verifyCrc();
+      } catch (e) {
+        if (e instanceof ProtocolError) return false;
+        throw e;
+      }
+      this.track(b.position, b.lastOffset, b.maxTimestamp, b.size);
+      valid = b.position + b.size;
+      return true;
+    });
+    const cut = this.file.size - valid;
+    if (cut > 0) this.file.truncate(valid);
+    return cut;
+  }
+
+  /** After a clean shutdown the indexes are whole: the last batch is found from them. */
+  private loadStateFromIndexes(): void {
+    let last: BatchInfo | null = null;
+    this.scan(this.offsetIndex.lookup(this.offsetIndex.lastOffset), (b) => {
+      last = { ...b };
+      return true;
+    });
+    const l = last as BatchInfo | null;
+    if (l === null) return;
+    this.nextOffset = l.lastOffset + 1;
+    this.bytesSinceIndexEntry = this.file.size - this.offsetIndexPosition();
+    const first = this.findBatch(this.baseOffset);
+    this.firstBatchTimestamp = first ? first.maxTimestamp : -1;
+    if (this.timeIndex.entries > 0) {
+      this.maxTimestamp = this.timeIndex.lastTimestamp;
+      this.offsetOfMaxTimestamp = this.timeIndex.lastEntryOffset;
+    }
+    if (l.maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = l.maxTimestamp;
+      this.offsetOfMaxTimestamp = l.lastOffset;
+    }
+  }
+
+  private offsetIndexPosition(): number {
+    return this.offsetIndex.entries === 0 ? 0 : this.offsetIndex.lookup(this.offsetIndex.lastOffset);
+  }
+
+  /**
+   * Removes every batch holding `offset` or later; returns the bytes removed. The segment's
+   * next offset becomes the base offset of the first removed batch.
+   */
+  truncateTo(offset: number): number {
+    const from = this.findBatch(offset);
+    if (!from) return 0;
+    const removed = this.file.size - from.position;
+    this.file.truncate(from.position);
+    this.offsetIndex.truncateTo(from.baseOffset);
+    this.timeIndex.truncateTo(from.baseOffset);
+    // Counters are cheapest to get right by rescanning what is left of this one segment.
+    this.recountAfterTruncate();
+    return removed;
+  }
+
+  private recountAfterTruncate(): void {
+    this.nextOffset = this.baseOffset;
+    this.maxTimestamp = -1;
+    this.offsetOfMaxTimestamp = this.baseOffset;
+    this.firstBatchTimestamp = -1;
+    let lastPosition = 0;
+    this.scan(0, (b) => {
+      if (this.firstBatchTimestamp < 0) this.firstBatchTimestamp = b.maxTimestamp;
+      if (b.maxTimestamp > this.maxTimestamp) {
+        this.maxTimestamp = b.maxTimestamp;
+        this.offsetOfMaxTimestamp = b.lastOffset;
+      }
+      this.nextOffset = b.lastOffset + 1;
+      lastPosition = b.position;
+      return true;
+    });
+    this.bytesSinceIndexEntry = this.file.size - Math.max(lastPosition, this.offsetIndexPosition());
+  }
+
+  /** Durably writes the log and both indexes. */
+  async flush(): Promise<void> {
+    await Promise.all([this.file.sync(), this.offsetIndex.sync(), this.timeIndex.sync()]);
+  }
+
+  /** The segment takes no more appends: record the final max timestamp, trim preallocation. */
+  seal(): void {
+    if (this.sealed) return;
+    this.sealed = true;
+    if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+    this.file.seal();
+  }
+
+  close(): void {
+    this.seal();
+    this.file.close();
+    this.offsetIndex.close();
+    this.timeIndex.close();
+  }
+
+  /**
+   * Deletes the files at once (readers already holding the descriptor keep reading: the data
+   * lives until the last descriptor closes) and closes the descriptors after file.delete.delay.ms,
+   * so a fetch in flight never has its descriptor number reused under it.
+   */
+  delete(): void {
+    const p = LogSegment.paths(this.dir, this.baseOffset);
+    for (const path of [p.log, p.index, p.timeindex]) {
+      const doomed = `${path}.deleted`;
+      renameSync(path, doomed);
+      unlinkSync(doomed);
+    }
+    const timer = setTimeout(() => this.close(), this.config.fileDeleteDelayMs);
+    timer.unref();
+  }
+}

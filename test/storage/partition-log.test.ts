@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { CompressionType } from '../../src/protocol/compression/index.js';
+import { decodeRecordBatch } from '../../src/protocol/records/record-batch.js';
+import { nativeAddon } from '../../src/native/addon.js';
+import type { AppendMode, FlushMode } from '../../src/storage/log-config.js';
+import { StorageError } from '../../src/storage/storage-error.js';
+import { makeBatch, openLog, readAll, recordsIn, regionBytes, tempDir, testConfig } from '../support/storage-fixtures.js';
+
+const append = (log: ReturnType<typeof openLog>, batch: Buffer, now = Date.now()) =>
+  log.append(batch, { leaderEpoch: 3, now, assignOffsets: true });
+
+const modes: { appendMode: AppendMode; flushMode: FlushMode }[] = [
+  { appendMode: 'write', flushMode: 'async' },
+  { appendMode: 'write', flushMode: 'sync' },
+  { appendMode: 'mmap', flushMode: 'async' },
+  { appendMode: 'mmap', flushMode: 'sync' },
+];
+
+test('mmap append mode has the native addon in CI', () => {
+  if (process.env.CI) assert.ok(nativeAddon, 'the native addon must be built in CI');
+});
+
+for (const mode of modes) {
+  describe(`partition log, ${mode.appendMode} append, ${mode.flushMode} flush`, () => {
+    test('assigns offsets, stamps the leader epoch, rolls segments and reads everything back', async () => {
+      const { dir, cleanup } = tempDir('log');
+      try {
+        const config = testConfig({ ...mode, segmentBytes: 16 * 1024, indexIntervalBytes: 512 });
+        const log = openLog(dir, config);
+        const expected: string[] = [];
+        for (let i = 0; i < 200; i++) {
+          const count = 1 + (i % 7);
+          const compression = [CompressionType.None, CompressionType.Gzip, CompressionType.Lz4][i % 3];
+          const result = append(log, makeBatch(`b${i}`, count, 1_000_000 + i * 10, { compression, valueBytes: 40 }));
+          await result.durable;
+          assert.equal(result.firstOffset, expected.length);
+          assert.equal(result.lastOffset, expected.length + count - 1);
+          for (let j = 0; j < count; j++) expected.push(`b${i}-${j}`.padEnd(40, '.'));
+        }
+        assert.equal(log.logEndOffset, expected.length);
+        assert.ok(log.segmentCount > 5, `expected several segments, got ${log.segmentCount}`);
+        const names = readdirSync(dir).filter((n) => n.endsWith('.log')).sort();
+        assert.match(names[0], /^0{20}\.log$/);
+        const got = readAll(log);
+        assert.deepEqual(got.map((r) => r.value), expected);
+        assert.deepEqual(got.map((r) => r.offset), expected.map((_, i) => i));
+        const region = log.read(0, 100)!;
+        assert.equal(decodeRecordBatch(regionBytes(region)).partitionLeaderEpoch, 3);
+        await log.close();
+        // Closed segments are trimmed to their data (mmap preallocation included).
+        for (const n of readdirSync(dir).filter((x) => x.endsWith('.log'))) assert.ok(statSync(`${dir}/${n}`).size <= 16 * 1024);
+        const reopened = openLog(dir, config);
+        assert.equal(reopened.logEndOffset, expected.length);
+        assert.deepEqual(readAll(reopened).map((r) => r.value), expected);
+        await reopened.close();
+      } finally {
+        cleanup();
+      }
+    });
+  });
+}
+
+test('sync flush groups concurrent appends into far fewer fdatasyncs', async () => {
+  const { dir, cleanup } = tempDir('group-commit');
+  try {
+    const log = openLog(dir, testConfig({ flushMode: 'sync' }));
+    const acks = [];
+    for (let i = 0; i < 500; i++) acks.push(append(log, makeBatch(`g${i}`, 1, 1000)).durable);
+    await Promise.all(acks);
+    assert.ok(log.groupCommits >= 1);
+    assert.ok(log.groupCommits < 50, `500 appends took ${log.groupCommits} flushes`);
+    assert.equal(log.recoveryPoint, 500);
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a read returns the first batch whole even past maxBytes, and never past the high watermark', async () => {
+  const { dir, cleanup } = tempDir('kip74');
+  try {
+    const log = openLog(dir, testConfig());
+    // Timestamps near the clock: older ones would roll a segment per batch under segment.ms.
+    const now = Date.now();
+    append(log, makeBatch('big', 10, now, { valueBytes: 1000 }));
+    append(log, makeBatch('small', 2, now));
+    append(log, makeBatch('later', 3, now));
+    assert.equal(log.segmentCount, 1);
+    const first = log.read(0, 10)!;
+    assert.ok(first.byteLength > 10000);
+    assert.equal(recordsIn(regionBytes(first)).length, 10);
+    // Up to offset 12 (the high watermark): the third batch is left out.
+    const upTo = recordsIn(regionBytes(log.read(0, 1 << 20, 12)!));
+    assert.deepEqual(upTo.map((r) => r.offset), [...Array(12).keys()]);
+    assert.equal(log.read(12, 1 << 20, 12), null);
+    // A read from the middle of a batch starts at that batch.
+    assert.equal(recordsIn(regionBytes(log.read(11, 1 << 20)!))[0].offset, 10);
+    assert.throws(() => log.read(16, 100), (e) => e instanceof StorageError && e.kind === 'offset-out-of-range');
+    assert.equal(log.read(15, 100), null);
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('index and time-index lookups agree with a brute-force scan on random workloads', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.record({ count: fc.integer({ min: 1, max: 8 }), gap: fc.integer({ min: -5, max: 40 }), size: fc.integer({ min: 0, max: 300 }) }), { minLength: 1, maxLength: 60 }),
+      fc.integer({ min: 64, max: 2048 }),
+      fc.integer({ min: 2048, max: 16384 }),
+      async (batches, indexIntervalBytes, segmentBytes) => {
+        const { dir, cleanup } = tempDir('index');
+        try {
+          const log = openLog(dir, testConfig({ indexIntervalBytes, segmentBytes }));
+          let ts = 1_000_000;
+          for (const [i, b] of batches.entries()) {
+            ts += b.gap;
+            append(log, makeBatch(`r${i}`, b.count, ts, { valueBytes: b.size, timestampStep: 3 }), ts);
+          }
+          const all = readAll(log, 0, 512);
+          assert.ok(log.segmentCount <= batches.length);
+          assert.equal(all.length, log.logEndOffset);
+          for (let offset = 0; offset < log.logEndOffset; offset += 1) {
+            const first = recordsIn(regionBytes(log.read(offset, 1)!))[0];
+            // The batch returned is the one holding the offset.
+            assert.ok(first.offset <= offset, `read(${offset}) started at ${first.offset}`);
+          }
+          const times = [...new Set(all.map((r) => r.timestamp))];
+          for (const t of [...times, times[0] - 1, Math.max(...times) + 1]) {
+            const brute = all.find((r) => r.timestamp >= t);
+            const found = log.offsetForTimestamp(t);
+            assert.deepEqual(found, brute ? { offset: brute.offset, timestamp: brute.timestamp } : null, `timestamp ${t}`);
+          }
+          const max = all.reduce((m, r) => (r.timestamp > m.timestamp ? r : m));
+          assert.equal(log.maxTimestampAndOffset()?.timestamp, max.timestamp);
+          await log.close();
+        } finally {
+          cleanup();
+        }
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
+
+test('truncateTo cuts at a batch boundary and appends continue from there', async () => {
+  const { dir, cleanup } = tempDir('truncate');
+  try {
+    const log = openLog(dir, testConfig({ segmentBytes: 2000 }));
+    for (let i = 0; i < 30; i++) append(log, makeBatch(`t${i}`, 3, 1000 + i), 1000);
+    log.truncateTo(40); // inside the batch 39..41
+    assert.equal(log.logEndOffset, 39);
+    log.truncateTo(10);
+    assert.equal(log.logEndOffset, 9);
+    assert.equal(append(log, makeBatch('again', 2, 5000)).firstOffset, 9);
+    assert.deepEqual(readAll(log).map((r) => r.offset), [...Array(11).keys()]);
+    log.truncateTo(0);
+    assert.equal(log.logEndOffset, 0);
+    assert.equal(append(log, makeBatch('fresh', 1, 6000)).firstOffset, 0);
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('deleteRecordsBefore moves the log start and drops whole segments below it', async () => {
+  const { dir, cleanup } = tempDir('delete-records');
+  try {
+    const log = openLog(dir, testConfig({ segmentBytes: 1500 }));
+    for (let i = 0; i < 40; i++) append(log, makeBatch(`d${i}`, 2, 1000 + i), 1000);
+    const before = log.segmentCount;
+    log.deleteRecordsBefore(41);
+    assert.equal(log.logStartOffset, 41);
+    assert.ok(log.segmentCount < before);
+    assert.throws(() => log.read(40, 100), StorageError);
+    assert.equal(recordsIn(regionBytes(log.read(41, 100)!))[0].offset, 40, 'the batch holding the new start is served whole');
+    await log.close();
+    const reopened = openLog(dir, testConfig({ segmentBytes: 1500 }), true, 0, 41);
+    assert.equal(reopened.logStartOffset, 41);
+    await reopened.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('retention by time and by size deletes old segments but never the active one', async () => {
+  const { dir, cleanup } = tempDir('retention');
+  try {
+    const now = 10_000_000;
+    const config = testConfig({ segmentBytes: 1000, retentionMs: 5000 });
+    const log = openLog(dir, config);
+    for (let i = 0; i < 30; i++) append(log, makeBatch(`old${i}`, 2, now - 100_000 + i), now);
+    for (let i = 0; i < 10; i++) append(log, makeBatch(`new${i}`, 2, now - 10), now);
+    const segments = log.segmentCount;
+    const deleted = log.applyRetention(now);
+    assert.ok(deleted > 0 && log.segmentCount === segments - deleted);
+    assert.ok(readAll(log).every((r) => r.timestamp >= now - 100_000 + 20), 'old data gone');
+    assert.ok(readAll(log).some((r) => r.value?.startsWith('new')));
+    log.config = testConfig({ segmentBytes: 1000, retentionMs: -1, retentionBytes: 0 });
+    log.applyRetention(now);
+    assert.equal(log.segmentCount, 1, 'only the active segment is left');
+    assert.equal(log.logStartOffset, log.segmentBaseOffsets()[0]);
+    log.config = testConfig({ segmentBytes: 1000, retentionMs: 1, cleanupDelete: false });
+    for (let i = 0; i < 10; i++) append(log, makeBatch(`kept${i}`, 2, 1), now);
+    assert.equal(log.applyRetention(now), 0, 'cleanup.policy=compact alone keeps everything');
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('segment.ms rolls a segment whose first batch is old enough', async () => {
+  const { dir, cleanup } = tempDir('segment-ms');
+  try {
+    const log = openLog(dir, testConfig({ segmentMs: 1000 }));
+    append(log, makeBatch('a', 1, 5000), 5000);
+    append(log, makeBatch('b', 1, 5500), 5500);
+    assert.equal(log.segmentCount, 1);
+    append(log, makeBatch('c', 1, 6100), 6100);
+    assert.equal(log.segmentCount, 2);
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('log-append time topics get the broker time as max timestamp, with a valid CRC', async () => {
+  const { dir, cleanup } = tempDir('log-append');
+  try {
+    const log = openLog(dir, testConfig({ timestampType: 'log-append' }));
+    const r = append(log, makeBatch('la', 3, 1234), 99_999);
+    assert.equal(r.logAppendTime, 99_999);
+    const batch = decodeRecordBatch(regionBytes(log.read(0, 1000)!));
+    assert.equal(batch.timestampType, 'log-append');
+    assert.equal(batch.maxTimestamp, 99_999n);
+    assert.deepEqual(log.offsetForTimestamp(99_999), { offset: 0, timestamp: 99_999 });
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('malformed appends are refused and leave the log untouched', async () => {
+  const { dir, cleanup } = tempDir('bad-append');
+  try {
+    const log = openLog(dir, testConfig());
+    append(log, makeBatch('ok', 2, 1));
+    const wrongDelta = makeBatch('x', 3, 1);
+    wrongDelta.writeInt32BE(5, 23);
+    for (const bad of [Buffer.alloc(0), Buffer.alloc(30), wrongDelta, Buffer.concat([makeBatch('y', 1, 1), Buffer.alloc(10)])]) {
+      assert.throws(() => append(log, bad), (e) => e instanceof StorageError && e.kind === 'invalid-record');
+    }
+    assert.equal(log.logEndOffset, 2);
+    assert.equal(log.size, makeBatch('ok', 2, 1).length);
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});

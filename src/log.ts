@@ -6,5 +6,6 @@ import { pino, type Logger } from 'pino';
  */
 export const log: Logger = pino({
   name: 'sluice',
-  level: process.env.SLUICE_LOG_LEVEL ?? 'info',
+  // Under the test runner only warnings and errors show, unless asked otherwise.
+  level: process.env.SLUICE_LOG_LEVEL ?? (process.env.NODE_TEST_CONTEXT ? 'warn' : 'info'),
 });

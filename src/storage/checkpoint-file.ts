@@ -45,22 +45,28 @@ export function readCheckpointFile(path: string, version: number): string[] {
 /** A topic-partition key as Kafka names partition directories. */
 export const partitionKey = (topic: string, partition: number): string => `${topic}-${partition}`;
 
+export interface PartitionOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
 /** Checkpoints of one offset per partition: recovery point, log start offset, high watermark. */
 export class OffsetCheckpointFile {
   constructor(readonly path: string) {}
 
-  read(): Map<string, bigint> {
-    const out = new Map<string, bigint>();
+  /** Offsets by partition key (`topic-partition`). */
+  read(): Map<string, number> {
+    const out = new Map<string, number>();
     for (const line of readCheckpointFile(this.path, 0)) {
       const m = /^(\S+) (\d+) (-?\d+)$/.exec(line);
       if (!m) throw new Error(`${basename(this.path)}: malformed entry "${line}"`);
-      out.set(partitionKey(m[1], Number(m[2])), BigInt(m[3]));
+      out.set(partitionKey(m[1], Number(m[2])), Number(m[3]));
     }
     return out;
   }
 
-  write(offsets: ReadonlyMap<string, { topic: string; partition: number; offset: bigint }>): void {
-    const entries = [...offsets.values()].map((e) => `${e.topic} ${e.partition} ${e.offset}`);
-    writeCheckpointFile(this.path, 0, entries);
+  write(entries: readonly PartitionOffset[]): void {
+    writeCheckpointFile(this.path, 0, entries.map((e) => `${e.topic} ${e.partition} ${e.offset}`));
   }
 }

@@ -1,8 +1,23 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { apis } from '../protocol/generated/api-table.js';
+import { registerCluster } from './cluster.js';
+import { registerConsume } from './consume.js';
+import { describeError, exitCodeOf } from './errors.js';
+import { registerGroup } from './group.js';
+import { registerProduce } from './produce.js';
+import { registerTopic } from './topic.js';
 
-const program = new Command('sluice').description('A Kafka-compatible streaming broker');
+const program = new Command('sluice')
+  .description('A Kafka-compatible streaming broker, and a command line client for any Kafka cluster')
+  // Subcommands inherit this: usage errors reach the catch below instead of exiting with 1.
+  .exitOverride()
+  .showSuggestionAfterError();
+
+// The broker is a large module graph that the client commands never use (it doubles their
+// start-up time): it is loaded for `serve` and for the overall help only.
+const CLIENT_COMMANDS = new Set(['apis', 'topic', 'produce', 'consume', 'group', 'cluster']);
+if (!CLIENT_COMMANDS.has(process.argv[2] ?? '')) (await import('./serve.js')).registerServe(program);
 
 program
   .command('apis')
@@ -15,4 +30,38 @@ program
     }
   });
 
-await program.parseAsync();
+registerTopic(program);
+registerProduce(program);
+registerConsume(program);
+registerGroup(program);
+registerCluster(program);
+
+program.addHelpText(
+  'after',
+  `
+Commands that talk to a cluster take --brokers host:port[,host:port] (or SLUICE_BROKERS),
+default localhost:9092. Exit codes: 0 success, 1 failure (Kafka error, broker down), 2 usage.`,
+);
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Commander's usage errors, as one line naming the command and where its help is. */
+function configureErrors(cmd: Command): void {
+  const path = commandPath(cmd);
+  cmd.configureOutput({ outputError: (message, write) => write(`${path}: ${message.trim().replace(/^error: /, '')} — see \`${path} --help\`\n`) });
+  for (const sub of cmd.commands) configureErrors(sub);
+}
+configureErrors(program);
+
+try {
+  await program.parseAsync();
+} catch (e) {
+  const code = exitCodeOf(e);
+  // Commander has already said what was wrong with the command line.
+  if (!(e instanceof CommanderError)) process.stderr.write(`sluice: ${describeError(e)}\n`);
+  process.exitCode = code;
+}

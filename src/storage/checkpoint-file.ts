@@ -7,10 +7,16 @@ import { basename, dirname } from 'node:path';
  * either the old file or the new one, never a torn one.
  */
 export function writeCheckpointFile(path: string, version: number, entries: readonly string[]): void {
+  writeFileAtomically(path, `${version}\n${entries.length}\n${entries.map((e) => `${e}\n`).join('')}`);
+}
+
+/** Replaces a file so that a crash leaves the old content or the new, never a mix. */
+export function writeFileAtomically(path: string, data: string | Buffer): void {
   const tmp = `${path}.tmp`;
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, `${version}\n${entries.length}\n${entries.map((e) => `${e}\n`).join('')}`);
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, done);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

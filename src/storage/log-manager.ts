@@ -3,12 +3,14 @@ import { join, resolve } from 'node:path';
 import { log } from '../log.js';
 import { fsyncDirectory, OffsetCheckpointFile, partitionKey, type PartitionOffset } from './checkpoint-file.js';
 import type { LogConfig } from './log-config.js';
+import { LogCleaner } from './log-cleaner.js';
 import { PartitionLog } from './partition-log.js';
 
 const CLEAN_SHUTDOWN_MARKER = '.kafka_cleanshutdown';
 const LOCK_FILE = '.lock';
 const RECOVERY_POINTS = 'recovery-point-offset-checkpoint';
 const LOG_START_OFFSETS = 'log-start-offset-checkpoint';
+const CLEANER_OFFSETS = 'cleaner-offset-checkpoint';
 
 export interface TopicPartition {
   topic: string;
@@ -34,6 +36,10 @@ export interface LogManagerOptions {
   retentionCheckIntervalMs: number;
   /** log.flush.offset.checkpoint.interval.ms (also used for log start offsets). */
   checkpointIntervalMs: number;
+  /** log.cleaner.backoff.ms: how often compacted logs are checked for cleaning. */
+  cleanerBackoffMs: number;
+  /** Where cleaning must stop in a partition (its high watermark): later records may still go. */
+  cleanableEnd?: (topic: string, partition: number, log: PartitionLog) => number;
 }
 
 /** Why a directory cannot be used: another process holds it. */
@@ -49,6 +55,7 @@ export class LogManager {
   private readonly dirOf = new Map<string, string>();
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
+  private readonly cleaner = new LogCleaner();
 
   private constructor(private readonly opts: LogManagerOptions) {}
 
@@ -75,6 +82,7 @@ export class LogManager {
     const clean = existsSync(join(dir, CLEAN_SHUTDOWN_MARKER));
     const recoveryPoints = new OffsetCheckpointFile(join(dir, RECOVERY_POINTS)).read();
     const startOffsets = new OffsetCheckpointFile(join(dir, LOG_START_OFFSETS)).read();
+    const cleanerOffsets = new OffsetCheckpointFile(join(dir, CLEANER_OFFSETS)).read();
     const started = Date.now();
     let recovered = 0;
     for (const name of readdirSync(dir)) {
@@ -92,6 +100,7 @@ export class LogManager {
         recoveryPoint: recoveryPoints.get(key) ?? 0,
         logStartOffset: startOffsets.get(key) ?? 0,
       });
+      partitionLog.cleanerCheckpoint = Math.min(cleanerOffsets.get(key) ?? 0, partitionLog.logEndOffset);
       if (partitionLog.loadReport.recoveredSegments > 0) recovered++;
       if (partitionLog.loadReport.truncatedBytes > 0) {
         log.warn({ partition: key, truncatedBytes: partitionLog.loadReport.truncatedBytes }, 'recovery truncated a torn tail');
@@ -124,6 +133,7 @@ export class LogManager {
     };
     every(this.opts.retentionCheckIntervalMs, () => this.applyRetention(Date.now()));
     every(this.opts.checkpointIntervalMs, () => this.writeCheckpoints());
+    every(this.opts.cleanerBackoffMs, () => this.cleanLogs(Date.now()));
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
@@ -170,7 +180,25 @@ export class LogManager {
     return deleted;
   }
 
-  /** Recovery points and log start offsets of every partition, per directory, atomically. */
+  /**
+   * Compacts the logs of cleanup.policy=compact topics whose dirty share has grown past
+   * min.cleanable.dirty.ratio. Returns how many logs were cleaned.
+   */
+  cleanLogs(now: number): number {
+    let cleaned = 0;
+    for (const l of this.logs.values()) {
+      const upTo = this.opts.cleanableEnd?.(l.topic, l.partition, l.log);
+      const stats = this.cleaner.cleanIfNeeded(l.log, now, upTo);
+      if (stats) {
+        cleaned++;
+        log.info({ partition: partitionKey(l.topic, l.partition), ...stats }, 'log cleaned');
+      }
+    }
+    if (cleaned > 0) this.writeCheckpoints();
+    return cleaned;
+  }
+
+  /** Recovery points, log start offsets and cleaner offsets of every partition, per directory, atomically. */
   writeCheckpoints(): void {
     for (const dir of this.opts.logDirs) {
       const here = [...this.logs].filter(([key]) => this.dirOf.get(key) === dir).map(([, l]) => l);
@@ -178,6 +206,7 @@ export class LogManager {
         here.map((l) => ({ topic: l.topic, partition: l.partition, offset: pick(l.log) }));
       new OffsetCheckpointFile(join(dir, RECOVERY_POINTS)).write(offsets((l) => l.recoveryPoint));
       new OffsetCheckpointFile(join(dir, LOG_START_OFFSETS)).write(offsets((l) => l.logStartOffset));
+      new OffsetCheckpointFile(join(dir, CLEANER_OFFSETS)).write(offsets((l) => l.cleanerCheckpoint));
     }
   }
 

@@ -9,6 +9,7 @@ import { GroupCommit } from './group-commit.js';
 import { readInt64, writeInt64 } from './int64.js';
 import type { LogConfig } from './log-config.js';
 import { LogSegment } from './segment.js';
+import { finishInterruptedSwaps } from './segment-swap.js';
 import { StorageError } from './storage-error.js';
 
 export interface AppendOptions {
@@ -49,6 +50,20 @@ export interface LoadReport {
 const DURABLE = Promise.resolve();
 
 /**
+ * State derived from a log's batches and kept beside it (idempotent producers' sequences)
+ * follows the log through this: it may snapshot itself when a segment rolls or the log closes,
+ * and must forget what a truncation removed.
+ */
+export interface PartitionLogListener {
+  /** A new segment starts at `offset`, the log end. */
+  rolled(offset: number): void;
+  /** Every batch at or after `logEndOffset` is gone. */
+  truncated(logEndOffset: number): void;
+  /** The log is closing cleanly; everything is flushed. */
+  closing(): void;
+}
+
+/**
  * One partition: an ordered list of segments, the last of which takes appends. Offsets are
  * numbers (see int64.ts). Callers run on the event loop, so there is one appender at a time.
  */
@@ -57,12 +72,20 @@ export class PartitionLog {
   logStartOffset = 0;
   /** Offsets below this are known to be on disk. */
   recoveryPoint = 0;
+  /**
+   * The log cleaner's checkpoint (Kafka's first dirty offset): offsets below it have been
+   * compacted. Kept here so that truncation can pull it back; the log manager persists it
+   * (cleaner-offset-checkpoint) and sets it after opening the log. 0 means all is dirty.
+   */
+  cleanerCheckpoint = 0;
   private unflushedMessages = 0;
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly groupCommit: GroupCommit;
   private readonly header = new RecordBatchHeader();
   private closed = false;
   readonly loadReport: LoadReport;
+  /** What follows this log's rolls, truncations and close; set by the broker's producer state. */
+  listener: PartitionLogListener | null = null;
 
   /**
    * Opens (or creates) the log in `dir`. After a clean shutdown the segments are trusted;
@@ -80,10 +103,16 @@ export class PartitionLog {
   }
 
   private load(opts: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number }): LoadReport {
+    // First, so that the listing below sees the segments as a finished compaction left them.
+    const swapped = finishInterruptedSwaps(this.dir, this.config);
     const bases: number[] = [];
-    for (const name of readdirSync(this.dir)) {
-      // Leftovers of an interrupted delete or write.
-      if (name.endsWith('.deleted') || name.endsWith('.tmp')) unlinkSync(join(this.dir, name));
+    const names = readdirSync(this.dir);
+    const logs = new Set(names.filter((n) => n.endsWith('.log')));
+    for (const name of names) {
+      // Leftovers of an interrupted delete or write. Index files whose .log is gone come from a
+      // delete cut short: a new segment at that base would take their stale entries.
+      const index = /^(\d{20})\.(?:index|timeindex)$/.exec(name);
+      if (name.endsWith('.deleted') || name.endsWith('.tmp') || (index && !logs.has(`${index[1]}.log`))) unlinkSync(join(this.dir, name));
       const m = /^(\d{20})\.log$/.exec(name);
       if (m) bases.push(Number(m[1]));
     }
@@ -97,7 +126,7 @@ export class PartitionLog {
     }
     for (let i = 0; i < bases.length; i++) {
       const active = i === bases.length - 1;
-      const trusted = i < firstUntrusted;
+      const trusted = i < firstUntrusted && !swapped.has(bases[i]);
       const { segment, truncatedBytes } = LogSegment.open(this.dir, bases[i], this.config, active, trusted);
       const previous = this.segments.at(-1);
       if (previous && segment.baseOffset < previous.nextOffset) {
@@ -152,6 +181,25 @@ export class PartitionLog {
     return this.segments.length;
   }
 
+  /** Every segment but the active one, oldest first: what the log cleaner may rewrite. */
+  inactiveSegments(): readonly LogSegment[] {
+    if (this.closed) throw new StorageError('log-closed', `${this.dir} is closed`);
+    return this.segments.slice(0, -1);
+  }
+
+  /**
+   * Puts `replacement` in place of `old`, consecutive inactive segments, in one synchronous
+   * step: the in-memory half of a compaction swap (segment-swap.ts). Reads before it see the
+   * old segments, reads after it the new one; deleting the old ones is the caller's.
+   */
+  replaceSegments(old: readonly LogSegment[], replacement: LogSegment): void {
+    if (this.closed) throw new StorageError('log-closed', `${this.dir} is closed`);
+    const at = this.segments.indexOf(old[0]);
+    const inPlace = at >= 0 && at + old.length < this.segments.length && old.every((s, i) => this.segments[at + i] === s);
+    if (!inPlace || replacement.baseOffset !== old[0].baseOffset) throw new Error(`${this.dir}: the segments to replace are not the log's`);
+    this.segments.splice(at, old.length, replacement);
+  }
+
   /** The segments' base offsets, oldest first (for tools and tests). */
   segmentBaseOffsets(): number[] {
     return this.segments.map((s) => s.baseOffset);
@@ -160,6 +208,7 @@ export class PartitionLog {
   private roll(baseOffset: number): void {
     this.active.seal();
     this.segments.push(LogSegment.create(this.dir, baseOffset, this.config));
+    this.listener?.rolled(baseOffset);
   }
 
   /**
@@ -277,6 +326,22 @@ export class PartitionLog {
     return null;
   }
 
+  /**
+   * Calls `visit` with the header of every batch holding `fromOffset` or later, in order,
+   * reading headers only: how state kept beside the log is rebuilt from it. The header is
+   * valid until visit returns.
+   */
+  scanBatchHeaders(fromOffset: number, visit: (header: RecordBatchHeader) => void): void {
+    const header = new RecordBatchHeader();
+    for (let i = this.segmentFor(fromOffset); i < this.segments.length; i++) {
+      const seg = this.segments[i];
+      seg.scan(seg.offsetIndex.lookup(fromOffset), (b, chunk, at) => {
+        if (b.lastOffset >= fromOffset) visit(header.reset(chunk, at));
+        return true;
+      });
+    }
+  }
+
   /** The whole batch holding `offset`, as bytes: for the few callers that must look inside. */
   readBatchAt(offset: number): Buffer | null {
     const seg = this.segments[this.segmentFor(offset)];
@@ -336,6 +401,9 @@ export class PartitionLog {
       this.segments.push(LogSegment.create(this.dir, base, this.config));
     } else this.roll(this.logEndOffset);
     this.recoveryPoint = Math.min(this.recoveryPoint, this.logEndOffset);
+    // Offsets past the cut will hold new records, which the cleaner has not seen.
+    this.cleanerCheckpoint = Math.min(this.cleanerCheckpoint, this.logEndOffset);
+    this.listener?.truncated(this.logEndOffset);
   }
 
   /** Drops everything and starts the log again at `offset`. */
@@ -344,6 +412,8 @@ export class PartitionLog {
     this.segments = [LogSegment.create(this.dir, offset, this.config)];
     this.logStartOffset = offset;
     this.recoveryPoint = offset;
+    this.cleanerCheckpoint = offset;
+    this.listener?.truncated(offset);
   }
 
   /**
@@ -393,6 +463,7 @@ export class PartitionLog {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.flush();
+    this.listener?.closing();
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     for (const s of this.segments) s.close();

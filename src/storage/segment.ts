@@ -1,4 +1,4 @@
-import { renameSync, unlinkSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeaderField, RECORD_BATCH_HEADER_SIZE, BATCH_LENGTH_OVERHEAD, MIN_BATCH_LENGTH, CURRENT_MAGIC } from '../protocol/records/batch-layout.js';
 import { RecordBatchHeader } from '../protocol/records/batch-header.js';
@@ -16,7 +16,7 @@ export function segmentFileName(baseOffset: number, suffix: string): string {
 }
 
 /** segment.index.bytes in entries: a segment rolls when its offset index is full. */
-function maxIndexEntries(config: LogConfig): number {
+export function maxIndexEntries(config: LogConfig): number {
   return Math.max(2, Math.floor(config.segmentIndexBytes / OffsetIndex.ENTRY_SIZE));
 }
 
@@ -28,6 +28,9 @@ export interface BatchInfo {
   maxTimestamp: number;
   size: number;
 }
+
+/** Index entries hold offsets relative to the segment's base as int32. */
+export const MAX_RELATIVE_OFFSET = 0x7fff_ffff;
 
 /** Batch headers are read in chunks this large while scanning, so one read covers many batches. */
 const SCAN_CHUNK = 64 * 1024;
@@ -59,11 +62,12 @@ export class LogSegment {
     this.offsetOfMaxTimestamp = baseOffset;
   }
 
-  static paths(dir: string, baseOffset: number): { log: string; index: string; timeindex: string } {
+  /** The files of a segment; `suffix` (`.cleaned`, `.swap`) names them during a compaction swap. */
+  static paths(dir: string, baseOffset: number, suffix = ''): { log: string; index: string; timeindex: string } {
     return {
-      log: join(dir, segmentFileName(baseOffset, '.log')),
-      index: join(dir, segmentFileName(baseOffset, '.index')),
-      timeindex: join(dir, segmentFileName(baseOffset, '.timeindex')),
+      log: join(dir, segmentFileName(baseOffset, `.log${suffix}`)),
+      index: join(dir, segmentFileName(baseOffset, `.index${suffix}`)),
+      timeindex: join(dir, segmentFileName(baseOffset, `.timeindex${suffix}`)),
     };
   }
 
@@ -76,15 +80,31 @@ export class LogSegment {
    * An existing segment. A trusted one (clean shutdown, before the recovery point) takes its
    * state from the indexes; otherwise every batch is checked and the indexes rebuilt.
    */
-  static open(dir: string, baseOffset: number, config: LogConfig, active: boolean, trusted: boolean): { segment: LogSegment; truncatedBytes: number } {
-    const segment = LogSegment.openFiles(dir, baseOffset, config, active, null);
-    if (!trusted) return { segment, truncatedBytes: segment.recover() };
+  static open(dir: string, baseOffset: number, config: LogConfig, active: boolean, trusted: boolean, suffix = ''): { segment: LogSegment; truncatedBytes: number } {
+    // A missing index file leaves no state to trust, whatever the shutdown: rebuild (as Kafka does).
+    const p = LogSegment.paths(dir, baseOffset, suffix);
+    const indexed = existsSync(p.index) && existsSync(p.timeindex);
+    const segment = LogSegment.openFiles(dir, baseOffset, config, active, null, suffix);
+    if (!trusted || !indexed) return { segment, truncatedBytes: segment.recover() };
     segment.loadStateFromIndexes();
     return { segment, truncatedBytes: 0 };
   }
 
-  private static openFiles(dir: string, baseOffset: number, config: LogConfig, active: boolean, size: number | null): LogSegment {
-    const p = LogSegment.paths(dir, baseOffset);
+  /**
+   * A segment the log cleaner fills, under `suffix` names until its swap (segment-swap.ts).
+   * It is written like a sealed segment (positional writes, heap indexes) but left unsealed, so
+   * that seal() still records its final time-index entry. Leftovers of a failed attempt under
+   * the same names are removed first: the files are opened without truncation.
+   */
+  static createForCleaning(dir: string, baseOffset: number, config: LogConfig, suffix: string): LogSegment {
+    for (const path of Object.values(LogSegment.paths(dir, baseOffset, suffix))) rmSync(path, { force: true });
+    const segment = LogSegment.openFiles(dir, baseOffset, config, false, 0, suffix);
+    segment.sealed = false;
+    return segment;
+  }
+
+  private static openFiles(dir: string, baseOffset: number, config: LogConfig, active: boolean, size: number | null, suffix = ''): LogSegment {
+    const p = LogSegment.paths(dir, baseOffset, suffix);
     const file = openSegmentFile(p.log, active ? config.appendMode : 'write', size, config.segmentBytes, config.mlock);
     const indexMode = active ? config.indexMode : 'heap';
     const maxEntries = maxIndexEntries(config);
@@ -156,9 +176,9 @@ export class LogSegment {
   /**
    * Walks batch headers from `position`, calling `visit` for each until it returns false or
    * the data ends. Headers are read in chunks, so a scan costs one read per 64 KiB or per large
-   * batch, not one per batch.
+   * batch, not one per batch. `chunk` holds the batch's whole header at `at`, until visit returns.
    */
-  scan(position: number, visit: (b: BatchInfo) => boolean, end = this.file.size): void {
+  scan(position: number, visit: (b: BatchInfo, chunk: Buffer, at: number) => boolean, end = this.file.size): void {
     const info: BatchInfo = { position: 0, baseOffset: 0, lastOffset: 0, maxTimestamp: 0, size: 0 };
     let chunkStart = 0;
     let chunkLength = 0;
@@ -177,7 +197,7 @@ export class LogSegment {
       info.maxTimestamp = readInt64(scratch, at + HeaderField.maxTimestamp);
       info.size = BATCH_LENGTH_OVERHEAD + batchLength;
       if (position + info.size > end) return;
-      if (!visit(info)) return;
+      if (!visit(info, scratch, at)) return;
       position += info.size;
     }
   }
@@ -252,7 +272,9 @@ export class LogSegment {
     const header = new RecordBatchHeader();
     let valid = 0;
     this.scan(0, (b) => {
-      if (b.baseOffset < this.nextOffset || b.lastOffset < b.baseOffset) return false;
+      // baseOffset lies outside the CRC: an offset the indexes cannot hold relative to this
+      // segment's base can only be damage, and would break every later index append.
+      if (b.baseOffset < this.nextOffset || b.lastOffset < b.baseOffset || b.lastOffset - this.baseOffset > MAX_RELATIVE_OFFSET) return false;
       const bytes = this.readBytes(b.position, b.size);
       try {
         header.reset(bytes);

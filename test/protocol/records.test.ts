@@ -322,10 +322,10 @@ describe('record batch: header view', () => {
     assert.deepEqual(cut, HAND_BUILT_BATCH.subarray(0, 70), 'a failed setMaxTimestamp changes nothing');
   });
 
-  it('reports a CRC mismatch as invalid-value', () => {
+  it('reports a CRC mismatch as checksum', () => {
     const batch = Buffer.from(HAND_BUILT_BATCH);
     batch[batch.length - 1] ^= 1;
-    assertProtocolError(() => new RecordBatchHeader(batch).verifyCrc(), 'invalid-value', /CRC/);
+    assertProtocolError(() => new RecordBatchHeader(batch).verifyCrc(), 'checksum', /CRC/);
   });
 });
 
@@ -497,8 +497,8 @@ describe('record batch: damaged and hostile input', () => {
         (original, at, mask) => {
           const batch = Buffer.from(original);
           batch[21 + (at % (batch.length - 21))] ^= mask;
-          assertProtocolError(() => decodeRecordBatch(batch), 'invalid-value', /CRC/);
-          assertProtocolError(() => validateRecordBatch(batch), 'invalid-value', /CRC/);
+          assertProtocolError(() => decodeRecordBatch(batch), 'checksum', /CRC/);
+          assertProtocolError(() => validateRecordBatch(batch), 'checksum', /CRC/);
         },
       ),
     );

@@ -15,6 +15,7 @@ function openManager(dir: string, overrides = {}): LogManager {
     configFor: () => testConfig({ segmentBytes: 4096, ...overrides }),
     retentionCheckIntervalMs: 60_000,
     checkpointIntervalMs: 60_000,
+    cleanerBackoffMs: 60_000,
   });
 }
 
@@ -123,6 +124,29 @@ test('retention runs through the manager; deleting a partition removes its direc
     writeFileSync(join(dir, 'gone-0.abc-delete', 'x'), 'x');
     const again = openManager(dir);
     assert.ok(!existsSync(join(dir, 'gone-0.abc-delete')));
+    await again.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('compacted logs are cleaned through the manager and the cleaner checkpoint is kept', async () => {
+  const { dir, cleanup } = tempDir('manager-compact');
+  try {
+    const compact = { cleanupCompact: true, cleanupDelete: false, segmentBytes: 2048, minCleanableDirtyRatio: 0.1 };
+    const m = openManager(dir, compact);
+    const log = m.getOrCreate('state', 0);
+    for (let i = 0; i < 60; i++) {
+      log.append(makeBatch(`s${i}`, 3, Date.now(), { key: (j) => `key-${j}`, valueBytes: 40 }), { leaderEpoch: 0, now: Date.now(), assignOffsets: true });
+    }
+    const before = log.size;
+    assert.equal(m.cleanLogs(Date.now()), 1);
+    assert.ok(log.size < before / 4, `cleaned from ${before} to ${log.size} bytes`);
+    assert.ok(log.cleanerCheckpoint > 0);
+    await m.close();
+    assert.match(readFileSync(join(dir, 'cleaner-offset-checkpoint'), 'utf8'), new RegExp(`^state 0 ${log.cleanerCheckpoint}$`, 'm'));
+    const again = openManager(dir, compact);
+    assert.equal(again.get('state', 0)!.cleanerCheckpoint, log.cleanerCheckpoint);
     await again.close();
   } finally {
     cleanup();

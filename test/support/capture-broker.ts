@@ -15,12 +15,12 @@ import {
   createListOffsetsResponse,
   createListOffsetsResponseListOffsetsPartitionResponse,
   createMetadataResponse,
-  createMetadataResponseMetadataResponsePartition,
-  createMetadataResponseMetadataResponseTopic,
+  createMetadataResponsePartition,
+  createMetadataResponseTopic,
   createOffsetCommitResponse,
   createOffsetFetchResponse,
-  createOffsetFetchResponseOffsetFetchResponsePartition,
-  createOffsetFetchResponseOffsetFetchResponsePartitions,
+  createOffsetFetchResponsePartition,
+  createOffsetFetchResponsePartitions,
   createProduceResponse,
   createProduceResponsePartitionProduceResponse,
   createSyncGroupResponse,
@@ -278,11 +278,11 @@ export async function startCaptureBroker(options: { partitionsPerTopic?: number 
     response.controllerId = BROKER_NODE_ID;
     response.topics = names.map((name) => {
       knownTopics.add(name);
-      const topic = createMetadataResponseMetadataResponseTopic();
+      const topic = createMetadataResponseTopic();
       topic.name = name;
       topic.topicId = topicIdFor(name);
       topic.partitions = Array.from({ length: partitionsPerTopic }, (_, partitionIndex) => {
-        const partition = createMetadataResponseMetadataResponsePartition();
+        const partition = createMetadataResponsePartition();
         partition.partitionIndex = partitionIndex;
         partition.leaderId = BROKER_NODE_ID;
         partition.leaderEpoch = 0;
@@ -369,7 +369,7 @@ export async function startCaptureBroker(options: { partitionsPerTopic?: number 
       response.topics = (request.topics ?? []).map((t) => ({
         name: t.name,
         partitions: t.partitionIndexes.map((partitionIndex) => {
-          const p = createOffsetFetchResponseOffsetFetchResponsePartition();
+          const p = createOffsetFetchResponsePartition();
           p.partitionIndex = partitionIndex;
           p.committedOffset = -1n;
           p.metadata = '';
@@ -383,7 +383,7 @@ export async function startCaptureBroker(options: { partitionsPerTopic?: number 
         topics: (g.topics ?? []).map((t) => ({
           name: t.name,
           partitions: t.partitionIndexes.map((partitionIndex) => {
-            const p = createOffsetFetchResponseOffsetFetchResponsePartitions();
+            const p = createOffsetFetchResponsePartitions();
             p.partitionIndex = partitionIndex;
             p.committedOffset = -1n;
             p.metadata = '';

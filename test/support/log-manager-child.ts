@@ -9,6 +9,7 @@ const manager = LogManager.open({
   configFor: () => testConfig({ flushMode: 'sync', segmentBytes: 64 * 1024 }),
   retentionCheckIntervalMs: 60_000,
   checkpointIntervalMs: 50,
+    cleanerBackoffMs: 60_000,
 });
 const log = manager.getOrCreate('events', 0);
 process.stdout.write('ready\n');

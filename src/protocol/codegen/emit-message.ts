@@ -108,8 +108,9 @@ class MessageEmitter {
     return [this.spec.root, ...this.spec.structs].some((s) => s.fields.some((f) => has(f.type)));
   }
 
+  /** Struct names get the message's name in front, unless they already start with it. */
   private tsName(s: StructSpec): string {
-    return s === this.spec.root ? s.name : `${this.spec.name}${s.name}`;
+    return s === this.spec.root || s.name.startsWith(this.spec.name) ? s.name : `${this.spec.name}${s.name}`;
   }
 
   private hasFlexibleVersions(): boolean {

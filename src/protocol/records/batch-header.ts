@@ -139,13 +139,13 @@ export class RecordBatchHeader {
     return this.buf.subarray(this.at + CRC_START, end);
   }
 
-  /** Throws ProtocolError('invalid-value') unless the stored CRC matches the batch's bytes. */
+  /** Throws ProtocolError('checksum') unless the stored CRC matches the batch's bytes. */
   verifyCrc(): void {
     const computed = this.computeCrc();
     const stored = this.crc;
     if (computed !== stored) {
       throw new ProtocolError(
-        'invalid-value',
+        'checksum',
         `batch at ${this.at}: CRC ${hex(stored)} does not match the computed ${hex(computed)}`,
       );
     }

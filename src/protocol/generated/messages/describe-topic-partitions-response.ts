@@ -7,14 +7,14 @@ export interface DescribeTopicPartitionsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
   /** Each topic in the response. */
-  topics: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[];
+  topics: DescribeTopicPartitionsResponseTopic[];
   /** The next topic and partition index to fetch details for. */
   nextCursor: DescribeTopicPartitionsResponseCursor | null;
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic {
+export interface DescribeTopicPartitionsResponseTopic {
   /** The topic error, or 0 if there was no error. */
   errorCode: number;
   /** The topic name. */
@@ -24,14 +24,14 @@ export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseT
   /** True if the topic is internal. */
   isInternal: boolean;
   /** Each partition in the topic. */
-  partitions: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[];
+  partitions: DescribeTopicPartitionsResponsePartition[];
   /** 32-bit bitfield to represent authorized operations for this topic. */
   topicAuthorizedOperations: number;
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition {
+export interface DescribeTopicPartitionsResponsePartition {
   /** The partition error, or 0 if there was no error. */
   errorCode: number;
   /** The partition index. */
@@ -75,7 +75,7 @@ function writeDescribeTopicPartitionsResponse(w: Writer, m: DescribeTopicPartiti
   w.int32(m.throttleTimeMs);
   w.uvarint(m.topics.length + 1);
   for (const e0 of m.topics) {
-    writeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(w, e0, v);
+    writeDescribeTopicPartitionsResponseTopic(w, e0, v);
   }
   if (m.nextCursor === null) {
     w.int8(-1);
@@ -88,12 +88,12 @@ function writeDescribeTopicPartitionsResponse(w: Writer, m: DescribeTopicPartiti
 
 function readDescribeTopicPartitionsResponse(r: Reader, v: number): DescribeTopicPartitionsResponse {
   const f_throttleTimeMs: number = r.int32();
-  let f_topics: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[];
+  let f_topics: DescribeTopicPartitionsResponseTopic[];
   {
     const n = r.compactArrayLength(25);
     if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponse.topics');
-    const a: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(r, v));
+    const a: DescribeTopicPartitionsResponseTopic[] = [];
+    for (let i = 0; i < n; i++) a.push(readDescribeTopicPartitionsResponseTopic(r, v));
     f_topics = a;
   }
   const f_nextCursor: DescribeTopicPartitionsResponseCursor | null = (r.int8() < 0 ? null : readDescribeTopicPartitionsResponseCursor(r, v));
@@ -104,7 +104,7 @@ function readDescribeTopicPartitionsResponse(r: Reader, v: number): DescribeTopi
   return out;
 }
 
-export function createDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(): DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic {
+export function createDescribeTopicPartitionsResponseTopic(): DescribeTopicPartitionsResponseTopic {
   return {
     errorCode: 0,
     name: "",
@@ -115,7 +115,7 @@ export function createDescribeTopicPartitionsResponseDescribeTopicPartitionsResp
   };
 }
 
-function writeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic, v: number): void {
+function writeDescribeTopicPartitionsResponseTopic(w: Writer, m: DescribeTopicPartitionsResponseTopic, v: number): void {
   w.int16(m.errorCode);
   if (m.name === null) {
     w.uvarint(0);
@@ -126,34 +126,34 @@ function writeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopi
   w.bool(m.isInternal);
   w.uvarint(m.partitions.length + 1);
   for (const e0 of m.partitions) {
-    writeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(w, e0, v);
+    writeDescribeTopicPartitionsResponsePartition(w, e0, v);
   }
   w.int32(m.topicAuthorizedOperations);
   rt.writeTaggedSection(w, null, m.unknownTaggedFields);
 }
 
-function readDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(r: Reader, v: number): DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic {
+function readDescribeTopicPartitionsResponseTopic(r: Reader, v: number): DescribeTopicPartitionsResponseTopic {
   const f_errorCode: number = r.int16();
   const f_name: string | null = r.compactNullableString();
   const f_topicId: string = r.uuid();
   const f_isInternal: boolean = r.bool();
-  let f_partitions: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[];
+  let f_partitions: DescribeTopicPartitionsResponsePartition[];
   {
     const n = r.compactArrayLength(19);
-    if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic.partitions');
-    const a: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(r, v));
+    if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponseTopic.partitions');
+    const a: DescribeTopicPartitionsResponsePartition[] = [];
+    for (let i = 0; i < n; i++) a.push(readDescribeTopicPartitionsResponsePartition(r, v));
     f_partitions = a;
   }
   const f_topicAuthorizedOperations: number = r.int32();
   let unknown: rt.TaggedField[] | undefined;
   unknown = rt.readTaggedSection(r, null);
-  const out: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic = { errorCode: f_errorCode, name: f_name, topicId: f_topicId, isInternal: f_isInternal, partitions: f_partitions, topicAuthorizedOperations: f_topicAuthorizedOperations };
+  const out: DescribeTopicPartitionsResponseTopic = { errorCode: f_errorCode, name: f_name, topicId: f_topicId, isInternal: f_isInternal, partitions: f_partitions, topicAuthorizedOperations: f_topicAuthorizedOperations };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
 
-export function createDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(): DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition {
+export function createDescribeTopicPartitionsResponsePartition(): DescribeTopicPartitionsResponsePartition {
   return {
     errorCode: 0,
     partitionIndex: 0,
@@ -167,7 +167,7 @@ export function createDescribeTopicPartitionsResponseDescribeTopicPartitionsResp
   };
 }
 
-function writeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition, _v: number): void {
+function writeDescribeTopicPartitionsResponsePartition(w: Writer, m: DescribeTopicPartitionsResponsePartition, _v: number): void {
   w.int16(m.errorCode);
   w.int32(m.partitionIndex);
   w.int32(m.leaderId);
@@ -203,7 +203,7 @@ function writeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePart
   rt.writeTaggedSection(w, null, m.unknownTaggedFields);
 }
 
-function readDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(r: Reader, _v: number): DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition {
+function readDescribeTopicPartitionsResponsePartition(r: Reader, _v: number): DescribeTopicPartitionsResponsePartition {
   const f_errorCode: number = r.int16();
   const f_partitionIndex: number = r.int32();
   const f_leaderId: number = r.int32();
@@ -211,7 +211,7 @@ function readDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseParti
   let f_replicaNodes: number[];
   {
     const n = r.compactArrayLength(4);
-    if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition.replicaNodes');
+    if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponsePartition.replicaNodes');
     const a: number[] = [];
     for (let i = 0; i < n; i++) a.push(r.int32());
     f_replicaNodes = a;
@@ -219,7 +219,7 @@ function readDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseParti
   let f_isrNodes: number[];
   {
     const n = r.compactArrayLength(4);
-    if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition.isrNodes');
+    if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponsePartition.isrNodes');
     const a: number[] = [];
     for (let i = 0; i < n; i++) a.push(r.int32());
     f_isrNodes = a;
@@ -247,14 +247,14 @@ function readDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseParti
   let f_offlineReplicas: number[];
   {
     const n = r.compactArrayLength(4);
-    if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition.offlineReplicas');
+    if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponsePartition.offlineReplicas');
     const a: number[] = [];
     for (let i = 0; i < n; i++) a.push(r.int32());
     f_offlineReplicas = a;
   }
   let unknown: rt.TaggedField[] | undefined;
   unknown = rt.readTaggedSection(r, null);
-  const out: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition = { errorCode: f_errorCode, partitionIndex: f_partitionIndex, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, replicaNodes: f_replicaNodes, isrNodes: f_isrNodes, eligibleLeaderReplicas: f_eligibleLeaderReplicas, lastKnownElr: f_lastKnownElr, offlineReplicas: f_offlineReplicas };
+  const out: DescribeTopicPartitionsResponsePartition = { errorCode: f_errorCode, partitionIndex: f_partitionIndex, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, replicaNodes: f_replicaNodes, isrNodes: f_isrNodes, eligibleLeaderReplicas: f_eligibleLeaderReplicas, lastKnownElr: f_lastKnownElr, offlineReplicas: f_offlineReplicas };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }

@@ -17,14 +17,14 @@ export interface JoinGroupRequest {
   /** The unique name the for class of protocols implemented by the group we want to join. */
   protocolType: string;
   /** The list of protocols that the member supports. */
-  protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  protocols: JoinGroupRequestProtocol[];
   /** The reason why the member (re-)joins the group. */
   reason: string | null;
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface JoinGroupRequestJoinGroupRequestProtocol {
+export interface JoinGroupRequestProtocol {
   /** The protocol name. */
   name: string;
   /** The protocol metadata. */
@@ -66,7 +66,7 @@ function writeJoinGroupRequest(w: Writer, m: JoinGroupRequest, v: number): void 
   if (flex) w.compactString(m.protocolType); else w.string(m.protocolType);
   if (flex) w.uvarint(m.protocols.length + 1); else w.int32(m.protocols.length);
   for (const e0 of m.protocols) {
-    writeJoinGroupRequestJoinGroupRequestProtocol(w, e0, v);
+    writeJoinGroupRequestProtocol(w, e0, v);
   }
   if (v >= 8) {
     if (m.reason === null) {
@@ -94,12 +94,12 @@ function readJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
     f_groupInstanceId = (flex ? r.compactNullableString() : r.nullableString());
   }
   const f_protocolType: string = (flex ? r.compactString() : r.string());
-  let f_protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  let f_protocols: JoinGroupRequestProtocol[];
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('JoinGroupRequest.protocols');
-    const a: JoinGroupRequestJoinGroupRequestProtocol[] = [];
-    for (let i = 0; i < n; i++) a.push(readJoinGroupRequestJoinGroupRequestProtocol(r, v));
+    const a: JoinGroupRequestProtocol[] = [];
+    for (let i = 0; i < n; i++) a.push(readJoinGroupRequestProtocol(r, v));
     f_protocols = a;
   }
   let f_reason: string | null = null;
@@ -115,14 +115,14 @@ function readJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
   return out;
 }
 
-export function createJoinGroupRequestJoinGroupRequestProtocol(): JoinGroupRequestJoinGroupRequestProtocol {
+export function createJoinGroupRequestProtocol(): JoinGroupRequestProtocol {
   return {
     name: "",
     metadata: Buffer.alloc(0),
   };
 }
 
-function writeJoinGroupRequestJoinGroupRequestProtocol(w: Writer, m: JoinGroupRequestJoinGroupRequestProtocol, v: number): void {
+function writeJoinGroupRequestProtocol(w: Writer, m: JoinGroupRequestProtocol, v: number): void {
   const flex = v >= 6;
   if (flex) w.compactString(m.name); else w.string(m.name);
   if (flex) w.compactBytes(m.metadata); else w.bytes(m.metadata);
@@ -131,7 +131,7 @@ function writeJoinGroupRequestJoinGroupRequestProtocol(w: Writer, m: JoinGroupRe
   }
 }
 
-function readJoinGroupRequestJoinGroupRequestProtocol(r: Reader, v: number): JoinGroupRequestJoinGroupRequestProtocol {
+function readJoinGroupRequestProtocol(r: Reader, v: number): JoinGroupRequestProtocol {
   const flex = v >= 6;
   const f_name: string = (flex ? r.compactString() : r.string());
   const f_metadata: Buffer = (flex ? r.compactBytes() : r.bytes());
@@ -139,7 +139,7 @@ function readJoinGroupRequestJoinGroupRequestProtocol(r: Reader, v: number): Joi
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: JoinGroupRequestJoinGroupRequestProtocol = { name: f_name, metadata: f_metadata };
+  const out: JoinGroupRequestProtocol = { name: f_name, metadata: f_metadata };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }

@@ -20,12 +20,12 @@ export interface JoinGroupResponse {
   skipAssignment: boolean;
   /** The member ID assigned by the group coordinator. */
   memberId: string;
-  members: JoinGroupResponseJoinGroupResponseMember[];
+  members: JoinGroupResponseMember[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface JoinGroupResponseJoinGroupResponseMember {
+export interface JoinGroupResponseMember {
   /** The group member ID. */
   memberId: string;
   /** The unique identifier of the consumer instance provided by end user. */
@@ -79,7 +79,7 @@ function writeJoinGroupResponse(w: Writer, m: JoinGroupResponse, v: number): voi
   if (flex) w.compactString(m.memberId); else w.string(m.memberId);
   if (flex) w.uvarint(m.members.length + 1); else w.int32(m.members.length);
   for (const e0 of m.members) {
-    writeJoinGroupResponseJoinGroupResponseMember(w, e0, v);
+    writeJoinGroupResponseMember(w, e0, v);
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
@@ -105,12 +105,12 @@ function readJoinGroupResponse(r: Reader, v: number): JoinGroupResponse {
     f_skipAssignment = r.bool();
   }
   const f_memberId: string = (flex ? r.compactString() : r.string());
-  let f_members: JoinGroupResponseJoinGroupResponseMember[];
+  let f_members: JoinGroupResponseMember[];
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('JoinGroupResponse.members');
-    const a: JoinGroupResponseJoinGroupResponseMember[] = [];
-    for (let i = 0; i < n; i++) a.push(readJoinGroupResponseJoinGroupResponseMember(r, v));
+    const a: JoinGroupResponseMember[] = [];
+    for (let i = 0; i < n; i++) a.push(readJoinGroupResponseMember(r, v));
     f_members = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -122,7 +122,7 @@ function readJoinGroupResponse(r: Reader, v: number): JoinGroupResponse {
   return out;
 }
 
-export function createJoinGroupResponseJoinGroupResponseMember(): JoinGroupResponseJoinGroupResponseMember {
+export function createJoinGroupResponseMember(): JoinGroupResponseMember {
   return {
     memberId: "",
     groupInstanceId: null,
@@ -130,7 +130,7 @@ export function createJoinGroupResponseJoinGroupResponseMember(): JoinGroupRespo
   };
 }
 
-function writeJoinGroupResponseJoinGroupResponseMember(w: Writer, m: JoinGroupResponseJoinGroupResponseMember, v: number): void {
+function writeJoinGroupResponseMember(w: Writer, m: JoinGroupResponseMember, v: number): void {
   const flex = v >= 6;
   if (flex) w.compactString(m.memberId); else w.string(m.memberId);
   if (v >= 5) {
@@ -146,7 +146,7 @@ function writeJoinGroupResponseJoinGroupResponseMember(w: Writer, m: JoinGroupRe
   }
 }
 
-function readJoinGroupResponseJoinGroupResponseMember(r: Reader, v: number): JoinGroupResponseJoinGroupResponseMember {
+function readJoinGroupResponseMember(r: Reader, v: number): JoinGroupResponseMember {
   const flex = v >= 6;
   const f_memberId: string = (flex ? r.compactString() : r.string());
   let f_groupInstanceId: string | null = null;
@@ -158,7 +158,7 @@ function readJoinGroupResponseJoinGroupResponseMember(r: Reader, v: number): Joi
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: JoinGroupResponseJoinGroupResponseMember = { memberId: f_memberId, groupInstanceId: f_groupInstanceId, metadata: f_metadata };
+  const out: JoinGroupResponseMember = { memberId: f_memberId, groupInstanceId: f_groupInstanceId, metadata: f_metadata };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }

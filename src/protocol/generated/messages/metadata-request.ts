@@ -5,7 +5,7 @@ import * as rt from '../../codec-runtime.js';
 
 export interface MetadataRequest {
   /** The topics to fetch metadata for. */
-  topics: MetadataRequestMetadataRequestTopic[] | null;
+  topics: MetadataRequestTopic[] | null;
   /** If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so. */
   allowAutoTopicCreation: boolean;
   /** Whether to include cluster authorized operations. */
@@ -16,7 +16,7 @@ export interface MetadataRequest {
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface MetadataRequestMetadataRequestTopic {
+export interface MetadataRequestTopic {
   /** The topic id. */
   topicId: string;
   /** The topic name. */
@@ -42,7 +42,7 @@ function writeMetadataRequest(w: Writer, m: MetadataRequest, v: number): void {
   } else {
     if (flex) w.uvarint(m.topics.length + 1); else w.int32(m.topics.length);
     for (const e0 of m.topics) {
-      writeMetadataRequestMetadataRequestTopic(w, e0, v);
+      writeMetadataRequestTopic(w, e0, v);
     }
   }
   if (v >= 4) {
@@ -67,14 +67,14 @@ function writeMetadataRequest(w: Writer, m: MetadataRequest, v: number): void {
 
 function readMetadataRequest(r: Reader, v: number): MetadataRequest {
   const flex = v >= 9;
-  let f_topics: MetadataRequestMetadataRequestTopic[] | null;
+  let f_topics: MetadataRequestTopic[] | null;
   {
     const n = (flex ? r.compactArrayLength(1) : r.arrayLength(1));
     if (n === null && !(v >= 1)) throw rt.unexpectedNull('MetadataRequest.topics');
     if (n === null) f_topics = null;
     else {
-      const a: MetadataRequestMetadataRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(readMetadataRequestMetadataRequestTopic(r, v));
+      const a: MetadataRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(readMetadataRequestTopic(r, v));
       f_topics = a;
     }
   }
@@ -99,20 +99,20 @@ function readMetadataRequest(r: Reader, v: number): MetadataRequest {
   return out;
 }
 
-export function createMetadataRequestMetadataRequestTopic(): MetadataRequestMetadataRequestTopic {
+export function createMetadataRequestTopic(): MetadataRequestTopic {
   return {
     topicId: rt.ZERO_UUID,
     name: "",
   };
 }
 
-function writeMetadataRequestMetadataRequestTopic(w: Writer, m: MetadataRequestMetadataRequestTopic, v: number): void {
+function writeMetadataRequestTopic(w: Writer, m: MetadataRequestTopic, v: number): void {
   const flex = v >= 9;
   if (v >= 10) {
     w.uuid(m.topicId);
   }
   if (m.name === null) {
-    if (!(v >= 10)) throw rt.unencodable('MetadataRequestMetadataRequestTopic.name', v, 'null is not allowed');
+    if (!(v >= 10)) throw rt.unencodable('MetadataRequestTopic.name', v, 'null is not allowed');
     if (flex) w.uvarint(0); else w.int16(-1);
   } else {
     if (flex) w.compactString(m.name); else w.string(m.name);
@@ -122,7 +122,7 @@ function writeMetadataRequestMetadataRequestTopic(w: Writer, m: MetadataRequestM
   }
 }
 
-function readMetadataRequestMetadataRequestTopic(r: Reader, v: number): MetadataRequestMetadataRequestTopic {
+function readMetadataRequestTopic(r: Reader, v: number): MetadataRequestTopic {
   const flex = v >= 9;
   let f_topicId: string = rt.ZERO_UUID;
   if (v >= 10) {
@@ -133,7 +133,7 @@ function readMetadataRequestMetadataRequestTopic(r: Reader, v: number): Metadata
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: MetadataRequestMetadataRequestTopic = { topicId: f_topicId, name: f_name };
+  const out: MetadataRequestTopic = { topicId: f_topicId, name: f_name };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }

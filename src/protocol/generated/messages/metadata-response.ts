@@ -7,20 +7,20 @@ export interface MetadataResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
   /** A list of brokers present in the cluster. */
-  brokers: MetadataResponseMetadataResponseBroker[];
+  brokers: MetadataResponseBroker[];
   /** The cluster ID that responding broker belongs to. */
   clusterId: string | null;
   /** The ID of the controller broker. */
   controllerId: number;
   /** Each topic in the response. */
-  topics: MetadataResponseMetadataResponseTopic[];
+  topics: MetadataResponseTopic[];
   /** 32-bit bitfield to represent authorized operations for this cluster. */
   clusterAuthorizedOperations: number;
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface MetadataResponseMetadataResponseBroker {
+export interface MetadataResponseBroker {
   /** The broker ID. */
   nodeId: number;
   /** The broker hostname. */
@@ -33,7 +33,7 @@ export interface MetadataResponseMetadataResponseBroker {
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface MetadataResponseMetadataResponseTopic {
+export interface MetadataResponseTopic {
   /** The topic error, or 0 if there was no error. */
   errorCode: number;
   /** The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated. */
@@ -43,14 +43,14 @@ export interface MetadataResponseMetadataResponseTopic {
   /** True if the topic is internal. */
   isInternal: boolean;
   /** Each partition in the topic. */
-  partitions: MetadataResponseMetadataResponsePartition[];
+  partitions: MetadataResponsePartition[];
   /** 32-bit bitfield to represent authorized operations for this topic. */
   topicAuthorizedOperations: number;
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface MetadataResponseMetadataResponsePartition {
+export interface MetadataResponsePartition {
   /** The partition error, or 0 if there was no error. */
   errorCode: number;
   /** The partition index. */
@@ -87,7 +87,7 @@ function writeMetadataResponse(w: Writer, m: MetadataResponse, v: number): void 
   }
   if (flex) w.uvarint(m.brokers.length + 1); else w.int32(m.brokers.length);
   for (const e0 of m.brokers) {
-    writeMetadataResponseMetadataResponseBroker(w, e0, v);
+    writeMetadataResponseBroker(w, e0, v);
   }
   if (v >= 2) {
     if (m.clusterId === null) {
@@ -101,7 +101,7 @@ function writeMetadataResponse(w: Writer, m: MetadataResponse, v: number): void 
   }
   if (flex) w.uvarint(m.topics.length + 1); else w.int32(m.topics.length);
   for (const e0 of m.topics) {
-    writeMetadataResponseMetadataResponseTopic(w, e0, v);
+    writeMetadataResponseTopic(w, e0, v);
   }
   if (v >= 8 && v <= 10) {
     w.int32(m.clusterAuthorizedOperations);
@@ -119,12 +119,12 @@ function readMetadataResponse(r: Reader, v: number): MetadataResponse {
   if (v >= 3) {
     f_throttleTimeMs = r.int32();
   }
-  let f_brokers: MetadataResponseMetadataResponseBroker[];
+  let f_brokers: MetadataResponseBroker[];
   {
     const n = (flex ? r.compactArrayLength(9) : r.arrayLength(9));
     if (n === null) throw rt.unexpectedNull('MetadataResponse.brokers');
-    const a: MetadataResponseMetadataResponseBroker[] = [];
-    for (let i = 0; i < n; i++) a.push(readMetadataResponseMetadataResponseBroker(r, v));
+    const a: MetadataResponseBroker[] = [];
+    for (let i = 0; i < n; i++) a.push(readMetadataResponseBroker(r, v));
     f_brokers = a;
   }
   let f_clusterId: string | null = null;
@@ -135,12 +135,12 @@ function readMetadataResponse(r: Reader, v: number): MetadataResponse {
   if (v >= 1) {
     f_controllerId = r.int32();
   }
-  let f_topics: MetadataResponseMetadataResponseTopic[];
+  let f_topics: MetadataResponseTopic[];
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('MetadataResponse.topics');
-    const a: MetadataResponseMetadataResponseTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readMetadataResponseMetadataResponseTopic(r, v));
+    const a: MetadataResponseTopic[] = [];
+    for (let i = 0; i < n; i++) a.push(readMetadataResponseTopic(r, v));
     f_topics = a;
   }
   let f_clusterAuthorizedOperations: number = -2147483648;
@@ -156,7 +156,7 @@ function readMetadataResponse(r: Reader, v: number): MetadataResponse {
   return out;
 }
 
-export function createMetadataResponseMetadataResponseBroker(): MetadataResponseMetadataResponseBroker {
+export function createMetadataResponseBroker(): MetadataResponseBroker {
   return {
     nodeId: 0,
     host: "",
@@ -165,7 +165,7 @@ export function createMetadataResponseMetadataResponseBroker(): MetadataResponse
   };
 }
 
-function writeMetadataResponseMetadataResponseBroker(w: Writer, m: MetadataResponseMetadataResponseBroker, v: number): void {
+function writeMetadataResponseBroker(w: Writer, m: MetadataResponseBroker, v: number): void {
   const flex = v >= 9;
   w.int32(m.nodeId);
   if (flex) w.compactString(m.host); else w.string(m.host);
@@ -182,7 +182,7 @@ function writeMetadataResponseMetadataResponseBroker(w: Writer, m: MetadataRespo
   }
 }
 
-function readMetadataResponseMetadataResponseBroker(r: Reader, v: number): MetadataResponseMetadataResponseBroker {
+function readMetadataResponseBroker(r: Reader, v: number): MetadataResponseBroker {
   const flex = v >= 9;
   const f_nodeId: number = r.int32();
   const f_host: string = (flex ? r.compactString() : r.string());
@@ -195,12 +195,12 @@ function readMetadataResponseMetadataResponseBroker(r: Reader, v: number): Metad
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: MetadataResponseMetadataResponseBroker = { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack };
+  const out: MetadataResponseBroker = { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
 
-export function createMetadataResponseMetadataResponseTopic(): MetadataResponseMetadataResponseTopic {
+export function createMetadataResponseTopic(): MetadataResponseTopic {
   return {
     errorCode: 0,
     name: "",
@@ -211,11 +211,11 @@ export function createMetadataResponseMetadataResponseTopic(): MetadataResponseM
   };
 }
 
-function writeMetadataResponseMetadataResponseTopic(w: Writer, m: MetadataResponseMetadataResponseTopic, v: number): void {
+function writeMetadataResponseTopic(w: Writer, m: MetadataResponseTopic, v: number): void {
   const flex = v >= 9;
   w.int16(m.errorCode);
   if (m.name === null) {
-    if (!(v === 12)) throw rt.unencodable('MetadataResponseMetadataResponseTopic.name', v, 'null is not allowed');
+    if (!(v === 12)) throw rt.unencodable('MetadataResponseTopic.name', v, 'null is not allowed');
     if (flex) w.uvarint(0); else w.int16(-1);
   } else {
     if (flex) w.compactString(m.name); else w.string(m.name);
@@ -228,19 +228,19 @@ function writeMetadataResponseMetadataResponseTopic(w: Writer, m: MetadataRespon
   }
   if (flex) w.uvarint(m.partitions.length + 1); else w.int32(m.partitions.length);
   for (const e0 of m.partitions) {
-    writeMetadataResponseMetadataResponsePartition(w, e0, v);
+    writeMetadataResponsePartition(w, e0, v);
   }
   if (v >= 8) {
     w.int32(m.topicAuthorizedOperations);
   } else {
-    if (!(m.topicAuthorizedOperations === -2147483648)) throw rt.unencodable('MetadataResponseMetadataResponseTopic.topicAuthorizedOperations', v, 'a non-default value cannot be written');
+    if (!(m.topicAuthorizedOperations === -2147483648)) throw rt.unencodable('MetadataResponseTopic.topicAuthorizedOperations', v, 'a non-default value cannot be written');
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
   }
 }
 
-function readMetadataResponseMetadataResponseTopic(r: Reader, v: number): MetadataResponseMetadataResponseTopic {
+function readMetadataResponseTopic(r: Reader, v: number): MetadataResponseTopic {
   const flex = v >= 9;
   const f_errorCode: number = r.int16();
   const f_name: string | null = (v === 12 ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string()));
@@ -252,12 +252,12 @@ function readMetadataResponseMetadataResponseTopic(r: Reader, v: number): Metada
   if (v >= 1) {
     f_isInternal = r.bool();
   }
-  let f_partitions: MetadataResponseMetadataResponsePartition[];
+  let f_partitions: MetadataResponsePartition[];
   {
     const n = (flex ? r.compactArrayLength(12) : r.arrayLength(12));
-    if (n === null) throw rt.unexpectedNull('MetadataResponseMetadataResponseTopic.partitions');
-    const a: MetadataResponseMetadataResponsePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readMetadataResponseMetadataResponsePartition(r, v));
+    if (n === null) throw rt.unexpectedNull('MetadataResponseTopic.partitions');
+    const a: MetadataResponsePartition[] = [];
+    for (let i = 0; i < n; i++) a.push(readMetadataResponsePartition(r, v));
     f_partitions = a;
   }
   let f_topicAuthorizedOperations: number = -2147483648;
@@ -268,12 +268,12 @@ function readMetadataResponseMetadataResponseTopic(r: Reader, v: number): Metada
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: MetadataResponseMetadataResponseTopic = { errorCode: f_errorCode, name: f_name, topicId: f_topicId, isInternal: f_isInternal, partitions: f_partitions, topicAuthorizedOperations: f_topicAuthorizedOperations };
+  const out: MetadataResponseTopic = { errorCode: f_errorCode, name: f_name, topicId: f_topicId, isInternal: f_isInternal, partitions: f_partitions, topicAuthorizedOperations: f_topicAuthorizedOperations };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
 
-export function createMetadataResponseMetadataResponsePartition(): MetadataResponseMetadataResponsePartition {
+export function createMetadataResponsePartition(): MetadataResponsePartition {
   return {
     errorCode: 0,
     partitionIndex: 0,
@@ -285,7 +285,7 @@ export function createMetadataResponseMetadataResponsePartition(): MetadataRespo
   };
 }
 
-function writeMetadataResponseMetadataResponsePartition(w: Writer, m: MetadataResponseMetadataResponsePartition, v: number): void {
+function writeMetadataResponsePartition(w: Writer, m: MetadataResponsePartition, v: number): void {
   const flex = v >= 9;
   w.int16(m.errorCode);
   w.int32(m.partitionIndex);
@@ -312,7 +312,7 @@ function writeMetadataResponseMetadataResponsePartition(w: Writer, m: MetadataRe
   }
 }
 
-function readMetadataResponseMetadataResponsePartition(r: Reader, v: number): MetadataResponseMetadataResponsePartition {
+function readMetadataResponsePartition(r: Reader, v: number): MetadataResponsePartition {
   const flex = v >= 9;
   const f_errorCode: number = r.int16();
   const f_partitionIndex: number = r.int32();
@@ -324,7 +324,7 @@ function readMetadataResponseMetadataResponsePartition(r: Reader, v: number): Me
   let f_replicaNodes: number[];
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
-    if (n === null) throw rt.unexpectedNull('MetadataResponseMetadataResponsePartition.replicaNodes');
+    if (n === null) throw rt.unexpectedNull('MetadataResponsePartition.replicaNodes');
     const a: number[] = [];
     for (let i = 0; i < n; i++) a.push(r.int32());
     f_replicaNodes = a;
@@ -332,7 +332,7 @@ function readMetadataResponseMetadataResponsePartition(r: Reader, v: number): Me
   let f_isrNodes: number[];
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
-    if (n === null) throw rt.unexpectedNull('MetadataResponseMetadataResponsePartition.isrNodes');
+    if (n === null) throw rt.unexpectedNull('MetadataResponsePartition.isrNodes');
     const a: number[] = [];
     for (let i = 0; i < n; i++) a.push(r.int32());
     f_isrNodes = a;
@@ -341,7 +341,7 @@ function readMetadataResponseMetadataResponsePartition(r: Reader, v: number): Me
   if (v >= 5) {
     {
       const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
-      if (n === null) throw rt.unexpectedNull('MetadataResponseMetadataResponsePartition.offlineReplicas');
+      if (n === null) throw rt.unexpectedNull('MetadataResponsePartition.offlineReplicas');
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.int32());
       f_offlineReplicas = a;
@@ -351,7 +351,7 @@ function readMetadataResponseMetadataResponsePartition(r: Reader, v: number): Me
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: MetadataResponseMetadataResponsePartition = { errorCode: f_errorCode, partitionIndex: f_partitionIndex, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, replicaNodes: f_replicaNodes, isrNodes: f_isrNodes, offlineReplicas: f_offlineReplicas };
+  const out: MetadataResponsePartition = { errorCode: f_errorCode, partitionIndex: f_partitionIndex, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, replicaNodes: f_replicaNodes, isrNodes: f_isrNodes, offlineReplicas: f_offlineReplicas };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }

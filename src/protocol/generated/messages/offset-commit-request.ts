@@ -15,21 +15,21 @@ export interface OffsetCommitRequest {
   /** The time period in ms to retain the offset. */
   retentionTimeMs: bigint;
   /** The topics to commit offsets for. */
-  topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  topics: OffsetCommitRequestTopic[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface OffsetCommitRequestOffsetCommitRequestTopic {
+export interface OffsetCommitRequestTopic {
   /** The topic name. */
   name: string;
   /** Each partition to commit offsets for. */
-  partitions: OffsetCommitRequestOffsetCommitRequestPartition[];
+  partitions: OffsetCommitRequestPartition[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface OffsetCommitRequestOffsetCommitRequestPartition {
+export interface OffsetCommitRequestPartition {
   /** The partition index. */
   partitionIndex: number;
   /** The message offset to be committed. */
@@ -78,7 +78,7 @@ function writeOffsetCommitRequest(w: Writer, m: OffsetCommitRequest, v: number):
   }
   if (flex) w.uvarint(m.topics.length + 1); else w.int32(m.topics.length);
   for (const e0 of m.topics) {
-    writeOffsetCommitRequestOffsetCommitRequestTopic(w, e0, v);
+    writeOffsetCommitRequestTopic(w, e0, v);
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
@@ -104,12 +104,12 @@ function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
   if (v >= 2 && v <= 4) {
     f_retentionTimeMs = r.int64();
   }
-  let f_topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  let f_topics: OffsetCommitRequestTopic[];
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('OffsetCommitRequest.topics');
-    const a: OffsetCommitRequestOffsetCommitRequestTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetCommitRequestOffsetCommitRequestTopic(r, v));
+    const a: OffsetCommitRequestTopic[] = [];
+    for (let i = 0; i < n; i++) a.push(readOffsetCommitRequestTopic(r, v));
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -121,46 +121,46 @@ function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
   return out;
 }
 
-export function createOffsetCommitRequestOffsetCommitRequestTopic(): OffsetCommitRequestOffsetCommitRequestTopic {
+export function createOffsetCommitRequestTopic(): OffsetCommitRequestTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-function writeOffsetCommitRequestOffsetCommitRequestTopic(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic, v: number): void {
+function writeOffsetCommitRequestTopic(w: Writer, m: OffsetCommitRequestTopic, v: number): void {
   const flex = v >= 8;
   if (flex) w.compactString(m.name); else w.string(m.name);
   if (flex) w.uvarint(m.partitions.length + 1); else w.int32(m.partitions.length);
   for (const e0 of m.partitions) {
-    writeOffsetCommitRequestOffsetCommitRequestPartition(w, e0, v);
+    writeOffsetCommitRequestPartition(w, e0, v);
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
   }
 }
 
-function readOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequestOffsetCommitRequestTopic {
+function readOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequestTopic {
   const flex = v >= 8;
   const f_name: string = (flex ? r.compactString() : r.string());
-  let f_partitions: OffsetCommitRequestOffsetCommitRequestPartition[];
+  let f_partitions: OffsetCommitRequestPartition[];
   {
     const n = (flex ? r.compactArrayLength(13) : r.arrayLength(13));
-    if (n === null) throw rt.unexpectedNull('OffsetCommitRequestOffsetCommitRequestTopic.partitions');
-    const a: OffsetCommitRequestOffsetCommitRequestPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetCommitRequestOffsetCommitRequestPartition(r, v));
+    if (n === null) throw rt.unexpectedNull('OffsetCommitRequestTopic.partitions');
+    const a: OffsetCommitRequestPartition[] = [];
+    for (let i = 0; i < n; i++) a.push(readOffsetCommitRequestPartition(r, v));
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: OffsetCommitRequestOffsetCommitRequestTopic = { name: f_name, partitions: f_partitions };
+  const out: OffsetCommitRequestTopic = { name: f_name, partitions: f_partitions };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
 
-export function createOffsetCommitRequestOffsetCommitRequestPartition(): OffsetCommitRequestOffsetCommitRequestPartition {
+export function createOffsetCommitRequestPartition(): OffsetCommitRequestPartition {
   return {
     partitionIndex: 0,
     committedOffset: 0n,
@@ -170,7 +170,7 @@ export function createOffsetCommitRequestOffsetCommitRequestPartition(): OffsetC
   };
 }
 
-function writeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartition, v: number): void {
+function writeOffsetCommitRequestPartition(w: Writer, m: OffsetCommitRequestPartition, v: number): void {
   const flex = v >= 8;
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);
@@ -180,7 +180,7 @@ function writeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer, m: Offs
   if (v === 1) {
     w.int64(m.commitTimestamp);
   } else {
-    if (!(m.commitTimestamp === -1n)) throw rt.unencodable('OffsetCommitRequestOffsetCommitRequestPartition.commitTimestamp', v, 'a non-default value cannot be written');
+    if (!(m.commitTimestamp === -1n)) throw rt.unencodable('OffsetCommitRequestPartition.commitTimestamp', v, 'a non-default value cannot be written');
   }
   if (m.committedMetadata === null) {
     if (flex) w.uvarint(0); else w.int16(-1);
@@ -192,7 +192,7 @@ function writeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer, m: Offs
   }
 }
 
-function readOffsetCommitRequestOffsetCommitRequestPartition(r: Reader, v: number): OffsetCommitRequestOffsetCommitRequestPartition {
+function readOffsetCommitRequestPartition(r: Reader, v: number): OffsetCommitRequestPartition {
   const flex = v >= 8;
   const f_partitionIndex: number = r.int32();
   const f_committedOffset: bigint = r.int64();
@@ -209,7 +209,7 @@ function readOffsetCommitRequestOffsetCommitRequestPartition(r: Reader, v: numbe
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: OffsetCommitRequestOffsetCommitRequestPartition = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, commitTimestamp: f_commitTimestamp, committedMetadata: f_committedMetadata };
+  const out: OffsetCommitRequestPartition = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, commitTimestamp: f_commitTimestamp, committedMetadata: f_committedMetadata };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }

@@ -7,21 +7,21 @@ export interface OffsetCommitResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
   /** The responses for each topic. */
-  topics: OffsetCommitResponseOffsetCommitResponseTopic[];
+  topics: OffsetCommitResponseTopic[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface OffsetCommitResponseOffsetCommitResponseTopic {
+export interface OffsetCommitResponseTopic {
   /** The topic name. */
   name: string;
   /** The responses for each partition in the topic. */
-  partitions: OffsetCommitResponseOffsetCommitResponsePartition[];
+  partitions: OffsetCommitResponsePartition[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface OffsetCommitResponseOffsetCommitResponsePartition {
+export interface OffsetCommitResponsePartition {
   /** The partition index. */
   partitionIndex: number;
   /** The error code, or 0 if there was no error. */
@@ -44,7 +44,7 @@ function writeOffsetCommitResponse(w: Writer, m: OffsetCommitResponse, v: number
   }
   if (flex) w.uvarint(m.topics.length + 1); else w.int32(m.topics.length);
   for (const e0 of m.topics) {
-    writeOffsetCommitResponseOffsetCommitResponseTopic(w, e0, v);
+    writeOffsetCommitResponseTopic(w, e0, v);
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
@@ -57,12 +57,12 @@ function readOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
   if (v >= 3) {
     f_throttleTimeMs = r.int32();
   }
-  let f_topics: OffsetCommitResponseOffsetCommitResponseTopic[];
+  let f_topics: OffsetCommitResponseTopic[];
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('OffsetCommitResponse.topics');
-    const a: OffsetCommitResponseOffsetCommitResponseTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetCommitResponseOffsetCommitResponseTopic(r, v));
+    const a: OffsetCommitResponseTopic[] = [];
+    for (let i = 0; i < n; i++) a.push(readOffsetCommitResponseTopic(r, v));
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -74,53 +74,53 @@ function readOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
   return out;
 }
 
-export function createOffsetCommitResponseOffsetCommitResponseTopic(): OffsetCommitResponseOffsetCommitResponseTopic {
+export function createOffsetCommitResponseTopic(): OffsetCommitResponseTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-function writeOffsetCommitResponseOffsetCommitResponseTopic(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopic, v: number): void {
+function writeOffsetCommitResponseTopic(w: Writer, m: OffsetCommitResponseTopic, v: number): void {
   const flex = v >= 8;
   if (flex) w.compactString(m.name); else w.string(m.name);
   if (flex) w.uvarint(m.partitions.length + 1); else w.int32(m.partitions.length);
   for (const e0 of m.partitions) {
-    writeOffsetCommitResponseOffsetCommitResponsePartition(w, e0, v);
+    writeOffsetCommitResponsePartition(w, e0, v);
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
   }
 }
 
-function readOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitResponseOffsetCommitResponseTopic {
+function readOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitResponseTopic {
   const flex = v >= 8;
   const f_name: string = (flex ? r.compactString() : r.string());
-  let f_partitions: OffsetCommitResponseOffsetCommitResponsePartition[];
+  let f_partitions: OffsetCommitResponsePartition[];
   {
     const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
-    if (n === null) throw rt.unexpectedNull('OffsetCommitResponseOffsetCommitResponseTopic.partitions');
-    const a: OffsetCommitResponseOffsetCommitResponsePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetCommitResponseOffsetCommitResponsePartition(r, v));
+    if (n === null) throw rt.unexpectedNull('OffsetCommitResponseTopic.partitions');
+    const a: OffsetCommitResponsePartition[] = [];
+    for (let i = 0; i < n; i++) a.push(readOffsetCommitResponsePartition(r, v));
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: OffsetCommitResponseOffsetCommitResponseTopic = { name: f_name, partitions: f_partitions };
+  const out: OffsetCommitResponseTopic = { name: f_name, partitions: f_partitions };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
 
-export function createOffsetCommitResponseOffsetCommitResponsePartition(): OffsetCommitResponseOffsetCommitResponsePartition {
+export function createOffsetCommitResponsePartition(): OffsetCommitResponsePartition {
   return {
     partitionIndex: 0,
     errorCode: 0,
   };
 }
 
-function writeOffsetCommitResponseOffsetCommitResponsePartition(w: Writer, m: OffsetCommitResponseOffsetCommitResponsePartition, v: number): void {
+function writeOffsetCommitResponsePartition(w: Writer, m: OffsetCommitResponsePartition, v: number): void {
   const flex = v >= 8;
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
@@ -129,7 +129,7 @@ function writeOffsetCommitResponseOffsetCommitResponsePartition(w: Writer, m: Of
   }
 }
 
-function readOffsetCommitResponseOffsetCommitResponsePartition(r: Reader, v: number): OffsetCommitResponseOffsetCommitResponsePartition {
+function readOffsetCommitResponsePartition(r: Reader, v: number): OffsetCommitResponsePartition {
   const flex = v >= 8;
   const f_partitionIndex: number = r.int32();
   const f_errorCode: number = r.int16();
@@ -137,7 +137,7 @@ function readOffsetCommitResponseOffsetCommitResponsePartition(r: Reader, v: num
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: OffsetCommitResponseOffsetCommitResponsePartition = { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
+  const out: OffsetCommitResponsePartition = { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }

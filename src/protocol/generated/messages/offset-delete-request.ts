@@ -7,17 +7,17 @@ export interface OffsetDeleteRequest {
   /** The unique group identifier. */
   groupId: string;
   /** The topics to delete offsets for */
-  topics: OffsetDeleteRequestOffsetDeleteRequestTopic[];
+  topics: OffsetDeleteRequestTopic[];
 }
 
-export interface OffsetDeleteRequestOffsetDeleteRequestTopic {
+export interface OffsetDeleteRequestTopic {
   /** The topic name. */
   name: string;
   /** Each partition to delete offsets for. */
-  partitions: OffsetDeleteRequestOffsetDeleteRequestPartition[];
+  partitions: OffsetDeleteRequestPartition[];
 }
 
-export interface OffsetDeleteRequestOffsetDeleteRequestPartition {
+export interface OffsetDeleteRequestPartition {
   /** The partition index. */
   partitionIndex: number;
 }
@@ -33,66 +33,66 @@ function writeOffsetDeleteRequest(w: Writer, m: OffsetDeleteRequest, v: number):
   w.string(m.groupId);
   w.int32(m.topics.length);
   for (const e0 of m.topics) {
-    writeOffsetDeleteRequestOffsetDeleteRequestTopic(w, e0, v);
+    writeOffsetDeleteRequestTopic(w, e0, v);
   }
 }
 
 function readOffsetDeleteRequest(r: Reader, v: number): OffsetDeleteRequest {
   const f_groupId: string = r.string();
-  let f_topics: OffsetDeleteRequestOffsetDeleteRequestTopic[];
+  let f_topics: OffsetDeleteRequestTopic[];
   {
     const n = r.arrayLength(2);
     if (n === null) throw rt.unexpectedNull('OffsetDeleteRequest.topics');
-    const a: OffsetDeleteRequestOffsetDeleteRequestTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetDeleteRequestOffsetDeleteRequestTopic(r, v));
+    const a: OffsetDeleteRequestTopic[] = [];
+    for (let i = 0; i < n; i++) a.push(readOffsetDeleteRequestTopic(r, v));
     f_topics = a;
   }
   const out: OffsetDeleteRequest = { groupId: f_groupId, topics: f_topics };
   return out;
 }
 
-export function createOffsetDeleteRequestOffsetDeleteRequestTopic(): OffsetDeleteRequestOffsetDeleteRequestTopic {
+export function createOffsetDeleteRequestTopic(): OffsetDeleteRequestTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-function writeOffsetDeleteRequestOffsetDeleteRequestTopic(w: Writer, m: OffsetDeleteRequestOffsetDeleteRequestTopic, v: number): void {
+function writeOffsetDeleteRequestTopic(w: Writer, m: OffsetDeleteRequestTopic, v: number): void {
   w.string(m.name);
   w.int32(m.partitions.length);
   for (const e0 of m.partitions) {
-    writeOffsetDeleteRequestOffsetDeleteRequestPartition(w, e0, v);
+    writeOffsetDeleteRequestPartition(w, e0, v);
   }
 }
 
-function readOffsetDeleteRequestOffsetDeleteRequestTopic(r: Reader, v: number): OffsetDeleteRequestOffsetDeleteRequestTopic {
+function readOffsetDeleteRequestTopic(r: Reader, v: number): OffsetDeleteRequestTopic {
   const f_name: string = r.string();
-  let f_partitions: OffsetDeleteRequestOffsetDeleteRequestPartition[];
+  let f_partitions: OffsetDeleteRequestPartition[];
   {
     const n = r.arrayLength(4);
-    if (n === null) throw rt.unexpectedNull('OffsetDeleteRequestOffsetDeleteRequestTopic.partitions');
-    const a: OffsetDeleteRequestOffsetDeleteRequestPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetDeleteRequestOffsetDeleteRequestPartition(r, v));
+    if (n === null) throw rt.unexpectedNull('OffsetDeleteRequestTopic.partitions');
+    const a: OffsetDeleteRequestPartition[] = [];
+    for (let i = 0; i < n; i++) a.push(readOffsetDeleteRequestPartition(r, v));
     f_partitions = a;
   }
-  const out: OffsetDeleteRequestOffsetDeleteRequestTopic = { name: f_name, partitions: f_partitions };
+  const out: OffsetDeleteRequestTopic = { name: f_name, partitions: f_partitions };
   return out;
 }
 
-export function createOffsetDeleteRequestOffsetDeleteRequestPartition(): OffsetDeleteRequestOffsetDeleteRequestPartition {
+export function createOffsetDeleteRequestPartition(): OffsetDeleteRequestPartition {
   return {
     partitionIndex: 0,
   };
 }
 
-function writeOffsetDeleteRequestOffsetDeleteRequestPartition(w: Writer, m: OffsetDeleteRequestOffsetDeleteRequestPartition, _v: number): void {
+function writeOffsetDeleteRequestPartition(w: Writer, m: OffsetDeleteRequestPartition, _v: number): void {
   w.int32(m.partitionIndex);
 }
 
-function readOffsetDeleteRequestOffsetDeleteRequestPartition(r: Reader, _v: number): OffsetDeleteRequestOffsetDeleteRequestPartition {
+function readOffsetDeleteRequestPartition(r: Reader, _v: number): OffsetDeleteRequestPartition {
   const f_partitionIndex: number = r.int32();
-  const out: OffsetDeleteRequestOffsetDeleteRequestPartition = { partitionIndex: f_partitionIndex };
+  const out: OffsetDeleteRequestPartition = { partitionIndex: f_partitionIndex };
   return out;
 }
 

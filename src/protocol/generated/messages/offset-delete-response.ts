@@ -9,17 +9,17 @@ export interface OffsetDeleteResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
   /** The responses for each topic. */
-  topics: OffsetDeleteResponseOffsetDeleteResponseTopic[];
+  topics: OffsetDeleteResponseTopic[];
 }
 
-export interface OffsetDeleteResponseOffsetDeleteResponseTopic {
+export interface OffsetDeleteResponseTopic {
   /** The topic name. */
   name: string;
   /** The responses for each partition in the topic. */
-  partitions: OffsetDeleteResponseOffsetDeleteResponsePartition[];
+  partitions: OffsetDeleteResponsePartition[];
 }
 
-export interface OffsetDeleteResponseOffsetDeleteResponsePartition {
+export interface OffsetDeleteResponsePartition {
   /** The partition index. */
   partitionIndex: number;
   /** The error code, or 0 if there was no error. */
@@ -39,70 +39,70 @@ function writeOffsetDeleteResponse(w: Writer, m: OffsetDeleteResponse, v: number
   w.int32(m.throttleTimeMs);
   w.int32(m.topics.length);
   for (const e0 of m.topics) {
-    writeOffsetDeleteResponseOffsetDeleteResponseTopic(w, e0, v);
+    writeOffsetDeleteResponseTopic(w, e0, v);
   }
 }
 
 function readOffsetDeleteResponse(r: Reader, v: number): OffsetDeleteResponse {
   const f_errorCode: number = r.int16();
   const f_throttleTimeMs: number = r.int32();
-  let f_topics: OffsetDeleteResponseOffsetDeleteResponseTopic[];
+  let f_topics: OffsetDeleteResponseTopic[];
   {
     const n = r.arrayLength(2);
     if (n === null) throw rt.unexpectedNull('OffsetDeleteResponse.topics');
-    const a: OffsetDeleteResponseOffsetDeleteResponseTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetDeleteResponseOffsetDeleteResponseTopic(r, v));
+    const a: OffsetDeleteResponseTopic[] = [];
+    for (let i = 0; i < n; i++) a.push(readOffsetDeleteResponseTopic(r, v));
     f_topics = a;
   }
   const out: OffsetDeleteResponse = { errorCode: f_errorCode, throttleTimeMs: f_throttleTimeMs, topics: f_topics };
   return out;
 }
 
-export function createOffsetDeleteResponseOffsetDeleteResponseTopic(): OffsetDeleteResponseOffsetDeleteResponseTopic {
+export function createOffsetDeleteResponseTopic(): OffsetDeleteResponseTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-function writeOffsetDeleteResponseOffsetDeleteResponseTopic(w: Writer, m: OffsetDeleteResponseOffsetDeleteResponseTopic, v: number): void {
+function writeOffsetDeleteResponseTopic(w: Writer, m: OffsetDeleteResponseTopic, v: number): void {
   w.string(m.name);
   w.int32(m.partitions.length);
   for (const e0 of m.partitions) {
-    writeOffsetDeleteResponseOffsetDeleteResponsePartition(w, e0, v);
+    writeOffsetDeleteResponsePartition(w, e0, v);
   }
 }
 
-function readOffsetDeleteResponseOffsetDeleteResponseTopic(r: Reader, v: number): OffsetDeleteResponseOffsetDeleteResponseTopic {
+function readOffsetDeleteResponseTopic(r: Reader, v: number): OffsetDeleteResponseTopic {
   const f_name: string = r.string();
-  let f_partitions: OffsetDeleteResponseOffsetDeleteResponsePartition[];
+  let f_partitions: OffsetDeleteResponsePartition[];
   {
     const n = r.arrayLength(6);
-    if (n === null) throw rt.unexpectedNull('OffsetDeleteResponseOffsetDeleteResponseTopic.partitions');
-    const a: OffsetDeleteResponseOffsetDeleteResponsePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetDeleteResponseOffsetDeleteResponsePartition(r, v));
+    if (n === null) throw rt.unexpectedNull('OffsetDeleteResponseTopic.partitions');
+    const a: OffsetDeleteResponsePartition[] = [];
+    for (let i = 0; i < n; i++) a.push(readOffsetDeleteResponsePartition(r, v));
     f_partitions = a;
   }
-  const out: OffsetDeleteResponseOffsetDeleteResponseTopic = { name: f_name, partitions: f_partitions };
+  const out: OffsetDeleteResponseTopic = { name: f_name, partitions: f_partitions };
   return out;
 }
 
-export function createOffsetDeleteResponseOffsetDeleteResponsePartition(): OffsetDeleteResponseOffsetDeleteResponsePartition {
+export function createOffsetDeleteResponsePartition(): OffsetDeleteResponsePartition {
   return {
     partitionIndex: 0,
     errorCode: 0,
   };
 }
 
-function writeOffsetDeleteResponseOffsetDeleteResponsePartition(w: Writer, m: OffsetDeleteResponseOffsetDeleteResponsePartition, _v: number): void {
+function writeOffsetDeleteResponsePartition(w: Writer, m: OffsetDeleteResponsePartition, _v: number): void {
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
 }
 
-function readOffsetDeleteResponseOffsetDeleteResponsePartition(r: Reader, _v: number): OffsetDeleteResponseOffsetDeleteResponsePartition {
+function readOffsetDeleteResponsePartition(r: Reader, _v: number): OffsetDeleteResponsePartition {
   const f_partitionIndex: number = r.int32();
   const f_errorCode: number = r.int16();
-  const out: OffsetDeleteResponseOffsetDeleteResponsePartition = { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
+  const out: OffsetDeleteResponsePartition = { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
   return out;
 }
 

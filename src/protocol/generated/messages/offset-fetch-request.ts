@@ -7,16 +7,16 @@ export interface OffsetFetchRequest {
   /** The group to fetch offsets for. */
   groupId: string;
   /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
-  topics: OffsetFetchRequestOffsetFetchRequestTopic[] | null;
+  topics: OffsetFetchRequestTopic[] | null;
   /** Each group we would like to fetch offsets for */
-  groups: OffsetFetchRequestOffsetFetchRequestGroup[];
+  groups: OffsetFetchRequestGroup[];
   /** Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions. */
   requireStable: boolean;
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestTopic {
+export interface OffsetFetchRequestTopic {
   /** The topic name. */
   name: string;
   /** The partition indexes we would like to fetch offsets for. */
@@ -25,7 +25,7 @@ export interface OffsetFetchRequestOffsetFetchRequestTopic {
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestGroup {
+export interface OffsetFetchRequestGroup {
   /** The group ID. */
   groupId: string;
   /** The member ID assigned by the group coordinator if using the new consumer protocol (KIP-848). */
@@ -33,12 +33,12 @@ export interface OffsetFetchRequestOffsetFetchRequestGroup {
   /** The member epoch if using the new consumer protocol (KIP-848). */
   memberEpoch: number;
   /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
-  topics: OffsetFetchRequestOffsetFetchRequestTopics[] | null;
+  topics: OffsetFetchRequestTopics[] | null;
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestTopics {
+export interface OffsetFetchRequestTopics {
   /** The topic name. */
   name: string;
   /** The partition indexes we would like to fetch offsets for. */
@@ -70,7 +70,7 @@ function writeOffsetFetchRequest(w: Writer, m: OffsetFetchRequest, v: number): v
     } else {
       if (flex) w.uvarint(m.topics.length + 1); else w.int32(m.topics.length);
       for (const e0 of m.topics) {
-        writeOffsetFetchRequestOffsetFetchRequestTopic(w, e0, v);
+        writeOffsetFetchRequestTopic(w, e0, v);
       }
     }
   } else {
@@ -79,7 +79,7 @@ function writeOffsetFetchRequest(w: Writer, m: OffsetFetchRequest, v: number): v
   if (v >= 8) {
     w.uvarint(m.groups.length + 1);
     for (const e0 of m.groups) {
-      writeOffsetFetchRequestOffsetFetchRequestGroup(w, e0, v);
+      writeOffsetFetchRequestGroup(w, e0, v);
     }
   } else {
     if (!(m.groups !== null && m.groups.length === 0)) throw rt.unencodable('OffsetFetchRequest.groups', v, 'a non-default value cannot be written');
@@ -100,26 +100,26 @@ function readOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
   if (v <= 7) {
     f_groupId = (flex ? r.compactString() : r.string());
   }
-  let f_topics: OffsetFetchRequestOffsetFetchRequestTopic[] | null = [];
+  let f_topics: OffsetFetchRequestTopic[] | null = [];
   if (v <= 7) {
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null && !(v >= 2)) throw rt.unexpectedNull('OffsetFetchRequest.topics');
       if (n === null) f_topics = null;
       else {
-        const a: OffsetFetchRequestOffsetFetchRequestTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestOffsetFetchRequestTopic(r, v));
+        const a: OffsetFetchRequestTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestTopic(r, v));
         f_topics = a;
       }
     }
   }
-  let f_groups: OffsetFetchRequestOffsetFetchRequestGroup[] = [];
+  let f_groups: OffsetFetchRequestGroup[] = [];
   if (v >= 8) {
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('OffsetFetchRequest.groups');
-      const a: OffsetFetchRequestOffsetFetchRequestGroup[] = [];
-      for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestOffsetFetchRequestGroup(r, v));
+      const a: OffsetFetchRequestGroup[] = [];
+      for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestGroup(r, v));
       f_groups = a;
     }
   }
@@ -136,19 +136,19 @@ function readOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
   return out;
 }
 
-export function createOffsetFetchRequestOffsetFetchRequestTopic(): OffsetFetchRequestOffsetFetchRequestTopic {
+export function createOffsetFetchRequestTopic(): OffsetFetchRequestTopic {
   return {
     name: "",
     partitionIndexes: [],
   };
 }
 
-function writeOffsetFetchRequestOffsetFetchRequestTopic(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopic, v: number): void {
+function writeOffsetFetchRequestTopic(w: Writer, m: OffsetFetchRequestTopic, v: number): void {
   const flex = v >= 6;
   if (v <= 7) {
     if (flex) w.compactString(m.name); else w.string(m.name);
   } else {
-    if (!(m.name === "")) throw rt.unencodable('OffsetFetchRequestOffsetFetchRequestTopic.name', v, 'a non-default value cannot be written');
+    if (!(m.name === "")) throw rt.unencodable('OffsetFetchRequestTopic.name', v, 'a non-default value cannot be written');
   }
   if (v <= 7) {
     if (flex) w.uvarint(m.partitionIndexes.length + 1); else w.int32(m.partitionIndexes.length);
@@ -156,14 +156,14 @@ function writeOffsetFetchRequestOffsetFetchRequestTopic(w: Writer, m: OffsetFetc
       w.int32(e0);
     }
   } else {
-    if (!(m.partitionIndexes !== null && m.partitionIndexes.length === 0)) throw rt.unencodable('OffsetFetchRequestOffsetFetchRequestTopic.partitionIndexes', v, 'a non-default value cannot be written');
+    if (!(m.partitionIndexes !== null && m.partitionIndexes.length === 0)) throw rt.unencodable('OffsetFetchRequestTopic.partitionIndexes', v, 'a non-default value cannot be written');
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
   }
 }
 
-function readOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, v: number): OffsetFetchRequestOffsetFetchRequestTopic {
+function readOffsetFetchRequestTopic(r: Reader, v: number): OffsetFetchRequestTopic {
   const flex = v >= 6;
   let f_name: string = "";
   if (v <= 7) {
@@ -173,7 +173,7 @@ function readOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, v: number): Of
   if (v <= 7) {
     {
       const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
-      if (n === null) throw rt.unexpectedNull('OffsetFetchRequestOffsetFetchRequestTopic.partitionIndexes');
+      if (n === null) throw rt.unexpectedNull('OffsetFetchRequestTopic.partitionIndexes');
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.int32());
       f_partitionIndexes = a;
@@ -183,12 +183,12 @@ function readOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, v: number): Of
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: OffsetFetchRequestOffsetFetchRequestTopic = { name: f_name, partitionIndexes: f_partitionIndexes };
+  const out: OffsetFetchRequestTopic = { name: f_name, partitionIndexes: f_partitionIndexes };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
 
-export function createOffsetFetchRequestOffsetFetchRequestGroup(): OffsetFetchRequestOffsetFetchRequestGroup {
+export function createOffsetFetchRequestGroup(): OffsetFetchRequestGroup {
   return {
     groupId: "",
     memberId: null,
@@ -197,12 +197,12 @@ export function createOffsetFetchRequestOffsetFetchRequestGroup(): OffsetFetchRe
   };
 }
 
-function writeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroup, v: number): void {
+function writeOffsetFetchRequestGroup(w: Writer, m: OffsetFetchRequestGroup, v: number): void {
   const flex = v >= 6;
   if (v >= 8) {
     w.compactString(m.groupId);
   } else {
-    if (!(m.groupId === "")) throw rt.unencodable('OffsetFetchRequestOffsetFetchRequestGroup.groupId', v, 'a non-default value cannot be written');
+    if (!(m.groupId === "")) throw rt.unencodable('OffsetFetchRequestGroup.groupId', v, 'a non-default value cannot be written');
   }
   if (v === 9) {
     if (m.memberId === null) {
@@ -220,18 +220,18 @@ function writeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, m: OffsetFetc
     } else {
       w.uvarint(m.topics.length + 1);
       for (const e0 of m.topics) {
-        writeOffsetFetchRequestOffsetFetchRequestTopics(w, e0, v);
+        writeOffsetFetchRequestTopics(w, e0, v);
       }
     }
   } else {
-    if (!(m.topics !== null && m.topics.length === 0)) throw rt.unencodable('OffsetFetchRequestOffsetFetchRequestGroup.topics', v, 'a non-default value cannot be written');
+    if (!(m.topics !== null && m.topics.length === 0)) throw rt.unencodable('OffsetFetchRequestGroup.topics', v, 'a non-default value cannot be written');
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
   }
 }
 
-function readOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, v: number): OffsetFetchRequestOffsetFetchRequestGroup {
+function readOffsetFetchRequestGroup(r: Reader, v: number): OffsetFetchRequestGroup {
   const flex = v >= 6;
   let f_groupId: string = "";
   if (v >= 8) {
@@ -245,14 +245,14 @@ function readOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, v: number): Of
   if (v === 9) {
     f_memberEpoch = r.int32();
   }
-  let f_topics: OffsetFetchRequestOffsetFetchRequestTopics[] | null = [];
+  let f_topics: OffsetFetchRequestTopics[] | null = [];
   if (v >= 8) {
     {
       const n = r.compactArrayLength(0);
       if (n === null) f_topics = null;
       else {
-        const a: OffsetFetchRequestOffsetFetchRequestTopics[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestOffsetFetchRequestTopics(r, v));
+        const a: OffsetFetchRequestTopics[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestTopics(r, v));
         f_topics = a;
       }
     }
@@ -261,24 +261,24 @@ function readOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, v: number): Of
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: OffsetFetchRequestOffsetFetchRequestGroup = { groupId: f_groupId, memberId: f_memberId, memberEpoch: f_memberEpoch, topics: f_topics };
+  const out: OffsetFetchRequestGroup = { groupId: f_groupId, memberId: f_memberId, memberEpoch: f_memberEpoch, topics: f_topics };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
 
-export function createOffsetFetchRequestOffsetFetchRequestTopics(): OffsetFetchRequestOffsetFetchRequestTopics {
+export function createOffsetFetchRequestTopics(): OffsetFetchRequestTopics {
   return {
     name: "",
     partitionIndexes: [],
   };
 }
 
-function writeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopics, v: number): void {
+function writeOffsetFetchRequestTopics(w: Writer, m: OffsetFetchRequestTopics, v: number): void {
   const flex = v >= 6;
   if (v >= 8) {
     w.compactString(m.name);
   } else {
-    if (!(m.name === "")) throw rt.unencodable('OffsetFetchRequestOffsetFetchRequestTopics.name', v, 'a non-default value cannot be written');
+    if (!(m.name === "")) throw rt.unencodable('OffsetFetchRequestTopics.name', v, 'a non-default value cannot be written');
   }
   if (v >= 8) {
     w.uvarint(m.partitionIndexes.length + 1);
@@ -286,14 +286,14 @@ function writeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, m: OffsetFet
       w.int32(e0);
     }
   } else {
-    if (!(m.partitionIndexes !== null && m.partitionIndexes.length === 0)) throw rt.unencodable('OffsetFetchRequestOffsetFetchRequestTopics.partitionIndexes', v, 'a non-default value cannot be written');
+    if (!(m.partitionIndexes !== null && m.partitionIndexes.length === 0)) throw rt.unencodable('OffsetFetchRequestTopics.partitionIndexes', v, 'a non-default value cannot be written');
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
   }
 }
 
-function readOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, v: number): OffsetFetchRequestOffsetFetchRequestTopics {
+function readOffsetFetchRequestTopics(r: Reader, v: number): OffsetFetchRequestTopics {
   const flex = v >= 6;
   let f_name: string = "";
   if (v >= 8) {
@@ -303,7 +303,7 @@ function readOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, v: number): O
   if (v >= 8) {
     {
       const n = r.compactArrayLength(4);
-      if (n === null) throw rt.unexpectedNull('OffsetFetchRequestOffsetFetchRequestTopics.partitionIndexes');
+      if (n === null) throw rt.unexpectedNull('OffsetFetchRequestTopics.partitionIndexes');
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.int32());
       f_partitionIndexes = a;
@@ -313,7 +313,7 @@ function readOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, v: number): O
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: OffsetFetchRequestOffsetFetchRequestTopics = { name: f_name, partitionIndexes: f_partitionIndexes };
+  const out: OffsetFetchRequestTopics = { name: f_name, partitionIndexes: f_partitionIndexes };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }

@@ -7,25 +7,25 @@ export interface OffsetFetchResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
   /** The responses per topic. */
-  topics: OffsetFetchResponseOffsetFetchResponseTopic[];
+  topics: OffsetFetchResponseTopic[];
   /** The top-level error code, or 0 if there was no error. */
   errorCode: number;
   /** The responses per group id. */
-  groups: OffsetFetchResponseOffsetFetchResponseGroup[];
+  groups: OffsetFetchResponseGroup[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseTopic {
+export interface OffsetFetchResponseTopic {
   /** The topic name. */
   name: string;
   /** The responses per partition */
-  partitions: OffsetFetchResponseOffsetFetchResponsePartition[];
+  partitions: OffsetFetchResponsePartition[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponsePartition {
+export interface OffsetFetchResponsePartition {
   /** The partition index. */
   partitionIndex: number;
   /** The committed message offset. */
@@ -40,27 +40,27 @@ export interface OffsetFetchResponseOffsetFetchResponsePartition {
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseGroup {
+export interface OffsetFetchResponseGroup {
   /** The group ID. */
   groupId: string;
   /** The responses per topic. */
-  topics: OffsetFetchResponseOffsetFetchResponseTopics[];
+  topics: OffsetFetchResponseTopics[];
   /** The group-level error code, or 0 if there was no error. */
   errorCode: number;
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseTopics {
+export interface OffsetFetchResponseTopics {
   /** The topic name. */
   name: string;
   /** The responses per partition */
-  partitions: OffsetFetchResponseOffsetFetchResponsePartitions[];
+  partitions: OffsetFetchResponsePartitions[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponsePartitions {
+export interface OffsetFetchResponsePartitions {
   /** The partition index. */
   partitionIndex: number;
   /** The committed message offset. */
@@ -92,7 +92,7 @@ function writeOffsetFetchResponse(w: Writer, m: OffsetFetchResponse, v: number):
   if (v <= 7) {
     if (flex) w.uvarint(m.topics.length + 1); else w.int32(m.topics.length);
     for (const e0 of m.topics) {
-      writeOffsetFetchResponseOffsetFetchResponseTopic(w, e0, v);
+      writeOffsetFetchResponseTopic(w, e0, v);
     }
   } else {
     if (!(m.topics !== null && m.topics.length === 0)) throw rt.unencodable('OffsetFetchResponse.topics', v, 'a non-default value cannot be written');
@@ -103,7 +103,7 @@ function writeOffsetFetchResponse(w: Writer, m: OffsetFetchResponse, v: number):
   if (v >= 8) {
     w.uvarint(m.groups.length + 1);
     for (const e0 of m.groups) {
-      writeOffsetFetchResponseOffsetFetchResponseGroup(w, e0, v);
+      writeOffsetFetchResponseGroup(w, e0, v);
     }
   } else {
     if (!(m.groups !== null && m.groups.length === 0)) throw rt.unencodable('OffsetFetchResponse.groups', v, 'a non-default value cannot be written');
@@ -119,13 +119,13 @@ function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
   if (v >= 3) {
     f_throttleTimeMs = r.int32();
   }
-  let f_topics: OffsetFetchResponseOffsetFetchResponseTopic[] = [];
+  let f_topics: OffsetFetchResponseTopic[] = [];
   if (v <= 7) {
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null) throw rt.unexpectedNull('OffsetFetchResponse.topics');
-      const a: OffsetFetchResponseOffsetFetchResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponseTopic(r, v));
+      const a: OffsetFetchResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseTopic(r, v));
       f_topics = a;
     }
   }
@@ -133,13 +133,13 @@ function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
   if (v >= 2 && v <= 7) {
     f_errorCode = r.int16();
   }
-  let f_groups: OffsetFetchResponseOffsetFetchResponseGroup[] = [];
+  let f_groups: OffsetFetchResponseGroup[] = [];
   if (v >= 8) {
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('OffsetFetchResponse.groups');
-      const a: OffsetFetchResponseOffsetFetchResponseGroup[] = [];
-      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponseGroup(r, v));
+      const a: OffsetFetchResponseGroup[] = [];
+      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseGroup(r, v));
       f_groups = a;
     }
   }
@@ -152,46 +152,46 @@ function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
   return out;
 }
 
-export function createOffsetFetchResponseOffsetFetchResponseTopic(): OffsetFetchResponseOffsetFetchResponseTopic {
+export function createOffsetFetchResponseTopic(): OffsetFetchResponseTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-function writeOffsetFetchResponseOffsetFetchResponseTopic(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopic, v: number): void {
+function writeOffsetFetchResponseTopic(w: Writer, m: OffsetFetchResponseTopic, v: number): void {
   const flex = v >= 6;
   if (v <= 7) {
     if (flex) w.compactString(m.name); else w.string(m.name);
   } else {
-    if (!(m.name === "")) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponseTopic.name', v, 'a non-default value cannot be written');
+    if (!(m.name === "")) throw rt.unencodable('OffsetFetchResponseTopic.name', v, 'a non-default value cannot be written');
   }
   if (v <= 7) {
     if (flex) w.uvarint(m.partitions.length + 1); else w.int32(m.partitions.length);
     for (const e0 of m.partitions) {
-      writeOffsetFetchResponseOffsetFetchResponsePartition(w, e0, v);
+      writeOffsetFetchResponsePartition(w, e0, v);
     }
   } else {
-    if (!(m.partitions !== null && m.partitions.length === 0)) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponseTopic.partitions', v, 'a non-default value cannot be written');
+    if (!(m.partitions !== null && m.partitions.length === 0)) throw rt.unencodable('OffsetFetchResponseTopic.partitions', v, 'a non-default value cannot be written');
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
   }
 }
 
-function readOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, v: number): OffsetFetchResponseOffsetFetchResponseTopic {
+function readOffsetFetchResponseTopic(r: Reader, v: number): OffsetFetchResponseTopic {
   const flex = v >= 6;
   let f_name: string = "";
   if (v <= 7) {
     f_name = (flex ? r.compactString() : r.string());
   }
-  let f_partitions: OffsetFetchResponseOffsetFetchResponsePartition[] = [];
+  let f_partitions: OffsetFetchResponsePartition[] = [];
   if (v <= 7) {
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
-      if (n === null) throw rt.unexpectedNull('OffsetFetchResponseOffsetFetchResponseTopic.partitions');
-      const a: OffsetFetchResponseOffsetFetchResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponsePartition(r, v));
+      if (n === null) throw rt.unexpectedNull('OffsetFetchResponseTopic.partitions');
+      const a: OffsetFetchResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponsePartition(r, v));
       f_partitions = a;
     }
   }
@@ -199,12 +199,12 @@ function readOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, v: number): 
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: OffsetFetchResponseOffsetFetchResponseTopic = { name: f_name, partitions: f_partitions };
+  const out: OffsetFetchResponseTopic = { name: f_name, partitions: f_partitions };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
 
-export function createOffsetFetchResponseOffsetFetchResponsePartition(): OffsetFetchResponseOffsetFetchResponsePartition {
+export function createOffsetFetchResponsePartition(): OffsetFetchResponsePartition {
   return {
     partitionIndex: 0,
     committedOffset: 0n,
@@ -214,17 +214,17 @@ export function createOffsetFetchResponseOffsetFetchResponsePartition(): OffsetF
   };
 }
 
-function writeOffsetFetchResponseOffsetFetchResponsePartition(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartition, v: number): void {
+function writeOffsetFetchResponsePartition(w: Writer, m: OffsetFetchResponsePartition, v: number): void {
   const flex = v >= 6;
   if (v <= 7) {
     w.int32(m.partitionIndex);
   } else {
-    if (!(m.partitionIndex === 0)) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponsePartition.partitionIndex', v, 'a non-default value cannot be written');
+    if (!(m.partitionIndex === 0)) throw rt.unencodable('OffsetFetchResponsePartition.partitionIndex', v, 'a non-default value cannot be written');
   }
   if (v <= 7) {
     w.int64(m.committedOffset);
   } else {
-    if (!(m.committedOffset === 0n)) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponsePartition.committedOffset', v, 'a non-default value cannot be written');
+    if (!(m.committedOffset === 0n)) throw rt.unencodable('OffsetFetchResponsePartition.committedOffset', v, 'a non-default value cannot be written');
   }
   if (v >= 5 && v <= 7) {
     w.int32(m.committedLeaderEpoch);
@@ -236,19 +236,19 @@ function writeOffsetFetchResponseOffsetFetchResponsePartition(w: Writer, m: Offs
       if (flex) w.compactString(m.metadata); else w.string(m.metadata);
     }
   } else {
-    if (!(m.metadata === "")) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponsePartition.metadata', v, 'a non-default value cannot be written');
+    if (!(m.metadata === "")) throw rt.unencodable('OffsetFetchResponsePartition.metadata', v, 'a non-default value cannot be written');
   }
   if (v <= 7) {
     w.int16(m.errorCode);
   } else {
-    if (!(m.errorCode === 0)) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponsePartition.errorCode', v, 'a non-default value cannot be written');
+    if (!(m.errorCode === 0)) throw rt.unencodable('OffsetFetchResponsePartition.errorCode', v, 'a non-default value cannot be written');
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
   }
 }
 
-function readOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, v: number): OffsetFetchResponseOffsetFetchResponsePartition {
+function readOffsetFetchResponsePartition(r: Reader, v: number): OffsetFetchResponsePartition {
   const flex = v >= 6;
   let f_partitionIndex: number = 0;
   if (v <= 7) {
@@ -274,12 +274,12 @@ function readOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, v: numbe
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: OffsetFetchResponseOffsetFetchResponsePartition = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode };
+  const out: OffsetFetchResponsePartition = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
 
-export function createOffsetFetchResponseOffsetFetchResponseGroup(): OffsetFetchResponseOffsetFetchResponseGroup {
+export function createOffsetFetchResponseGroup(): OffsetFetchResponseGroup {
   return {
     groupId: "",
     topics: [],
@@ -287,44 +287,44 @@ export function createOffsetFetchResponseOffsetFetchResponseGroup(): OffsetFetch
   };
 }
 
-function writeOffsetFetchResponseOffsetFetchResponseGroup(w: Writer, m: OffsetFetchResponseOffsetFetchResponseGroup, v: number): void {
+function writeOffsetFetchResponseGroup(w: Writer, m: OffsetFetchResponseGroup, v: number): void {
   const flex = v >= 6;
   if (v >= 8) {
     w.compactString(m.groupId);
   } else {
-    if (!(m.groupId === "")) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponseGroup.groupId', v, 'a non-default value cannot be written');
+    if (!(m.groupId === "")) throw rt.unencodable('OffsetFetchResponseGroup.groupId', v, 'a non-default value cannot be written');
   }
   if (v >= 8) {
     w.uvarint(m.topics.length + 1);
     for (const e0 of m.topics) {
-      writeOffsetFetchResponseOffsetFetchResponseTopics(w, e0, v);
+      writeOffsetFetchResponseTopics(w, e0, v);
     }
   } else {
-    if (!(m.topics !== null && m.topics.length === 0)) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponseGroup.topics', v, 'a non-default value cannot be written');
+    if (!(m.topics !== null && m.topics.length === 0)) throw rt.unencodable('OffsetFetchResponseGroup.topics', v, 'a non-default value cannot be written');
   }
   if (v >= 8) {
     w.int16(m.errorCode);
   } else {
-    if (!(m.errorCode === 0)) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponseGroup.errorCode', v, 'a non-default value cannot be written');
+    if (!(m.errorCode === 0)) throw rt.unencodable('OffsetFetchResponseGroup.errorCode', v, 'a non-default value cannot be written');
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
   }
 }
 
-function readOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, v: number): OffsetFetchResponseOffsetFetchResponseGroup {
+function readOffsetFetchResponseGroup(r: Reader, v: number): OffsetFetchResponseGroup {
   const flex = v >= 6;
   let f_groupId: string = "";
   if (v >= 8) {
     f_groupId = r.compactString();
   }
-  let f_topics: OffsetFetchResponseOffsetFetchResponseTopics[] = [];
+  let f_topics: OffsetFetchResponseTopics[] = [];
   if (v >= 8) {
     {
       const n = r.compactArrayLength(0);
-      if (n === null) throw rt.unexpectedNull('OffsetFetchResponseOffsetFetchResponseGroup.topics');
-      const a: OffsetFetchResponseOffsetFetchResponseTopics[] = [];
-      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponseTopics(r, v));
+      if (n === null) throw rt.unexpectedNull('OffsetFetchResponseGroup.topics');
+      const a: OffsetFetchResponseTopics[] = [];
+      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseTopics(r, v));
       f_topics = a;
     }
   }
@@ -336,51 +336,51 @@ function readOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, v: number): 
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: OffsetFetchResponseOffsetFetchResponseGroup = { groupId: f_groupId, topics: f_topics, errorCode: f_errorCode };
+  const out: OffsetFetchResponseGroup = { groupId: f_groupId, topics: f_topics, errorCode: f_errorCode };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
 
-export function createOffsetFetchResponseOffsetFetchResponseTopics(): OffsetFetchResponseOffsetFetchResponseTopics {
+export function createOffsetFetchResponseTopics(): OffsetFetchResponseTopics {
   return {
     name: "",
     partitions: [],
   };
 }
 
-function writeOffsetFetchResponseOffsetFetchResponseTopics(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopics, v: number): void {
+function writeOffsetFetchResponseTopics(w: Writer, m: OffsetFetchResponseTopics, v: number): void {
   const flex = v >= 6;
   if (v >= 8) {
     w.compactString(m.name);
   } else {
-    if (!(m.name === "")) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponseTopics.name', v, 'a non-default value cannot be written');
+    if (!(m.name === "")) throw rt.unencodable('OffsetFetchResponseTopics.name', v, 'a non-default value cannot be written');
   }
   if (v >= 8) {
     w.uvarint(m.partitions.length + 1);
     for (const e0 of m.partitions) {
-      writeOffsetFetchResponseOffsetFetchResponsePartitions(w, e0, v);
+      writeOffsetFetchResponsePartitions(w, e0, v);
     }
   } else {
-    if (!(m.partitions !== null && m.partitions.length === 0)) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponseTopics.partitions', v, 'a non-default value cannot be written');
+    if (!(m.partitions !== null && m.partitions.length === 0)) throw rt.unencodable('OffsetFetchResponseTopics.partitions', v, 'a non-default value cannot be written');
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
   }
 }
 
-function readOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, v: number): OffsetFetchResponseOffsetFetchResponseTopics {
+function readOffsetFetchResponseTopics(r: Reader, v: number): OffsetFetchResponseTopics {
   const flex = v >= 6;
   let f_name: string = "";
   if (v >= 8) {
     f_name = r.compactString();
   }
-  let f_partitions: OffsetFetchResponseOffsetFetchResponsePartitions[] = [];
+  let f_partitions: OffsetFetchResponsePartitions[] = [];
   if (v >= 8) {
     {
       const n = r.compactArrayLength(0);
-      if (n === null) throw rt.unexpectedNull('OffsetFetchResponseOffsetFetchResponseTopics.partitions');
-      const a: OffsetFetchResponseOffsetFetchResponsePartitions[] = [];
-      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponsePartitions(r, v));
+      if (n === null) throw rt.unexpectedNull('OffsetFetchResponseTopics.partitions');
+      const a: OffsetFetchResponsePartitions[] = [];
+      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponsePartitions(r, v));
       f_partitions = a;
     }
   }
@@ -388,12 +388,12 @@ function readOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, v: number):
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: OffsetFetchResponseOffsetFetchResponseTopics = { name: f_name, partitions: f_partitions };
+  const out: OffsetFetchResponseTopics = { name: f_name, partitions: f_partitions };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
 
-export function createOffsetFetchResponseOffsetFetchResponsePartitions(): OffsetFetchResponseOffsetFetchResponsePartitions {
+export function createOffsetFetchResponsePartitions(): OffsetFetchResponsePartitions {
   return {
     partitionIndex: 0,
     committedOffset: 0n,
@@ -403,17 +403,17 @@ export function createOffsetFetchResponseOffsetFetchResponsePartitions(): Offset
   };
 }
 
-function writeOffsetFetchResponseOffsetFetchResponsePartitions(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartitions, v: number): void {
+function writeOffsetFetchResponsePartitions(w: Writer, m: OffsetFetchResponsePartitions, v: number): void {
   const flex = v >= 6;
   if (v >= 8) {
     w.int32(m.partitionIndex);
   } else {
-    if (!(m.partitionIndex === 0)) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponsePartitions.partitionIndex', v, 'a non-default value cannot be written');
+    if (!(m.partitionIndex === 0)) throw rt.unencodable('OffsetFetchResponsePartitions.partitionIndex', v, 'a non-default value cannot be written');
   }
   if (v >= 8) {
     w.int64(m.committedOffset);
   } else {
-    if (!(m.committedOffset === 0n)) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponsePartitions.committedOffset', v, 'a non-default value cannot be written');
+    if (!(m.committedOffset === 0n)) throw rt.unencodable('OffsetFetchResponsePartitions.committedOffset', v, 'a non-default value cannot be written');
   }
   if (v >= 8) {
     w.int32(m.committedLeaderEpoch);
@@ -425,19 +425,19 @@ function writeOffsetFetchResponseOffsetFetchResponsePartitions(w: Writer, m: Off
       w.compactString(m.metadata);
     }
   } else {
-    if (!(m.metadata === "")) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponsePartitions.metadata', v, 'a non-default value cannot be written');
+    if (!(m.metadata === "")) throw rt.unencodable('OffsetFetchResponsePartitions.metadata', v, 'a non-default value cannot be written');
   }
   if (v >= 8) {
     w.int16(m.errorCode);
   } else {
-    if (!(m.errorCode === 0)) throw rt.unencodable('OffsetFetchResponseOffsetFetchResponsePartitions.errorCode', v, 'a non-default value cannot be written');
+    if (!(m.errorCode === 0)) throw rt.unencodable('OffsetFetchResponsePartitions.errorCode', v, 'a non-default value cannot be written');
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
   }
 }
 
-function readOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader, v: number): OffsetFetchResponseOffsetFetchResponsePartitions {
+function readOffsetFetchResponsePartitions(r: Reader, v: number): OffsetFetchResponsePartitions {
   const flex = v >= 6;
   let f_partitionIndex: number = 0;
   if (v >= 8) {
@@ -463,7 +463,7 @@ function readOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader, v: numb
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: OffsetFetchResponseOffsetFetchResponsePartitions = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode };
+  const out: OffsetFetchResponsePartitions = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }

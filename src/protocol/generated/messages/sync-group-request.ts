@@ -17,12 +17,12 @@ export interface SyncGroupRequest {
   /** The group protocol name. */
   protocolName: string | null;
   /** Each assignment. */
-  assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  assignments: SyncGroupRequestAssignment[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface SyncGroupRequestSyncGroupRequestAssignment {
+export interface SyncGroupRequestAssignment {
   /** The ID of the member to assign. */
   memberId: string;
   /** The member assignment. */
@@ -73,7 +73,7 @@ function writeSyncGroupRequest(w: Writer, m: SyncGroupRequest, v: number): void 
   }
   if (flex) w.uvarint(m.assignments.length + 1); else w.int32(m.assignments.length);
   for (const e0 of m.assignments) {
-    writeSyncGroupRequestSyncGroupRequestAssignment(w, e0, v);
+    writeSyncGroupRequestAssignment(w, e0, v);
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
@@ -97,12 +97,12 @@ function readSyncGroupRequest(r: Reader, v: number): SyncGroupRequest {
   if (v === 5) {
     f_protocolName = r.compactNullableString();
   }
-  let f_assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  let f_assignments: SyncGroupRequestAssignment[];
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('SyncGroupRequest.assignments');
-    const a: SyncGroupRequestSyncGroupRequestAssignment[] = [];
-    for (let i = 0; i < n; i++) a.push(readSyncGroupRequestSyncGroupRequestAssignment(r, v));
+    const a: SyncGroupRequestAssignment[] = [];
+    for (let i = 0; i < n; i++) a.push(readSyncGroupRequestAssignment(r, v));
     f_assignments = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -114,14 +114,14 @@ function readSyncGroupRequest(r: Reader, v: number): SyncGroupRequest {
   return out;
 }
 
-export function createSyncGroupRequestSyncGroupRequestAssignment(): SyncGroupRequestSyncGroupRequestAssignment {
+export function createSyncGroupRequestAssignment(): SyncGroupRequestAssignment {
   return {
     memberId: "",
     assignment: Buffer.alloc(0),
   };
 }
 
-function writeSyncGroupRequestSyncGroupRequestAssignment(w: Writer, m: SyncGroupRequestSyncGroupRequestAssignment, v: number): void {
+function writeSyncGroupRequestAssignment(w: Writer, m: SyncGroupRequestAssignment, v: number): void {
   const flex = v >= 4;
   if (flex) w.compactString(m.memberId); else w.string(m.memberId);
   if (flex) w.compactBytes(m.assignment); else w.bytes(m.assignment);
@@ -130,7 +130,7 @@ function writeSyncGroupRequestSyncGroupRequestAssignment(w: Writer, m: SyncGroup
   }
 }
 
-function readSyncGroupRequestSyncGroupRequestAssignment(r: Reader, v: number): SyncGroupRequestSyncGroupRequestAssignment {
+function readSyncGroupRequestAssignment(r: Reader, v: number): SyncGroupRequestAssignment {
   const flex = v >= 4;
   const f_memberId: string = (flex ? r.compactString() : r.string());
   const f_assignment: Buffer = (flex ? r.compactBytes() : r.bytes());
@@ -138,7 +138,7 @@ function readSyncGroupRequestSyncGroupRequestAssignment(r: Reader, v: number): S
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: SyncGroupRequestSyncGroupRequestAssignment = { memberId: f_memberId, assignment: f_assignment };
+  const out: SyncGroupRequestAssignment = { memberId: f_memberId, assignment: f_assignment };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }

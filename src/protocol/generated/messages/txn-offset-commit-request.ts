@@ -19,21 +19,21 @@ export interface TxnOffsetCommitRequest {
   /** The unique identifier of the consumer instance provided by end user. */
   groupInstanceId: string | null;
   /** Each topic that we want to commit offsets for. */
-  topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[];
+  topics: TxnOffsetCommitRequestTopic[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
+export interface TxnOffsetCommitRequestTopic {
   /** The topic name. */
   name: string;
   /** The partitions inside the topic that we want to commit offsets for. */
-  partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[];
+  partitions: TxnOffsetCommitRequestPartition[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
+export interface TxnOffsetCommitRequestPartition {
   /** The index of the partition within the topic. */
   partitionIndex: number;
   /** The message offset to be committed. */
@@ -86,7 +86,7 @@ function writeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitRequest, v: nu
   }
   if (flex) w.uvarint(m.topics.length + 1); else w.int32(m.topics.length);
   for (const e0 of m.topics) {
-    writeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w, e0, v);
+    writeTxnOffsetCommitRequestTopic(w, e0, v);
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
@@ -111,12 +111,12 @@ function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitReques
   if (v >= 3) {
     f_groupInstanceId = r.compactNullableString();
   }
-  let f_topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[];
+  let f_topics: TxnOffsetCommitRequestTopic[];
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('TxnOffsetCommitRequest.topics');
-    const a: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r, v));
+    const a: TxnOffsetCommitRequestTopic[] = [];
+    for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitRequestTopic(r, v));
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -128,46 +128,46 @@ function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitReques
   return out;
 }
 
-export function createTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(): TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
+export function createTxnOffsetCommitRequestTopic(): TxnOffsetCommitRequestTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-function writeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic, v: number): void {
+function writeTxnOffsetCommitRequestTopic(w: Writer, m: TxnOffsetCommitRequestTopic, v: number): void {
   const flex = v >= 3;
   if (flex) w.compactString(m.name); else w.string(m.name);
   if (flex) w.uvarint(m.partitions.length + 1); else w.int32(m.partitions.length);
   for (const e0 of m.partitions) {
-    writeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w, e0, v);
+    writeTxnOffsetCommitRequestPartition(w, e0, v);
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
   }
 }
 
-function readTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
+function readTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitRequestTopic {
   const flex = v >= 3;
   const f_name: string = (flex ? r.compactString() : r.string());
-  let f_partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[];
+  let f_partitions: TxnOffsetCommitRequestPartition[];
   {
     const n = (flex ? r.compactArrayLength(13) : r.arrayLength(13));
-    if (n === null) throw rt.unexpectedNull('TxnOffsetCommitRequestTxnOffsetCommitRequestTopic.partitions');
-    const a: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r, v));
+    if (n === null) throw rt.unexpectedNull('TxnOffsetCommitRequestTopic.partitions');
+    const a: TxnOffsetCommitRequestPartition[] = [];
+    for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitRequestPartition(r, v));
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic = { name: f_name, partitions: f_partitions };
+  const out: TxnOffsetCommitRequestTopic = { name: f_name, partitions: f_partitions };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
 
-export function createTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(): TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
+export function createTxnOffsetCommitRequestPartition(): TxnOffsetCommitRequestPartition {
   return {
     partitionIndex: 0,
     committedOffset: 0n,
@@ -176,7 +176,7 @@ export function createTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(): T
   };
 }
 
-function writeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition, v: number): void {
+function writeTxnOffsetCommitRequestPartition(w: Writer, m: TxnOffsetCommitRequestPartition, v: number): void {
   const flex = v >= 3;
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);
@@ -193,7 +193,7 @@ function writeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w: Writer, m
   }
 }
 
-function readTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r: Reader, v: number): TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
+function readTxnOffsetCommitRequestPartition(r: Reader, v: number): TxnOffsetCommitRequestPartition {
   const flex = v >= 3;
   const f_partitionIndex: number = r.int32();
   const f_committedOffset: bigint = r.int64();
@@ -206,7 +206,7 @@ function readTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r: Reader, v:
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, committedMetadata: f_committedMetadata };
+  const out: TxnOffsetCommitRequestPartition = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, committedMetadata: f_committedMetadata };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }

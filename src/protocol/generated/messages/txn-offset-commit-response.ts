@@ -7,21 +7,21 @@ export interface TxnOffsetCommitResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
   /** The responses for each topic. */
-  topics: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[];
+  topics: TxnOffsetCommitResponseTopic[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
+export interface TxnOffsetCommitResponseTopic {
   /** The topic name. */
   name: string;
   /** The responses for each partition in the topic. */
-  partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[];
+  partitions: TxnOffsetCommitResponsePartition[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
-export interface TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
+export interface TxnOffsetCommitResponsePartition {
   /** The partition index. */
   partitionIndex: number;
   /** The error code, or 0 if there was no error. */
@@ -42,7 +42,7 @@ function writeTxnOffsetCommitResponse(w: Writer, m: TxnOffsetCommitResponse, v: 
   w.int32(m.throttleTimeMs);
   if (flex) w.uvarint(m.topics.length + 1); else w.int32(m.topics.length);
   for (const e0 of m.topics) {
-    writeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w, e0, v);
+    writeTxnOffsetCommitResponseTopic(w, e0, v);
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
@@ -52,12 +52,12 @@ function writeTxnOffsetCommitResponse(w: Writer, m: TxnOffsetCommitResponse, v: 
 function readTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitResponse {
   const flex = v >= 3;
   const f_throttleTimeMs: number = r.int32();
-  let f_topics: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[];
+  let f_topics: TxnOffsetCommitResponseTopic[];
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('TxnOffsetCommitResponse.topics');
-    const a: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r, v));
+    const a: TxnOffsetCommitResponseTopic[] = [];
+    for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitResponseTopic(r, v));
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -69,53 +69,53 @@ function readTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitRespo
   return out;
 }
 
-export function createTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(): TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
+export function createTxnOffsetCommitResponseTopic(): TxnOffsetCommitResponseTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-function writeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic, v: number): void {
+function writeTxnOffsetCommitResponseTopic(w: Writer, m: TxnOffsetCommitResponseTopic, v: number): void {
   const flex = v >= 3;
   if (flex) w.compactString(m.name); else w.string(m.name);
   if (flex) w.uvarint(m.partitions.length + 1); else w.int32(m.partitions.length);
   for (const e0 of m.partitions) {
-    writeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(w, e0, v);
+    writeTxnOffsetCommitResponsePartition(w, e0, v);
   }
   if (flex) {
     rt.writeTaggedSection(w, null, m.unknownTaggedFields);
   }
 }
 
-function readTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r: Reader, v: number): TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
+function readTxnOffsetCommitResponseTopic(r: Reader, v: number): TxnOffsetCommitResponseTopic {
   const flex = v >= 3;
   const f_name: string = (flex ? r.compactString() : r.string());
-  let f_partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[];
+  let f_partitions: TxnOffsetCommitResponsePartition[];
   {
     const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
-    if (n === null) throw rt.unexpectedNull('TxnOffsetCommitResponseTxnOffsetCommitResponseTopic.partitions');
-    const a: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r, v));
+    if (n === null) throw rt.unexpectedNull('TxnOffsetCommitResponseTopic.partitions');
+    const a: TxnOffsetCommitResponsePartition[] = [];
+    for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitResponsePartition(r, v));
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic = { name: f_name, partitions: f_partitions };
+  const out: TxnOffsetCommitResponseTopic = { name: f_name, partitions: f_partitions };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
 
-export function createTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(): TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
+export function createTxnOffsetCommitResponsePartition(): TxnOffsetCommitResponsePartition {
   return {
     partitionIndex: 0,
     errorCode: 0,
   };
 }
 
-function writeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition, v: number): void {
+function writeTxnOffsetCommitResponsePartition(w: Writer, m: TxnOffsetCommitResponsePartition, v: number): void {
   const flex = v >= 3;
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
@@ -124,7 +124,7 @@ function writeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(w: Writer,
   }
 }
 
-function readTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r: Reader, v: number): TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
+function readTxnOffsetCommitResponsePartition(r: Reader, v: number): TxnOffsetCommitResponsePartition {
   const flex = v >= 3;
   const f_partitionIndex: number = r.int32();
   const f_errorCode: number = r.int16();
@@ -132,7 +132,7 @@ function readTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r: Reader, 
   if (flex) {
     unknown = rt.readTaggedSection(r, null);
   }
-  const out: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition = { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
+  const out: TxnOffsetCommitResponsePartition = { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }

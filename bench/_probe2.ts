@@ -1,0 +1,12 @@
+import { openWorkspace } from './support/workspace.js';
+import { openLog, testConfig } from '../test/support/storage-fixtures.js';
+import { batchOfSize } from './storage/batches.js';
+const ws = openWorkspace('probe');
+const M = 2 ** 20;
+const mode = process.argv[2] as 'write' | 'mmap'; const size = Number(process.argv[3] ?? M); const total = 512 * M;
+const log = openLog(ws.path('l'), testConfig({ appendMode: mode, segmentBytes: 128 * M }));
+const b = batchOfSize(size); const o = { leaderEpoch: 0, now: Date.now(), assignOffsets: true };
+const t0 = performance.now();
+for (let i = 0; i < total / size; i++) log.append(b, o);
+console.log(mode, size, 'ms', (performance.now() - t0).toFixed(0));
+log.deleteAll();

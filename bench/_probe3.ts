@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { openWorkspace } from './support/workspace.js';
+import { openLog, testConfig } from '../test/support/storage-fixtures.js';
+const dirty = () => Number(/Dirty:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024;
+const ws = openWorkspace('probe'); ws.settle();
+const d0 = dirty(); const t0 = performance.now();
+const log = openLog(ws.path('l'), testConfig({ appendMode: 'mmap', flushMode: 'sync', segmentBytes: 256 * 2 ** 20 }));
+const t1 = performance.now();
+console.log('open (pretouch 256 MiB) ms', (t1 - t0).toFixed(0), 'dirty MiB +', (dirty() - d0).toFixed(0));
+const t2 = performance.now(); await log.flush(); console.log('first flush (no data appended) ms', (performance.now() - t2).toFixed(0), 'dirty MiB now +', (dirty() - d0).toFixed(0));
+log.deleteAll();

@@ -1,0 +1,194 @@
+import { fmt, table } from '../support/measure.js';
+import type { Baseline } from './baselines.js';
+import type { PhaseProfile } from './profile.js';
+import type { PhaseResult } from './phases.js';
+
+/** The targets of the broker performance issue, checked against the measured phases. */
+
+export const TARGETS = {
+  produce100MsgsPerSec: 1_000_000,
+  consume100MsgsPerSec: 2_000_000,
+  /** 1.5 GB/s of 1 KiB message payload, decimal megabytes. */
+  consume1KiBMbPerSec: 1500,
+  brokerCpuSecondsPerMillion: 0.5,
+  brokerRssMB: 200,
+};
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface BenchReport {
+  date: string;
+  command: string;
+  seconds: number;
+  machine: Record<string, string | number>;
+  broker: { fetchTransfer: string; nativeAddon: string; partitions: number; consumers: number; settings: Record<string, string> };
+  phases: PhaseResult[];
+  baselines: Baseline[];
+  targets: TargetCheck[];
+  profiles: PhaseProfile[] | null;
+}
+
+/** Phase names the targets refer to; the orchestrator uses the same ones. */
+export const PHASE = {
+  produce100: 'produce 100 B acks=1',
+  consume100: 'consume 100 B',
+  produce1KiB: 'produce 1 KiB acks=1',
+  consume1KiB: 'consume 1 KiB',
+  produce100All: 'produce 100 B acks=all',
+  paced: 'produce 100 B acks=1 paced',
+} as const;
+
+export function checkTargets(phases: readonly PhaseResult[]): TargetCheck[] {
+  const byName = new Map(phases.map((p) => [p.name, p]));
+  const checks: TargetCheck[] = [];
+  const rate = (name: string, min: number, label: string): void => {
+    const p = byName.get(name);
+    if (p) checks.push({ target: `${label} >= ${fmt(min)} msgs/s`, measured: `${fmt(p.msgsPerSec)} msgs/s`, met: p.msgsPerSec >= min });
+  };
+  rate(PHASE.produce100, TARGETS.produce100MsgsPerSec, 'produce 100 B, acks=1');
+  rate(PHASE.consume100, TARGETS.consume100MsgsPerSec, 'consume 100 B');
+  const c1k = byName.get(PHASE.consume1KiB);
+  if (c1k) {
+    checks.push({
+      target: `consume 1 KiB >= ${fmt(TARGETS.consume1KiBMbPerSec / 1000)} GB/s`,
+      measured: `${fmt(c1k.mbPerSec / 1000)} GB/s`,
+      met: c1k.mbPerSec >= TARGETS.consume1KiBMbPerSec,
+    });
+  }
+  // The CPU budget is for streaming at full speed; a paced run spends more per message by design.
+  for (const p of phases.filter((x) => x.name !== PHASE.paced)) {
+    const cpu = p.broker.cpuSecondsPerMillion;
+    checks.push({
+      target: `broker CPU < ${TARGETS.brokerCpuSecondsPerMillion} s per million msgs (${p.name})`,
+      measured: `${fmt(cpu)} s`,
+      met: cpu < TARGETS.brokerCpuSecondsPerMillion,
+    });
+  }
+  if (phases.length > 0) {
+    const peak = Math.max(...phases.map((p) => p.broker.peakRssMB));
+    checks.push({ target: `broker RSS < ${TARGETS.brokerRssMB} MB (peak of all phases)`, measured: `${fmt(peak)} MB`, met: peak < TARGETS.brokerRssMB });
+  }
+  return checks;
+}
+
+const ms = (us: number | undefined): string => (us === undefined ? '-' : fmt(us / 1e3));
+const pct = (x: number): string => `${Math.round(x * 100)}%`;
+
+function formatPhases(phases: readonly PhaseResult[]): string {
+  return table(
+    ['phase', 'msgs', 'msgs/s', 'MB/s', 'p50 ms', 'p99 ms', 'p999 ms', 'broker CPU s/M msgs', 'user/sys', 'broker peak RSS MB', 'loadgen CPU', 'others CPU'],
+    phases.map((p) => {
+      const cpu = p.broker.cpuUserSeconds + p.broker.cpuSystemSeconds;
+      return [
+        p.name,
+        p.msgs.toLocaleString('en-US'),
+        fmt(p.msgsPerSec),
+        fmt(p.mbPerSec),
+        ms(p.latencyUs?.p50),
+        ms(p.latencyUs?.p99),
+        ms(p.latencyUs?.p999),
+        fmt(p.broker.cpuSecondsPerMillion),
+        cpu > 0 ? `${pct(p.broker.cpuUserSeconds / cpu)}/${pct(p.broker.cpuSystemSeconds / cpu)}` : '-',
+        fmt(p.broker.peakRssMB),
+        pct(p.loadgen.cpuOfWall),
+        pct(p.othersShare),
+      ];
+    }),
+  );
+}
+
+function formatBaselines(baselines: readonly Baseline[], phases: readonly PhaseResult[]): string {
+  const rows = baselines.map((b) => [b.name, `${fmt(b.bytes / 1e6)} MB`, fmt(b.mbPerSec), fmt(b.cpuSeconds), fmt(b.cpuSeconds / (b.bytes / 1e9))]);
+  const lines = [table(['baseline (same run)', 'bytes', 'MB/s', 'CPU s', 'CPU s/GB'], rows)];
+  const disk = baselines.find((b) => b.name.startsWith('disk') && b.bytes === phases.find((p) => p.name === PHASE.produce1KiB)?.bytes);
+  const tcp = baselines.find((b) => b.name.startsWith('loopback'));
+  const p1k = phases.find((p) => p.name === PHASE.produce1KiB);
+  const c1k = phases.find((p) => p.name === PHASE.consume1KiB);
+  if (disk && p1k) {
+    const brokerCpu = p1k.broker.cpuUserSeconds + p1k.broker.cpuSystemSeconds;
+    lines.push(
+      `produce 1 KiB reaches ${pct(p1k.mbPerSec / disk.mbPerSec)} of the raw sequential write of the same bytes; ` +
+        `broker CPU ${fmt(brokerCpu / (p1k.bytes / 1e9))} s/GB vs ${fmt(disk.cpuSeconds / (disk.bytes / 1e9))} s/GB for the raw write alone`,
+    );
+  }
+  if (tcp && c1k) lines.push(`consume 1 KiB reaches ${pct(c1k.mbPerSec / tcp.mbPerSec)} of one loopback TCP stream`);
+  return lines.join('\n');
+}
+
+function formatTargets(checks: readonly TargetCheck[]): string {
+  return table(
+    ['target (issue)', 'measured', 'verdict'],
+    checks.map((c) => [c.target, c.measured, c.met ? 'met' : 'MISSED']),
+  );
+}
+
+/** C++ template arguments make V8's symbols hundreds of characters long; the name is enough. */
+function shortSymbol(symbol: string): string {
+  const full = symbol.replace(/file:\/\/\S*\/dist\//, 'dist/');
+  let out = '';
+  let depth = 0;
+  for (const ch of full) {
+    if (ch === '<') depth++;
+    if (depth === 0) out += ch;
+    if (ch === '>' && depth > 0 && --depth === 0) out += '<>';
+  }
+  // Unbalanced brackets ("operator<"): not a template, keep the text.
+  if (depth !== 0) out = full;
+  return out.length > 110 ? `${out.slice(0, 107)}...` : out;
+}
+
+/** Beyond this idle share of the main thread a phase's profile is too thin to summarise. */
+const MOSTLY_IDLE = 0.9;
+
+function formatProfile(p: PhaseProfile): string {
+  const lines = [`where the time goes: ${p.phase} (under the profilers: ${fmt(p.msgsPerSec)} msgs/s, broker ${fmt(p.brokerCpuSecondsPerMillion)} s CPU per M msgs)`];
+  const share = (s: { name: string; percent: number }): string => `    ${s.percent.toFixed(1).padStart(5)}%  ${s.name}`;
+  const idle = typeof p.js === 'string' ? 0 : p.js.idleMs / Math.max(1, p.js.idleMs + p.js.busyMs);
+  if (typeof p.js === 'string') lines.push(`  JS profile: ${p.js}`);
+  else if (idle > MOSTLY_IDLE) {
+    // A few dozen samples say nothing reliable about where time goes.
+    lines.push(`  the broker's main thread was idle ${pct(idle)} of the phase (busy ${fmt(p.js.busyMs)} ms): the broker was not what limited this phase`);
+    return lines.join('\n');
+  } else {
+    const j = p.js;
+    lines.push(
+      `  V8 CPU profile of the main thread${j.windowed ? '' : ' (whole run: the phase window missed the profile)'}: busy ${fmt(j.busyMs)} ms, idle ${fmt(j.idleMs)} ms`,
+      '  by area (self time, % of busy):',
+      ...j.areas.slice(0, 10).map(share),
+      '  top functions by self time:',
+      ...j.topSelf.slice(0, 15).map(share),
+      '  sluice functions by inclusive time:',
+      ...j.topInclusive.slice(0, 10).map(share),
+    );
+  }
+  if (typeof p.perf === 'string') lines.push(`  perf: ${p.perf}`);
+  else if (p.perf && p.perf.top.length === 0) lines.push('  perf record: no symbol reached 1% of the samples (or perf report read none)');
+  else if (p.perf) {
+    lines.push(
+      `  perf record, all threads, kernel included (${p.perf.copyPercent.toFixed(1)}% of samples in memory copies):`,
+      ...p.perf.top.slice(0, 15).map((s) => `    ${s.percent.toFixed(1).padStart(5)}%  [${s.space}] ${shortSymbol(s.symbol)}`),
+    );
+  }
+  return lines.join('\n');
+}
+
+export function formatReport(r: BenchReport): string {
+  const m = r.machine;
+  const header =
+    `sluice broker bench, ${r.date}: ${r.command}\n` +
+    `node ${m.node}, Linux ${m.kernel}, ${m.cpus}, ${m.memory} RAM; data on ${m.fsType}; ` +
+    `load average ${m.loadAverageAtStart} at start, ${m.loadAverageAtEnd} at end; ${fmt(r.seconds)} s\n` +
+    `broker: compiled build, ${r.broker.partitions} partition(s) per topic, fetch transfer ${r.broker.fetchTransfer}, native addon ${r.broker.nativeAddon}` +
+    `${Object.entries(r.broker.settings).map(([k, v]) => `, ${k}=${v}`).join('')}; broker and load generator at ${m.priority} priority\n` +
+    `load generator: librdkafka, one producer (linger.ms=5, batch.size=1000000, no compression), ${r.broker.consumers} consumer thread(s); ` +
+    'latency = produce call to delivery report (the "paced" run: linger.ms=0 at a fixed rate, so no queueing); ' +
+    '"loadgen CPU" = its CPU / wall (100% = one core); ' +
+    '"others CPU" = processes outside the benchmark, share of all CPUs';
+  const parts = [header, formatPhases(r.phases), formatBaselines(r.baselines, r.phases), formatTargets(r.targets)];
+  if (r.profiles) parts.push(...r.profiles.map(formatProfile));
+  return parts.join('\n\n');
+}

@@ -1,0 +1,41 @@
+import { apis } from '../../protocol/generated/api-table.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { DescribeClusterRequest } from '../../protocol/generated/messages/describe-cluster-request.js';
+import { createDescribeClusterResponse } from '../../protocol/generated/messages/describe-cluster-response.js';
+import type { BrokerContext } from '../broker-context.js';
+import { handler } from '../router.js';
+
+/** Kafka's EndpointType ids. */
+const EndpointType = { BROKER: 1, CONTROLLER: 2 } as const;
+const ENDPOINT_NAMES: Record<number, string> = { [EndpointType.BROKER]: 'BROKER', [EndpointType.CONTROLLER]: 'CONTROLLER' };
+
+/**
+ * What a principal may do to the cluster when no authorizer runs: every operation Kafka defines
+ * on the CLUSTER resource (CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS,
+ * ALTER_CONFIGS, IDEMPOTENT_WRITE), one bit per AclOperation code.
+ */
+const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12].reduce((bits, code) => bits | (1 << code), 0);
+
+/** DescribeCluster: this broker, which is also the controller, as the whole cluster. */
+export function describeClusterHandler(ctx: BrokerContext) {
+  return handler(apis.DescribeCluster, 0, 1, (req: DescribeClusterRequest, { version }) => {
+    const res = createDescribeClusterResponse();
+    const wanted = req.endpointType;
+    if (wanted !== EndpointType.BROKER) {
+      // Controllers are not a separate endpoint here: Sluice answers as a broker only.
+      const known = ENDPOINT_NAMES[wanted];
+      const code = version === 0 ? ErrorCode.INVALID_REQUEST : known ? ErrorCode.MISMATCHED_ENDPOINT_TYPE : ErrorCode.UNSUPPORTED_ENDPOINT_TYPE;
+      res.errorCode = code;
+      res.errorMessage = known
+        ? `The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type ${known}`
+        : `Unsupported endpoint type ${wanted}`;
+      return res;
+    }
+    const { config, advertised } = ctx;
+    res.clusterId = ctx.metadata.clusterId;
+    res.controllerId = config.nodeId;
+    res.brokers = [{ brokerId: config.nodeId, host: advertised.host, port: advertised.port, rack: null }];
+    if (req.includeClusterAuthorizedOperations) res.clusterAuthorizedOperations = CLUSTER_OPERATIONS;
+    return res;
+  });
+}

@@ -1,0 +1,49 @@
+import { apis } from '../../protocol/generated/api-table.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { DescribeProducersRequest } from '../../protocol/generated/messages/describe-producers-request.js';
+import {
+  createDescribeProducersResponse,
+  createDescribeProducersResponsePartitionResponse,
+  type DescribeProducersResponsePartitionResponse,
+} from '../../protocol/generated/messages/describe-producers-response.js';
+import type { BrokerContext } from '../broker-context.js';
+import { producerStateOf } from '../producers/producer-state.js';
+import { handler } from '../router.js';
+
+/** Transactions are not supported, so no producer has a coordinator epoch or an open transaction. */
+const NO_COORDINATOR_EPOCH = -1;
+const NO_TRANSACTION = -1n;
+
+/** DescribeProducers: the idempotent producers each partition keeps state for. */
+export function describeProducersHandler(ctx: BrokerContext) {
+  return handler(apis.DescribeProducers, 0, 0, (req: DescribeProducersRequest) => {
+    const now = Date.now();
+    const res = createDescribeProducersResponse();
+    for (const topic of req.topics) {
+      const partitions: DescribeProducersResponsePartitionResponse[] = [];
+      res.topics.push({ name: topic.name, partitions });
+      for (const index of topic.partitionIndexes) {
+        const r = createDescribeProducersResponsePartitionResponse();
+        r.partitionIndex = index;
+        partitions.push(r);
+        const partition = ctx.partitions.get(topic.name, index);
+        if (!partition) {
+          r.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          r.errorMessage = 'This server does not host this topic-partition.';
+          continue;
+        }
+        r.activeProducers = producerStateOf(partition.log)
+          .activeProducers(now)
+          .map((p) => ({
+            producerId: p.producerId,
+            producerEpoch: p.epoch,
+            lastSequence: p.lastSequence,
+            lastTimestamp: BigInt(p.lastTimestamp),
+            coordinatorEpoch: NO_COORDINATOR_EPOCH,
+            currentTxnStartOffset: NO_TRANSACTION,
+          }));
+      }
+    }
+    return res;
+  });
+}

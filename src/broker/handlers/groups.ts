@@ -1,0 +1,147 @@
+import { apis } from '../../protocol/generated/api-table.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { createFindCoordinatorResponse } from '../../protocol/generated/messages/find-coordinator-response.js';
+import { createHeartbeatResponse } from '../../protocol/generated/messages/heartbeat-response.js';
+import { createLeaveGroupResponse } from '../../protocol/generated/messages/leave-group-response.js';
+import { createDescribeGroupsResponse, type DescribeGroupsResponseDescribedGroup } from '../../protocol/generated/messages/describe-groups-response.js';
+import { createListGroupsResponse } from '../../protocol/generated/messages/list-groups-response.js';
+import { createDeleteGroupsResponse } from '../../protocol/generated/messages/delete-groups-response.js';
+import type { GroupCoordinator } from '../../coordinator/group-coordinator.js';
+import type { BrokerContext } from '../broker-context.js';
+import { handler } from '../router.js';
+
+const GROUP_KEY = 0;
+const OPERATIONS_OMITTED = -2147483648;
+/** The only group type this coordinator runs (KIP-848's "consumer" type is not served). */
+const CLASSIC = 'classic';
+
+/** FindCoordinator: this broker coordinates every group; transactions have no coordinator yet. */
+export function findCoordinatorHandler(ctx: BrokerContext) {
+  return handler(apis.FindCoordinator, 0, 5, (req, { version }) => {
+    const res = createFindCoordinatorResponse();
+    const { nodeId } = ctx.config;
+    const { host, port } = ctx.advertised;
+    const answer = (keyType: number) =>
+      keyType === GROUP_KEY
+        ? { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port }
+        : { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'Sluice has no transaction coordinator', nodeId: -1, host: '', port: -1 };
+    if (version < 4) Object.assign(res, answer(req.keyType));
+    else res.coordinators = req.coordinatorKeys.map((key) => ({ key, ...answer(req.keyType) }));
+    return res;
+  });
+}
+
+export function joinGroupHandler(groups: GroupCoordinator) {
+  return handler(apis.JoinGroup, 0, 9, async (req, { version, header, connection }) => {
+    const res = await groups.join({
+      groupId: req.groupId,
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId,
+      requireKnownMemberId: version >= 4,
+      clientId: header.clientId ?? '',
+      clientHost: `/${connection.remoteAddress}`,
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      // Before v1 there was one timeout for both.
+      rebalanceTimeoutMs: version >= 1 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+      protocolType: req.protocolType,
+      protocols: req.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })),
+    });
+    // The protocol type travels in the response from v7 only.
+    if (version < 7) res.protocolType = null;
+    if (version < 7 && res.protocolName === null) res.protocolName = '';
+    return res;
+  });
+}
+
+export function syncGroupHandler(groups: GroupCoordinator) {
+  return handler(apis.SyncGroup, 0, 5, async (req, { version }) => {
+    const res = await groups.sync({
+      groupId: req.groupId,
+      generationId: req.generationId,
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId,
+      protocolType: req.protocolType,
+      protocolName: req.protocolName,
+      assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: Buffer.from(a.assignment) })),
+    });
+    if (version < 5) {
+      res.protocolType = null;
+      res.protocolName = null;
+    }
+    return res;
+  });
+}
+
+export function heartbeatHandler(groups: GroupCoordinator) {
+  return handler(apis.Heartbeat, 0, 4, (req) => {
+    const res = createHeartbeatResponse();
+    res.errorCode = groups.heartbeat(req);
+    return res;
+  });
+}
+
+export function leaveGroupHandler(groups: GroupCoordinator) {
+  return handler(apis.LeaveGroup, 0, 5, (req, { version }) => {
+    const res = createLeaveGroupResponse();
+    const members = version >= 3 ? req.members : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
+    const { topError, results } = groups.leave(req.groupId, members);
+    if (version >= 3) {
+      res.errorCode = topError;
+      res.members = members.map((m, i) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: results[i] }));
+    } else res.errorCode = results[0];
+    return res;
+  });
+}
+
+export function describeGroupsHandler(groups: GroupCoordinator) {
+  return handler(apis.DescribeGroups, 0, 5, (req, { version }) => {
+    const res = createDescribeGroupsResponse();
+    res.groups = req.groups.map((groupId): DescribeGroupsResponseDescribedGroup => {
+      const g = groups.group(groupId);
+      const base = { errorCode: ErrorCode.NONE, groupId, authorizedOperations: OPERATIONS_OMITTED };
+      if (!g) return { ...base, groupState: 'Dead', protocolType: '', protocolData: '', members: [] };
+      return {
+        ...base,
+        groupState: g.state,
+        protocolType: g.protocolType ?? '',
+        protocolData: g.protocolName ?? '',
+        members: [...g.members.values()].map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: version >= 4 ? m.groupInstanceId : null,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          memberMetadata: m.metadataFor(g.protocolName),
+          memberAssignment: m.assignment,
+        })),
+      };
+    });
+    return res;
+  });
+}
+
+export function listGroupsHandler(groups: GroupCoordinator) {
+  return handler(apis.ListGroups, 0, 5, (req, { version }) => {
+    const res = createListGroupsResponse();
+    const states = version >= 4 ? new Set(req.statesFilter.map((s) => s.toLowerCase())) : new Set<string>();
+    const types = version >= 5 ? new Set(req.typesFilter.map((t) => t.toLowerCase())) : new Set<string>();
+    if (types.size > 0 && !types.has(CLASSIC)) return res;
+    res.groups = groups
+      .allGroups()
+      .filter((g) => g.state !== 'Dead' && (states.size === 0 || states.has(g.state.toLowerCase())))
+      .map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.protocolType ?? '',
+        groupState: version >= 4 ? g.state : '',
+        groupType: version >= 5 ? CLASSIC : '',
+      }));
+    return res;
+  });
+}
+
+export function deleteGroupsHandler(groups: GroupCoordinator) {
+  return handler(apis.DeleteGroups, 0, 2, async (req) => {
+    const res = createDeleteGroupsResponse();
+    for (const groupId of req.groupsNames) res.results.push({ groupId, errorCode: await groups.deleteGroup(groupId) });
+    return res;
+  });
+}

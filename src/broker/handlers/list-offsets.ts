@@ -1,0 +1,66 @@
+import { apis } from '../../protocol/generated/api-table.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { ListOffsetsRequest } from '../../protocol/generated/messages/list-offsets-request.js';
+import {
+  createListOffsetsResponse,
+  createListOffsetsResponseListOffsetsPartitionResponse,
+} from '../../protocol/generated/messages/list-offsets-response.js';
+import type { Partition } from '../partition.js';
+import type { TimestampAndOffset } from '../../storage/partition-log.js';
+import type { BrokerContext } from '../broker-context.js';
+import { handler } from '../router.js';
+
+/** ListOffsets' special timestamps. */
+const LATEST = -1;
+const EARLIEST = -2;
+const MAX_TIMESTAMP = -3;
+const EARLIEST_LOCAL = -4;
+const LATEST_TIERED = -5;
+
+const NOT_FOUND: TimestampAndOffset = { timestamp: -1, offset: -1 };
+
+function lookup(p: Partition, timestamp: number): TimestampAndOffset {
+  switch (timestamp) {
+    case LATEST:
+      return { timestamp: -1, offset: p.highWatermark };
+    case EARLIEST:
+    case EARLIEST_LOCAL:
+      return { timestamp: -1, offset: p.log.logStartOffset };
+    case MAX_TIMESTAMP:
+      return p.log.maxTimestampAndOffset() ?? NOT_FOUND;
+    case LATEST_TIERED:
+      // Nothing is tiered: there is no such offset.
+      return NOT_FOUND;
+    default: {
+      const found = p.log.offsetForTimestamp(timestamp);
+      // Only what consumers may read: below the high watermark.
+      return found && found.offset < p.highWatermark ? found : NOT_FOUND;
+    }
+  }
+}
+
+/** ListOffsets: earliest, latest, max timestamp, or the first offset at or after a time. */
+export function listOffsetsHandler(ctx: BrokerContext) {
+  return handler(apis.ListOffsets, 1, 9, (req: ListOffsetsRequest, { version }) => {
+    const res = createListOffsetsResponse();
+    res.topics = req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((wanted) => {
+        const r = createListOffsetsResponseListOffsetsPartitionResponse();
+        r.partitionIndex = wanted.partitionIndex;
+        const p = ctx.partitions.get(t.name, wanted.partitionIndex);
+        if (!p) {
+          r.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          return r;
+        }
+        const found = lookup(p, Number(wanted.timestamp));
+        r.timestamp = BigInt(found.timestamp);
+        r.offset = BigInt(found.offset);
+        // Leader epochs exist on the wire from v4.
+        if (version >= 4) r.leaderEpoch = p.leaderEpoch;
+        return r;
+      }),
+    }));
+    return res;
+  });
+}

@@ -1,0 +1,141 @@
+import { log } from '../../log.js';
+import { apis } from '../../protocol/generated/api-table.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { createOffsetCommitResponse } from '../../protocol/generated/messages/offset-commit-response.js';
+import {
+  createOffsetFetchResponse,
+  type OffsetFetchResponsePartitions,
+  type OffsetFetchResponseTopics,
+} from '../../protocol/generated/messages/offset-fetch-response.js';
+import { createOffsetDeleteResponse } from '../../protocol/generated/messages/offset-delete-response.js';
+import { ConsumerProtocolSubscriptionCodec } from '../../protocol/generated/messages/consumer-protocol-subscription.js';
+import { Reader } from '../../protocol/primitives/reader.js';
+import type { GroupCoordinator, OffsetToCommit } from '../../coordinator/group-coordinator.js';
+import type { Group } from '../../coordinator/group.js';
+import type { BrokerContext } from '../broker-context.js';
+import { handler } from '../router.js';
+
+/** offset.metadata.max.bytes. */
+const MAX_METADATA_BYTES = 4096;
+
+export function offsetCommitHandler(ctx: BrokerContext, groups: GroupCoordinator) {
+  return handler(apis.OffsetCommit, 0, 9, async (req, { version }) => {
+    const res = createOffsetCommitResponse();
+    // v0 commits come from outside any generation.
+    const ref = {
+      groupId: req.groupId,
+      generationId: version >= 1 ? req.generationIdOrMemberEpoch : -1,
+      memberId: version >= 1 ? req.memberId : '',
+      groupInstanceId: req.groupInstanceId,
+    };
+    const groupError = groups.commitCheck(ref);
+    const accepted: OffsetToCommit[] = [];
+    const codes = req.topics.map((t) =>
+      t.partitions.map((p) => {
+        if (groupError !== ErrorCode.NONE) return groupError;
+        if (!ctx.partitions.get(t.name, p.partitionIndex)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        if (p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > MAX_METADATA_BYTES) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        accepted.push({
+          topic: t.name,
+          partition: p.partitionIndex,
+          offset: Number(p.committedOffset),
+          leaderEpoch: version >= 6 ? p.committedLeaderEpoch : -1,
+          metadata: p.committedMetadata,
+        });
+        return ErrorCode.NONE;
+      }),
+    );
+    let storeError: number = ErrorCode.NONE;
+    try {
+      await groups.commit(req.groupId, accepted);
+    } catch (e) {
+      log.error({ err: e, group: req.groupId }, 'offset commit could not be stored');
+      storeError = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+    res.topics = req.topics.map((t, ti) => ({
+      name: t.name,
+      partitions: t.partitions.map((p, pi) => ({
+        partitionIndex: p.partitionIndex,
+        errorCode: codes[ti][pi] === ErrorCode.NONE ? storeError : codes[ti][pi],
+      })),
+    }));
+    return res;
+  });
+}
+
+/** One group's offsets, for the topics asked (null: every partition it has committed). */
+function fetchGroupOffsets(
+  groups: GroupCoordinator,
+  groupId: string,
+  topics: { name: string; partitionIndexes: number[] }[] | null,
+  withEpoch: boolean,
+): OffsetFetchResponseTopics[] {
+  const entry = (partitionIndex: number, topic: string): OffsetFetchResponsePartitions => {
+    const c = groups.committed(groupId, topic, partitionIndex);
+    return {
+      partitionIndex,
+      committedOffset: BigInt(c?.offset ?? -1),
+      committedLeaderEpoch: withEpoch ? (c?.leaderEpoch ?? -1) : -1,
+      metadata: c?.metadata ?? '',
+      errorCode: ErrorCode.NONE,
+    };
+  };
+  if (topics !== null) return topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => entry(p, t.name)) }));
+  const byTopic = new Map<string, number[]>();
+  for (const c of groups.allCommitted(groupId)) byTopic.set(c.topic, [...(byTopic.get(c.topic) ?? []), c.partition]);
+  return [...byTopic].map(([name, partitions]) => ({ name, partitions: partitions.sort((a, b) => a - b).map((p) => entry(p, name)) }));
+}
+
+export function offsetFetchHandler(groups: GroupCoordinator) {
+  return handler(apis.OffsetFetch, 0, 9, (req, { version }) => {
+    const res = createOffsetFetchResponse();
+    const withEpoch = version >= 5;
+    if (version >= 8) {
+      res.groups = req.groups.map((g) => ({ groupId: g.groupId, topics: fetchGroupOffsets(groups, g.groupId, g.topics, withEpoch), errorCode: ErrorCode.NONE }));
+    } else {
+      res.topics = fetchGroupOffsets(groups, req.groupId, req.topics, withEpoch);
+    }
+    return res;
+  });
+}
+
+/** The topics a consumer-protocol member subscribes to, from its JoinGroup metadata. */
+function subscribedTopics(group: Group): Set<string> {
+  const topics = new Set<string>();
+  if (group.protocolType !== 'consumer') return topics;
+  for (const m of group.members.values()) {
+    const metadata = m.metadataFor(group.protocolName);
+    try {
+      const r = new Reader(metadata);
+      const version = Math.min(r.int16(), ConsumerProtocolSubscriptionCodec.maxVersion);
+      for (const t of ConsumerProtocolSubscriptionCodec.read(r, version).topics) topics.add(t);
+    } catch {
+      // Unreadable metadata subscribes to nothing we can name.
+    }
+  }
+  return topics;
+}
+
+/** OffsetDelete: removes committed offsets, except for topics the group's members subscribe to. */
+export function offsetDeleteHandler(groups: GroupCoordinator) {
+  return handler(apis.OffsetDelete, 0, 0, async (req) => {
+    const res = createOffsetDeleteResponse();
+    const group = groups.group(req.groupId);
+    if (!group || group.state === 'Dead') {
+      res.errorCode = ErrorCode.GROUP_ID_NOT_FOUND;
+      return res;
+    }
+    const subscribed = subscribedTopics(group);
+    const doomed: { topic: string; partition: number }[] = [];
+    res.topics = req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        if (subscribed.has(t.name)) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
+        doomed.push({ topic: t.name, partition: p.partitionIndex });
+        return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE };
+      }),
+    }));
+    await groups.deleteOffsets(req.groupId, doomed);
+    return res;
+  });
+}

@@ -1,0 +1,199 @@
+import { log } from '../../log.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { RecordBatchHeader } from '../../protocol/records/batch-header.js';
+import type { PartitionLog, PartitionLogListener } from '../../storage/partition-log.js';
+import { ProducerEntry, sequenceAfter, type BatchMetadata } from './producer-entry.js';
+import { deleteSnapshot, listSnapshots, readSnapshot, SnapshotError, writeSnapshot } from './producer-snapshot.js';
+
+/** Kafka's producer.id.expiration.ms default: a producer silent this long is forgotten. */
+export const PRODUCER_ID_EXPIRATION_MS = 24 * 60 * 60 * 1000;
+/** How often expiry looks (Kafka's producer.id.expiration.check.interval.ms default). */
+const EXPIRATION_CHECK_INTERVAL_MS = 10 * 60 * 1000;
+
+export type SequenceVerdict =
+  | { kind: 'append' }
+  | { kind: 'duplicate'; batch: BatchMetadata }
+  | { kind: 'rejected'; errorCode: number; message: string };
+
+const APPEND: SequenceVerdict = { kind: 'append' };
+
+/**
+ * The idempotent producers of one partition, as Kafka's ProducerStateManager keeps them: per
+ * producer id its epoch and its last 5 batches, enough to fence old epochs, refuse gaps and
+ * answer retries with the offsets of the original.
+ *
+ * It follows its log (PartitionLogListener): a snapshot when a segment rolls and when the log
+ * closes cleanly, a rebuild when the log is truncated. Loading reads the newest usable snapshot
+ * and replays batch headers from there to the log end, which also covers an unclean stop.
+ */
+export class PartitionProducerState implements PartitionLogListener {
+  private readonly producers = new Map<bigint, ProducerEntry>();
+  /** Every producer batch below this offset is in the state, none at or after it. */
+  private endOffset = 0;
+  private nextExpiryCheck = 0;
+
+  constructor(
+    private readonly log: PartitionLog,
+    private readonly expirationMs = PRODUCER_ID_EXPIRATION_MS,
+  ) {
+    this.reload(Date.now());
+  }
+
+  /** Kafka's checks of a produced batch against the producer's state, before it is appended. */
+  check(batch: RecordBatchHeader): SequenceVerdict {
+    const producerId = batch.producerId;
+    const entry = this.producers.get(producerId);
+    // A producer this partition has not seen (new, expired, or its batches deleted): since
+    // KIP-360 any sequence is accepted, so a producer whose state is gone carries on.
+    if (!entry) return APPEND;
+    const epoch = batch.producerEpoch;
+    const firstSequence = batch.baseSequence;
+    const duplicate = entry.findDuplicate(epoch, firstSequence, sequenceAfter(firstSequence, batch.lastOffsetDelta));
+    if (duplicate) return { kind: 'duplicate', batch: duplicate };
+    if (epoch < entry.epoch) {
+      return reject(ErrorCode.INVALID_PRODUCER_EPOCH, `epoch ${epoch} of producer ${producerId} is older than its current epoch ${entry.epoch}`);
+    }
+    if (epoch !== entry.epoch) {
+      if (firstSequence === 0) return APPEND;
+      return reject(
+        ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        `producer ${producerId} starts epoch ${epoch} at sequence ${firstSequence}; a new epoch starts at 0`,
+      );
+    }
+    if (firstSequence === sequenceAfter(entry.lastSequence, 1)) return APPEND;
+    return reject(
+      ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+      `out of order sequence number for producer ${producerId}: ${firstSequence} (incoming), ${entry.lastSequence} (current end)`,
+    );
+  }
+
+  /** Takes in a batch now in the log, its offsets assigned: after an append or while replaying. */
+  apply(batch: RecordBatchHeader, seenMs: number): void {
+    const producerId = batch.producerId;
+    const epoch = batch.producerEpoch;
+    const firstOffset = Number(batch.baseOffset);
+    const lastOffset = firstOffset + batch.lastOffsetDelta;
+    const metadata: BatchMetadata = {
+      firstSequence: batch.baseSequence,
+      lastSequence: sequenceAfter(batch.baseSequence, batch.lastOffsetDelta),
+      firstOffset,
+      lastOffset,
+      timestamp: Number(batch.maxTimestamp),
+    };
+    let entry = this.producers.get(producerId);
+    if (!entry) {
+      entry = new ProducerEntry(producerId, epoch, metadata.timestamp, seenMs);
+      this.producers.set(producerId, entry);
+    }
+    entry.add(epoch, metadata, seenMs);
+    this.endOffset = lastOffset + 1;
+    if (seenMs >= this.nextExpiryCheck) this.expire(seenMs);
+  }
+
+  /** The producers with state here, after forgetting the expired ones. */
+  activeProducers(now: number): ProducerEntry[] {
+    this.expire(now);
+    return [...this.producers.values()];
+  }
+
+  private expire(now: number): void {
+    this.nextExpiryCheck = now + EXPIRATION_CHECK_INTERVAL_MS;
+    for (const [id, entry] of this.producers) if (now - entry.lastSeenMs >= this.expirationMs) this.producers.delete(id);
+  }
+
+  rolled(offset: number): void {
+    this.snapshotAt(offset);
+  }
+
+  truncated(logEndOffset: number): void {
+    if (this.log.logStartOffset === logEndOffset) {
+      // Everything is gone (truncateFullyAndStartAt): so is every producer, as in Kafka.
+      this.producers.clear();
+      this.endOffset = logEndOffset;
+      for (const offset of listSnapshots(this.log.dir)) deleteSnapshot(this.log.dir, offset);
+    } else if (this.endOffset > logEndOffset) {
+      this.reload(Date.now());
+    } else {
+      for (const offset of listSnapshots(this.log.dir)) if (offset > logEndOffset) deleteSnapshot(this.log.dir, offset);
+    }
+  }
+
+  closing(): void {
+    this.snapshotAt(this.log.logEndOffset);
+  }
+
+  /**
+   * Writes the state as of `offset`, unless the state holds batches past it (a truncation under
+   * way: what it will hold at `offset` is not known yet). Snapshots older than the first
+   * segment go: the batches after them are gone, so they no longer describe any log state.
+   */
+  private snapshotAt(offset: number): void {
+    if (this.endOffset > offset) return;
+    const dir = this.log.dir;
+    try {
+      writeSnapshot(dir, offset, [...this.producers.values()]);
+      const first = this.log.segmentBaseOffsets()[0];
+      for (const older of listSnapshots(dir)) if (older < first) deleteSnapshot(dir, older);
+    } catch (e) {
+      // The state stays right in memory, and a later load replays from an older snapshot.
+      log.warn({ err: e, dir, offset }, 'could not write a producer state snapshot');
+    }
+  }
+
+  /**
+   * Rebuilds the state from the newest usable snapshot and the batches after it. A snapshot
+   * past the log end (the log lost its tail in a crash or a truncation) or before the first
+   * segment (the batches after it were deleted) does not describe this log and is deleted.
+   */
+  private reload(now: number): void {
+    const dir = this.log.dir;
+    const end = this.log.logEndOffset;
+    const first = this.log.segmentBaseOffsets()[0];
+    this.producers.clear();
+    const usable: number[] = [];
+    for (const offset of listSnapshots(dir)) {
+      if (offset > end || offset < first) deleteSnapshot(dir, offset);
+      else usable.push(offset);
+    }
+    // Newest first; older snapshots stay, for truncations that reach back before the newest.
+    let from = first;
+    for (const offset of usable) {
+      try {
+        for (const entry of readSnapshot(dir, offset)) this.producers.set(entry.producerId, entry);
+        from = offset;
+        break;
+      } catch (e) {
+        if (!(e instanceof SnapshotError)) throw e;
+        log.warn({ err: e, dir }, 'ignoring a damaged producer state snapshot');
+        deleteSnapshot(dir, offset);
+      }
+    }
+    // Replayed batches count as seen now: the log does not say when they were appended, and a
+    // producer kept a day too long costs less than one forgotten while it still retries.
+    this.log.scanBatchHeaders(from, (batch) => {
+      if (!batch.isControl && batch.producerId >= 0n) this.apply(batch, now);
+    });
+    this.endOffset = end;
+    this.expire(now);
+  }
+}
+
+function reject(errorCode: number, message: string): SequenceVerdict {
+  return { kind: 'rejected', errorCode, message };
+}
+
+const states = new WeakMap<PartitionLog, PartitionProducerState>();
+
+/**
+ * A partition's producer state, loaded on first use: only partitions that idempotent producers
+ * write to pay for loading, and the state then follows its log until the log goes.
+ */
+export function producerStateOf(partitionLog: PartitionLog): PartitionProducerState {
+  let state = states.get(partitionLog);
+  if (!state) {
+    state = new PartitionProducerState(partitionLog);
+    partitionLog.listener = state;
+    states.set(partitionLog, state);
+  }
+  return state;
+}

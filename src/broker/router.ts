@@ -1,0 +1,74 @@
+import type { ApiEntry } from '../protocol/api-entry.js';
+import type { RequestHeader } from '../protocol/generated/messages/request-header.js';
+import { createApiVersionsResponse, type ApiVersionsResponse } from '../protocol/generated/messages/api-versions-response.js';
+import { ErrorCode } from '../protocol/generated/errors.js';
+import type { ConnectionInfo, HandlerResult, RequestRouter } from '../network/connection.js';
+
+export interface RequestContext {
+  header: RequestHeader;
+  version: number;
+  connection: ConnectionInfo;
+}
+
+export interface ApiHandler {
+  readonly api: ApiEntry<unknown, unknown>;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  handle(request: unknown, ctx: RequestContext): Promise<HandlerResult> | HandlerResult;
+}
+
+/**
+ * A handler for the versions [minVersion, maxVersion] of one API: the versions ApiVersions
+ * advertises are exactly the ones registered here. Returning null sends no response.
+ */
+export function handler<Req, Res>(
+  api: ApiEntry<Req, Res>,
+  minVersion: number,
+  maxVersion: number,
+  handle: (request: Req, ctx: RequestContext) => Promise<Res | null> | Res | null,
+): ApiHandler {
+  if (minVersion < api.minVersion || maxVersion > api.maxVersion) {
+    throw new Error(`${api.name}: versions ${minVersion}-${maxVersion} outside the codec's ${api.minVersion}-${api.maxVersion}`);
+  }
+  return { api: api as ApiEntry<unknown, unknown>, minVersion, maxVersion, handle: handle as ApiHandler['handle'] };
+}
+
+/** Routes decoded requests to their handlers by api key and version. */
+export class Router implements RequestRouter {
+  private readonly handlers = new Map<number, ApiHandler>();
+  /** Called as each request starts; the function it returns is called when its response is ready. */
+  observe: ((api: string) => () => void) | null = null;
+
+  register(...handlers: ApiHandler[]): void {
+    for (const h of handlers) this.handlers.set(h.api.apiKey, h);
+  }
+
+  supports(apiKey: number, apiVersion: number): boolean {
+    const h = this.handlers.get(apiKey);
+    return h !== undefined && apiVersion >= h.minVersion && apiVersion <= h.maxVersion;
+  }
+
+  /** The advertised version ranges, by api key. */
+  supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+    return [...this.handlers.values()]
+      .map((h) => ({ apiKey: h.api.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
+      .sort((a, b) => a.apiKey - b.apiKey);
+  }
+
+  unsupportedApiVersionsResponse(): ApiVersionsResponse {
+    const res = createApiVersionsResponse();
+    res.errorCode = ErrorCode.UNSUPPORTED_VERSION;
+    res.apiKeys = this.supportedApis();
+    return res;
+  }
+
+  async handle(header: RequestHeader, body: unknown, connection: ConnectionInfo): Promise<HandlerResult> {
+    const h = this.handlers.get(header.requestApiKey)!;
+    const done = this.observe?.(h.api.name);
+    try {
+      return await h.handle(body, { header, version: header.requestApiVersion, connection });
+    } finally {
+      done?.();
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { KafkaClient } from '../client/kafka-client.js';
+
+export const DEFAULT_BROKERS = 'localhost:9092';
+
+export interface BrokerOptions {
+  brokers: string[];
+}
+
+function parseBrokers(value: string): string[] {
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const bad = list.find((a) => !/^(\[[^\]]+\]|[^:[\]]+):\d{1,5}$/.test(a));
+  if (list.length === 0 || bad !== undefined) throw new InvalidArgumentError(`expected host:port[,host:port...], got "${bad ?? value}"`);
+  return list;
+}
+
+/** `--brokers`, on every command that talks to a cluster (so each one's --help shows it). */
+export function withBrokersOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('-b, --brokers <host:port,...>', 'brokers to bootstrap from')
+      .env('SLUICE_BROKERS')
+      .default(parseBrokers(DEFAULT_BROKERS), DEFAULT_BROKERS)
+      .argParser(parseBrokers),
+  );
+}
+
+/** Runs `fn` with a client of the cluster, closing it afterwards whatever happens. */
+export async function withClient<T>(opts: BrokerOptions, fn: (client: KafkaClient) => Promise<T>): Promise<T> {
+  const client = new KafkaClient({ brokers: opts.brokers, clientId: 'sluice-cli' });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** An integer option or argument within bounds, for commander's argParser. */
+export function intParser(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value) => {
+    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError('expected an integer');
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `expected at least ${min}` : `expected ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** A non-negative int64 (offsets). */
+export function offsetParser(value: string): bigint {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected an offset (a non-negative integer)');
+  return BigInt(value);
+}
+
+/** Milliseconds since the epoch, or an ISO 8601 date-time (2024-05-01T12:00:00Z). */
+export function timestampParser(value: string): bigint {
+  if (/^\d+$/.test(value.trim())) return BigInt(value);
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new InvalidArgumentError('expected milliseconds since the epoch or an ISO date-time such as 2024-05-01T12:00:00Z');
+  return BigInt(ms);
+}
+
+/** `k=v` options, collected in order (repeatable flags). */
+export function keyValueCollector(value: string, previous: [string, string][]): [string, string][] {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
+  return [...previous, [value.slice(0, eq), value.slice(eq + 1)]];
+}
+
+/** Repeatable plain options. */
+export function collector(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,99 @@
+import type { AppendMode, FlushMode } from '../storage/log-config.js';
+import type { IndexMode } from '../storage/index-storage.js';
+import type { TransferMode } from '../native/file-transfer.js';
+
+/** One entry of `listeners` / `advertised.listeners`: NAME://host:port. */
+export interface ListenerAddress {
+  name: string;
+  host: string;
+  port: number;
+}
+
+/**
+ * The broker's configuration, from Kafka's broker config names plus Sluice's own (`sluice.*`).
+ * Topic-level defaults (`log.retention.ms` and friends) live in `topicDefaults` under the
+ * topic-level names, so a topic's effective config is `{ ...topicDefaults, ...overrides }`.
+ */
+export interface BrokerConfig {
+  /** node.id (also accepted: broker.id). */
+  nodeId: number;
+  /** listeners. */
+  listeners: ListenerAddress[];
+  /** advertised.listeners; defaults to listeners. */
+  advertisedListeners: ListenerAddress[];
+  /** log.dirs (or log.dir). */
+  logDirs: string[];
+  /** num.partitions. */
+  numPartitions: number;
+  /** default.replication.factor. */
+  defaultReplicationFactor: number;
+  /** auto.create.topics.enable. */
+  autoCreateTopicsEnable: boolean;
+  /** message.max.bytes: the largest record batch accepted (topic default of max.message.bytes). */
+  messageMaxBytes: number;
+  /** socket.request.max.bytes: the largest request frame accepted. */
+  socketRequestMaxBytes: number;
+  /** connections.max.idle.ms. */
+  connectionsMaxIdleMs: number;
+  /** max.connections. */
+  maxConnections: number;
+  /** queued.max.requests: requests in flight per connection before it stops reading. */
+  queuedMaxRequests: number;
+  /** log.retention.check.interval.ms. */
+  logRetentionCheckIntervalMs: number;
+  /** log.cleaner.backoff.ms. */
+  logCleanerBackoffMs: number;
+  /** log.flush.offset.checkpoint.interval.ms. */
+  logFlushOffsetCheckpointIntervalMs: number;
+  /** offsets.topic.num.partitions. */
+  offsetsTopicNumPartitions: number;
+  /** offsets.retention.minutes, in ms. */
+  offsetsRetentionMs: number;
+  /** group.initial.rebalance.delay.ms. */
+  groupInitialRebalanceDelayMs: number;
+  /** group.min.session.timeout.ms. */
+  groupMinSessionTimeoutMs: number;
+  /** group.max.session.timeout.ms. */
+  groupMaxSessionTimeoutMs: number;
+  /** sluice.fetch.transfer: how fetch responses send segment bytes. */
+  fetchTransfer: TransferMode;
+  /** sluice.console.listener: HOST:PORT of the web console, null when off. */
+  consoleListener: { host: string; port: number } | null;
+  /** sluice.log.mmap.mlock: pin the active mapped segment in memory (every topic). */
+  logMmapMlock: boolean;
+  /** sluice.log.index.mode: offset indexes in heap buffers or in mappings (every topic). */
+  logIndexMode: IndexMode;
+  /**
+   * What the properties file and --override set, by Kafka name, in canonical string form.
+   * DescribeConfigs reports these as STATIC_BROKER_CONFIG and everything else as a default.
+   */
+  staticConfigs: ReadonlyMap<string, string>;
+  /** What AlterConfigs set at runtime (see withDynamicBrokerConfigs); wins over staticConfigs. */
+  dynamicConfigs: ReadonlyMap<string, string>;
+  /** Topic-config defaults under topic-level names (retention.ms, segment.bytes, ...). */
+  topicDefaults: TopicConfigValues;
+}
+
+/** Topic-level configs by their Kafka names, parsed to typed values. */
+export interface TopicConfigValues {
+  'cleanup.policy': string[];
+  'compression.type': string;
+  'delete.retention.ms': number;
+  'file.delete.delay.ms': number;
+  'flush.messages': number;
+  'flush.ms': number;
+  'index.interval.bytes': number;
+  'max.message.bytes': number;
+  'message.timestamp.type': 'CreateTime' | 'LogAppendTime';
+  'min.cleanable.dirty.ratio': number;
+  'min.insync.replicas': number;
+  'retention.bytes': number;
+  'retention.ms': number;
+  'segment.bytes': number;
+  'segment.index.bytes': number;
+  'segment.ms': number;
+  'sluice.log.append.mode': AppendMode;
+  'sluice.log.flush.mode': FlushMode;
+}
+
+export type TopicConfigName = keyof TopicConfigValues;

@@ -1,0 +1,358 @@
+/**
+ * Every config Sluice understands, by its Kafka name: type, default, range and documentation.
+ * This table drives parsing (load-config.ts, topic-config.ts) and DescribeConfigs
+ * (describe-configs.ts); nothing else lists config names.
+ */
+import type { TopicConfigName, TopicConfigValues } from './broker-config.js';
+import { listenerList, optionalHostPort } from './listeners.js';
+import {
+  atLeast,
+  between,
+  boolean,
+  double,
+  int,
+  long,
+  notEmpty,
+  oneOf,
+  stringList,
+  subsetOf,
+  type Parsed,
+  type Validator,
+  type ValueType,
+} from './value-types.js';
+
+interface ConfigKey<T> {
+  readonly name: string;
+  readonly type: ValueType<T>;
+  // Methods, not function-typed fields, so a def of any T can sit in one table of unknown.
+  validate?(value: T): string | undefined;
+  readonly doc: string;
+}
+
+export interface BrokerConfigDef<T> extends ConfigKey<T> {
+  /** null when unset by default: a synonym or derived value applies instead. */
+  readonly default: T | null;
+  /** Kafka can change it at runtime (AlterConfigs); DescribeConfigs reports the rest read-only. */
+  readonly dynamic: boolean;
+}
+
+/** A broker config that supplies a topic config's default, most specific first. */
+export interface BrokerSynonym<T> {
+  readonly def: BrokerConfigDef<T>;
+  /** Converts the broker value to the topic config's unit (hours to ms). */
+  toTopic?(value: T): T;
+}
+
+export interface TopicConfigDef<T> extends ConfigKey<T> {
+  readonly name: TopicConfigName;
+  /** The first synonym with a value (set, or a non-null default) gives the topic default. */
+  readonly synonyms: readonly BrokerSynonym<T>[];
+}
+
+/** Parses and checks one value; the message reads "name=raw: problem". */
+export function parseConfigValue<T>(def: ConfigKey<T>, raw: string): { ok: true; value: T } | { ok: false; message: string } {
+  const trimmed = raw.trim();
+  const parsed: Parsed<T> = def.type.parse(trimmed);
+  const problem = parsed.ok ? def.validate?.(parsed.value) : parsed.error;
+  return problem === undefined && parsed.ok ? parsed : { ok: false, message: `${def.name}=${trimmed}: ${problem}` };
+}
+
+interface BrokerSpec<T> {
+  name: string;
+  type: ValueType<T>;
+  // T comes from the type alone: a default or validator must not widen or narrow it.
+  default: NoInfer<T> | null;
+  validate?: Validator<NoInfer<T>>;
+  dynamic?: boolean;
+  doc: string;
+}
+
+const broker = <T>(spec: BrokerSpec<T>): BrokerConfigDef<T> => ({ dynamic: false, ...spec });
+
+interface SynonymSpec<T> {
+  name: string;
+  default: T | null;
+  /** Only when the broker config's unit differs from the topic config's. */
+  type?: ValueType<T>;
+  validate?: Validator<T>;
+  toTopic?: (value: T) => T;
+  doc?: string;
+}
+
+/** A topic config and the broker configs that default it, which share its type unless told. */
+function topic<T>(spec: ConfigKey<T> & { name: TopicConfigName; synonyms: SynonymSpec<T>[] }): TopicConfigDef<T> {
+  const synonyms = spec.synonyms.map(
+    (s): BrokerSynonym<T> => ({
+      def: broker({
+        name: s.name,
+        type: s.type ?? spec.type,
+        validate: s.validate ?? spec.validate,
+        default: s.default,
+        // Kafka lets every topic-config default change at runtime, cluster-wide.
+        dynamic: true,
+        doc: s.doc ?? `The default of the topic config ${spec.name}: ${lowerFirst(spec.doc)}`,
+      }),
+      toTopic: s.toTopic,
+    }),
+  );
+  return { name: spec.name, type: spec.type, validate: spec.validate, doc: spec.doc, synonyms };
+}
+
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+/** Scales a time to ms, keeping Kafka's "any negative retention means unlimited" as -1. */
+const toMsOrUnlimited = (unitMs: number) => (v: number) => (v < 0 ? -1 : v * unitMs);
+
+export const TOPIC_DEFS: { readonly [K in TopicConfigName]: TopicConfigDef<TopicConfigValues[K]> } = {
+  'cleanup.policy': topic({
+    name: 'cleanup.policy',
+    type: subsetOf(['delete', 'compact']),
+    doc: 'How old segments are cleaned: "delete" drops them by time or size, "compact" keeps the newest record per key; both, or neither.',
+    synonyms: [{ name: 'log.cleanup.policy', default: ['delete'] }],
+  }),
+  'compression.type': topic({
+    name: 'compression.type',
+    type: oneOf(['uncompressed', 'producer', 'gzip', 'snappy', 'lz4', 'zstd']),
+    doc: 'The codec batches are stored with; "producer" keeps whatever the producer sent.',
+    synonyms: [{ name: 'compression.type', default: 'producer' }],
+  }),
+  'delete.retention.ms': topic({
+    name: 'delete.retention.ms',
+    type: long,
+    validate: atLeast(0),
+    doc: 'How long tombstones survive in a compacted log, so slow consumers still see deletions.',
+    synonyms: [{ name: 'log.cleaner.delete.retention.ms', default: DAY_MS }],
+  }),
+  'file.delete.delay.ms': topic({
+    name: 'file.delete.delay.ms',
+    type: long,
+    validate: atLeast(0),
+    doc: 'How long a deleted segment stays on disk, so reads already under way can finish.',
+    synonyms: [{ name: 'log.segment.delete.delay.ms', default: 60_000 }],
+  }),
+  'flush.messages': topic({
+    name: 'flush.messages',
+    type: long,
+    validate: atLeast(1),
+    doc: 'Force an fsync after this many messages; by default the OS decides when to write back.',
+    synonyms: [{ name: 'log.flush.interval.messages', default: Number.POSITIVE_INFINITY }],
+  }),
+  'flush.ms': topic({
+    name: 'flush.ms',
+    type: long,
+    validate: atLeast(0),
+    doc: 'Force an fsync when the oldest unflushed message is this old; by default the OS decides.',
+    synonyms: [{ name: 'log.flush.interval.ms', default: Number.POSITIVE_INFINITY }],
+  }),
+  'index.interval.bytes': topic({
+    name: 'index.interval.bytes',
+    type: int,
+    validate: atLeast(0),
+    doc: 'Log bytes between two offset index entries: smaller means faster seeks and larger indexes.',
+    synonyms: [{ name: 'log.index.interval.bytes', default: 4096 }],
+  }),
+  'max.message.bytes': topic({
+    name: 'max.message.bytes',
+    type: int,
+    validate: atLeast(0),
+    doc: 'The largest record batch the topic accepts, after compression.',
+    synonyms: [{ name: 'message.max.bytes', default: 1_048_588 }],
+  }),
+  'message.timestamp.type': topic({
+    name: 'message.timestamp.type',
+    type: oneOf(['CreateTime', 'LogAppendTime']),
+    doc: 'Whether record timestamps are the producer\'s (CreateTime) or the broker\'s append time (LogAppendTime).',
+    synonyms: [{ name: 'log.message.timestamp.type', default: 'CreateTime' }],
+  }),
+  'min.cleanable.dirty.ratio': topic({
+    name: 'min.cleanable.dirty.ratio',
+    type: double,
+    validate: between(0, 1),
+    doc: 'Compact once this share of the log has not been compacted yet.',
+    synonyms: [{ name: 'log.cleaner.min.cleanable.ratio', default: 0.5 }],
+  }),
+  'min.insync.replicas': topic({
+    name: 'min.insync.replicas',
+    type: int,
+    validate: atLeast(1),
+    doc: 'Replicas that must have a write before an acks=all produce succeeds.',
+    synonyms: [{ name: 'min.insync.replicas', default: 1 }],
+  }),
+  'retention.bytes': topic({
+    name: 'retention.bytes',
+    type: long,
+    validate: atLeast(-1),
+    doc: 'Delete old segments while a partition is larger than this; -1 means no size limit.',
+    synonyms: [{ name: 'log.retention.bytes', default: -1 }],
+  }),
+  'retention.ms': topic({
+    name: 'retention.ms',
+    type: long,
+    validate: atLeast(-1),
+    doc: 'Delete a segment once its newest record is older than this; -1 keeps records forever.',
+    synonyms: [
+      { name: 'log.retention.ms', default: null },
+      {
+        name: 'log.retention.minutes',
+        type: int,
+        default: null,
+        toTopic: toMsOrUnlimited(MINUTE_MS),
+        doc: 'Minutes to keep a segment, used when log.retention.ms is unset; -1 keeps forever.',
+      },
+      {
+        name: 'log.retention.hours',
+        type: int,
+        default: 168,
+        toTopic: toMsOrUnlimited(HOUR_MS),
+        doc: 'Hours to keep a segment, used when log.retention.ms and log.retention.minutes are unset.',
+      },
+    ],
+  }),
+  'segment.bytes': topic({
+    name: 'segment.bytes',
+    type: int,
+    // Kafka's floor: the smallest possible record must fit.
+    validate: atLeast(14),
+    doc: 'Roll to a new segment file when the active one would grow past this size.',
+    synonyms: [{ name: 'log.segment.bytes', default: 1024 * 1024 * 1024 }],
+  }),
+  'segment.index.bytes': topic({
+    name: 'segment.index.bytes',
+    type: int,
+    validate: atLeast(4),
+    doc: 'The room preallocated for each segment\'s offset index; a full index rolls the segment.',
+    synonyms: [{ name: 'log.index.size.max.bytes', default: 10 * 1024 * 1024 }],
+  }),
+  'segment.ms': topic({
+    name: 'segment.ms',
+    type: long,
+    validate: atLeast(1),
+    doc: 'Roll to a new segment once the active one is this old, so retention can delete it.',
+    synonyms: [
+      { name: 'log.roll.ms', default: null },
+      {
+        name: 'log.roll.hours',
+        type: int,
+        default: 168,
+        toTopic: (h) => h * HOUR_MS,
+        doc: 'Hours before rolling a new segment, used when log.roll.ms is unset.',
+      },
+    ],
+  }),
+  'sluice.log.append.mode': topic({
+    name: 'sluice.log.append.mode',
+    type: oneOf(['write', 'mmap']),
+    doc: 'How appends reach the segment file: positional writes (Kafka\'s way) or a preallocated memory mapping.',
+    synonyms: [{ name: 'sluice.log.append.mode', default: 'write' }],
+  }),
+  'sluice.log.flush.mode': topic({
+    name: 'sluice.log.flush.mode',
+    type: oneOf(['async', 'sync']),
+    doc: 'async leaves durability to the OS and flush.*; sync fdatasyncs (group-committed) before every acknowledgement.',
+    synonyms: [{ name: 'sluice.log.flush.mode', default: 'async' }],
+  }),
+};
+
+/** Broker configs that are not topic-config defaults, keyed by their BrokerConfig meaning. */
+export const BROKER_DEFS = {
+  nodeId: broker({ name: 'node.id', type: int, default: 1, validate: atLeast(0), doc: 'The id of this broker in metadata responses.' }),
+  brokerId: broker({ name: 'broker.id', type: int, default: null, validate: atLeast(0), doc: 'The pre-KRaft name of node.id; if both are set they must agree.' }),
+  listeners: broker({
+    name: 'listeners',
+    type: listenerList,
+    default: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 9092 }],
+    validate: notEmpty('listener'),
+    doc: 'Comma-separated NAME://host:port addresses to accept clients on; an empty host binds all interfaces.',
+  }),
+  advertisedListeners: broker({
+    name: 'advertised.listeners',
+    type: listenerList,
+    default: null,
+    validate: notEmpty('listener'),
+    doc: 'The addresses given to clients, when they differ from listeners; a wildcard listener host is advertised as 127.0.0.1.',
+  }),
+  controllerListenerNames: broker({
+    name: 'controller.listener.names',
+    type: stringList,
+    default: [],
+    doc: 'Names of Kafka controller listeners; Sluice has no controller, so listeners with these names are not bound.',
+  }),
+  logDirs: broker({ name: 'log.dirs', type: stringList, default: null, validate: notEmpty('directory'), doc: 'Comma-separated directories holding the partition logs; overrides log.dir.' }),
+  logDir: broker({ name: 'log.dir', type: stringList, default: ['./data'], validate: notEmpty('directory'), doc: 'The directory holding the partition logs, used when log.dirs is unset.' }),
+  numPartitions: broker({ name: 'num.partitions', type: int, default: 1, validate: atLeast(1), doc: 'Partitions of a topic created without a partition count.' }),
+  defaultReplicationFactor: broker({ name: 'default.replication.factor', type: int, default: 1, validate: atLeast(1), doc: 'Replication factor of a topic created without one.' }),
+  autoCreateTopicsEnable: broker({ name: 'auto.create.topics.enable', type: boolean, default: true, doc: 'Create a topic when a client asks for metadata of one that does not exist.' }),
+  socketRequestMaxBytes: broker({ name: 'socket.request.max.bytes', type: int, default: 104_857_600, validate: atLeast(1), doc: 'The largest request frame accepted; larger ones close the connection.' }),
+  connectionsMaxIdleMs: broker({ name: 'connections.max.idle.ms', type: long, default: 600_000, validate: atLeast(-1), doc: 'Close connections idle for this long; -1 never closes them.' }),
+  maxConnections: broker({ name: 'max.connections', type: int, default: 2_147_483_647, validate: atLeast(0), dynamic: true, doc: 'Connections accepted at once; further ones wait until others close.' }),
+  queuedMaxRequests: broker({ name: 'queued.max.requests', type: int, default: 500, validate: atLeast(1), doc: 'Requests in flight per connection before the broker stops reading from it.' }),
+  logRetentionCheckIntervalMs: broker({ name: 'log.retention.check.interval.ms', type: long, default: 300_000, validate: atLeast(1), doc: 'How often segments are checked against retention.' }),
+  logCleanerBackoffMs: broker({ name: 'log.cleaner.backoff.ms', type: long, default: 15_000, validate: atLeast(1), doc: 'How often compacted topics are checked for a cleaning pass.' }),
+  logFlushOffsetCheckpointIntervalMs: broker({ name: 'log.flush.offset.checkpoint.interval.ms', type: int, default: 60_000, validate: atLeast(0), doc: 'How often the recovery point checkpoint is written.' }),
+  offsetsTopicNumPartitions: broker({ name: 'offsets.topic.num.partitions', type: int, default: 50, validate: atLeast(1), doc: 'Partitions of the internal __consumer_offsets topic; fixed once it exists.' }),
+  offsetsRetentionMinutes: broker({ name: 'offsets.retention.minutes', type: int, default: 10_080, validate: atLeast(1), doc: 'How long committed offsets of an empty group are kept.' }),
+  groupInitialRebalanceDelayMs: broker({ name: 'group.initial.rebalance.delay.ms', type: int, default: 3000, validate: atLeast(0), doc: 'How long a new group waits for more members before its first rebalance.' }),
+  groupMinSessionTimeoutMs: broker({ name: 'group.min.session.timeout.ms', type: int, default: 6000, validate: atLeast(0), doc: 'The shortest session timeout a consumer may ask for.' }),
+  groupMaxSessionTimeoutMs: broker({ name: 'group.max.session.timeout.ms', type: int, default: 1_800_000, validate: atLeast(0), doc: 'The longest session timeout a consumer may ask for.' }),
+  fetchTransfer: broker({ name: 'sluice.fetch.transfer', type: oneOf(['sendfile', 'copy']), default: 'sendfile', doc: 'How fetch responses send log bytes: sendfile from the page cache, or read and copy.' }),
+  consoleListener: broker({ name: 'sluice.console.listener', type: optionalHostPort, default: { host: '127.0.0.1', port: 8080 }, doc: 'host:port of the web console; empty turns it off.' }),
+  logMmapMlock: broker({ name: 'sluice.log.mmap.mlock', type: boolean, default: false, doc: 'Pin the active mapped segment in memory (sluice.log.append.mode=mmap).' }),
+  logIndexMode: broker({ name: 'sluice.log.index.mode', type: oneOf(['heap', 'mmap']), default: 'heap', doc: 'Keep offset indexes in heap buffers written through to the file, or in memory mappings.' }),
+};
+
+/** Every broker config by name: BROKER_DEFS and the topic-default synonyms. */
+export const ALL_BROKER_DEFS: ReadonlyMap<string, BrokerConfigDef<unknown>> = new Map(
+  [...Object.values(BROKER_DEFS), ...Object.values(TOPIC_DEFS).flatMap((t) => t.synonyms.map((s) => s.def))].map((d) => [d.name, d]),
+);
+
+export const topicDefOf = (name: string): TopicConfigDef<unknown> | undefined =>
+  Object.hasOwn(TOPIC_DEFS, name) ? TOPIC_DEFS[name as TopicConfigName] : undefined;
+
+/** The topic config a broker config supplies the default for, with its place in the chain. */
+export function topicDefSuppliedBy(brokerKey: string): { def: TopicConfigDef<unknown>; index: number } | undefined {
+  for (const def of Object.values(TOPIC_DEFS) as TopicConfigDef<unknown>[]) {
+    const index = def.synonyms.findIndex((s) => s.def.name === brokerKey);
+    if (index >= 0) return { def, index };
+  }
+  return undefined;
+}
+
+const SINGLE_NODE = 'Sluice is a single node with no controller quorum or replication';
+const NO_THREAD_POOLS = 'Sluice serves requests on one event loop, without Kafka\'s thread pools';
+const OS_BUFFERS = 'Sluice leaves socket buffer sizes to the OS';
+
+/**
+ * Kafka broker configs that common server.properties files set and that mean nothing here:
+ * accepted and ignored (with a debug note), so a Kafka config file loads, while any other
+ * unknown key is still an error.
+ */
+export const IGNORED_BROKER_KEYS: ReadonlyMap<string, string> = new Map([
+  ['process.roles', SINGLE_NODE],
+  ['controller.quorum.voters', SINGLE_NODE],
+  ['controller.quorum.bootstrap.servers', SINGLE_NODE],
+  ['inter.broker.listener.name', SINGLE_NODE],
+  ['listener.security.protocol.map', 'Sluice serves PLAINTEXT only'],
+  ['offsets.topic.replication.factor', SINGLE_NODE],
+  ['transaction.state.log.replication.factor', SINGLE_NODE],
+  ['transaction.state.log.min.isr', SINGLE_NODE],
+  ['share.coordinator.state.topic.replication.factor', SINGLE_NODE],
+  ['share.coordinator.state.topic.min.isr', SINGLE_NODE],
+  ['num.replica.fetchers', SINGLE_NODE],
+  ['unclean.leader.election.enable', SINGLE_NODE],
+  ['auto.leader.rebalance.enable', SINGLE_NODE],
+  ['zookeeper.connect', SINGLE_NODE],
+  ['zookeeper.connection.timeout.ms', SINGLE_NODE],
+  ['group.coordinator.rebalance.protocols', 'Sluice runs the classic group protocol'],
+  ['group.coordinator.threads', NO_THREAD_POOLS],
+  ['num.network.threads', NO_THREAD_POOLS],
+  ['num.io.threads', NO_THREAD_POOLS],
+  ['num.recovery.threads.per.data.dir', NO_THREAD_POOLS],
+  ['background.threads', NO_THREAD_POOLS],
+  ['log.cleaner.threads', NO_THREAD_POOLS],
+  ['socket.send.buffer.bytes', OS_BUFFERS],
+  ['socket.receive.buffer.bytes', OS_BUFFERS],
+]);

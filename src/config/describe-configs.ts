@@ -1,0 +1,113 @@
+/**
+ * DescribeConfigs answers for TOPIC and BROKER resources, from the config table: values in
+ * Kafka's string forms, where each value came from, and the synonyms behind it.
+ */
+import type {
+  DescribeConfigsResponseDescribeConfigsResourceResult,
+  DescribeConfigsResponseDescribeConfigsSynonym,
+} from '../protocol/generated/messages/describe-configs-response.js';
+import type { BrokerConfig, TopicConfigName, TopicConfigValues } from './broker-config.js';
+import { ALL_BROKER_DEFS, TOPIC_DEFS, topicDefSuppliedBy, type BrokerConfigDef, type TopicConfigDef } from './config-defs.js';
+import { effectiveTopicConfig } from './topic-config.js';
+import type { ConfigTypeId } from './value-types.js';
+
+/** Kafka's DescribeConfigsResponse.ConfigSource ids. */
+export const ConfigSource = {
+  UNKNOWN: 0,
+  TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+  DYNAMIC_BROKER_LOGGER_CONFIG: 6,
+} as const;
+export type ConfigSourceId = (typeof ConfigSource)[keyof typeof ConfigSource];
+
+/** On a single node the dynamic broker configs are the cluster-wide ones. */
+export const DYNAMIC_CONFIG_SOURCE: ConfigSourceId = ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG;
+
+export type DescribedConfig = Omit<DescribeConfigsResponseDescribeConfigsResourceResult, 'unknownTaggedFields'>;
+type Synonym = Omit<DescribeConfigsResponseDescribeConfigsSynonym, 'unknownTaggedFields'>;
+
+export interface DescribeOptions {
+  /** Only these names (unknown ones are skipped, as Kafka does); null or absent for all. */
+  keys?: readonly string[] | null;
+  /** Fill `synonyms` (DescribeConfigs v1+ IncludeSynonyms); default true. */
+  includeSynonyms?: boolean;
+  /** Fill `documentation` (v3+ IncludeDocumentation); default true. */
+  includeDocumentation?: boolean;
+}
+
+/** The broker-level values behind a config, in Kafka's order: dynamic, static, then defaults. */
+function brokerSynonyms(config: BrokerConfig, defs: readonly BrokerConfigDef<unknown>[]): Synonym[] {
+  const layer = (values: ReadonlyMap<string, string>, source: ConfigSourceId): Synonym[] =>
+    defs.flatMap((d) => (values.has(d.name) ? [{ name: d.name, value: values.get(d.name)!, source }] : []));
+  return [
+    ...layer(config.dynamicConfigs, DYNAMIC_CONFIG_SOURCE),
+    ...layer(config.staticConfigs, ConfigSource.STATIC_BROKER_CONFIG),
+    ...defs.flatMap((d) => (d.default === null ? [] : [{ name: d.name, value: d.type.format(d.default), source: ConfigSource.DEFAULT_CONFIG }])),
+  ];
+}
+
+function entry(
+  options: DescribeOptions,
+  e: { name: string; value: string | null; source: ConfigSourceId; readOnly: boolean; configType: ConfigTypeId; doc: string; synonyms: Synonym[] },
+): DescribedConfig {
+  return {
+    name: e.name,
+    value: e.value,
+    readOnly: e.readOnly,
+    isDefault: e.source === ConfigSource.DEFAULT_CONFIG,
+    configSource: e.source,
+    isSensitive: false,
+    synonyms: options.includeSynonyms === false ? [] : e.synonyms,
+    configType: e.configType,
+    documentation: options.includeDocumentation === false ? null : e.doc,
+  };
+}
+
+function selected(names: string[], options: DescribeOptions): string[] {
+  const wanted = options.keys ? new Set(options.keys) : undefined;
+  return names.filter((n) => !wanted || wanted.has(n)).sort();
+}
+
+/** Every topic config of a topic with the given overrides, in name order. */
+export function describeTopicConfigs(broker: BrokerConfig, overrides: Partial<TopicConfigValues>, options: DescribeOptions = {}): DescribedConfig[] {
+  const values = effectiveTopicConfig(broker.topicDefaults, overrides);
+  return selected(Object.keys(TOPIC_DEFS), options).map((name) => {
+    const key = name as TopicConfigName;
+    const def: TopicConfigDef<unknown> = TOPIC_DEFS[key];
+    const value = def.type.format(values[key]);
+    const overridden = overrides[key] !== undefined;
+    const synonyms = [
+      ...(overridden ? [{ name, value, source: ConfigSource.TOPIC_CONFIG }] : []),
+      ...brokerSynonyms(broker, def.synonyms.map((s) => s.def)),
+    ];
+    // The chain always ends in a default, so its head is where the value came from.
+    const source = synonyms[0].source as ConfigSourceId;
+    return entry(options, { name, value, source, readOnly: false, configType: def.type.configType, doc: def.doc, synonyms });
+  });
+}
+
+/** Every broker config, in name order; read-only unless Kafka can change it at runtime. */
+export function describeBrokerConfigs(broker: BrokerConfig, options: DescribeOptions = {}): DescribedConfig[] {
+  return selected([...ALL_BROKER_DEFS.keys()], options).map((name) => {
+    const def = ALL_BROKER_DEFS.get(name)!;
+    const supplied = topicDefSuppliedBy(name);
+    // A topic default's broker synonyms that rank below this one stand behind it (ms, minutes, hours).
+    const chain = supplied ? supplied.def.synonyms.slice(supplied.index).map((s) => s.def) : [def];
+    const own = broker.dynamicConfigs.has(name)
+      ? { value: broker.dynamicConfigs.get(name)!, source: DYNAMIC_CONFIG_SOURCE }
+      : broker.staticConfigs.has(name)
+        ? { value: broker.staticConfigs.get(name)!, source: ConfigSource.STATIC_BROKER_CONFIG }
+        : { value: def.default === null ? null : def.type.format(def.default), source: ConfigSource.DEFAULT_CONFIG };
+    return entry(options, {
+      name,
+      ...own,
+      readOnly: !def.dynamic,
+      configType: def.type.configType,
+      doc: def.doc,
+      synonyms: brokerSynonyms(broker, chain),
+    });
+  });
+}

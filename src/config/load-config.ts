@@ -1,0 +1,238 @@
+/**
+ * Builds the BrokerConfig from Kafka-named settings: server.properties, --override, and the
+ * dynamic configs AlterConfigs stores. Everything found wrong is reported at once.
+ */
+import { log } from '../log.js';
+import type { BrokerConfig, ListenerAddress, TopicConfigName, TopicConfigValues } from './broker-config.js';
+import {
+  ALL_BROKER_DEFS,
+  BROKER_DEFS,
+  IGNORED_BROKER_KEYS,
+  parseConfigValue,
+  TOPIC_DEFS,
+  topicDefOf,
+  type BrokerConfigDef,
+  type TopicConfigDef,
+} from './config-defs.js';
+import { ConfigError, type ConfigProblem } from './config-error.js';
+import { formatListener, isWildcardHost, listenerList } from './listeners.js';
+import { closestName } from './suggest.js';
+
+export { ConfigError, type ConfigProblem } from './config-error.js';
+export { parseOverride, parseProperties, readPropertiesFile } from './properties-file.js';
+
+/** Where clients are sent when a listener binds every interface and nothing else is advertised. */
+export const LOOPBACK_ADVERTISED_HOST = '127.0.0.1';
+
+/** Parsed values by config name, dynamic over static, falling back to the table's defaults. */
+class Layers {
+  constructor(
+    readonly statics: ReadonlyMap<string, unknown>,
+    readonly dynamics: ReadonlyMap<string, unknown>,
+  ) {}
+
+  isSet(def: BrokerConfigDef<unknown>): boolean {
+    return this.dynamics.has(def.name) || this.statics.has(def.name);
+  }
+
+  get<T>(def: BrokerConfigDef<T>): T | null {
+    const layer = this.dynamics.has(def.name) ? this.dynamics : this.statics.has(def.name) ? this.statics : undefined;
+    return layer ? (layer.get(def.name) as T) : def.default;
+  }
+
+  /** For configs with a default: null would be a bug in the table, not in the user's file. */
+  need<T>(def: BrokerConfigDef<T>): T {
+    const v = this.get(def);
+    if (v === null) throw new Error(`${def.name} has no value and no default`);
+    return v;
+  }
+}
+
+function unknownKeyProblem(key: string): string {
+  const topicDef = topicDefOf(key);
+  if (topicDef) return `unknown broker config ${key}: it is a topic config; its broker-wide default is ${topicDef.synonyms[0].def.name}`;
+  const near = closestName(key, [...ALL_BROKER_DEFS.keys(), ...IGNORED_BROKER_KEYS.keys()]);
+  return near ? `unknown config ${key} (did you mean ${near}?)` : `unknown config ${key}`;
+}
+
+/** The first value along the synonym chain gives the default; see TopicConfigDef. */
+function topicDefault<T>(def: TopicConfigDef<T>, layers: Layers): T {
+  for (const s of def.synonyms) {
+    const v = layers.get(s.def);
+    if (v !== null) return s.toTopic ? s.toTopic(v) : v;
+  }
+  throw new Error(`no broker default for topic config ${def.name}`);
+}
+
+function resolveTopicDefaults(layers: Layers): TopicConfigValues {
+  const defaults: Partial<Record<TopicConfigName, unknown>> = {};
+  for (const def of Object.values(TOPIC_DEFS) as TopicConfigDef<unknown>[]) defaults[def.name] = topicDefault(def, layers);
+  return defaults as TopicConfigValues;
+}
+
+/**
+ * Sluice binds PLAINTEXT listeners only. Controller listeners (from a KRaft server.properties)
+ * are dropped rather than refused, so Kafka's sample configs load unchanged.
+ */
+function plaintextListeners(def: BrokerConfigDef<ListenerAddress[]>, all: ListenerAddress[], controllerNames: ReadonlySet<string>, problems: string[]): ListenerAddress[] {
+  const listeners = all.filter((l) => !controllerNames.has(l.name));
+  const where = `${def.name}=${listenerList.format(all)}`;
+  for (const l of listeners) {
+    if (l.name === 'PLAINTEXT') continue;
+    const why = ['SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(l.name)
+      ? `security protocol ${l.name} is not supported`
+      : `listener name ${l.name} is not supported (listener.security.protocol.map is ignored)`;
+    problems.push(`${where}: ${why}; Sluice serves PLAINTEXT listeners only`);
+  }
+  if (listeners.length === 0 && all.length > 0) problems.push(`${where}: no listener left once the controller listeners are set aside`);
+  const seen = new Set<string>();
+  for (const l of listeners) {
+    const address = formatListener(l);
+    if (l.port !== 0 && seen.has(address)) problems.push(`${where}: ${address} is listed twice`);
+    seen.add(address);
+  }
+  return listeners;
+}
+
+/**
+ * Without advertised.listeners clients are given the listeners themselves. A wildcard host
+ * cannot be connected to, and Kafka's answer (the machine's canonical host name) often does not
+ * resolve on a developer machine, so Sluice advertises the loopback address: local clients work,
+ * and remote ones need advertised.listeners set.
+ */
+function defaultAdvertised(listeners: ListenerAddress[], notes: string[]): ListenerAddress[] {
+  return listeners.map((l) => {
+    if (!isWildcardHost(l.host)) return l;
+    notes.push(`advertised.listeners is unset: advertising ${LOOPBACK_ADVERTISED_HOST} for ${formatListener(l)}, which only local clients can reach`);
+    return { ...l, host: LOOPBACK_ADVERTISED_HOST };
+  });
+}
+
+function formatLayer(values: ReadonlyMap<string, unknown>): Map<string, string> {
+  return new Map([...values].map(([name, v]) => [name, ALL_BROKER_DEFS.get(name)!.type.format(v)]));
+}
+
+/** Problems go to `problems`; `notes` collects what is worth telling an operator. */
+function assemble(layers: Layers, problems: string[], notes: string[]): BrokerConfig {
+  const d = BROKER_DEFS;
+  const brokerId = layers.get(d.brokerId);
+  const nodeId = layers.isSet(d.nodeId) || brokerId === null ? layers.need(d.nodeId) : brokerId;
+  if (brokerId !== null && brokerId !== nodeId) problems.push(`broker.id=${brokerId} and node.id=${nodeId} differ; set only node.id`);
+
+  const controllerNames = new Set(layers.need(d.controllerListenerNames).map((n) => n.toUpperCase()));
+  const listeners = plaintextListeners(d.listeners, layers.need(d.listeners), controllerNames, problems);
+  const advertisedSet = layers.get(d.advertisedListeners);
+  let advertisedListeners: ListenerAddress[];
+  if (advertisedSet === null) {
+    advertisedListeners = defaultAdvertised(listeners, notes);
+  } else {
+    advertisedListeners = plaintextListeners(d.advertisedListeners, advertisedSet, controllerNames, problems);
+    for (const l of advertisedListeners.filter((a) => isWildcardHost(a.host))) {
+      problems.push(`advertised.listeners=${listenerList.format(advertisedSet)}: ${formatListener(l)} is the wildcard address, which clients cannot connect to`);
+    }
+  }
+
+  const minSession = layers.need(d.groupMinSessionTimeoutMs);
+  const maxSession = layers.need(d.groupMaxSessionTimeoutMs);
+  if (minSession > maxSession) {
+    problems.push(`group.min.session.timeout.ms=${minSession} is above group.max.session.timeout.ms=${maxSession}`);
+  }
+
+  const topicDefaults = resolveTopicDefaults(layers);
+  return {
+    nodeId,
+    listeners,
+    advertisedListeners,
+    logDirs: layers.get(d.logDirs) ?? layers.need(d.logDir),
+    numPartitions: layers.need(d.numPartitions),
+    defaultReplicationFactor: layers.need(d.defaultReplicationFactor),
+    autoCreateTopicsEnable: layers.need(d.autoCreateTopicsEnable),
+    messageMaxBytes: topicDefaults['max.message.bytes'],
+    socketRequestMaxBytes: layers.need(d.socketRequestMaxBytes),
+    connectionsMaxIdleMs: layers.need(d.connectionsMaxIdleMs),
+    maxConnections: layers.need(d.maxConnections),
+    queuedMaxRequests: layers.need(d.queuedMaxRequests),
+    logRetentionCheckIntervalMs: layers.need(d.logRetentionCheckIntervalMs),
+    logCleanerBackoffMs: layers.need(d.logCleanerBackoffMs),
+    logFlushOffsetCheckpointIntervalMs: layers.need(d.logFlushOffsetCheckpointIntervalMs),
+    offsetsTopicNumPartitions: layers.need(d.offsetsTopicNumPartitions),
+    offsetsRetentionMs: layers.need(d.offsetsRetentionMinutes) * 60_000,
+    groupInitialRebalanceDelayMs: layers.need(d.groupInitialRebalanceDelayMs),
+    groupMinSessionTimeoutMs: minSession,
+    groupMaxSessionTimeoutMs: maxSession,
+    fetchTransfer: layers.need(d.fetchTransfer),
+    consoleListener: layers.get(d.consoleListener),
+    logMmapMlock: layers.need(d.logMmapMlock),
+    logIndexMode: layers.need(d.logIndexMode),
+    staticConfigs: formatLayer(layers.statics),
+    dynamicConfigs: formatLayer(layers.dynamics),
+    topicDefaults,
+  };
+}
+
+/**
+ * The broker's configuration from server.properties entries and --override entries (which
+ * win). Unknown keys, malformed or out-of-range values and inconsistent combinations are all
+ * collected into one ConfigError. Kafka keys that do not apply (IGNORED_BROKER_KEYS) are
+ * skipped with a debug note.
+ */
+export function buildBrokerConfig(props: ReadonlyMap<string, string>, overrides: ReadonlyMap<string, string> = new Map()): BrokerConfig {
+  const problems: string[] = [];
+  const notes: string[] = [];
+  const statics = new Map<string, unknown>();
+  for (const [key, raw] of new Map([...props, ...overrides])) {
+    const def = ALL_BROKER_DEFS.get(key);
+    if (!def) {
+      const ignored = IGNORED_BROKER_KEYS.get(key);
+      if (ignored) log.debug({ key, value: raw }, `ignoring ${key}: ${ignored}`);
+      else problems.push(unknownKeyProblem(key));
+      continue;
+    }
+    const parsed = parseConfigValue(def, raw);
+    if (parsed.ok) statics.set(key, parsed.value);
+    else problems.push(parsed.message);
+  }
+  // Assembling with bad entries left out still finds the problems that span several keys.
+  const config = assemble(new Layers(statics, new Map()), problems, notes);
+  if (problems.length > 0) throw new ConfigError(problems);
+  for (const note of notes) log.info(note);
+  return config;
+}
+
+/** Every config at its default. */
+export function defaultBrokerConfig(): BrokerConfig {
+  return buildBrokerConfig(new Map());
+}
+
+/**
+ * `base` with the dynamic broker configs (AlterConfigs on a BROKER resource) applied; `dynamic`
+ * is the complete set, replacing any earlier one. Entries that are unknown, read-only or invalid
+ * are left out and reported, the rest applied.
+ */
+export function withDynamicBrokerConfigs(base: BrokerConfig, dynamic: ReadonlyMap<string, string>): { config: BrokerConfig; errors: ConfigProblem[] } {
+  const errors: ConfigProblem[] = [];
+  const dynamics = new Map<string, unknown>();
+  for (const [name, raw] of dynamic) {
+    const def = ALL_BROKER_DEFS.get(name);
+    if (!def) {
+      errors.push({ name, message: `Unknown broker config name: ${name}` });
+    } else if (!def.dynamic) {
+      errors.push({ name, message: `Cannot update ${name} dynamically: it is read-only; set it in the properties file and restart` });
+    } else {
+      const parsed = parseConfigValue(def, raw);
+      if (parsed.ok) dynamics.set(name, parsed.value);
+      else errors.push({ name, message: parsed.message });
+    }
+  }
+  const statics = new Map<string, unknown>();
+  for (const [name, text] of base.staticConfigs) {
+    const parsed = parseConfigValue(ALL_BROKER_DEFS.get(name)!, text);
+    if (!parsed.ok) throw new Error(`static config no longer parses: ${parsed.message}`);
+    statics.set(name, parsed.value);
+  }
+  const problems: string[] = [];
+  const config = assemble(new Layers(statics, dynamics), problems, []);
+  // Only cross-key checks can fail here, and none of them involve a dynamic config.
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config, errors };
+}

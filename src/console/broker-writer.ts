@@ -1,0 +1,78 @@
+import type { RequestOf, ResponseOf } from '../client/connection.js';
+import { check, KafkaClient, KafkaError } from '../client/kafka-client.js';
+import type { ApiName } from '../protocol/generated/api-table.js';
+import { ErrorCode } from '../protocol/generated/errors.js';
+import { encodeRecordBatch } from '../protocol/records/record-batch.js';
+import type { ConsoleBroker } from './console-broker.js';
+import { choosePartition } from './partitioner.js';
+
+export interface TestMessage {
+  topic: string;
+  /** Absent: chosen as a producer would (by key hash, else any). */
+  partition?: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: { key: string; value: Buffer | null }[];
+}
+
+const REQUEST_TIMEOUT_MS = 30_000;
+/** All in-sync replicas: the answer comes once the record is as durable as any client's. */
+const ACKS_ALL = -1;
+
+/** host:port of the broker's first listener, seen from this process. */
+function ownAddress(broker: ConsoleBroker): string {
+  const { host, port } = broker.listeners[0];
+  // A wildcard bind is reachable on loopback; a specific address only on itself.
+  const reachable = host === '' || host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return reachable.includes(':') ? `[${reachable}]:${port}` : `${reachable}:${port}`;
+}
+
+/**
+ * The console's writes, sent to its own broker over the Kafka protocol. Going through the
+ * listener rather than calling into the broker means a topic created or a record produced here
+ * takes exactly the path a client's does: the same handlers, checks, request metrics and
+ * durability, with nothing of it repeated in the console.
+ */
+export class BrokerWriter {
+  private client: KafkaClient | null = null;
+
+  constructor(private readonly broker: ConsoleBroker) {}
+
+  private call<N extends ApiName>(name: N, body: RequestOf<N>): Promise<ResponseOf<N>> {
+    const client = (this.client ??= new KafkaClient({ brokers: [ownAddress(this.broker)], clientId: 'sluice-console' }));
+    // A single node leads every partition, so the bootstrap connection is the one to use.
+    return client.call(() => client.any(), name, body);
+  }
+
+  /** partitions -1: the broker's num.partitions. */
+  async createTopic(name: string, partitions: number, configs: Record<string, string>): Promise<void> {
+    const res = await this.call('CreateTopics', {
+      topics: [{ name, numPartitions: partitions, replicationFactor: -1, assignments: [], configs: Object.entries(configs).map(([k, value]) => ({ name: k, value })) }],
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      validateOnly: false,
+    });
+    const result = res.topics[0];
+    check(result.errorCode, `creating topic ${name}`, result.errorMessage);
+  }
+
+  async produce(message: TestMessage): Promise<{ partition: number; offset: number }> {
+    const topic = this.broker.metadata.topic(message.topic);
+    if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${message.topic}`, 'no such topic');
+    const partition = message.partition ?? choosePartition(message.key, topic.partitions);
+    const records = encodeRecordBatch({ baseTimestamp: BigInt(Date.now()), records: [{ key: message.key, value: message.value, headers: message.headers }] });
+    const res = await this.call('Produce', {
+      transactionalId: null,
+      acks: ACKS_ALL,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      topicData: [{ name: message.topic, partitionData: [{ index: partition, records }] }],
+    });
+    const answer = res.responses[0].partitionResponses[0];
+    check(answer.errorCode, `producing to ${message.topic}-${partition}`, answer.errorMessage);
+    return { partition, offset: Number(answer.baseOffset) };
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+    this.client = null;
+  }
+}

@@ -1,0 +1,23 @@
+import type { PartitionManager } from '../broker/partition-manager.js';
+import type { BrokerConfig, ListenerAddress } from '../config/broker-config.js';
+import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { BrokerMetrics } from '../metrics/broker-metrics.js';
+import type { BoundListener } from '../network/socket-server.js';
+
+/**
+ * The part of the broker the console reads. Reads go straight to this in-process state, which
+ * is always current and costs nothing on the wire; writes go through the Kafka protocol (see
+ * broker-writer.ts), so they get every check a client's request gets.
+ */
+export interface ConsoleBroker {
+  readonly config: BrokerConfig;
+  readonly metadata: MetadataStore;
+  readonly partitions: PartitionManager;
+  readonly groups: GroupCoordinator;
+  readonly metrics: BrokerMetrics;
+  /** Bound Kafka listeners, with the ports the system gave. */
+  readonly listeners: readonly BoundListener[];
+  /** The address clients are told to use, with the bound port when configured as 0. */
+  readonly advertised: ListenerAddress;
+}

@@ -1,0 +1,130 @@
+import { getJson, postJson, seg } from '../api.js';
+import { formatBytes, formatNumber, h, replace, route, routeWithQuery, stats, table } from '../dom.js';
+import { field, onSubmit, parseKeyValueLines } from '../forms.js';
+
+const browseLink = (topic, partition, offset) => routeWithQuery(route('messages'), { topic, partition, offset });
+
+function partitionsTable(topic) {
+  return table(
+    [
+      { label: 'Partition', num: true, value: (p) => p.partition },
+      { label: 'Start offset', num: true, value: (p) => formatNumber(p.logStartOffset) },
+      { label: 'End offset', num: true, value: (p) => formatNumber(p.logEndOffset) },
+      { label: 'High watermark', num: true, value: (p) => formatNumber(p.highWatermark) },
+      { label: 'Records', num: true, value: (p) => formatNumber(p.highWatermark - p.logStartOffset) },
+      { label: 'Size', num: true, value: (p) => formatBytes(p.size) },
+      { label: 'Segments', num: true, value: (p) => p.segments.length },
+      { label: 'Segment base offsets', value: (p) => h('span', { class: 'mono' }, p.segments.join(', ')) },
+      { label: '', value: (p) => h('a', { href: browseLink(topic.name, p.partition), 'aria-label': `Browse partition ${p.partition}` }, 'Browse') },
+    ],
+    topic.partitionDetails,
+    { caption: `Partitions of ${topic.name}` },
+  );
+}
+
+function configsSection(configs) {
+  const body = h('div');
+  const show = (onlyOverrides) =>
+    replace(
+      body,
+      table(
+        [
+          { label: 'Name', value: (c) => h('span', { class: 'mono', title: c.documentation ?? '' }, c.name) },
+          { label: 'Value', value: (c) => h('span', { class: 'mono' }, c.value ?? 'null') },
+          { label: 'Source', value: (c) => (c.overridden ? h('span', { class: 'badge accent' }, 'topic override') : h('span', { class: 'muted' }, c.source.toLowerCase().replaceAll('_', ' '))) },
+        ],
+        onlyOverrides ? configs.filter((c) => c.overridden) : configs,
+        { empty: 'This topic overrides nothing: every value is the broker’s.', caption: 'Configs' },
+      ),
+    );
+  show(false);
+  return h(
+    'section',
+    { class: 'panel' },
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h2', null, 'Configs'),
+      h('label', { class: 'inline' }, h('input', { type: 'checkbox', onchange: (e) => show(e.target.checked) }), ' Only overrides'),
+    ),
+    body,
+  );
+}
+
+function produceForm(topic, { toast }, reload) {
+  const partitionSelect = h(
+    'select',
+    { name: 'partition' },
+    h('option', { value: '' }, 'Automatic (by key)'),
+    topic.partitionDetails.map((p) => h('option', { value: p.partition }, `Partition ${p.partition}`)),
+  );
+  const form = h(
+    'form',
+    { class: 'panel', 'aria-labelledby': 'produce-title' },
+    h('h2', { id: 'produce-title' }, 'Produce a test message'),
+    h(
+      'div',
+      { class: 'fields' },
+      field('Partition', partitionSelect),
+      field('Key', h('input', { name: 'key', autocomplete: 'off', spellcheck: 'false', placeholder: 'none' })),
+      field('Value', h('textarea', { name: 'value', rows: 4, spellcheck: 'false', placeholder: '{"hello": "world"}' }), { wide: true }),
+      field('Headers', h('textarea', { name: 'headers', rows: 2, spellcheck: 'false', placeholder: 'source=console' }), { hint: 'One name=value per line', wide: true }),
+      h('label', { class: 'inline wide' }, h('input', { type: 'checkbox', name: 'tombstone' }), ' Null value (a tombstone, for compacted topics)'),
+    ),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'primary' }, 'Produce')),
+  );
+  onSubmit(form, async (data) => {
+    const key = data.get('key');
+    const body = {
+      key: key === '' ? null : key,
+      value: data.get('tombstone') ? null : data.get('value'),
+      headers: parseKeyValueLines(data.get('headers'), 'Headers').map(([k, value]) => ({ key: k, value })),
+    };
+    if (data.get('partition') !== '') body.partition = Number(data.get('partition'));
+    const r = await postJson(`/topics/${seg(topic.name)}/records`, body);
+    toast(`Produced to partition ${r.partition} at offset ${r.offset}`);
+    await reload();
+    return h('p', { class: 'success' }, `Produced to partition ${r.partition} at offset ${r.offset}. `, h('a', { href: browseLink(topic.name, r.partition, r.offset) }, 'View it in the message browser'));
+  });
+  return form;
+}
+
+/** One topic: its partitions and segments, its configs, and a form to produce to it. */
+export async function topicPage(ctx) {
+  const { root, params, alive } = ctx;
+  const topic = await getJson(`/topics/${seg(params.name)}`);
+  if (!alive()) return;
+  const summary = h('div');
+  const partitions = h('div');
+  const show = (t) => {
+    replace(
+      summary,
+      stats([
+        ['Partitions', t.partitions],
+        ['Records', formatNumber(t.records)],
+        ['Size', formatBytes(t.size)],
+        ['Topic id', t.id, true],
+      ]),
+    );
+    replace(partitions, partitionsTable(t));
+  };
+  const reload = async () => {
+    const fresh = await getJson(`/topics/${seg(params.name)}`);
+    if (alive()) show(fresh);
+  };
+  show(topic);
+  replace(
+    root,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', { tabindex: '-1' }, h('span', { class: 'muted' }, 'Topic '), topic.name),
+      topic.internal ? h('span', { class: 'badge' }, 'internal') : null,
+      h('div', { class: 'actions' }, h('a', { class: 'button', href: browseLink(topic.name, 0) }, 'Browse messages')),
+    ),
+    summary,
+    h('section', { class: 'panel' }, h('h2', null, 'Partitions'), partitions),
+    produceForm(topic, ctx, reload),
+    configsSection(topic.configs),
+  );
+}

@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { fsyncDirectory } from '../storage/checkpoint-file.js';
+
+export interface TopicMetadata {
+  name: string;
+  /** Kafka topic id, as a dashed UUID string. */
+  id: string;
+  partitions: number;
+  /** Topic config overrides, by Kafka name, as strings (what AlterConfigs sets). */
+  configs: Record<string, string>;
+}
+
+interface StoredImage {
+  version: 1;
+  topics: TopicMetadata[];
+  brokerConfigs: Record<string, string>;
+}
+
+const META_PROPERTIES = 'meta.properties';
+const IMAGE_FILE = 'sluice-metadata.json';
+
+function writeAtomically(path: string, text: string): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/** Kafka's cluster id form: 16 random bytes in URL-safe base64, 22 characters. */
+export function newClusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export function newTopicId(): string {
+  const b = randomBytes(16);
+  // Never the all-zero id, which Kafka reserves for "no id".
+  b[0] |= 1;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Kafka's topic name rule: 1-249 characters of [a-zA-Z0-9._-], and not "." or "..". */
+export function topicNameProblem(name: string): string | null {
+  if (name.length === 0) return 'the topic name is empty';
+  if (name === '.' || name === '..') return `topic name "${name}" is not allowed`;
+  if (name.length > 249) return `topic name is ${name.length} characters long, the limit is 249`;
+  if (!/^[a-zA-Z0-9._-]+$/.test(name)) return `topic name "${name}" may only hold ASCII letters, digits, '.', '_' and '-'`;
+  return null;
+}
+
+/**
+ * The single-node metadata image: cluster id (in Kafka's meta.properties), topics with their
+ * ids, partition counts and config overrides, and dynamic broker configs. Kept in the first
+ * log directory and rewritten atomically on every change, so it survives any crash.
+ */
+export class MetadataStore {
+  readonly clusterId: string;
+  private readonly topics = new Map<string, TopicMetadata>();
+  private readonly byId = new Map<string, TopicMetadata>();
+  brokerConfigs: Record<string, string> = {};
+
+  private constructor(
+    private readonly dir: string,
+    clusterId: string,
+  ) {
+    this.clusterId = clusterId;
+  }
+
+  static open(dir: string, nodeId: number): MetadataStore {
+    mkdirSync(dir, { recursive: true });
+    const metaPath = join(dir, META_PROPERTIES);
+    let clusterId: string;
+    if (existsSync(metaPath)) {
+      const props = new Map(
+        readFileSync(metaPath, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('=') && !l.startsWith('#'))
+          .map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1).trim()] as const),
+      );
+      clusterId = props.get('cluster.id') ?? newClusterId();
+      const stored = Number(props.get('node.id'));
+      if (props.has('node.id') && stored !== nodeId) {
+        throw new Error(`${metaPath} belongs to node ${stored}, but this broker is node ${nodeId}`);
+      }
+    } else {
+      clusterId = newClusterId();
+      writeAtomically(metaPath, `#Written by Sluice\nversion=1\ncluster.id=${clusterId}\nnode.id=${nodeId}\n`);
+      fsyncDirectory(dir);
+    }
+    const store = new MetadataStore(dir, clusterId);
+    const imagePath = join(dir, IMAGE_FILE);
+    if (existsSync(imagePath)) {
+      const image = JSON.parse(readFileSync(imagePath, 'utf8')) as StoredImage;
+      for (const t of image.topics) store.index(t);
+      store.brokerConfigs = image.brokerConfigs ?? {};
+    }
+    return store;
+  }
+
+  private index(t: TopicMetadata): void {
+    this.topics.set(t.name, t);
+    this.byId.set(t.id, t);
+  }
+
+  private persist(): void {
+    const image: StoredImage = { version: 1, topics: [...this.topics.values()], brokerConfigs: this.brokerConfigs };
+    writeAtomically(join(this.dir, IMAGE_FILE), `${JSON.stringify(image, null, 1)}\n`);
+    fsyncDirectory(this.dir);
+  }
+
+  topic(name: string): TopicMetadata | undefined {
+    return this.topics.get(name);
+  }
+
+  topicById(id: string): TopicMetadata | undefined {
+    return this.byId.get(id);
+  }
+
+  allTopics(): TopicMetadata[] {
+    return [...this.topics.values()];
+  }
+
+  createTopic(name: string, partitions: number, configs: Record<string, string>): TopicMetadata {
+    const t: TopicMetadata = { name, id: newTopicId(), partitions, configs };
+    this.index(t);
+    this.persist();
+    return t;
+  }
+
+  deleteTopic(name: string): void {
+    const t = this.topics.get(name);
+    if (!t) return;
+    this.topics.delete(name);
+    this.byId.delete(t.id);
+    this.persist();
+  }
+
+  setPartitionCount(name: string, partitions: number): void {
+    this.topics.get(name)!.partitions = partitions;
+    this.persist();
+  }
+
+  setTopicConfigs(name: string, configs: Record<string, string>): void {
+    this.topics.get(name)!.configs = configs;
+    this.persist();
+  }
+
+  setBrokerConfigs(configs: Record<string, string>): void {
+    this.brokerConfigs = configs;
+    this.persist();
+  }
+}

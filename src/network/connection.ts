@@ -1,0 +1,217 @@
+import type { Socket } from 'node:net';
+import { log } from '../log.js';
+import type { FileRegion, FileSender } from '../native/file-transfer.js';
+import { readRequestHeader, writeResponse } from '../protocol/headers.js';
+import { Reader } from '../protocol/primitives/reader.js';
+import { Writer, chunksLength, type Chunk } from '../protocol/primitives/writer.js';
+import { ProtocolError } from '../protocol/protocol-error.js';
+import { apiByKey } from '../protocol/generated/api-table.js';
+import type { RequestHeader } from '../protocol/generated/messages/request-header.js';
+import { FrameDecoder, FramingError } from './frame-decoder.js';
+
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Closes the connection (a handler that must drop a client, e.g. a protocol violation). */
+  close(reason: string): void;
+}
+
+/** What a handler gives back: a body to encode, or nothing to send (acks=0 produce). */
+export type HandlerResult = unknown | null;
+
+export interface RequestRouter {
+  /** Whether the api and version are served; false closes the connection (except ApiVersions). */
+  supports(apiKey: number, apiVersion: number): boolean;
+  /** The body of an ApiVersions v0 response that says UNSUPPORTED_VERSION. */
+  unsupportedApiVersionsResponse(): unknown;
+  handle(header: RequestHeader, body: unknown, connection: ConnectionInfo): Promise<HandlerResult> | HandlerResult;
+}
+
+export interface ConnectionLimits {
+  maxFrameBytes: number;
+  /** Requests read but not yet answered before the connection stops reading. */
+  maxInFlight: number;
+  idleTimeoutMs: number;
+}
+
+/** Bytes queued on the socket beyond which reading pauses until the client catches up. */
+const WRITE_HIGH_WATER = 8 * 1024 * 1024;
+
+const API_VERSIONS = 18;
+
+/**
+ * One client connection: splits frames, decodes requests, runs them concurrently (librdkafka
+ * pipelines many), and writes the responses strictly in request order. It is the socket's only
+ * writer, which is what lets file regions go out by sendfile between buffered writes.
+ */
+export class Connection implements ConnectionInfo {
+  private readonly decoder: FrameDecoder;
+  /** Responses in request order; each settles to chunks to send, or null for none. */
+  private readonly pending: Promise<Chunk[] | null>[] = [];
+  private writing = false;
+  private closed = false;
+  private paused = false;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+
+  constructor(
+    readonly id: number,
+    private readonly socket: Socket,
+    private readonly router: RequestRouter,
+    private readonly sender: FileSender,
+    private readonly limits: ConnectionLimits,
+  ) {
+    this.decoder = new FrameDecoder(limits.maxFrameBytes);
+    this.remoteAddress = socket.remoteAddress ?? '?';
+    this.remotePort = socket.remotePort ?? 0;
+    socket.setNoDelay(true);
+    socket.setTimeout(limits.idleTimeoutMs, () => this.close('idle timeout'));
+    socket.on('data', (data: Buffer) => this.onData(data));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
+    socket.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  private onData(data: Buffer): void {
+    const frames: Buffer[] = [];
+    try {
+      this.decoder.push(data, frames);
+    } catch (e) {
+      if (e instanceof FramingError) return this.close(e.message);
+      throw e;
+    }
+    for (const frame of frames) {
+      if (this.closed) return;
+      this.dispatch(frame);
+    }
+    this.applyBackpressure();
+  }
+
+  /**
+   * The peer finished sending: answer what it asked, then close our side. A frame the stream
+   * ended inside can never be completed: that connection was broken, and is closed as such.
+   */
+  private onEnd(): void {
+    const unfinished = this.decoder.insideFrame;
+    void Promise.allSettled(this.pending).then(() => {
+      if (this.closed) return;
+      if (unfinished) this.close('the stream ended inside a frame');
+      else this.socket.end();
+    });
+  }
+
+  private dispatch(frame: Buffer): void {
+    let header: RequestHeader;
+    let body: unknown;
+    const r = new Reader(frame);
+    try {
+      header = readRequestHeader(r);
+    } catch (e) {
+      return this.close(`unreadable request header: ${(e as Error).message}`);
+    }
+    const { requestApiKey: apiKey, requestApiVersion: version } = header;
+    if (!this.router.supports(apiKey, version)) {
+      if (apiKey === API_VERSIONS) {
+        // A client newer than us asks in a version we lack: answer in v0 with what we have.
+        this.enqueue(Promise.resolve(encode(header.correlationId, apiKey, 0, this.router.unsupportedApiVersionsResponse())));
+        return;
+      }
+      const name = apiByKey(apiKey)?.name ?? `api key ${apiKey}`;
+      return this.close(`${name} v${version} is not supported`);
+    }
+    try {
+      body = apiByKey(apiKey)!.request.read(r, version);
+    } catch (e) {
+      if (e instanceof ProtocolError) return this.close(`malformed ${apiByKey(apiKey)!.name} v${version} request: ${e.message}`);
+      throw e;
+    }
+    const response = Promise.resolve()
+      .then(() => this.router.handle(header, body, this))
+      .then((result) => (result === null ? null : encode(header.correlationId, apiKey, version, result)));
+    this.enqueue(response);
+  }
+
+  private enqueue(response: Promise<Chunk[] | null>): void {
+    // A failure is handled by the writer in order; this only keeps it from being unhandled.
+    response.catch(() => {});
+    this.pending.push(response);
+    if (!this.writing) void this.writeResponses();
+  }
+
+  private async writeResponses(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.pending.length > 0 && !this.closed) {
+        let chunks: Chunk[] | null;
+        try {
+          chunks = await this.pending[0];
+        } catch (e) {
+          log.error({ err: e, connection: this.id }, 'request handler failed');
+          this.pending.shift();
+          return this.close('internal error while handling a request');
+        }
+        this.pending.shift();
+        if (chunks !== null) await this.writeChunks(chunks);
+        this.applyBackpressure();
+      }
+    } catch (e) {
+      this.close(`write failed: ${(e as Error).message}`);
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async writeChunks(chunks: Chunk[]): Promise<void> {
+    const size = Buffer.allocUnsafe(4);
+    size.writeInt32BE(chunksLength(chunks), 0);
+    this.socket.write(size);
+    for (const c of chunks) {
+      if (this.closed) return;
+      if (Buffer.isBuffer(c)) this.socket.write(c);
+      else await this.sender.send(this.socket, c as FileRegion);
+    }
+  }
+
+  private applyBackpressure(): void {
+    if (this.closed) return;
+    const full = this.pending.length >= this.limits.maxInFlight || this.socket.writableLength > WRITE_HIGH_WATER;
+    if (full && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+      if (this.socket.writableLength > WRITE_HIGH_WATER) this.socket.once('drain', () => this.applyBackpressure());
+    } else if (!full && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /**
+   * Stops reading, lets the requests already read finish and their responses go out, then
+   * ends the connection (a broker shutting down cleanly).
+   */
+  async finish(): Promise<void> {
+    this.socket.pause();
+    this.paused = true;
+    while (!this.closed && (this.pending.length > 0 || this.writing)) {
+      await Promise.allSettled(this.pending);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (!this.closed) this.socket.end();
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    log.info({ connection: this.id, client: `${this.remoteAddress}:${this.remotePort}`, reason }, 'closing connection');
+    this.socket.destroy();
+  }
+}
+
+function encode(correlationId: number, apiKey: number, version: number, body: unknown): Chunk[] {
+  const w = new Writer(1024);
+  writeResponse(w, correlationId, apiKey, version, body);
+  return w.finishChunks();
+}

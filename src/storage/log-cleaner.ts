@@ -1,0 +1,279 @@
+import { compactBatch, forEachKeyedRecord, type CompactionRules, type KeyOffsets } from './batch-compaction.js';
+import type { PartitionLog } from './partition-log.js';
+import { LogSegment, MAX_RELATIVE_OFFSET, maxIndexEntries } from './segment.js';
+import { CLEANED_SUFFIX, discardCleanedSegment, swapInCleanedSegment, type SwapHook } from './segment-swap.js';
+
+/**
+ * Log compaction (cleanup.policy=compact), after Kafka's log cleaner. One pass over a log:
+ *
+ * - The cleanable range is the inactive segments wholly below `upTo` (the high watermark);
+ *   the active segment is never cleaned and never consulted. Records past the high watermark
+ *   may still be truncated away, and one past it that made an older record obsolete would
+ *   take that record with it.
+ * - The key map holds each key's latest offset in the dirty part of the range, from the
+ *   cleaner checkpoint (log.cleanerCheckpoint) to its end. Older records are already the latest
+ *   for their keys within the clean part, which earlier passes compacted.
+ * - Every segment of the range, clean ones too, is rewritten in offset order, keeping a record
+ *   unless the map has a later offset for its key (batch-compaction.ts says what is kept and
+ *   how batches are re-encoded). Runs of segments are merged into one while they fit
+ *   segment.bytes and the index, and each merged segment replaces its sources by Kafka's
+ *   crash-safe swap (segment-swap.ts).
+ * - Only a whole pass moves the checkpoint. Tombstones may be dropped in a pass only because
+ *   the pass that set their delete horizon (the first to clean them) also removed every older
+ *   record of their key, earlier in offset order: a pass cut short must be run again whole.
+ *
+ * A pass runs synchronously, fsyncs included: nothing else can touch the log while it runs
+ * (no truncation or retention between building the map and using it), and readers see the
+ * log before or after each swap, never during one. The price is an event loop blocked for the
+ * length of the pass, which the caller bounds by how it schedules cleaning.
+ */
+
+export interface CleanOptions {
+  /** Offsets from here on are left alone: the high watermark. Default: the log end. */
+  upTo?: number;
+  /** Told of each step of each segment swap (tests throw from it to simulate a crash). */
+  onSwapStep?: SwapHook;
+}
+
+export interface CleanStats {
+  /** Where the key map started: the first offset not cleaned before this pass. */
+  firstDirtyOffset: number;
+  /** The new cleaner checkpoint: everything below it is now clean. */
+  cleanedUpTo: number;
+  segmentsRead: number;
+  segmentsWritten: number;
+  bytesRead: number;
+  bytesWritten: number;
+  recordsRead: number;
+  recordsRemoved: number;
+  tombstonesRemoved: number;
+  batchesRewritten: number;
+  batchesRemoved: number;
+  /** The earliest delete horizon of the tombstones kept, or Infinity: when a pass could next drop one. */
+  nextDeleteHorizon: number;
+}
+
+/** The part of a log a pass may clean, and how much of it is dirty. */
+export interface CleanableRange {
+  /** The inactive segments wholly below upTo, oldest first. */
+  segments: readonly LogSegment[];
+  /** The base offset of the first segment left out. */
+  end: number;
+  /** The first offset not cleaned yet (the checkpoint, brought into the range). */
+  firstDirty: number;
+  cleanBytes: number;
+  dirtyBytes: number;
+}
+
+export function cleanableRange(log: PartitionLog, upTo = log.logEndOffset): CleanableRange {
+  const inactive = log.inactiveSegments();
+  let n = 0;
+  while (n < inactive.length && inactive[n].nextOffset <= upTo) n++;
+  const segments = inactive.slice(0, n);
+  const end = n < inactive.length ? inactive[n].baseOffset : log.segmentBaseOffsets()[inactive.length];
+  const start = Math.max(log.logStartOffset, segments[0]?.baseOffset ?? end);
+  const firstDirty = Math.min(Math.max(log.cleanerCheckpoint, start), end);
+  let cleanBytes = 0;
+  let dirtyBytes = 0;
+  for (const s of segments) {
+    if (s.nextOffset <= firstDirty) cleanBytes += s.size;
+    else dirtyBytes += s.size;
+  }
+  return { segments, end, firstDirty, cleanBytes, dirtyBytes };
+}
+
+/** Kafka's cleanable ratio: the dirty share of the cleanable range's bytes. */
+export function dirtyRatio(range: CleanableRange): number {
+  const total = range.cleanBytes + range.dirtyBytes;
+  return total === 0 ? 0 : range.dirtyBytes / total;
+}
+
+/**
+ * Every batch of a segment, in order. A segment that does not end on a batch boundary is
+ * damaged: cleaning it would silently drop what follows the damage.
+ */
+function forEachBatch(segment: LogSegment, visit: (batch: Buffer) => void): void {
+  let end = 0;
+  segment.scan(0, (b) => {
+    visit(segment.readBytes(b.position, b.size));
+    end = b.position + b.size;
+    return true;
+  });
+  if (end !== segment.size) throw new Error(`segment ${segment.baseOffset} of ${segment.dir} is damaged at position ${end}; not cleaning it`);
+}
+
+function latestOffsets(segments: readonly LogSegment[], firstDirty: number): KeyOffsets {
+  const latest: KeyOffsets = new Map();
+  for (const segment of segments) {
+    if (segment.nextOffset <= firstDirty) continue;
+    forEachBatch(segment, (batch) =>
+      forEachKeyedRecord(batch, (key, offset) => {
+        if (offset >= firstDirty) latest.set(key, offset);
+      }),
+    );
+  }
+  return latest;
+}
+
+/** What cleaning one source segment removed; it counts only once the segment is replaced. */
+interface Removals {
+  records: number;
+  tombstones: number;
+  batchesRewritten: number;
+  batchesRemoved: number;
+}
+
+interface Source {
+  segment: LogSegment;
+  removals: Removals;
+}
+
+/**
+ * Consecutive segments cleaned into one new segment. Loading finds the segments a swap replaced
+ * by the new segment's offset range, so it must reach into the last one it replaces: segments
+ * that kept nothing at the end of a group pass on to the next group, or, at the end of the
+ * range, stay as they are.
+ */
+class CleanedGroup {
+  private out: LogSegment | null = null;
+  /** How many sources, from the first, the output reaches into. */
+  private reached = 0;
+
+  constructor(
+    private readonly log: PartitionLog,
+    private readonly sources: Source[],
+  ) {}
+
+  /** Whether `segment` joins without taking the output past segment.bytes, the index, or int32 relative offsets. */
+  fits(segment: LogSegment): boolean {
+    if (this.out === null) return true;
+    const { config } = this.log;
+    return (
+      this.out.size + segment.size <= config.segmentBytes &&
+      this.out.offsetIndex.entries + segment.offsetIndex.entries <= maxIndexEntries(config) &&
+      segment.nextOffset - 1 - this.sources[0].segment.baseOffset <= MAX_RELATIVE_OFFSET
+    );
+  }
+
+  add(segment: LogSegment, rules: CompactionRules, stats: CleanStats): void {
+    const removals: Removals = { records: 0, tombstones: 0, batchesRewritten: 0, batchesRemoved: 0 };
+    this.sources.push({ segment, removals });
+    forEachBatch(segment, (batch) => {
+      const result = compactBatch(batch, rules);
+      stats.recordsRead += result.records;
+      removals.records += result.removed;
+      removals.tombstones += result.tombstonesRemoved;
+      if (result.deleteHorizon >= 0) stats.nextDeleteHorizon = Math.min(stats.nextDeleteHorizon, result.deleteHorizon);
+      if (result.bytes === null) removals.batchesRemoved++;
+      else if (!result.verbatim) removals.batchesRewritten++;
+      if (result.bytes === null) return;
+      this.out ??= LogSegment.createForCleaning(this.log.dir, this.sources[0].segment.baseOffset, this.log.config, CLEANED_SUFFIX);
+      this.out.append(result.bytes);
+      this.reached = this.sources.length;
+    });
+    stats.segmentsRead++;
+    stats.bytesRead += segment.size;
+  }
+
+  /**
+   * Swaps the output in for the sources it reaches into, unless it is one source left as it
+   * was. Returns the sources it does not reach, all of which kept nothing.
+   */
+  finish(onStep: SwapHook | undefined, stats: CleanStats): Source[] {
+    const rest = this.sources.slice(this.reached);
+    const out = this.out;
+    // From here on the swap owns the output.
+    this.out = null;
+    if (out === null) return rest;
+    const replaced = this.sources.slice(0, this.reached);
+    const { removals } = replaced[0];
+    const unchanged = replaced.length === 1 && removals.batchesRemoved + removals.batchesRewritten === 0;
+    if (unchanged) discardCleanedSegment(out);
+    else {
+      swapInCleanedSegment(this.log, out, replaced.map((s) => s.segment), onStep);
+      stats.segmentsWritten++;
+      stats.bytesWritten += out.size;
+      for (const { removals: r } of replaced) {
+        stats.recordsRemoved += r.records;
+        stats.tombstonesRemoved += r.tombstones;
+        stats.batchesRewritten += r.batchesRewritten;
+        stats.batchesRemoved += r.batchesRemoved;
+      }
+    }
+    return rest;
+  }
+
+  /** After a failure while writing: nothing of the output is worth keeping. */
+  abandon(): void {
+    if (this.out) discardCleanedSegment(this.out);
+    this.out = null;
+  }
+}
+
+/**
+ * One compaction pass over `log` at time `now` (see the top of this file), whatever its
+ * cleanup.policy and dirty ratio (LogCleaner checks those). Moves log.cleanerCheckpoint.
+ */
+export function cleanLog(log: PartitionLog, now: number, options: CleanOptions = {}): CleanStats {
+  const range = cleanableRange(log, options.upTo);
+  const stats: CleanStats = {
+    firstDirtyOffset: range.firstDirty,
+    cleanedUpTo: range.end,
+    segmentsRead: 0,
+    segmentsWritten: 0,
+    bytesRead: 0,
+    bytesWritten: 0,
+    recordsRead: 0,
+    recordsRemoved: 0,
+    tombstonesRemoved: 0,
+    batchesRewritten: 0,
+    batchesRemoved: 0,
+    nextDeleteHorizon: Infinity,
+  };
+  if (range.segments.length === 0) return stats;
+  const rules: CompactionRules = { latest: latestOffsets(range.segments, range.firstDirty), now, deleteRetentionMs: log.config.deleteRetentionMs };
+  let group = new CleanedGroup(log, []);
+  try {
+    for (const segment of range.segments) {
+      if (!group.fits(segment)) group = new CleanedGroup(log, group.finish(options.onSwapStep, stats));
+      group.add(segment, rules, stats);
+    }
+  } catch (e) {
+    group.abandon();
+    throw e;
+  }
+  const untouched = group.finish(options.onSwapStep, stats);
+  // Left as they were, so still dirty: the next pass must see their records in its key map.
+  if (untouched.length > 0) stats.cleanedUpTo = untouched[0].segment.baseOffset;
+  log.cleanerCheckpoint = stats.cleanedUpTo;
+  return stats;
+}
+
+/**
+ * Decides when logs need a pass, as Kafka's cleaner manager does: cleanup.policy includes
+ * compact and either the dirty ratio is above min.cleanable.dirty.ratio or a delete horizon
+ * set by an earlier pass has come. A log whose cleanable range has not grown since its last
+ * pass is skipped until a horizon comes: the pass would do the same again (segments it left
+ * dirty, holding nothing to keep, stay so until later records arrive). What it knows of past
+ * passes is in memory only: after a restart, tombstones wait for the dirty ratio to call.
+ */
+export class LogCleaner {
+  private readonly lastPass = new WeakMap<PartitionLog, { end: number; nextDeleteHorizon: number }>();
+
+  needsCleaning(log: PartitionLog, now: number, upTo?: number): boolean {
+    if (!log.config.cleanupCompact) return false;
+    const last = this.lastPass.get(log);
+    if (last && last.nextDeleteHorizon <= now) return true;
+    const range = cleanableRange(log, upTo);
+    if (last?.end === range.end) return false;
+    return range.dirtyBytes > 0 && dirtyRatio(range) > log.config.minCleanableDirtyRatio;
+  }
+
+  /** Cleans `log` if it needs it; null if it did not. */
+  cleanIfNeeded(log: PartitionLog, now: number, upTo?: number): CleanStats | null {
+    if (!this.needsCleaning(log, now, upTo)) return null;
+    const stats = cleanLog(log, now, { upTo });
+    this.lastPass.set(log, { end: cleanableRange(log, upTo).end, nextDeleteHorizon: stats.nextDeleteHorizon });
+    return stats;
+  }
+}

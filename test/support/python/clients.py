@@ -1,0 +1,183 @@
+"""One interface over confluent-kafka and kafka-python, so each test script drives both alike.
+
+Producers report every message once, through ``on_done(error, partition, offset)``; consumers
+read topics from the beginning with ``assign()`` (never a consumer group).
+"""
+
+import time
+
+LIBRARIES = ("confluent", "kafka-python")
+
+# Long enough to ride out a broker restart, short enough that a broker gone for good fails the
+# test instead of hanging it.
+DELIVERY_TIMEOUT_MS = 120_000
+
+
+def library_version(library):
+    if library == "confluent":
+        import confluent_kafka
+
+        return f"confluent-kafka {confluent_kafka.version()[0]}, librdkafka {confluent_kafka.libversion()[0]}"
+    import kafka
+
+    return f"kafka-python {kafka.__version__}"
+
+
+def idempotence_supported(library):
+    """confluent-kafka always; kafka-python from 2.1, which added enable_idempotence."""
+    if library == "confluent":
+        return True
+    import kafka
+
+    major, minor = (int(part) for part in kafka.__version__.split(".")[:2])
+    return (major, minor) >= (2, 1)
+
+
+class ConfluentProducer:
+    def __init__(self, bootstrap, idempotent, on_error):
+        from confluent_kafka import Producer
+
+        config = {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "enable.idempotence": idempotent,
+            "linger.ms": 5,
+            "message.timeout.ms": DELIVERY_TIMEOUT_MS,
+            "reconnect.backoff.max.ms": 1000,
+            "error_cb": on_error,
+        }
+        if not idempotent:
+            # Retries may then duplicate, but never reorder.
+            config["max.in.flight.requests.per.connection"] = 1
+        self._producer = Producer(config)
+
+    def send(self, topic, partition, key, value, on_done):
+        def report(err, msg):
+            on_done(None if err is None else str(err), msg.partition(), msg.offset())
+
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, partition=partition, on_delivery=report)
+                return
+            except BufferError:
+                # The local queue is full (the broker is away): serve deliveries until it drains.
+                self._producer.poll(0.1)
+
+    def poll(self, seconds):
+        self._producer.poll(seconds)
+
+    def flush(self, seconds):
+        self._producer.flush(seconds)
+
+    def close(self):
+        pass
+
+
+class KafkaPythonProducer:
+    def __init__(self, bootstrap, idempotent, on_error):
+        from kafka import KafkaProducer
+
+        options = {
+            "bootstrap_servers": bootstrap,
+            "acks": "all",
+            "linger_ms": 5,
+            # kafka-python 2.0 has no delivery timeout and retries nothing by default.
+            "retries": 1_000_000,
+            "retry_backoff_ms": 200,
+            "reconnect_backoff_max_ms": 1000,
+            # Retries may duplicate, but with one request in flight they never reorder.
+            "max_in_flight_requests_per_connection": 1,
+        }
+        if idempotent:
+            options["enable_idempotence"] = True
+        self._producer = KafkaProducer(**options)
+        self._on_error = on_error
+
+    def send(self, topic, partition, key, value, on_done):
+        future = self._producer.send(topic, value=value, key=key, partition=partition)
+        future.add_callback(lambda md: on_done(None, md.partition, md.offset))
+        future.add_errback(lambda e: on_done(repr(e), partition, -1))
+
+    def poll(self, seconds):
+        # kafka-python sends and calls back from its own thread.
+        time.sleep(seconds)
+
+    def flush(self, seconds):
+        from kafka.errors import KafkaTimeoutError
+
+        try:
+            self._producer.flush(seconds)
+        except KafkaTimeoutError:
+            pass  # the caller counts what is still undelivered
+
+    def close(self):
+        self._producer.close(timeout=10)
+
+
+def open_producer(library, bootstrap, idempotent, on_error):
+    cls = ConfluentProducer if library == "confluent" else KafkaPythonProducer
+    return cls(bootstrap, idempotent, on_error)
+
+
+def read_all(library, bootstrap, topic, timeout_s):
+    """Yields (partition, offset, key, value) for every record below each partition's high
+    watermark as it stood when reading began, in offset order within each partition."""
+    reader = _read_confluent if library == "confluent" else _read_kafka_python
+    return reader(bootstrap, topic, time.monotonic() + timeout_s)
+
+
+def _check_deadline(deadline, positions, ends):
+    if time.monotonic() > deadline:
+        raise TimeoutError(f"reading stopped short: at {positions}, end offsets {ends}")
+
+
+def _read_confluent(bootstrap, topic, deadline):
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            # confluent-kafka insists on a group id; assign() and no commits keep the group unused.
+            "group.id": "sluice-test-unused",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+        }
+    )
+    try:
+        partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in partitions}
+        positions = {p: 0 for p in partitions}
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        while any(positions[p] < ends[p] for p in partitions):
+            _check_deadline(deadline, positions, ends)
+            for msg in consumer.consume(1000, 0.5):
+                if msg.error():
+                    raise RuntimeError(f"consumer error: {msg.error()}")
+                p = msg.partition()
+                if msg.offset() < ends[p]:
+                    yield p, msg.offset(), msg.key(), msg.value()
+                positions[p] = max(positions[p], msg.offset() + 1)
+    finally:
+        consumer.close()
+
+
+def _read_kafka_python(bootstrap, topic, deadline):
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    try:
+        partitions = sorted(consumer.partitions_for_topic(topic) or [])
+        tps = [TopicPartition(topic, p) for p in partitions]
+        ends = {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
+        positions = {p: 0 for p in partitions}
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        while any(positions[p] < ends[p] for p in partitions):
+            _check_deadline(deadline, positions, ends)
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for r in records:
+                    if r.offset < ends[tp.partition]:
+                        yield tp.partition, r.offset, r.key, r.value
+                    positions[tp.partition] = max(positions[tp.partition], r.offset + 1)
+    finally:
+        consumer.close()

@@ -1,0 +1,32 @@
+"""Prints every record of a topic, read from the beginning with assign() (no consumer group),
+up to each partition's end as it stood at the start, one JSON line per record:
+
+    {"p": partition, "o": offset, "k": key, "v": value}
+"""
+
+import argparse
+import json
+import sys
+
+from clients import LIBRARIES, read_all
+
+
+def text(data):
+    return None if data is None else data.decode()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--library", choices=LIBRARIES, required=True)
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--timeout", type=float, default=60, help="seconds to read everything in")
+    args = parser.parse_args()
+    out = sys.stdout
+    for partition, offset, key, value in read_all(args.library, args.bootstrap, args.topic, args.timeout):
+        out.write(json.dumps({"p": partition, "o": offset, "k": text(key), "v": text(value)}, separators=(",", ":")) + "\n")
+    out.flush()
+
+
+if __name__ == "__main__":
+    main()

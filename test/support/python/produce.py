@@ -1,0 +1,123 @@
+"""Produces numbered messages and reports every delivery as a JSON line on stdout.
+
+Message n has the value "m<n>" (zero-padded), the key "k<n>", and goes to partition
+n % partitions. With --count it sends that many; without, it sends until its stdin closes.
+Either way it then waits for every delivery report and ends with a summary line. The exit
+status is 0 only when every message sent was acknowledged.
+
+    {"ack": [partition, offset, n]}     delivered
+    {"failed": n, "error": "..."}       given up on
+    {"summary": {...}}                  last
+"""
+
+import argparse
+import json
+import sys
+import threading
+import time
+
+from clients import DELIVERY_TIMEOUT_MS, LIBRARIES, idempotence_supported, library_version, open_producer
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--library", choices=LIBRARIES, required=True)
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--partitions", type=int, default=1)
+    parser.add_argument("--count", type=int, help="messages to send (default: until stdin closes)")
+    parser.add_argument("--rate", type=float, default=0, help="messages per second (default: as fast as it goes)")
+    parser.add_argument("--idempotence", choices=("on", "off", "if-supported"), default="on")
+    return parser.parse_args()
+
+
+class Report:
+    """Delivery reports may come from a client's own thread: one writer at a time."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.acked = 0
+        self.failed = 0
+        self.fatal = None
+
+    def emit(self, line):
+        with self.lock:
+            sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
+            sys.stdout.flush()
+
+    def delivered(self, n, error, partition, offset):
+        if error is None:
+            self.emit({"ack": [partition, offset, n]})
+        else:
+            self.emit({"failed": n, "error": error})
+        with self.lock:
+            if error is None:
+                self.acked += 1
+            else:
+                self.failed += 1
+
+    def client_error(self, err):
+        # Connection errors are expected while a broker restarts; a fatal one ends the run.
+        if hasattr(err, "fatal") and err.fatal():
+            self.fatal = str(err)
+        print(f"client error: {err}", file=sys.stderr, flush=True)
+
+
+def stdin_closed():
+    closed = threading.Event()
+
+    def wait():
+        for _ in sys.stdin:
+            pass
+        closed.set()
+
+    threading.Thread(target=wait, daemon=True).start()
+    return closed
+
+
+def main():
+    args = parse_args()
+    idempotent = args.idempotence == "on" or (args.idempotence == "if-supported" and idempotence_supported(args.library))
+    if idempotent and not idempotence_supported(args.library):
+        sys.exit(f"{library_version(args.library)} has no idempotent producer")
+    report = Report()
+    producer = open_producer(args.library, args.bootstrap, idempotent, report.client_error)
+    stop = threading.Event() if args.count is not None else stdin_closed()
+    start = time.monotonic()
+    sent = 0
+    while not stop.is_set() and report.fatal is None and (args.count is None or sent < args.count):
+        n = sent
+        producer.send(
+            args.topic,
+            n % args.partitions,
+            f"k{n}".encode(),
+            f"m{n:08d}".encode(),
+            lambda error, partition, offset, n=n: report.delivered(n, error, partition, offset),
+        )
+        sent += 1
+        producer.poll(0)
+        if args.rate > 0:
+            # Not poll(ahead): a poll returns as soon as it has served a delivery report.
+            time.sleep(max(sent / args.rate - (time.monotonic() - start), 0))
+
+    deadline = time.monotonic() + DELIVERY_TIMEOUT_MS / 1000 + 30
+    while report.acked + report.failed < sent and report.fatal is None and time.monotonic() < deadline:
+        producer.flush(1)
+    producer.close()
+    report.emit(
+        {
+            "summary": {
+                "library": library_version(args.library),
+                "idempotent": idempotent,
+                "sent": sent,
+                "acked": report.acked,
+                "failed": report.failed,
+                "fatal": report.fatal,
+            }
+        }
+    )
+    sys.exit(0 if report.acked == sent else 1)
+
+
+if __name__ == "__main__":
+    main()

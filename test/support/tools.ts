@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process';
+
+/**
+ * Debian's own interpreter: apt installs confluent-kafka and kafka-python for it, while a
+ * `python3` earlier on PATH (pyenv, a virtualenv) usually cannot import them.
+ */
+export const PYTHON = '/usr/bin/python3';
+
+/** Something a test runs outside Node, and how to get it. */
+export interface Tool {
+  name: string;
+  /** The apt package that provides it (`.ci/run` installs these). */
+  aptPackage: string;
+  present(): boolean;
+}
+
+function succeeds(command: string, args: string[]): boolean {
+  const r = spawnSync(command, args, { stdio: 'ignore', timeout: 15_000 });
+  return r.status === 0;
+}
+
+function memo(check: () => boolean): () => boolean {
+  let known: boolean | undefined;
+  return () => (known ??= check());
+}
+
+export const kcat: Tool = { name: 'kcat', aptPackage: 'kcat', present: memo(() => succeeds('kcat', ['-V'])) };
+
+/** A module importable by PYTHON. */
+export function pythonModule(module: string, aptPackage: string): Tool {
+  return { name: `${PYTHON} with ${module}`, aptPackage, present: memo(() => succeeds(PYTHON, ['-c', `import ${module}`])) };
+}
+
+export const confluentKafka = pythonModule('confluent_kafka', 'python3-confluent-kafka');
+export const kafkaPython = pythonModule('kafka', 'python3-kafka');
+
+/**
+ * For node:test's `skip` option: false when every tool is there, else a reason to skip. Under CI
+ * a missing tool is an error instead, so a broken CI image cannot pass by skipping everything.
+ */
+export function skipUnlessPresent(...tools: Tool[]): string | false {
+  const missing = tools.filter((t) => !t.present());
+  if (missing.length === 0) return false;
+  const what = missing.map((t) => t.name).join(', ');
+  const install = `apt-get install ${missing.map((t) => t.aptPackage).join(' ')}`;
+  if (process.env.CI) throw new Error(`CI is missing ${what} (.ci/run should have run: ${install})`);
+  return `${what} not found; skipped (${install} to run it)`;
+}

@@ -26,6 +26,7 @@ const header = new RecordBatchHeader();
 
 /** What every partition of one request shares. */
 interface ProduceCall {
+  ctx: BrokerContext;
   req: ProduceRequest;
   version: number;
   now: number;
@@ -51,7 +52,7 @@ function partitionError(index: number, errorCode: number, errorMessage: string |
  */
 export function produceHandler(ctx: BrokerContext) {
   return handler(apis.Produce, 3, 11, async (req: ProduceRequest, { version }) => {
-    const call: ProduceCall = { req, version, now: Date.now(), waits: [] };
+    const call: ProduceCall = { ctx, req, version, now: Date.now(), waits: [] };
     const res = createProduceResponse();
     for (const topic of req.topicData) {
       const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
@@ -106,6 +107,7 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
     const appended = partition.log.append(stored, { leaderEpoch: partition.leaderEpoch, now: call.now, assignOffsets: true });
     // Before anything else can append: the state must follow the log batch by batch.
     producers?.apply(header.reset(stored), call.now);
+    call.ctx.metrics.recordProduce(partition.topic, appended.recordCount, stored.length);
     r.baseOffset = BigInt(appended.firstOffset);
     r.logAppendTimeMs = BigInt(appended.logAppendTime);
     r.logStartOffset = BigInt(partition.log.logStartOffset);

@@ -204,7 +204,7 @@ export function formatFlatMemoryReport(r: FlatMemoryReport): string {
   const row = (name: string, e: Extremes): string[] => [name, mib(e.start), mib(e.peak), mib(e.end), mib(e.peak - e.start)];
   return [
     `3. Memory while ${sizeLabel(r.bytes)} goes through a PartitionLog (write mode, async flush, ${sizeLabel(r.batchBytes)} batches, ` +
-      `${r.segments} segments) and is read back with log.read + pread of each 1 MiB region`,
+      `${r.segments === 1 ? '1 segment' : `${r.segments} segments`}) and is read back with log.read + pread of each 1 MiB region`,
     ...(r.warning ? [`   WARNING: ${r.warning}`] : []),
     `   write ${fmt(r.writeMbPerSec)} MB/s, read ${fmt(r.readMbPerSec)} MB/s; ${r.samples} samples every ${SAMPLE_EVERY_MS} ms`,
     '',

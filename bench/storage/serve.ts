@@ -260,7 +260,9 @@ export function formatServeReport(r: ServeReport): string {
   }
   for (const m of r.modes) {
     if (typeof m.profile === 'string') lines.push(`${m.mode}: ${m.profile}`);
-    else if (m.profile) lines.push(`server profile, ${m.mode}: ${fmt(m.profile.copyPercent)}% in copy routines; top: ${topSymbols(m.profile)}`);
+    else if (m.profile) {
+      lines.push(`server profile, ${m.mode} (${count(m.profile.samples)} samples): ${fmt(m.profile.copyPercent)}% in copy routines; top: ${topSymbols(m.profile)}`);
+    }
   }
   if (r.modes.length < SERVE_MODES.length) lines.push('the native addon is not loaded: mmap and sendfile cannot be measured');
   lines.push(`syscall counts: ${r.strace}; profiles: ${r.perf}`);

@@ -33,8 +33,9 @@ function parseReport(text: string): Profile {
   const top: SymbolShare[] = [];
   let samples = 0;
   for (const line of text.split('\n')) {
-    const count = /^# Samples: (\d+)/.exec(line);
-    if (count) samples = Number(count[1]);
+    // "# Samples: 479 of event ..." or, past a thousand, "# Samples: 2K of event ...".
+    const count = /^# Samples: ([\d.]+)([KM]?)/.exec(line);
+    if (count) samples = Math.round(Number(count[1]) * (count[2] === 'M' ? 1e6 : count[2] === 'K' ? 1e3 : 1));
     const m = /^\s+([\d.]+)%\s+\[([k.])\]\s+(.+?)\s*$/.exec(line);
     if (m) top.push({ percent: Number(m[1]), space: m[2], symbol: m[3] });
   }

@@ -61,14 +61,14 @@ export function timestampParser(value: string): bigint {
   return BigInt(ms);
 }
 
-/** `k=v` options, collected in order (repeatable flags). */
-export function keyValueCollector(value: string, previous: [string, string][]): [string, string][] {
+/** `k=v` options, collected in order (repeatable flags; absent ones are undefined, not [], to keep --help free of "default: []"). */
+export function keyValueCollector(value: string, previous: [string, string][] = []): [string, string][] {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
   return [...previous, [value.slice(0, eq), value.slice(eq + 1)]];
 }
 
 /** Repeatable plain options. */
-export function collector(value: string, previous: string[]): string[] {
+export function collector(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }

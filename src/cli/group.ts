@@ -73,7 +73,7 @@ async function describe(client: KafkaClient, groupId: string): Promise<void> {
   let out = formatFields([
     ['group', groupId],
     ['state', group.groupState],
-    ['protocol', group.protocolType ? `${group.protocolType}/${group.protocolData || '-'}` : '-'],
+    ['protocol', group.protocolType ? `${group.protocolType}${group.protocolData ? `/${group.protocolData}` : ''}` : '-'],
     ['members', members.length],
   ]);
   if (members.length > 0) {

@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { apis } from '../protocol/generated/api-table.js';
 import { registerCluster } from './cluster.js';
 import { registerConsume } from './consume.js';
-import { describeError, exitCodeOf } from './errors.js';
+import { describeError, exitCodeOf, UsageError } from './errors.js';
 import { registerGroup } from './group.js';
 import { registerProduce } from './produce.js';
 import { registerTopic } from './topic.js';
@@ -57,11 +57,17 @@ function configureErrors(cmd: Command): void {
 }
 configureErrors(program);
 
+// For usage errors found inside an action, which then name the command like commander does.
+let running: Command = program;
+program.hook('preAction', (_program, action) => {
+  running = action;
+});
+
 try {
   await program.parseAsync();
 } catch (e) {
-  const code = exitCodeOf(e);
   // Commander has already said what was wrong with the command line.
-  if (!(e instanceof CommanderError)) process.stderr.write(`sluice: ${describeError(e)}\n`);
-  process.exitCode = code;
+  if (e instanceof UsageError) running.configureOutput().outputError?.(e.message, (s) => process.stderr.write(s));
+  else if (!(e instanceof CommanderError)) process.stderr.write(`sluice: ${describeError(e)}\n`);
+  process.exitCode = exitCodeOf(e);
 }

@@ -24,7 +24,7 @@ interface ProduceOptions extends BrokerOptions {
   file?: string;
   key?: string;
   keySeparator?: string;
-  header: [string, string][];
+  header?: [string, string][];
   partition?: number;
   acks: string;
   compression: string;
@@ -33,7 +33,7 @@ interface ProduceOptions extends BrokerOptions {
 
 /** How each input line becomes a record. */
 function recordMaker(opts: ProduceOptions): (line: Buffer) => ProducerRecord {
-  const headers: RecordHeaderInput[] = opts.header.map(([key, value]) => ({ key, value: Buffer.from(value) }));
+  const headers: RecordHeaderInput[] = (opts.header ?? []).map(([key, value]) => ({ key, value: Buffer.from(value) }));
   const base = { headers, partition: opts.partition };
   if (opts.keySeparator !== undefined) {
     const sep = Buffer.from(opts.keySeparator);
@@ -104,7 +104,7 @@ export function registerProduce(program: Command): void {
     .option('-f, --file <path>', 'read lines from this file instead of stdin')
     .addOption(new Option('-k, --key <key>', 'the same key for every message').conflicts('keySeparator'))
     .option('-K, --key-separator <sep>', 'each line is <key><sep><value>; lines without <sep> have no key')
-    .option('-H, --header <key=value>', 'a header on every message (repeatable)', keyValueCollector, [])
+    .option('-H, --header <key=value>', 'a header on every message (repeatable)', keyValueCollector)
     .option('-p, --partition <n>', 'write to this partition (default: by key hash, like Kafka; unkeyed: sticky batches)', intParser(0))
     .addOption(new Option('-a, --acks <acks>', 'acknowledgement: 0 none, 1 leader, -1 (or all) in-sync replicas').choices(Object.keys(ACKS)).default('-1'))
     .addOption(new Option('-z, --compression <codec>', 'compress batches').choices(Object.keys(COMPRESSIONS)).default('none'))

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { check, type KafkaClient } from '../client/kafka-client.js';
 import { EARLIEST, LATEST, listOffsets } from '../client/offsets.js';
 import { describeTopic } from '../client/topics.js';
@@ -19,7 +19,7 @@ function toController(client: KafkaClient) {
   return () => client.controller();
 }
 
-async function create(client: KafkaClient, name: string, opts: { partitions?: number; replicationFactor?: number; config: [string, string][] }): Promise<void> {
+async function create(client: KafkaClient, name: string, opts: { partitions?: number; replicationFactor?: number; config?: [string, string][] }): Promise<void> {
   const res = await client.call(toController(client), 'CreateTopics', {
     topics: [
       {
@@ -28,7 +28,7 @@ async function create(client: KafkaClient, name: string, opts: { partitions?: nu
         numPartitions: opts.partitions ?? -1,
         replicationFactor: opts.replicationFactor ?? -1,
         assignments: [],
-        configs: opts.config.map(([k, v]) => ({ name: k, value: v })),
+        configs: (opts.config ?? []).map(([k, v]) => ({ name: k, value: v })),
       },
     ],
     timeoutMs: 30_000,
@@ -84,13 +84,13 @@ async function describe(client: KafkaClient, name: string): Promise<void> {
   process.stdout.write(out);
 }
 
-async function alterConfig(client: KafkaClient, name: string, opts: { set: [string, string][]; delete: string[] }): Promise<void> {
-  if (opts.set.length === 0 && opts.delete.length === 0) throw new UsageError('nothing to change: pass --set key=value and/or --delete key');
-  const configs = [...opts.set.map(([k, v]) => ({ name: k, configOperation: AdminOp.set, value: v })), ...opts.delete.map((k) => ({ name: k, configOperation: AdminOp.delete, value: null }))];
+async function alterConfig(client: KafkaClient, name: string, { set = [], delete: del = [] }: { set?: [string, string][]; delete?: string[] }): Promise<void> {
+  if (set.length === 0 && del.length === 0) throw new UsageError('nothing to change: pass --set key=value and/or --delete key');
+  const configs = [...set.map(([k, v]) => ({ name: k, configOperation: AdminOp.set, value: v })), ...del.map((k) => ({ name: k, configOperation: AdminOp.delete, value: null }))];
   const res = await client.call(toController(client), 'IncrementalAlterConfigs', { resources: [{ resourceType: TOPIC_RESOURCE, resourceName: name, configs }], validateOnly: false });
   const r = res.responses[0];
   check(r.errorCode, `alter configs of topic ${name}`, r.errorMessage);
-  const changes = [...opts.set.map(([k, v]) => `set ${k}=${v}`), ...opts.delete.map((k) => `deleted ${k}`)];
+  const changes = [...set.map(([k, v]) => `set ${k}=${v}`), ...del.map((k) => `deleted ${k}`)];
   console.log(`updated topic ${name}: ${changes.join(', ')}`);
 }
 
@@ -119,9 +119,9 @@ export function registerTopic(program: Command): void {
     .argument('<name>', 'topic name')
     .option('-p, --partitions <n>', "number of partitions (default: the broker's num.partitions)", intParser(1))
     .option('-r, --replication-factor <n>', "copies of each partition (default: the broker's default.replication.factor)", intParser(1, 32767))
-    .option('-c, --config <key=value>', 'a topic config, such as retention.ms=86400000 (repeatable)', keyValueCollector, [])
+    .option('-c, --config <key=value>', 'a topic config, such as retention.ms=86400000 (repeatable)', keyValueCollector)
     .addHelpText('after', '\nExample:\n  sluice topic create orders --partitions 6 --config retention.ms=86400000 --config cleanup.policy=compact')
-    .action((name: string, opts: BrokerOptions & { partitions?: number; replicationFactor?: number; config: [string, string][] }) => withClient(opts, (c) => create(c, name, opts)));
+    .action((name: string, opts: BrokerOptions & { partitions?: number; replicationFactor?: number; config?: [string, string][] }) => withClient(opts, (c) => create(c, name, opts)));
 
   sub('list', 'List topic names')
     .option('-l, --long', 'with partition count, replication factor and whether it is internal')
@@ -134,10 +134,10 @@ export function registerTopic(program: Command): void {
 
   sub('alter-config', "Set or delete a topic's config overrides")
     .argument('<name>', 'topic name')
-    .option('-s, --set <key=value>', 'set a config (repeatable)', keyValueCollector, [])
-    .addOption(new Option('-d, --delete <key>', 'remove an override, back to the default (repeatable)').argParser(collector).default([]))
+    .option('-s, --set <key=value>', 'set a config (repeatable)', keyValueCollector)
+    .option('-d, --delete <key>', 'remove an override, back to the default (repeatable)', collector)
     .addHelpText('after', '\nExample:\n  sluice topic alter-config orders --set retention.ms=3600000 --delete cleanup.policy')
-    .action((name: string, opts: BrokerOptions & { set: [string, string][]; delete: string[] }) => withClient(opts, (c) => alterConfig(c, name, opts)));
+    .action((name: string, opts: BrokerOptions & { set?: [string, string][]; delete?: string[] }) => withClient(opts, (c) => alterConfig(c, name, opts)));
 
   sub('delete', 'Delete a topic and its data')
     .argument('<name>', 'topic name')

@@ -21,6 +21,11 @@ export interface ProducerOptions {
   maxInFlight?: number;
   /** `send` waits while this many bytes of batches are queued or in flight (default 32 MiB). */
   bufferBytes?: number;
+  /**
+   * A batch that has not filled goes out once it is this old and its broker can take a request
+   * (default 5 ms, Kafka's linger.ms): someone typing lines sees each one sent.
+   */
+  lingerMs?: number;
 }
 
 export interface ProducerRecord {
@@ -34,6 +39,7 @@ export interface ProducerRecord {
 interface OpenBatch {
   records: RecordInput[];
   bytes: number;
+  /** Also when it was opened, for the linger time. */
   baseTimestamp: number;
 }
 
@@ -77,6 +83,8 @@ export class TopicProducer {
   private readonly batchRecords: number;
   private readonly maxInFlight: number;
   private readonly bufferBytes: number;
+  private readonly lingerMs: number;
+  private lingerTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly topic: TopicInfo,
@@ -91,6 +99,7 @@ export class TopicProducer {
     this.batchRecords = options.batchRecords ?? 1000;
     this.maxInFlight = options.maxInFlight ?? 5;
     this.bufferBytes = options.bufferBytes ?? 32 * 1024 * 1024;
+    this.lingerMs = options.lingerMs ?? 5;
   }
 
   /** Connects to the leaders of the topic's partitions first, so requests go out in order. */
@@ -118,14 +127,20 @@ export class TopicProducer {
     }
     batch.records.push({ key: record.key, value: record.value, headers: record.headers, timestampDelta: Date.now() - batch.baseTimestamp });
     batch.bytes += size;
-    if (batch.records.length >= this.batchRecords || batch.bytes >= this.batchBytes) this.close(partition);
-    this.pump();
+    if (batch.records.length >= this.batchRecords || batch.bytes >= this.batchBytes) {
+      this.close(partition);
+      this.pump();
+    } else {
+      this.scheduleLinger();
+    }
     while (this.queuedBytes > this.bufferBytes && !this.failure) await this.progress();
     if (this.failure) throw this.failure;
   }
 
   /** Sends every open batch and waits for all responses (with acks=0: until the broker read them). */
   async flush(): Promise<void> {
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = null;
     for (const partition of [...this.open.keys()]) this.close(partition);
     this.pump();
     while (this.queuedBytes > 0 && !this.failure) await this.progress();
@@ -149,15 +164,34 @@ export class TopicProducer {
     this.partitioner.batchClosed(partition);
   }
 
-  /** Sends a request to every broker that has closed batches and room for another request. */
+  /**
+   * Sends a request to every broker that has room for one and batches to send: closed ones, or
+   * open ones past their linger time.
+   */
   private pump(): void {
+    const lingered = Date.now() - this.lingerMs;
     for (const leader of this.leaders) {
       while (leader.inFlight < this.maxInFlight && !this.failure) {
-        const batches = leader.partitions.flatMap((p) => this.closed.get(p)?.shift() ?? []);
+        const batches: ClosedBatch[] = [];
+        for (const p of leader.partitions) {
+          const queue = this.closed.get(p);
+          if (!queue?.length && (this.open.get(p)?.baseTimestamp ?? Infinity) <= lingered) this.close(p);
+          const next = this.closed.get(p)?.shift();
+          if (next) batches.push(next);
+        }
         if (batches.length === 0) break;
         this.sendRequest(leader, batches);
       }
     }
+    this.scheduleLinger();
+  }
+
+  private scheduleLinger(): void {
+    if (this.lingerTimer || this.open.size === 0) return;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = null;
+      this.pump();
+    }, this.lingerMs);
   }
 
   private sendRequest(leader: Leader, batches: ClosedBatch[]): void {

@@ -6,7 +6,7 @@
  */
 export class GroupCommit {
   private next: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
-  private running = false;
+  private running: Promise<void> | null = null;
   /** Flushes performed, for metrics and for tests that check batching. */
   flushes = 0;
 
@@ -35,16 +35,23 @@ export class GroupCommit {
     const group = this.next;
     if (!group) return;
     this.next = null;
-    this.running = true;
+    this.flushes++;
+    this.running = this.flush();
     try {
-      this.flushes++;
-      await this.flush();
+      await this.running;
       group.resolve();
     } catch (e) {
       group.reject(e);
     } finally {
-      this.running = false;
+      this.running = null;
       if (this.next) this.schedule();
+    }
+  }
+
+  /** Resolves once no flush is running or waiting: before the files it syncs are closed. */
+  async idle(): Promise<void> {
+    while (this.running || this.next) {
+      await Promise.allSettled([this.running, this.next?.promise]);
     }
   }
 }

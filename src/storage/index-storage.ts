@@ -17,6 +17,11 @@ export interface IndexStorage {
   /** Drops entries past `size` bytes. */
   truncate(size: number): void;
   sync(): Promise<void>;
+  /**
+   * The storage for an index that takes no more entries: a mapping is trimmed to its entries
+   * and becomes a heap copy, so no preallocated zeros outlive the active segment.
+   */
+  seal(): IndexStorage;
   /** Trims the file to its entries and releases it. */
   close(): void;
 }
@@ -53,6 +58,10 @@ class HeapIndexStorage implements IndexStorage {
 
   sync(): Promise<void> {
     return new Promise((resolve, reject) => fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
+  }
+
+  seal(): IndexStorage {
+    return this;
   }
 
   close(): void {
@@ -92,11 +101,21 @@ class MappedIndexStorage implements IndexStorage {
     return new Promise((resolve, reject) => fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
   }
 
+  seal(): IndexStorage {
+    const entries = Buffer.from(this.bytes.subarray(0, this.used));
+    this.trim();
+    return new HeapIndexStorage(this.fd, entries);
+  }
+
   close(): void {
+    this.trim();
+    closeSync(this.fd);
+  }
+
+  private trim(): void {
     // Unmap before trimming: touching a mapping past the end of its file raises SIGBUS.
     nativeAddon!.unmap(this.mapping);
     ftruncateSync(this.fd, this.used);
-    closeSync(this.fd);
   }
 }
 

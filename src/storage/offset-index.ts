@@ -9,7 +9,7 @@ abstract class SortedIndex {
   protected readonly entry: Buffer;
 
   constructor(
-    readonly storage: IndexStorage,
+    public storage: IndexStorage,
     readonly baseOffset: number,
     readonly entrySize: number,
   ) {
@@ -53,6 +53,11 @@ abstract class SortedIndex {
 
   sync(): Promise<void> {
     return this.storage.sync();
+  }
+
+  /** No more entries will come: see IndexStorage.seal. */
+  seal(): void {
+    this.storage = this.storage.seal();
   }
 
   close(): void {

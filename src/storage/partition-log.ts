@@ -219,6 +219,10 @@ export class PartitionLog {
   append(records: Buffer, opts: AppendOptions): AppendResult {
     if (this.closed) throw new StorageError('log-closed', `${this.dir} is closed`);
     if (records.length === 0) throw new StorageError('invalid-record', 'no record batches to append');
+    // A segment must hold an append whole (Kafka refuses such appends the same way).
+    if (records.length > this.config.segmentBytes) {
+      throw new StorageError('record-too-large', `${records.length} bytes do not fit in a segment of segment.bytes ${this.config.segmentBytes}`);
+    }
     let next = this.logEndOffset;
     const first = opts.assignOffsets ? next : -1;
     let firstOffset = first;
@@ -462,6 +466,8 @@ export class PartitionLog {
   /** Flushes, trims the active segment's preallocation and closes every file. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Group commits still queued would fdatasync descriptors about to close.
+    await this.groupCommit.idle();
     await this.flush();
     this.listener?.closing();
     this.closed = true;

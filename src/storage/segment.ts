@@ -366,6 +366,8 @@ export class LogSegment {
     this.sealed = true;
     if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
     this.file.seal();
+    this.offsetIndex.seal();
+    this.timeIndex.seal();
   }
 
   close(): void {

@@ -120,7 +120,9 @@ test('the console in a browser: create a topic, produce, browse, and see a group
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     // A legend value once the first samples are in: "Out: 1.2 KiB/s".
     await page.waitForFunction(() => /Out: \d/.test(document.querySelector('.legend')?.textContent ?? ''));
-    assert.match(await page.locator('.stats').innerText(), /Topics\s+1\s*\+1 internal/i);
+    const facts = await page.locator('.stats').innerText();
+    assert.match(facts, /Topics\s+1\s*\+1 internal/i);
+    assert.match(facts, /Messages in \(total\)\s+7\b/i, 'one from the page, six from kafkajs');
     await page.waitForTimeout(2500);
     await shot('overview');
 

@@ -111,7 +111,8 @@ test('index and time-index lookups agree with a brute-force scan on random workl
     fc.asyncProperty(
       fc.array(fc.record({ count: fc.integer({ min: 1, max: 8 }), gap: fc.integer({ min: -5, max: 40 }), size: fc.integer({ min: 0, max: 300 }) }), { minLength: 1, maxLength: 60 }),
       fc.integer({ min: 64, max: 2048 }),
-      fc.integer({ min: 2048, max: 16384 }),
+      // Above the largest batch generated: an append larger than a segment is refused.
+      fc.integer({ min: 4096, max: 16384 }),
       async (batches, indexIntervalBytes, segmentBytes) => {
         const { dir, cleanup } = tempDir('index');
         try {
@@ -256,6 +257,53 @@ test('malformed appends are refused and leave the log untouched', async () => {
     }
     assert.equal(log.logEndOffset, 2);
     assert.equal(log.size, makeBatch('ok', 2, 1).length);
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('an append larger than segment.bytes is refused in both append modes', async () => {
+  for (const appendMode of ['write', 'mmap'] as const) {
+    const { dir, cleanup } = tempDir('too-large');
+    try {
+      const log = openLog(dir, testConfig({ appendMode, segmentBytes: 1024 }));
+      append(log, makeBatch('small', 1, 1));
+      assert.throws(() => append(log, makeBatch('big', 5, 1, { valueBytes: 400 })), (e) => e instanceof StorageError && e.kind === 'record-too-large');
+      assert.equal(log.logEndOffset, 1);
+      await log.close();
+    } finally {
+      cleanup();
+    }
+  }
+});
+
+test('closing a sync-flush log with group commits still queued loses no acknowledgement', async () => {
+  const { dir, cleanup } = tempDir('close-race');
+  try {
+    const log = openLog(dir, testConfig({ flushMode: 'sync' }));
+    const acks = Array.from({ length: 300 }, (_, i) => append(log, makeBatch(`q${i}`, 1, 1)).durable);
+    await log.close();
+    const results = await Promise.allSettled(acks);
+    assert.deepEqual(results.filter((r) => r.status === 'rejected'), []);
+  } finally {
+    cleanup();
+  }
+});
+
+test('sealed segments with mmap indexes keep no preallocated index bytes', async () => {
+  const { dir, cleanup } = tempDir('mmap-index');
+  try {
+    const log = openLog(dir, testConfig({ indexMode: 'mmap', segmentBytes: 1024, indexIntervalBytes: 128 }));
+    for (let i = 0; i < 40; i++) append(log, makeBatch(`i${i}`, 2, 1000 + i), 1000);
+    assert.ok(log.segmentCount > 2);
+    for (const base of log.segmentBaseOffsets().slice(0, -1)) {
+      const name = String(base).padStart(20, '0');
+      assert.equal(statSync(`${dir}/${name}.index`).size % 8, 0);
+      assert.ok(statSync(`${dir}/${name}.index`).size < 4096, 'a sealed index holds entries only');
+    }
+    // Batch i holds timestamps 1000+i and 1001+i: 1010 first shows in batch 9's second record.
+    assert.deepEqual(log.offsetForTimestamp(1010), { offset: 19, timestamp: 1010 });
     await log.close();
   } finally {
     cleanup();

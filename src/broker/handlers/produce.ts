@@ -123,7 +123,8 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
     );
   } catch (e) {
     if (!(e instanceof StorageError)) throw e;
-    return partitionError(index, e.kind === 'invalid-record' ? ErrorCode.INVALID_RECORD : ErrorCode.KAFKA_STORAGE_ERROR, e.message);
+    const code = { 'invalid-record': ErrorCode.INVALID_RECORD, 'record-too-large': ErrorCode.RECORD_LIST_TOO_LARGE } as Record<string, number>;
+    return partitionError(index, code[e.kind] ?? ErrorCode.KAFKA_STORAGE_ERROR, e.message);
   }
   return r;
 }

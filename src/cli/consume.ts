@@ -200,9 +200,12 @@ async function consume(client: KafkaClient, topicName: string, opts: ConsumeOpti
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const startedAtEnd = !opts.fromBeginning && opts.offset === undefined && opts.timestamp === undefined;
-  if (consumer.written === 0 && startedAtEnd && !interrupted && stopAt !== null) {
-    process.stderr.write(`no new messages in ${topicName}${opts.group ? ` for group ${opts.group}` : ''}; pass --from-beginning to read earlier ones, or --follow to wait\n`);
+  // Nothing at all may be surprising: say why, on stderr, which scripts do not parse.
+  if (consumer.written > 0 || interrupted || stopAt === null) return;
+  if (opts.group !== undefined) {
+    process.stderr.write(`no new messages in ${topicName} for group ${opts.group}; to read again, move its offsets with \`sluice group reset-offsets\`\n`);
+  } else if (!opts.fromBeginning && opts.offset === undefined && opts.timestamp === undefined) {
+    process.stderr.write(`no new messages in ${topicName}; pass --from-beginning to read earlier ones, or --follow to wait\n`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDirectory } from '../storage/checkpoint-file.js';
+import { writeFileAtomically } from '../storage/checkpoint-file.js';
 
 export interface TopicMetadata {
   name: string;
@@ -20,18 +20,6 @@ interface StoredImage {
 
 const META_PROPERTIES = 'meta.properties';
 const IMAGE_FILE = 'sluice-metadata.json';
-
-function writeAtomically(path: string, text: string): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
 
 /** Kafka's cluster id form: 16 random bytes in URL-safe base64, 22 characters. */
 export function newClusterId(): string {
@@ -91,8 +79,7 @@ export class MetadataStore {
       }
     } else {
       clusterId = newClusterId();
-      writeAtomically(metaPath, `#Written by Sluice\nversion=1\ncluster.id=${clusterId}\nnode.id=${nodeId}\n`);
-      fsyncDirectory(dir);
+      writeFileAtomically(metaPath, `#Written by Sluice\nversion=1\ncluster.id=${clusterId}\nnode.id=${nodeId}\n`);
     }
     const store = new MetadataStore(dir, clusterId);
     const imagePath = join(dir, IMAGE_FILE);
@@ -111,8 +98,7 @@ export class MetadataStore {
 
   private persist(): void {
     const image: StoredImage = { version: 1, topics: [...this.topics.values()], brokerConfigs: this.brokerConfigs };
-    writeAtomically(join(this.dir, IMAGE_FILE), `${JSON.stringify(image, null, 1)}\n`);
-    fsyncDirectory(this.dir);
+    writeFileAtomically(join(this.dir, IMAGE_FILE), `${JSON.stringify(image, null, 1)}\n`);
   }
 
   topic(name: string): TopicMetadata | undefined {

@@ -1,10 +1,23 @@
 import { readSync } from 'node:fs';
 import { HeaderField } from '../protocol/records/batch-layout.js';
 import { batchSizeAt } from '../protocol/records/batch-spans.js';
+import type { FileRegion } from '../native/file-transfer.js';
 import { readInt64 } from './int64.js';
 import type { PartitionLog } from './partition-log.js';
 
 const CHUNK = 1 << 20;
+
+/** The bytes of a file region, read into memory (shorter if the file is). */
+export function readRegion(region: FileRegion): Buffer {
+  const out = Buffer.allocUnsafe(region.byteLength);
+  let done = 0;
+  while (done < out.length) {
+    const n = readSync(region.fd, out, done, out.length - done, region.position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return out.subarray(0, done);
+}
 
 /**
  * Calls `visit` with every whole batch from `from` up to `upTo`, read into memory: for the
@@ -15,13 +28,8 @@ export function forEachBatch(log: PartitionLog, from: number, upTo: number, visi
   while (next < upTo) {
     const region = log.read(next, CHUNK, upTo);
     if (!region) return;
-    const bytes = Buffer.allocUnsafe(region.byteLength);
-    let got = 0;
-    while (got < bytes.length) {
-      const n = readSync(region.fd, bytes, got, bytes.length - got, region.position + got);
-      if (n === 0) break;
-      got += n;
-    }
+    const bytes = readRegion(region);
+    const got = bytes.length;
     let at = 0;
     let advanced = false;
     while (at < got) {

@@ -153,7 +153,7 @@ test('a test message produced through the API goes where a producer would put it
   assert.equal((await api('POST', '/api/topics', { json: { name: topic, partitions: 4 } })).status, 201);
   const keyed = await api('POST', `/api/topics/${topic}/records`, { json: { key: 'customer-42', value: '{"total":12}', headers: [{ key: 'origin', value: 'console' }] } });
   assert.equal(keyed.status, 201, keyed.text);
-  const kafkajsPartition = Partitioners.DefaultPartitioner()({ topic, partitionMetadata: [0, 1, 2, 3].map((partitionId) => ({ partitionId, leader: 1 })), message: { key: 'customer-42', value: null } });
+  const kafkajsPartition = Partitioners.DefaultPartitioner()({ topic, partitionMetadata: [0, 1, 2, 3].map((partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] })), message: { key: 'customer-42', value: null } });
   assert.equal(keyed.body.partition, kafkajsPartition);
   assert.equal(keyed.body.offset, 0);
 
@@ -291,7 +291,7 @@ describe('pieces', () => {
   test('keyed partitions match Kafka’s default partitioner (kafkajs’s port of it)', () => {
     const partitioner = Partitioners.DefaultPartitioner();
     for (const partitions of [1, 3, 7, 12]) {
-      const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 1 }));
+      const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
       for (let i = 0; i < 200; i++) {
         const key = `key-${i}-${'x'.repeat(i % 9)}`;
         assert.equal(choosePartition(Buffer.from(key), partitions), partitioner({ topic: 't', partitionMetadata, message: { key, value: null } }), key);

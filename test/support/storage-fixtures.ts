@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readRegion } from '../../src/storage/log-reader.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { batchSpans } from '../../src/protocol/records/batch-spans.js';
@@ -7,7 +8,6 @@ import { decodeRecordBatch } from '../../src/protocol/records/record-batch.js';
 import { encodeRecordBatch } from '../../src/protocol/records/record-batch.js';
 import { CompressionType } from '../../src/protocol/compression/index.js';
 import { HeaderField } from '../../src/protocol/records/batch-layout.js';
-import type { FileRegion } from '../../src/native/file-transfer.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/storage/log-config.js';
 import { readInt64 } from '../../src/storage/int64.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
@@ -44,16 +44,7 @@ export function makeBatch(tag: string, count: number, timestamp: number, opts: {
 }
 
 /** The bytes of a file region. */
-export function regionBytes(region: FileRegion): Buffer {
-  const out = Buffer.alloc(region.byteLength);
-  let done = 0;
-  while (done < region.byteLength) {
-    const n = readSync(region.fd, out, done, region.byteLength - done, region.position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return out.subarray(0, done);
-}
+export const regionBytes = readRegion;
 
 export interface ReadRecord {
   offset: number;

@@ -115,7 +115,7 @@ export class Reader {
       if (this.pos >= this.end) throw new ProtocolError('truncated', 'varint runs past the end');
       const byte = b[this.pos++];
       if (i === 4 && byte > 0x0f) throw new ProtocolError('invalid-varint', 'unsigned varint exceeds 32 bits');
-      result += (byte & 0x7f) * 2 ** shift;
+      result += (byte & 0x7f) * (1 << shift); // shift <= 28, so never negative; `2 ** shift` calls Math.pow
       if ((byte & 0x80) === 0) return result;
       shift += 7;
     }

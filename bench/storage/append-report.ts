@@ -42,7 +42,7 @@ export function formatAppendReport(r: AppendReport): string {
     '',
     `sync flush (group commit; ${o.syncInFlight} appends in flight; a run stops at the sizes above or after ${o.syncSeconds} s):`,
     table(
-      ['batch / mode', 'acked', 'MB/s', 'acked/s', 'append p50 µs', 'ack p50 µs', 'ack p99 µs', 'ack max ms', 'commits', 'fdatasyncs', 'acks/commit', 'CPU s', 'RSS MiB'],
+      ['batch / mode', 'acked', 'MB/s', 'acked/s', 'append p50 µs', 'ack p50 µs', 'ack p99 µs', 'ack max ms', 'commits', 'fdatasyncs', 'fdatasync p50/p99 µs', 'acks/commit', 'CPU s', 'RSS MiB'],
       syncCases.map((c) => [
         label(c),
         count(c.appends),
@@ -53,7 +53,8 @@ export function formatAppendReport(r: AppendReport): string {
         fmt(c.ackP99Us),
         ms(c.ackMaxUs),
         count(c.groupCommits),
-        count(c.fdatasyncs),
+        count(c.fdatasync.calls),
+        `${fmt(c.fdatasync.p50Us)}/${fmt(c.fdatasync.p99Us)}`,
         fmt(c.appends / Math.max(1, c.groupCommits)),
         fmt(c.cpuSeconds),
         fmt(c.rssMiB),

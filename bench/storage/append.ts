@@ -3,7 +3,7 @@ import { nativeAddon } from '../../src/native/addon.js';
 import type { AppendMode, FlushMode } from '../../src/storage/log-config.js';
 import type { AppendOptions, PartitionLog } from '../../src/storage/partition-log.js';
 import { openLog, testConfig } from '../../test/support/storage-fixtures.js';
-import { fdatasyncCalls } from '../support/fsync-counter.js';
+import { recordFdatasyncs, type FdatasyncStats } from '../support/fsync-counter.js';
 import { LatencySamples, median, MiB, nowNs, sizeLabel, SpanClock } from '../support/resources.js';
 import type { Workspace } from '../support/workspace.js';
 import { batchOfSize } from './batches.js';
@@ -61,7 +61,8 @@ export interface AppendCaseResult {
   ackP99Us: number | null;
   ackMaxUs: number | null;
   groupCommits: number;
-  fdatasyncs: number;
+  /** Every fdatasync the run made (group commits sync the .log and both indexes). */
+  fdatasync: FdatasyncStats;
   cpuSeconds: number;
   rssMiB: number;
   segments: number;
@@ -101,8 +102,8 @@ async function withLog<T>(
   flush: FlushMode,
   clock: SpanClock,
   body: (log: PartitionLog) => Promise<T>,
-): Promise<{ result: T; counters: Pick<AppendCaseResult, 'groupCommits' | 'fdatasyncs' | 'rssMiB' | 'segments'> }> {
-  const fsyncsBefore = fdatasyncCalls.count;
+): Promise<{ result: T; counters: Pick<AppendCaseResult, 'groupCommits' | 'fdatasync' | 'rssMiB' | 'segments'> }> {
+  const fdatasyncs = recordFdatasyncs();
   clock.start();
   const log = openLog(ws.path(`append-${mode}-${flush}`), testConfig({ appendMode: mode, flushMode: flush, segmentBytes: opts.segmentBytes }));
   clock.stop();
@@ -110,7 +111,7 @@ async function withLog<T>(
     const result = await body(log);
     const counters = {
       groupCommits: log.groupCommits,
-      fdatasyncs: fdatasyncCalls.count - fsyncsBefore,
+      fdatasync: fdatasyncs(),
       rssMiB: process.memoryUsage.rss() / MiB,
       segments: log.segmentCount,
     };
@@ -191,7 +192,7 @@ function caseResult(
   append: LatencySamples,
   ack: LatencySamples | null,
   clock: SpanClock,
-  counters: Pick<AppendCaseResult, 'groupCommits' | 'fdatasyncs' | 'rssMiB' | 'segments'>,
+  counters: Pick<AppendCaseResult, 'groupCommits' | 'fdatasync' | 'rssMiB' | 'segments'>,
 ): AppendCaseResult {
   const appends = (ack ?? append).count;
   const bytes = appends * batchBytes;

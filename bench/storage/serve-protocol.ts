@@ -17,7 +17,7 @@ export const SERVE_MODE_LABELS: Record<ServeMode, string> = {
 /** Server to parent. */
 export type ServerMessage =
   | { type: 'ready'; port: number; fileBytes: number; modes: ServeMode[] }
-  | { type: 'served'; mode: ServeMode; bytes: number; usage: ResourceDelta; maxLoopLagMs: number };
+  | { type: 'served'; mode: ServeMode; bytes: number; usage: ResourceDelta; loopLagP99Ms: number; maxLoopLagMs: number };
 
 /** Parent to client. */
 export interface FetchCommand {

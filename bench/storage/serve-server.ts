@@ -73,7 +73,7 @@ async function serve(socket: Socket, mode: ServeMode): Promise<void> {
   await writeDone(socket, Buffer.alloc(0));
   const usage = since(start);
   lag.disable();
-  report({ type: 'served', mode, bytes: fileBytes, usage, maxLoopLagMs: lag.max / 1e6 });
+  report({ type: 'served', mode, bytes: fileBytes, usage, loopLagP99Ms: lag.percentile(99) / 1e6, maxLoopLagMs: lag.max / 1e6 });
   socket.end();
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { KafkaClient } from '../client/kafka-client.js';
 import { withBrokersOption, withClient, type BrokerOptions } from './common.js';
-import { formatFields, formatTable } from './table.js';
+import { formatFields, formatTable } from './output.js';
 
 async function info(client: KafkaClient): Promise<void> {
   const md = await client.retrying(() => client.metadata(null));

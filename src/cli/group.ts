@@ -7,7 +7,7 @@ import { describeTopic, partitionOf } from '../client/topics.js';
 import type { DescribeGroupsResponseDescribedGroup } from '../protocol/generated/messages/describe-groups-response.js';
 import { intParser, offsetParser, timestampParser, withBrokersOption, withClient, type BrokerOptions } from './common.js';
 import { CliError, UsageError } from './errors.js';
-import { formatFields, formatTable } from './table.js';
+import { formatFields, formatTable, plural } from './output.js';
 
 async function describeGroup(client: KafkaClient, groupId: string): Promise<DescribeGroupsResponseDescribedGroup> {
   const res = await coordinatorRequest(client, groupId, 'DescribeGroups', () => ({ groups: [groupId], includeAuthorizedOperations: false }), (r) => r.groups[0]?.errorCode ?? 0);
@@ -128,7 +128,7 @@ async function resetOffsets(client: KafkaClient, groupId: string, opts: ResetOpt
 
   const group = await describeGroup(client, groupId);
   if (group.members.length > 0) {
-    throw new CliError(`group ${groupId} has ${group.members.length} active member${group.members.length === 1 ? '' : 's'} (state ${group.groupState}): offsets can only be reset while it is empty — stop its consumers first`);
+    throw new CliError(`group ${groupId} has ${plural(group.members.length, 'active member')} (state ${group.groupState}): offsets can only be reset while it is empty — stop its consumers first`);
   }
   const [current, target] = await Promise.all([committedOffsets(client, groupId, [{ topic: opts.topic, partitions }]), targetOffsets(client, opts, partitions)]);
   const plan: PartitionOffset[] = partitions.map((p) => ({ topic: opts.topic, partition: p, offset: target.get(p)! }));
@@ -140,7 +140,7 @@ async function resetOffsets(client: KafkaClient, groupId: string, opts: ResetOpt
     return;
   }
   check(await commitOffsets(client, groupId, plan), `reset offsets of group ${groupId}`);
-  process.stderr.write(`committed ${plan.length} offset${plan.length === 1 ? '' : 's'} for group ${groupId}\n`);
+  process.stderr.write(`committed ${plural(plan.length, 'offset')} for group ${groupId}\n`);
 }
 
 async function remove(client: KafkaClient, groupId: string): Promise<void> {

@@ -8,6 +8,7 @@ import type { RecordHeaderInput } from '../protocol/records/index.js';
 import { intParser, keyValueCollector, withBrokersOption, withClient, type BrokerOptions } from './common.js';
 import { CliError } from './errors.js';
 import { byteLines } from './lines.js';
+import { plural } from './output.js';
 import { startProgress } from './progress.js';
 
 const COMPRESSIONS: Record<string, CompressionType> = {
@@ -92,7 +93,7 @@ async function produce(client: KafkaClient, topicName: string, opts: ProduceOpti
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const rate = seconds > 0 ? Math.round(counts.messages / seconds) : counts.messages;
-  process.stderr.write(`produced ${counts.messages} messages (${formatBytes(counts.payload)}) to ${topicName} in ${seconds.toFixed(2)} s (${rate} msg/s)\n`);
+  process.stderr.write(`produced ${plural(counts.messages, 'message')} (${formatBytes(counts.payload)}) to ${topicName} in ${seconds.toFixed(2)} s (${rate} msg/s)\n`);
 }
 
 /** `sluice produce`: lines from stdin or a file, one message each. */

@@ -8,19 +8,21 @@ export class OutputClosed extends Error {
   }
 }
 
-let closed = false;
+let failure: Error | null = null;
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code !== 'EPIPE') throw e;
-  closed = true;
+  failure = e.code === 'EPIPE' ? new OutputClosed() : e;
 });
 
 /** Writes to stdout, waiting while its buffer is full, so a slow reader slows us down. */
 export async function writeOut(data: string | Buffer): Promise<void> {
-  if (closed) throw new OutputClosed();
+  if (failure) throw failure;
   if (!process.stdout.write(data)) {
     const done = new AbortController();
     const until = (event: string): Promise<unknown> => once(process.stdout, event, { signal: done.signal });
-    await Promise.race([until('drain'), until('close')]).finally(() => done.abort());
+    // `once` rejects on an 'error' event; the listener above has recorded it.
+    await Promise.race([until('drain'), until('close')])
+      .catch(() => {})
+      .finally(() => done.abort());
   }
-  if (closed) throw new OutputClosed();
+  if (failure) throw failure;
 }

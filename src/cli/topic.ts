@@ -5,7 +5,7 @@ import { describeTopic } from '../client/topics.js';
 import { sendVersioned } from '../client/versioned.js';
 import { collector, intParser, keyValueCollector, withBrokersOption, withClient, type BrokerOptions } from './common.js';
 import { UsageError } from './errors.js';
-import { formatFields, formatTable } from './table.js';
+import { formatFields, formatTable, plural } from './output.js';
 
 const TOPIC_RESOURCE = 2;
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -36,7 +36,7 @@ async function create(client: KafkaClient, name: string, opts: { partitions?: nu
   });
   const t = res.topics[0];
   check(t.errorCode, `create topic ${name}`, t.errorMessage);
-  const detail = t.numPartitions > 0 ? ` with ${t.numPartitions} partition${t.numPartitions === 1 ? '' : 's'} (replication factor ${t.replicationFactor})` : '';
+  const detail = t.numPartitions > 0 ? ` with ${plural(t.numPartitions, 'partition')} (replication factor ${t.replicationFactor})` : '';
   console.log(`created topic ${name}${detail}`);
 }
 
@@ -107,7 +107,7 @@ async function addPartitions(client: KafkaClient, name: string, total: number): 
   const res = await client.call(toController(client), 'CreatePartitions', { topics: [{ name, count: total, assignments: null }], timeoutMs: 30_000, validateOnly: false });
   const r = res.results[0];
   check(r.errorCode, `add partitions to topic ${name}`, r.errorMessage);
-  console.log(`topic ${name} now has ${total} partitions`);
+  console.log(`topic ${name} now has ${plural(total, 'partition')}`);
 }
 
 /** `sluice topic ...`: topic administration. */

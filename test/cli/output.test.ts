@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { FetchedRecord } from '../../src/client/fetcher.js';
 import { byteLines } from '../../src/cli/lines.js';
 import { formatRecord } from '../../src/cli/record-format.js';
-import { formatTable } from '../../src/cli/table.js';
+import { formatTable } from '../../src/cli/output.js';
 
 const NOT_UTF8 = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
 
@@ -41,7 +41,10 @@ test('raw writes the value bytes as they are; text puts the key first', () => {
 
 async function collect(chunks: Buffer[]): Promise<string[]> {
   const out: string[] = [];
-  for await (const lines of byteLines(chunks)) out.push(...lines.map((l) => l.toString('latin1')));
+  const stream = (async function* () {
+    yield* chunks;
+  })();
+  for await (const lines of byteLines(stream)) out.push(...lines.map((l) => l.toString('latin1')));
   return out;
 }
 

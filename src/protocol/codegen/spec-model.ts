@@ -112,7 +112,7 @@ interface RawField {
   type: string;
   versions?: string;
   nullableVersions?: string;
-  tag?: number;
+  tag?: number | string;
   taggedVersions?: string;
   flexibleVersions?: string;
   ignorable?: boolean;
@@ -182,7 +182,7 @@ export function parseSpec(text: string, source: string): MessageSpec {
         type,
         versions: parseRange(f.versions, `${where}.${f.name}`),
         nullableVersions: parseRange(f.nullableVersions, `${where}.${f.name}`),
-        tag: f.tag ?? null,
+        tag: f.tag === undefined ? null : Number(f.tag),
         taggedVersions: parseRange(f.taggedVersions, `${where}.${f.name}`),
         flexibleVersions: 'flexibleVersions' in f ? parseRange(f.flexibleVersions, `${where}.${f.name}`) : undefined,
         ignorable: f.ignorable === true,

@@ -13,3 +13,8 @@ export function formatFields(fields: readonly (readonly [string, string | number
   const width = Math.max(...fields.map(([k]) => k.length)) + 1;
   return fields.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n') + '\n';
 }
+
+/** "1 message", "2 messages". */
+export function plural(count: number | bigint, noun: string): string {
+  return `${count} ${noun}${count === 1 || count === 1n ? '' : 's'}`;
+}

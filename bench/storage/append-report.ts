@@ -40,14 +40,17 @@ export function formatAppendReport(r: AppendReport): string {
       ]),
     ),
     '',
-    `sync flush (group commit; ${o.syncInFlight} appends in flight; a run stops at the sizes above or after ${o.syncSeconds} s):`,
+    `sync flush (group commit; ${o.syncInFlight} appends in flight; a run stops at the sizes above or after ${o.syncSeconds} s).`,
+    '"1-fsync/s" = a loop of writeSync 4 KiB + fdatasyncSync for 1 s just before the run: one fdatasync per append.',
     table(
-      ['batch / mode', 'acked', 'MB/s', 'acked/s', 'append p50 µs', 'ack p50 µs', 'ack p99 µs', 'ack max ms', 'commits', 'fdatasyncs', 'fdatasync p50/p99 µs', 'acks/commit', 'CPU s', 'RSS MiB'],
+      ['batch / mode', 'acked', 'MB/s', 'acked/s', '1-fsync/s', 'gain', 'append p50 µs', 'ack p50 µs', 'ack p99 µs', 'ack max ms', 'commits', 'fdatasyncs', 'fdatasync p50/p99 µs', 'acks/commit', 'CPU s'],
       syncCases.map((c) => [
         label(c),
         count(c.appends),
         fmt(c.mbPerSec),
         fmt(c.appendsPerSec),
+        fmt(c.fsyncLoop?.opsPerSec ?? null),
+        c.fsyncLoop ? `${fmt(c.appendsPerSec / c.fsyncLoop.opsPerSec)}x` : '-',
         fmt(c.appendP50Us),
         fmt(c.ackP50Us),
         fmt(c.ackP99Us),
@@ -57,11 +60,7 @@ export function formatAppendReport(r: AppendReport): string {
         `${fmt(c.fdatasync.p50Us)}/${fmt(c.fdatasync.p99Us)}`,
         fmt(c.appends / Math.max(1, c.groupCommits)),
         fmt(c.cpuSeconds),
-        fmt(c.rssMiB),
       ]),
     ),
-    '',
-    `one fdatasync per append (writeSync 4 KiB + fdatasyncSync, ${count(r.fsyncLoop.ops)} times): ` +
-      `p50 ${fmt(r.fsyncLoop.p50Us)} µs, p99 ${fmt(r.fsyncLoop.p99Us)} µs => at most ${fmt(r.fsyncLoop.opsPerSec)} appends/s`,
   ].join('\n');
 }

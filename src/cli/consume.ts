@@ -132,10 +132,8 @@ class Consumer {
     if (f.outOfRange) {
       // The position left the log (retention removed it, or the log was truncated): go to the
       // nearest end, as Kafka's auto.offset.reset would.
-      const position = this.positions.get(f.partition)!;
-      const [earliest] = [...(await listOffsets(this.client, this.topic, [f.partition], EARLIEST)).values()];
-      const [latest] = [...(await listOffsets(this.client, this.topic, [f.partition], LATEST)).values()];
-      this.positions.set(f.partition, position < earliest ? earliest : latest);
+      const [earliest, latest] = await Promise.all([EARLIEST, LATEST].map(async (at) => (await listOffsets(this.client, this.topic, [f.partition], at)).get(f.partition)!));
+      this.positions.set(f.partition, this.positions.get(f.partition)! < earliest ? earliest : latest);
       return;
     }
     const end = this.stopAt?.get(f.partition);
@@ -226,8 +224,8 @@ export function registerConsume(program: Command): void {
     .addHelpText(
       'after',
       `
-Without --from-beginning, --offset or --timestamp, reading starts at the end (like Kafka's
-consumer), so only --follow or --group shows anything new.
+Without --from-beginning, --offset or --timestamp, reading starts at the end, as Kafka's
+consumers do: add --follow to wait for new messages. A --group starts where it left off.
 
 Examples:
   sluice consume orders --from-beginning

@@ -152,7 +152,7 @@ async function remove(client: KafkaClient, groupId: string): Promise<void> {
 /** `sluice group ...`: consumer group administration. */
 export function registerGroup(program: Command): void {
   const group = program.command('group').description('List, describe, reset and delete consumer groups');
-  const sub = (name: string, description: string): Command => withBrokersOption(group.command(name).description(description));
+  const sub = (name: string, description: string): Command => group.command(name).description(description);
 
   sub('list', 'List consumer groups with their state').action((opts: BrokerOptions) => withClient(opts, (c) => list(c)));
 
@@ -175,4 +175,6 @@ export function registerGroup(program: Command): void {
   sub('delete', 'Delete an inactive group and its committed offsets')
     .argument('<group>', 'group id')
     .action((groupId: string, opts: BrokerOptions) => withClient(opts, (c) => remove(c, groupId)));
+
+  for (const cmd of group.commands) withBrokersOption(cmd);
 }

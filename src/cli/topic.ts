@@ -113,7 +113,7 @@ async function addPartitions(client: KafkaClient, name: string, total: number): 
 /** `sluice topic ...`: topic administration. */
 export function registerTopic(program: Command): void {
   const topic = program.command('topic').description('Create, list, describe, configure and delete topics');
-  const sub = (name: string, description: string): Command => withBrokersOption(topic.command(name).description(description));
+  const sub = (name: string, description: string): Command => topic.command(name).description(description);
 
   sub('create', 'Create a topic')
     .argument('<name>', 'topic name')
@@ -147,4 +147,6 @@ export function registerTopic(program: Command): void {
     .argument('<name>', 'topic name')
     .argument('<total>', 'the new partition count', intParser(1))
     .action((name: string, total: number, opts: BrokerOptions) => withClient(opts, (c) => addPartitions(c, name, total)));
+
+  for (const cmd of topic.commands) withBrokersOption(cmd);
 }

@@ -82,7 +82,8 @@ export class GroupMember {
   memberId = '';
   generationId = -1;
   private rejoin = true;
-  private heartbeat: NodeJS.Timeout | null = null;
+  private heartbeats: symbol | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly sessionTimeoutMs: number;
   private readonly rebalanceTimeoutMs: number;
   private readonly heartbeatIntervalMs: number;
@@ -167,27 +168,32 @@ export class GroupMember {
     return [...rangeAssign(subscriptions, counts)].map(([memberId, assigned]) => ({ memberId, assignment: encodeAssignment(assigned) }));
   }
 
+  /**
+   * Heartbeats every interval until stopped. Each start is its own chain, so a heartbeat still
+   * in flight from before a rejoin ends its chain instead of doubling the new one.
+   */
   private startHeartbeats(): void {
-    const beat = (): void => {
-      this.heartbeat = setTimeout(() => {
-        this.sendHeartbeat().then(
-          () => {
-            if (this.heartbeat) beat();
-          },
-          () => {
-            if (this.heartbeat) beat();
-          },
-        );
+    const chain = Symbol('heartbeats');
+    this.heartbeats = chain;
+    const next = (): void => {
+      this.heartbeatTimer = setTimeout(() => {
+        // A failed heartbeat is retried at the next interval; the session timeout is the judge.
+        this.sendHeartbeat()
+          .catch(() => {})
+          .finally(() => {
+            if (this.heartbeats === chain) next();
+          });
       }, this.heartbeatIntervalMs);
       // Heartbeats never keep a finished consumer's process alive.
-      this.heartbeat.unref();
+      this.heartbeatTimer.unref();
     };
-    beat();
+    next();
   }
 
   private stopHeartbeats(): void {
-    if (this.heartbeat) clearTimeout(this.heartbeat);
-    this.heartbeat = null;
+    this.heartbeats = null;
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
   }
 
   private async sendHeartbeat(): Promise<void> {

@@ -119,6 +119,7 @@ export class TopicProducer {
     let batch = this.open.get(partition);
     if (batch && batch.bytes + size > this.batchBytes) {
       this.close(partition);
+      this.pump();
       batch = undefined;
     }
     if (!batch) {

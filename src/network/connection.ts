@@ -165,9 +165,6 @@ export class Connection implements ConnectionInfo {
   }
 
   private async writeChunks(chunks: Chunk[]): Promise<void> {
-    const size = Buffer.allocUnsafe(4);
-    size.writeInt32BE(chunksLength(chunks), 0);
-    this.socket.write(size);
     for (const c of chunks) {
       if (this.closed) return;
       if (Buffer.isBuffer(c)) this.socket.write(c);
@@ -210,8 +207,12 @@ export class Connection implements ConnectionInfo {
   }
 }
 
+/** A response frame as chunks, its size prefix in the first one: one write for small responses. */
 function encode(correlationId: number, apiKey: number, version: number, body: unknown): Chunk[] {
   const w = new Writer(1024);
+  w.reserveInt32();
   writeResponse(w, correlationId, apiKey, version, body);
-  return w.finishChunks();
+  const chunks = w.finishChunks();
+  (chunks[0] as Buffer).writeInt32BE(chunksLength(chunks) - 4, 0);
+  return chunks;
 }

@@ -77,6 +77,8 @@ export interface AppendReport {
   cases: AppendCaseResult[];
 }
 
+type RunCounters = Pick<AppendCaseResult, 'groupCommits' | 'fdatasync' | 'rssMiB' | 'segments'>;
+
 const APPEND_OPTIONS: AppendOptions = { leaderEpoch: 0, now: Date.now(), assignOffsets: true };
 
 /**
@@ -96,27 +98,21 @@ function preparePageCache(ws: Workspace, bytes: number): void {
  * and pre-touching it, which every roll pays again), runs `body`, and deletes the log without
  * flushing, which drops its dirty pages so the next run starts from the same state.
  */
-async function withLog<T>(
+async function withLog(
   ws: Workspace,
   opts: AppendBenchOptions,
   mode: AppendMode,
   flush: FlushMode,
   clock: SpanClock,
-  body: (log: PartitionLog) => Promise<T>,
-): Promise<{ result: T; counters: Pick<AppendCaseResult, 'groupCommits' | 'fdatasync' | 'rssMiB' | 'segments'> }> {
+  body: (log: PartitionLog) => Promise<void>,
+): Promise<RunCounters> {
   const fdatasyncs = recordFdatasyncs();
   clock.start();
   const log = openLog(ws.path(`append-${mode}-${flush}`), testConfig({ appendMode: mode, flushMode: flush, segmentBytes: opts.segmentBytes }));
   clock.stop();
   try {
-    const result = await body(log);
-    const counters = {
-      groupCommits: log.groupCommits,
-      fdatasync: fdatasyncs(),
-      rssMiB: process.memoryUsage.rss() / MiB,
-      segments: log.segmentCount,
-    };
-    return { result, counters };
+    await body(log);
+    return { groupCommits: log.groupCommits, fdatasync: fdatasyncs(), rssMiB: process.memoryUsage.rss() / MiB, segments: log.segmentCount };
   } finally {
     log.deleteAll();
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -131,7 +127,7 @@ async function asyncRun(ws: Workspace, opts: AppendBenchOptions, size: BatchSize
   const clock = new SpanClock();
   preparePageCache(ws, 2 * appends * batch.length);
   const raw = new RawWriter(ws.path('raw.bin'));
-  const { counters } = await withLog(ws, opts, mode, 'async', clock, async (log) => {
+  const counters = await withLog(ws, opts, mode, 'async', clock, async (log) => {
     let pending = 0;
     clock.start();
     for (let i = 0; i < appends; i++) {
@@ -165,9 +161,9 @@ async function syncRun(ws: Workspace, opts: AppendBenchOptions, size: BatchSizeC
   const append = new LatencySamples();
   const ack = new LatencySamples();
   const clock = new SpanClock();
-  preparePageCache(ws, maxAppends * batch.length);
   const fsyncLoop = fdatasyncLoop(ws);
-  const { counters } = await withLog(ws, opts, mode, 'sync', clock, async (log) => {
+  preparePageCache(ws, maxAppends * batch.length);
+  const counters = await withLog(ws, opts, mode, 'sync', clock, async (log) => {
     const deadline = nowNs() + opts.syncSeconds * 1e9;
     let issued = 0;
     const producer = async (): Promise<void> => {
@@ -194,7 +190,7 @@ function caseResult(
   append: LatencySamples,
   ack: LatencySamples | null,
   clock: SpanClock,
-  counters: Pick<AppendCaseResult, 'groupCommits' | 'fdatasync' | 'rssMiB' | 'segments'>,
+  counters: RunCounters,
 ): AppendCaseResult {
   const appends = (ack ?? append).count;
   const bytes = appends * batchBytes;

@@ -227,6 +227,7 @@ export class PartitionLog {
     const first = opts.assignOffsets ? next : -1;
     let firstOffset = first;
     let recordCount = 0;
+    let maxTimestamp = -1;
     const logAppend = this.config.timestampType === 'log-append';
     for (let at = 0; at < records.length; ) {
       if (records.length - at < RECORD_BATCH_HEADER_SIZE) throw new StorageError('invalid-record', 'trailing bytes after the last batch');
@@ -250,9 +251,10 @@ export class PartitionLog {
       }
       next += lastDelta + 1;
       recordCount += count;
+      maxTimestamp = Math.max(maxTimestamp, readInt64(records, at + HeaderField.maxTimestamp));
       at += size;
     }
-    if (!this.active.hasRoomFor(records.length) || this.active.isOlderThan(this.config.segmentMs, opts.now)) {
+    if (!this.active.hasRoomFor(records.length) || this.active.spansMoreThan(this.config.segmentMs, maxTimestamp)) {
       this.roll(this.logEndOffset);
     }
     this.active.append(records);

@@ -137,9 +137,13 @@ export class LogSegment {
     return this.file.size + bytes <= this.config.segmentBytes && entries <= maxIndexEntries(this.config);
   }
 
-  /** Whether segment.ms says it is time for a new segment. */
-  isOlderThan(segmentMs: number, now: number): boolean {
-    return this.firstBatchTimestamp >= 0 && now - this.firstBatchTimestamp >= segmentMs;
+  /**
+   * Whether segment.ms says batches stamped `timestamp` belong in a new segment. As in Kafka,
+   * the span is measured in record time, from the segment's first batch: a producer replaying
+   * old timestamps does not roll a segment per append.
+   */
+  spansMoreThan(segmentMs: number, timestamp: number): boolean {
+    return this.firstBatchTimestamp >= 0 && timestamp - this.firstBatchTimestamp >= segmentMs;
   }
 
   /**

@@ -28,7 +28,7 @@ for (const mode of modes) {
     test('assigns offsets, stamps the leader epoch, rolls segments and reads everything back', async () => {
       const { dir, cleanup } = tempDir('log');
       try {
-        const config = testConfig({ ...mode, segmentBytes: 16 * 1024, indexIntervalBytes: 512 });
+        const config = testConfig({ ...mode, segmentBytes: 4096, indexIntervalBytes: 512 });
         const log = openLog(dir, config);
         const expected: string[] = [];
         for (let i = 0; i < 200; i++) {
@@ -51,7 +51,7 @@ for (const mode of modes) {
         assert.equal(decodeRecordBatch(regionBytes(region)).partitionLeaderEpoch, 3);
         await log.close();
         // Closed segments are trimmed to their data (mmap preallocation included).
-        for (const n of readdirSync(dir).filter((x) => x.endsWith('.log'))) assert.ok(statSync(`${dir}/${n}`).size <= 16 * 1024);
+        for (const n of readdirSync(dir).filter((x) => x.endsWith('.log'))) assert.ok(statSync(`${dir}/${n}`).size <= 4096);
         const reopened = openLog(dir, config);
         assert.equal(reopened.logEndOffset, expected.length);
         assert.deepEqual(readAll(reopened).map((r) => r.value), expected);
@@ -304,6 +304,21 @@ test('sealed segments with mmap indexes keep no preallocated index bytes', async
     }
     // Batch i holds timestamps 1000+i and 1001+i: 1010 first shows in batch 9's second record.
     assert.deepEqual(log.offsetForTimestamp(1010), { offset: 19, timestamp: 1010 });
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('old record timestamps do not roll a segment per append; segment.ms counts in record time', async () => {
+  const { dir, cleanup } = tempDir('old-timestamps');
+  try {
+    const log = openLog(dir, testConfig({ segmentMs: 1000 }));
+    const longAgo = Date.now() - 30 * 24 * 3600 * 1000;
+    for (let i = 0; i < 20; i++) append(log, makeBatch(`o${i}`, 1, longAgo + i));
+    assert.equal(log.segmentCount, 1);
+    append(log, makeBatch('later', 1, longAgo + 5000));
+    assert.equal(log.segmentCount, 2);
     await log.close();
   } finally {
     cleanup();

@@ -5,16 +5,10 @@ import fc from 'fast-check';
 import { compressFrameSync } from 'lz4-napi';
 import { compressSync as snappyRawBlock, uncompressSync as snappyUncompress } from 'snappy';
 import { compress as zstdCompress } from 'zstd-napi';
-import { CompressionType, compress, decompress } from '../../src/protocol/compression/index.js';
+import { COMPRESSION_TYPES, CompressionType, compress, decompress } from '../../src/protocol/compression/index.js';
 import { ProtocolError } from '../../src/protocol/protocol-error.js';
 
-const CODECS = [
-  CompressionType.None,
-  CompressionType.Gzip,
-  CompressionType.Snappy,
-  CompressionType.Lz4,
-  CompressionType.Zstd,
-] as const;
+const CODECS = COMPRESSION_TYPES;
 const REAL_CODECS = CODECS.filter((t) => t !== CompressionType.None);
 const NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { compress as zstdCompress } from 'zstd-napi';
-import { CompressionType } from '../../src/protocol/compression/index.js';
+import { COMPRESSION_TYPES, CompressionType } from '../../src/protocol/compression/index.js';
 import { ProtocolError, type ProtocolErrorKind } from '../../src/protocol/protocol-error.js';
 import {
   HeaderField,
@@ -22,13 +22,7 @@ import {
 } from '../../src/protocol/records/index.js';
 
 const MiB = 1024 * 1024;
-const CODECS = [
-  CompressionType.None,
-  CompressionType.Gzip,
-  CompressionType.Snappy,
-  CompressionType.Lz4,
-  CompressionType.Zstd,
-] as const;
+const CODECS = COMPRESSION_TYPES;
 
 function assertProtocolError(fn: () => unknown, kind?: ProtocolErrorKind, message?: RegExp): void {
   assert.throws(fn, (err: unknown) => {

@@ -9,6 +9,9 @@ export const CompressionType = {
 
 export type CompressionType = (typeof CompressionType)[keyof typeof CompressionType];
 
+/** Every codec a batch may carry, in id order. */
+export const COMPRESSION_TYPES: readonly CompressionType[] = Object.values(CompressionType);
+
 const NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
 export function isCompressionType(type: number): type is CompressionType {

@@ -1,12 +1,12 @@
 import { ProtocolError } from '../protocol-error.js';
-import { CompressionType, compressionName, isCompressionType } from './compression-type.js';
+import { COMPRESSION_TYPES, CompressionType, compressionName, isCompressionType } from './compression-type.js';
 import { gzipCompress, gzipDecompress } from './gzip.js';
 import { lz4Compress, lz4Decompress } from './lz4.js';
 import { overCap } from './output-cap.js';
 import { snappyCompress, snappyDecompress } from './snappy.js';
 import { zstdCompress, zstdDecompress } from './zstd.js';
 
-export { CompressionType, compressionName, isCompressionType };
+export { COMPRESSION_TYPES, CompressionType, compressionName, isCompressionType };
 
 interface Codec {
   compress(data: Buffer): Buffer;

@@ -142,3 +142,35 @@ describe('kafkajs against a Sluice broker', () => {
     await admin.disconnect();
   });
 });
+
+describe('fetch by copy instead of sendfile (sluice.fetch.transfer=copy)', () => {
+  test('consumers get the same bytes, and the copy path is what counted them', async () => {
+    const copying = await startTestBroker({ 'sluice.fetch.transfer': 'copy', 'group.initial.rebalance.delay.ms': '0' });
+    try {
+      const client = new Kafka({ clientId: 'copy-mode', brokers: [copying.bootstrap], logLevel: logLevel.NOTHING });
+      const producer = client.producer();
+      await producer.connect();
+      const values = Array.from({ length: 200 }, (_, i) => `copied ${i} ${'#'.repeat(i)}`);
+      await producer.send({ topic: 'copied', compression: CompressionTypes.GZIP, messages: values.map((value) => ({ value })) });
+      await producer.disconnect();
+      const consumer = client.consumer({ groupId: 'copy-readers' });
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'copied', fromBeginning: true });
+      const got: string[] = [];
+      await new Promise<void>((resolve) => {
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            got.push(message.value!.toString());
+            if (got.length === values.length) resolve();
+          },
+        });
+      });
+      await consumer.disconnect();
+      assert.deepEqual(got, values);
+      const metrics = await copying.broker.metrics.registry.getSingleMetricAsString('sluice_fetch_bytes_total');
+      assert.match(metrics, /path="copy"\} [1-9]/);
+    } finally {
+      await copying.stop();
+    }
+  });
+});

@@ -122,15 +122,6 @@ export class KafkaClient {
     return this.node(p.leaderId);
   }
 
-  /** The coordinator of a consumer group. */
-  async coordinator(groupId: string): Promise<BrokerConnection> {
-    const conn = await this.any();
-    const res = await conn.send('FindCoordinator', { key: groupId, keyType: 0, coordinatorKeys: [groupId] });
-    const c = res.coordinators.length > 0 ? res.coordinators[0] : res;
-    check(c.errorCode, `coordinator of group ${groupId}`, c.errorMessage);
-    return this.node(c.nodeId);
-  }
-
   /** Sends one request on a connection chosen by `route`, retrying connection failures and retriable errors. */
   async call<N extends ApiName>(route: () => Promise<BrokerConnection>, name: N, body: RequestOf<N>, version?: number): Promise<ResponseOf<N>> {
     return this.retrying(async () => {

@@ -18,7 +18,7 @@
  *   SLUICE_BENCH_NICE           run broker and load generator under nice -n N (e.g. -10 on a busy box)
  *   SLUICE_BENCH_DIR            parent of the scratch directory (default .bench/)
  */
-import { writeFileSync } from 'node:fs';
+import { emitJsonReport } from './support/json-report.js';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { fmt } from './support/measure.js';
 import { sizeLabel } from './support/resources.js';
@@ -161,14 +161,7 @@ async function main(): Promise<void> {
       targets,
       profiles,
     };
-    if (args.json !== null) {
-      const json = JSON.stringify(report, null, 2);
-      if (args.json === '') {
-        console.log(json);
-        return;
-      }
-      writeFileSync(args.json, `${json}\n`);
-    }
+    if (emitJsonReport(args.json, report)) return;
     console.log(formatReport(report));
   } finally {
     ws.cleanup();

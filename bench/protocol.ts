@@ -4,7 +4,7 @@
  *
  *   npm run bench:protocol [-- --json[=file]]
  */
-import { writeFileSync } from 'node:fs';
+import { emitJsonReport, jsonTarget } from './support/json-report.js';
 import { CompressionType, compressionName } from '../src/protocol/compression/index.js';
 import { apis } from '../src/protocol/generated/api-table.js';
 import type { FetchResponse } from '../src/protocol/generated/messages/fetch-response.js';
@@ -146,21 +146,13 @@ async function benchCrc(): Promise<CrcRow[]> {
 const sizeLabel = (n: number): string => (n >= 2 ** 20 ? `${n / 2 ** 20} MiB` : n >= 1024 ? `${n / 1024} KiB` : `${n} B`);
 
 async function main(): Promise<void> {
-  const jsonArg = process.argv.slice(2).find((a) => a === '--json' || a.startsWith('--json='));
   await benchProduce();
   await benchFetch();
   const crc = await benchCrc();
   const stats = processStats();
 
-  if (jsonArg !== undefined) {
-    const json = JSON.stringify({ node: process.version, platform: `${process.platform}-${process.arch}`, crc32c: crc32cImplementation, cases: rows, crc, process: stats }, null, 2);
-    const file = jsonArg.slice('--json='.length);
-    if (file === '') {
-      console.log(json);
-      return;
-    }
-    writeFileSync(file, `${json}\n`);
-  }
+  const report = { node: process.version, platform: `${process.platform}-${process.arch}`, crc32c: crc32cImplementation, cases: rows, crc, process: stats };
+  if (emitJsonReport(jsonTarget(process.argv.slice(2)), report)) return;
 
   console.log(`sluice protocol bench: node ${process.version}, ${process.platform}-${process.arch}, crc32c ${crc32cImplementation}\n`);
   console.log(

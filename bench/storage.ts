@@ -8,7 +8,7 @@
  * SLUICE_BENCH_FLAT_BYTES sets the size of the memory run (default 5 GB); SLUICE_BENCH_DIR
  * the parent of the scratch directory (default .bench/ in the repository).
  */
-import { writeFileSync } from 'node:fs';
+import { emitJsonReport } from './support/json-report.js';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { nativeAddonError } from '../src/native/addon.js';
 import { countFdatasyncCalls } from './support/fsync-counter.js';
@@ -92,14 +92,7 @@ async function main(): Promise<void> {
       targets: evaluateTargets(append, serve),
     };
 
-    if (args.json !== null) {
-      const json = JSON.stringify(report, null, 2);
-      if (args.json === '') {
-        console.log(json);
-        return;
-      }
-      writeFileSync(args.json, `${json}\n`);
-    }
+    if (emitJsonReport(args.json, report)) return;
     print(report);
   } finally {
     ws.cleanup();

@@ -479,3 +479,31 @@ describe('kcat balanced consumers (-G)', { skip: skipUnlessPresent(kcat), timeou
     }
   });
 });
+
+describe('static membership (group.instance.id)', { skip: skipUnlessPresent(confluentKafka), timeout: 120_000 }, () => {
+  test('a static member killed and restarted within its session gets its partitions back, with no rebalance for the others', async () => {
+    const topic = 'static-members';
+    broker.broker.partitions.createTopic(topic, 4, {});
+    const options: GroupConsumerOptions = { bootstrap: broker.bootstrap, group: topic, topic, sessionTimeoutMs: 20_000 };
+    const a = new GroupConsumer('a', { ...options, instanceId: 'instance-a' });
+    const b = new GroupConsumer('b', { ...options, instanceId: 'instance-b' });
+    let again: GroupConsumer | null = null;
+    try {
+      await eventually('a and b to hold two partitions each', () => splitEvenly([a, b], 4, 2), 30_000, () => assignments([a, b]));
+      const held = a.assignment;
+      const bEvents = b.rebalances().length;
+      await a.kill();
+      again = new GroupConsumer('a-again', { ...options, instanceId: 'instance-a' });
+      await eventually('the restarted member to get its partitions', () => again!.assignment.length === 2, 30_000, () => assignments([again!, b]));
+      assert.deepEqual(again.assignment, held);
+      // b saw no revoke or new assignment: the group did not rebalance for the restart.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      assert.deepEqual(b.rebalances(bEvents), []);
+      const group = broker.broker.groups.group(topic)!;
+      assert.equal(group.state, 'Stable');
+      assert.deepEqual([...group.staticMembers.keys()].sort(), ['instance-a', 'instance-b']);
+    } finally {
+      await Promise.all([a.kill(), b.kill(), again?.kill()]);
+    }
+  });
+});

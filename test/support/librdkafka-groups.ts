@@ -28,6 +28,8 @@ export interface GroupConsumerOptions {
   maxMessages?: number;
   /** Report the group's committed offsets of the first assignment (committed()). */
   reportCommitted?: boolean;
+  /** group.instance.id: a static member, which keeps its place across restarts. */
+  instanceId?: string;
   /** The process is killed, and waits on it fail, after this long. */
   lifetimeMs?: number;
 }
@@ -70,6 +72,7 @@ export class GroupConsumer {
     args.push('--session-timeout-ms', String(options.sessionTimeoutMs ?? 6000), '--commit', options.commit ?? 'auto');
     if (options.maxMessages !== undefined) args.push('--max-messages', String(options.maxMessages));
     if (options.reportCommitted) args.push('--report-committed');
+    if (options.instanceId) args.push('--instance-id', options.instanceId);
     this.command = startCommand(PYTHON, scriptArgs('group_consumer.py', args), {
       timeoutMs: options.lifetimeMs ?? 120_000,
       onLine: (line) => this.events.push(JSON.parse(line) as ConsumerEvent),

@@ -42,6 +42,7 @@ def parse_args():
         "--max-messages", type=int, default=0, help="close after this many messages (0: run until SIGTERM)"
     )
     parser.add_argument("--report-committed", action="store_true")
+    parser.add_argument("--instance-id", default=None, help="group.instance.id: a static member")
     return parser.parse_args()
 
 
@@ -69,6 +70,7 @@ def main():
             "auto.offset.reset": "earliest",
             "enable.auto.commit": args.commit == "auto",
             "auto.commit.interval.ms": 500,
+            **({"group.instance.id": args.instance_id} if args.instance_id else {}),
         }
     )
 

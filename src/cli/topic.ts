@@ -1,3 +1,4 @@
+import { ZERO_UUID } from '../protocol/primitives/uuid.js';
 import type { Command } from 'commander';
 import { check, type KafkaClient } from '../client/kafka-client.js';
 import { EARLIEST, LATEST, listOffsets } from '../client/offsets.js';
@@ -8,7 +9,6 @@ import { UsageError } from './errors.js';
 import { formatFields, formatTable, plural } from './output.js';
 
 const TOPIC_RESOURCE = 2;
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const AdminOp = { set: 0, delete: 1 } as const;
 
 /** DescribeConfigs' config sources, as the SOURCE column shows them. */

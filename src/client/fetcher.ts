@@ -1,3 +1,4 @@
+import { ZERO_UUID } from '../protocol/primitives/uuid.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { FetchRequest } from '../protocol/generated/messages/fetch-request.js';
 import { batchSpans, decodeRecordBatch, type RecordHeader } from '../protocol/records/index.js';
@@ -115,7 +116,7 @@ export class TopicFetcher {
             lastFetchedEpoch: -1,
             logStartOffset: -1n,
             partitionMaxBytes: this.options.partitionMaxBytes ?? 1024 * 1024,
-            replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
+            replicaDirectoryId: ZERO_UUID,
           })),
         },
       ],

@@ -1,3 +1,4 @@
+import { ZERO_UUID } from '../protocol/primitives/uuid.js';
 import { errorByCode, ErrorCode } from '../protocol/generated/errors.js';
 import type { ApiName } from '../protocol/generated/api-table.js';
 import type { MetadataResponse } from '../protocol/generated/messages/metadata-response.js';
@@ -100,7 +101,7 @@ export class KafkaClient {
   /** Cluster metadata for these topics (null: all), remembering where every broker is. */
   async metadata(topics: string[] | null, allowAutoTopicCreation = false): Promise<MetadataResponse> {
     const conn = await this.any();
-    const req = { topics: topics?.map((name) => ({ topicId: '00000000-0000-0000-0000-000000000000', name })) ?? null, allowAutoTopicCreation, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };
+    const req = { topics: topics?.map((name) => ({ topicId: ZERO_UUID, name })) ?? null, allowAutoTopicCreation, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };
     const res = await conn.send('Metadata', req);
     this.nodes = new Map(res.brokers.map((b) => [b.nodeId, { host: b.host, port: b.port }]));
     return res;

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readPropertiesFile } from '../config/properties-file.js';
+import { uuidFromBytes } from '../protocol/primitives/uuid.js';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../storage/checkpoint-file.js';
 
@@ -30,8 +32,7 @@ export function newTopicId(): string {
   const b = randomBytes(16);
   // Never the all-zero id, which Kafka reserves for "no id".
   b[0] |= 1;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return uuidFromBytes(b);
 }
 
 /** Kafka's topic name rule: 1-249 characters of [a-zA-Z0-9._-], and not "." or "..". */
@@ -66,12 +67,7 @@ export class MetadataStore {
     const metaPath = join(dir, META_PROPERTIES);
     let clusterId: string;
     if (existsSync(metaPath)) {
-      const props = new Map(
-        readFileSync(metaPath, 'utf8')
-          .split('\n')
-          .filter((l) => l.includes('=') && !l.startsWith('#'))
-          .map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1).trim()] as const),
-      );
+      const props = readPropertiesFile(metaPath);
       clusterId = props.get('cluster.id') ?? newClusterId();
       const stored = Number(props.get('node.id'));
       if (props.has('node.id') && stored !== nodeId) {

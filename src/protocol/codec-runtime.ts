@@ -8,7 +8,7 @@ export interface TaggedField {
   data: Buffer;
 }
 
-export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+export { ZERO_UUID } from './primitives/uuid.js';
 
 export function unencodable(path: string, version: number, why: string): ProtocolError {
   return new ProtocolError('unencodable', `${path}: ${why} in version ${version}`);

@@ -9,9 +9,9 @@ import { createDeleteGroupsResponse } from '../../protocol/generated/messages/de
 import type { GroupCoordinator } from '../../coordinator/group-coordinator.js';
 import type { BrokerContext } from '../broker-context.js';
 import { handler } from '../router.js';
+import { OPERATIONS_OMITTED } from './authorized-operations.js';
 
 const GROUP_KEY = 0;
-const OPERATIONS_OMITTED = -2147483648;
 /** The only group type this coordinator runs (KIP-848's "consumer" type is not served). */
 const CLASSIC = 'classic';
 

@@ -10,10 +10,9 @@ import { ZERO_UUID } from '../../protocol/codec-runtime.js';
 import type { TopicMetadata } from '../../metadata/metadata-store.js';
 import type { BrokerContext } from '../broker-context.js';
 import { handler } from '../router.js';
+import { OPERATIONS_OMITTED } from './authorized-operations.js';
 import { createTopic } from '../topic-creation.js';
 
-/** Kafka's "authorized operations not requested" sentinel. */
-const OPERATIONS_OMITTED = -2147483648;
 
 function topicEntry(ctx: BrokerContext, t: TopicMetadata): MetadataResponseTopic {
   const nodeId = ctx.config.nodeId;

@@ -1,6 +1,5 @@
 import { ProtocolError } from '../protocol-error.js';
-
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+import { uuidFromBytes, ZERO_UUID } from './uuid.js';
 
 /**
  * Reads Kafka wire types from a Buffer. Every read checks bounds first and throws ProtocolError,
@@ -86,9 +85,7 @@ export class Reader {
         break;
       }
     }
-    if (zero) return ZERO_UUID;
-    const hex = b.toString('hex', at, at + 16);
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    return zero ? ZERO_UUID : uuidFromBytes(b, at);
   }
 
   /** Unsigned LEB128, up to 32 bits. */

@@ -19,7 +19,8 @@
  *   SLUICE_BENCH_DIR            parent of the scratch directory (default .bench/)
  */
 import { emitJsonReport } from './support/json-report.js';
-import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
+import { machineFacts, progressLog } from './support/machine.js';
 import { fmt } from './support/measure.js';
 import { sizeLabel } from './support/resources.js';
 import { openWorkspace, type Workspace } from './support/workspace.js';
@@ -131,15 +132,11 @@ function parseArgs(argv: string[]): { json: string | null } {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const started = new Date();
-  const progress = (line: string): void => console.error(`[${((Date.now() - started.getTime()) / 1e3).toFixed(1)}s] ${line}`);
+  const progress = progressLog(started);
   ensureBuilt(progress);
   const ws = openWorkspace('broker');
   const machine = {
-    node: process.version,
-    kernel: release(),
-    cpus: `${availableParallelism()} x ${cpus()[0]?.model ?? 'unknown'}`,
-    memory: sizeLabel(totalmem()),
-    fsType: ws.fsType,
+    ...machineFacts(ws.fsType),
     loadAverageAtStart: fmt(loadavg()[0]),
     priority: niceness === null ? 'normal' : `nice ${niceness}`,
   };

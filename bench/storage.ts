@@ -9,11 +9,12 @@
  * the parent of the scratch directory (default .bench/ in the repository).
  */
 import { emitJsonReport } from './support/json-report.js';
-import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
+import { machineFacts, progressLog } from './support/machine.js';
 import { nativeAddonError } from '../src/native/addon.js';
 import { countFdatasyncCalls } from './support/fsync-counter.js';
 import { fmt } from './support/measure.js';
-import { GiB, MiB, sizeLabel } from './support/resources.js';
+import { GiB, MiB } from './support/resources.js';
 import { openWorkspace } from './support/workspace.js';
 import { runAppendBench, type AppendBenchOptions, type AppendReport } from './storage/append.js';
 import { formatAppendReport } from './storage/append-report.js';
@@ -67,14 +68,10 @@ async function main(): Promise<void> {
   countFdatasyncCalls();
   const ws = openWorkspace('storage');
   const started = new Date();
-  const progress = (line: string): void => console.error(`[${((Date.now() - started.getTime()) / 1e3).toFixed(1)}s] ${line}`);
+  const progress = progressLog(started);
   const machine = {
-    node: process.version,
-    kernel: release(),
-    cpus: `${availableParallelism()} x ${cpus()[0]?.model ?? 'unknown'}`,
-    memory: sizeLabel(totalmem()),
+    ...machineFacts(ws.fsType),
     dir: ws.dir,
-    fsType: ws.fsType,
     nativeAddon: nativeAddonError ?? 'loaded',
     loadAverageAtStart: loadavg()[0],
   };

@@ -122,6 +122,7 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
                              InstanceMethod("mlock", &SluiceNative::Mlock),
                              InstanceMethod("msync", &SluiceNative::Msync),
                              InstanceMethod("pretouch", &SluiceNative::Pretouch),
+                             InstanceMethod("fallocate", &SluiceNative::Fallocate),
                          });
   }
 
@@ -293,6 +294,22 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
     char* end = aligned + alignedLen;
     // Bytes before `off` on its page may hold data: the first write lands at `off` itself.
     for (volatile char* p = base + off; p < end; p = aligned + ((p - aligned) / page + 1) * page) *p = 0;
+    return env.Undefined();
+  }
+
+  // fallocate(fd, offset, length): reserves the blocks of a span, so a full disk answers ENOSPC
+  // here instead of raising SIGBUS later when a mapping first touches a page of a sparse file.
+  Napi::Value Fallocate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    int64_t offset = info[1].As<Napi::Number>().Int64Value();
+    int64_t length = info[2].As<Napi::Number>().Int64Value();
+    if (fd < 0 || offset < 0 || length <= 0) {
+      Napi::RangeError::New(env, "fallocate: bad descriptor, offset or length").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+    int err = posix_fallocate(fd, offset, length);
+    if (err != 0) ErrnoError(env, err, "fallocate").ThrowAsJavaScriptException();
     return env.Undefined();
   }
 };

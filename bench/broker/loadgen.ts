@@ -82,7 +82,8 @@ function run<T>(bin: string, args: string[]): Promise<T> {
     const killOnExit = (): void => void child.kill('SIGKILL');
     process.once('exit', killOnExit);
     child.once('error', reject);
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': the last of its output may still be in the pipe when it exits.
+    child.once('close', (code, signal) => {
       process.off('exit', killOnExit);
       if (code !== 0) return reject(new Error(`loadgen ${args[0]} failed (${signal ?? code}): ${out.trim()}`));
       try {

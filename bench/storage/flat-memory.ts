@@ -130,7 +130,7 @@ async function readLog(log: PartitionLog): Promise<number> {
   while (next < log.logEndOffset) {
     const region = log.read(next, FETCH_BYTES);
     if (!region) throw new Error(`nothing to read at offset ${next}`);
-    const n = readSync(region.fd, buf, 0, Math.min(region.byteLength, buf.length), region.position);
+    const n = region.file.use((fd) => readSync(fd, buf, 0, Math.min(region.byteLength, buf.length), region.position));
     if (readInt64(buf, 0) !== next) throw new Error(`read at ${next} returned a batch starting at ${readInt64(buf, 0)}`);
     next = nextOffsetAfterWholeBatches(buf, n);
     bytes += n;

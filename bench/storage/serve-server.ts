@@ -10,7 +10,7 @@ import { createServer, type Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { nativeAddon } from '../../src/native/addon.js';
-import { createFileSender, type FileRegion } from '../../src/native/file-transfer.js';
+import { createFileSender, heldOpen, type FileRegion } from '../../src/native/file-transfer.js';
 import { MiB, since, snapshot } from '../support/resources.js';
 import { SERVE_MODES, type ServeMode, type ServerMessage } from './serve-protocol.js';
 
@@ -20,7 +20,7 @@ const MMAP_SLICE = MiB;
 const path = process.argv[2];
 const fd = openSync(path, 'r');
 const fileBytes = fstatSync(fd).size;
-const region: FileRegion = { fd, position: 0, byteLength: fileBytes };
+const region: FileRegion = { file: heldOpen(fd), position: 0, byteLength: fileBytes };
 const copySender = createFileSender('copy');
 const sendfileSender = createFileSender('sendfile');
 

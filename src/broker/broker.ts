@@ -1,4 +1,5 @@
 import type { BrokerConfig, ListenerAddress, TopicConfigValues } from '../config/broker-config.js';
+import { listenFailure } from '../config/listeners.js';
 import { effectiveTopicConfig, toLogConfig, validateTopicConfigs } from '../config/topic-config.js';
 import { log } from '../log.js';
 import { MetadataStore } from '../metadata/metadata-store.js';
@@ -7,6 +8,8 @@ import { createFileSender } from '../native/file-transfer.js';
 import { SocketServer, type BoundListener } from '../network/socket-server.js';
 import type { LogConfig } from '../storage/log-config.js';
 import { LogManager } from '../storage/log-manager.js';
+import { descriptorBudget, logDescriptors } from '../storage/descriptor-cache.js';
+import { descriptorLimit } from '../native/descriptor-limit.js';
 import type { BrokerContext } from './broker-context.js';
 import { apiVersionsHandler } from './handlers/api-versions.js';
 import { withStoredBrokerConfigs } from './handlers/config-resources.js';
@@ -50,6 +53,12 @@ const SHUTDOWN_GRACE_MS = 5000;
 const OFFSETS_TOPIC_SEGMENT_BYTES = 100 * 1024 * 1024;
 /** offsets.retention.check.interval.ms. */
 const OFFSETS_RETENTION_CHECK_MS = 600_000;
+
+/** A topic's effective config: its stored overrides over the broker's defaults. */
+function topicConfigOf(config: BrokerConfig, metadata: MetadataStore, topic: string): TopicConfigValues {
+  const overrides = metadata.topic(topic)?.configs ?? {};
+  return effectiveTopicConfig(config.topicDefaults, validateTopicConfigs(new Map(Object.entries(overrides))).values);
+}
 
 /**
  * A single-node Kafka-compatible broker: logs on disk, metadata beside them, the network
@@ -100,6 +109,7 @@ export class Broker implements BrokerContext {
           logEndOffset: p.log.logEndOffset,
           highWatermark: p.highWatermark,
         })),
+      offline: () => ({ partitions: this.partitions.offlineCount(), logDirs: this.logs.offlineDirs().size }),
       committedOffsets: () =>
         this.groups.allGroups().flatMap((g) => [...g.offsets.values()].map((o) => ({ group: g.groupId, topic: o.topic, partition: o.partition, offset: o.offset }))),
     });
@@ -137,11 +147,30 @@ export class Broker implements BrokerContext {
 
   /** Opens the data directories (recovering after an unclean stop) and starts listening. */
   static async start(config: BrokerConfig): Promise<Broker> {
+    const descriptors = descriptorLimit();
+    logDescriptors.limit = descriptorBudget(descriptors.soft, config.logMaxOpenFiles);
+    log.info(
+      { limit: descriptors.soft, hardLimit: descriptors.hard, logFiles: logDescriptors.limit },
+      'file descriptors: the logs keep at most logFiles open, closing idle ones and reopening them on demand',
+    );
     let broker: Broker | null = null;
-    // Logs load with the broker defaults; topic overrides apply as soon as the metadata is read.
+    // The metadata is read once the log directories are locked (on the first log loaded), and
+    // every log opens with its topic's config: a mapped active segment is sized by it.
+    let stored: { metadata: MetadataStore; config: BrokerConfig } | null = null;
+    const image = (): { metadata: MetadataStore; config: BrokerConfig } => {
+      if (!stored) {
+        const metadata = MetadataStore.open(config.logDirs[0], config.nodeId);
+        stored = { metadata, config: withStoredBrokerConfigs(config, metadata.brokerConfigs) };
+      }
+      return stored;
+    };
     const logs = LogManager.open({
       logDirs: config.logDirs,
-      configFor: (topic) => (broker ? broker.logConfig(topic) : toLogConfig(config.topicDefaults, config)),
+      configFor: (topic) => {
+        if (broker) return broker.logConfig(topic);
+        const { metadata, config: effective } = image();
+        return toLogConfig(topicConfigOf(effective, metadata, topic), effective);
+      },
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
       checkpointIntervalMs: config.logFlushOffsetCheckpointIntervalMs,
       cleanerBackoffMs: config.logCleanerBackoffMs,
@@ -149,9 +178,8 @@ export class Broker implements BrokerContext {
       cleanableEnd: (topic, partition, log) => broker?.partitions.get(topic, partition)?.highWatermark ?? log.recoveryPoint,
     });
     try {
-      const metadata = MetadataStore.open(config.logDirs[0], config.nodeId);
-      broker = new Broker(withStoredBrokerConfigs(config, metadata.brokerConfigs), logs, metadata);
-      for (const t of metadata.allTopics()) logs.reconfigure(t.name);
+      const { metadata, config: effective } = image();
+      broker = new Broker(effective, logs, metadata);
       broker.groups.load(OFFSETS_RETENTION_CHECK_MS);
       await broker.listen();
       await broker.startConsole();
@@ -194,19 +222,25 @@ export class Broker implements BrokerContext {
     );
   }
 
+  /** The console is optional: an address it cannot take is said in the log, and Kafka is served anyway. */
   private async startConsole(): Promise<void> {
     const where = this.config.consoleListener;
     if (!where) return;
-    const { app, port } = await startHttpServer(where.host, where.port, { metrics: this.metrics, ready: () => this.started, routes: consoleRoutes(this, where.host) });
-    this.http = app;
-    this.consolePort = port;
+    try {
+      const { app, port } = await startHttpServer(where.host, where.port, { metrics: this.metrics, ready: () => this.started, routes: consoleRoutes(this, where.host) });
+      this.http = app;
+      this.consolePort = port;
+    } catch (e) {
+      const why = listenFailure(e);
+      if (!why) throw e;
+      log.warn(`the web console and /metrics are off: sluice.console.listener ${why}`);
+    }
   }
 
   topicConfig(topic: string): TopicConfigValues {
     let c = this.topicConfigs.get(topic);
     if (!c) {
-      const overrides = this.metadata.topic(topic)?.configs ?? {};
-      c = effectiveTopicConfig(this.config.topicDefaults, validateTopicConfigs(new Map(Object.entries(overrides))).values);
+      c = topicConfigOf(this.config, this.metadata, topic);
       this.topicConfigs.set(topic, c);
     }
     return c;

@@ -2,6 +2,7 @@ import { validateTopicConfigs } from '../config/topic-config.js';
 import { topicNameProblem, type TopicMetadata } from '../metadata/metadata-store.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { BrokerContext } from './broker-context.js';
+import { rolledBack } from './handlers/admin-outcome.js';
 
 export interface TopicOutcome {
   errorCode: number;
@@ -39,5 +40,11 @@ export function createTopic(
   const overrides: Record<string, string> = {};
   for (const [k, v] of configs) if (v !== null) overrides[k] = v;
   if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, topic: { name, id: '', partitions, configs: overrides } };
-  return { errorCode: ErrorCode.NONE, errorMessage: null, topic: ctx.partitions.createTopic(name, partitions, overrides) };
+  try {
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topic: ctx.partitions.createTopic(name, partitions, overrides) };
+  } catch (e) {
+    // The configs its logs were made with belong to no topic now.
+    ctx.topicConfigChanged(name);
+    return { ...rolledBack(`Topic '${name}' was not created`, e), topic: null };
+  }
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Broker } from '../broker/broker.js';
+import { listenFailure } from '../config/listeners.js';
 import { buildBrokerConfig, ConfigError, parseOverride, readPropertiesFile } from '../config/load-config.js';
 import { LogDirLockedError } from '../storage/log-manager.js';
 import { log } from '../log.js';
@@ -18,12 +19,13 @@ export function registerServe(program: Command): void {
         const overrides = new Map(opts.override.map(parseOverride));
         broker = await Broker.start(buildBrokerConfig(file, overrides));
       } catch (e) {
-        if (e instanceof ConfigError || e instanceof LogDirLockedError) {
-          console.error(`sluice serve: ${e.message}`);
-          process.exitCode = 2;
-          return;
-        }
-        throw e;
+        // The console gives way to whatever holds its address: a listen failure is a Kafka listener's.
+        const unusable = listenFailure(e);
+        const problem = e instanceof ConfigError || e instanceof LogDirLockedError ? e.message : unusable && `listeners: ${unusable}`;
+        if (!problem) throw e;
+        console.error(`sluice serve: ${problem}`);
+        process.exitCode = 2;
+        return;
       }
       let stopping = false;
       const stop = (signal: string): void => {

@@ -63,6 +63,8 @@ export interface BrokerConfig {
   logMmapMlock: boolean;
   /** sluice.log.index.mode: offset indexes in heap buffers or in mappings (every topic). */
   logIndexMode: IndexMode;
+  /** sluice.log.max.open.files; -1 derives it from the process descriptor limit. */
+  logMaxOpenFiles: number;
   /**
    * What the properties file and --override set, by Kafka name, in canonical string form.
    * DescribeConfigs reports these as STATIC_BROKER_CONFIG and everything else as a default.

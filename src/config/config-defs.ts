@@ -301,7 +301,14 @@ export const BROKER_DEFS = {
   fetchTransfer: broker({ name: 'sluice.fetch.transfer', type: oneOf(['sendfile', 'copy']), default: 'sendfile', doc: 'How fetch responses send log bytes: sendfile from the page cache, or read and copy.' }),
   consoleListener: broker({ name: 'sluice.console.listener', type: optionalHostPort, default: { host: '127.0.0.1', port: 8080 }, doc: 'host:port of the web console; empty turns it off.' }),
   logMmapMlock: broker({ name: 'sluice.log.mmap.mlock', type: boolean, default: false, doc: 'Pin the active mapped segment in memory (sluice.log.append.mode=mmap).' }),
-  logIndexMode: broker({ name: 'sluice.log.index.mode', type: oneOf(['heap', 'mmap']), default: 'heap', doc: 'Keep offset indexes in heap buffers written through to the file, or in memory mappings.' }),
+  logIndexMode: broker({ name: 'sluice.log.index.mode', type: oneOf(['heap', 'mmap']), default: 'heap', doc: 'Keep offset indexes in heap buffers written to their files at flush, or in memory mappings.' }),
+  logMaxOpenFiles: broker({
+    name: 'sluice.log.max.open.files',
+    type: int,
+    default: -1,
+    validate: atLeast(-1),
+    doc: 'Descriptors the logs may keep open at once; idle files close and reopen on demand. -1: three quarters of the process descriptor limit, the rest left to connections.',
+  }),
 };
 
 /** Every broker config by name: BROKER_DEFS and the topic-default synonyms. */

@@ -29,6 +29,21 @@ export function formatHostPort({ host, port }: HostPort): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** Node's codes for an address that cannot be listened on, in an operator's words. */
+const LISTEN_FAILURES: Record<string, string> = {
+  EADDRINUSE: 'is already in use by another process',
+  EADDRNOTAVAIL: 'is not an address of this host',
+  EACCES: 'needs privileges this process lacks',
+};
+
+/** "host:port <why>" when `e` is a failure to listen on an address; null for anything else. */
+export function listenFailure(e: unknown): string | null {
+  const err = e as (NodeJS.ErrnoException & { address?: string; port?: number }) | null;
+  const reason = LISTEN_FAILURES[err?.code ?? ''];
+  if (!reason || err?.syscall !== 'listen' || err.address === undefined || err.port === undefined) return null;
+  return `${formatHostPort({ host: err.address, port: err.port })} ${reason}`;
+}
+
 /**
  * NAME://host:port. The listener name is upper-cased as Kafka does; which names are allowed is
  * for the broker config as a whole to decide (controller listeners are dropped first).

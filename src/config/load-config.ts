@@ -164,6 +164,7 @@ function assemble(layers: Layers, problems: string[], notes: string[]): BrokerCo
     consoleListener: layers.get(d.consoleListener),
     logMmapMlock: layers.need(d.logMmapMlock),
     logIndexMode: layers.need(d.logIndexMode),
+    logMaxOpenFiles: layers.need(d.logMaxOpenFiles),
     staticConfigs: formatLayer(layers.statics),
     dynamicConfigs: formatLayer(layers.dynamics),
     topicDefaults,

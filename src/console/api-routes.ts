@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { ConnectionError } from '../client/connection.js';
 import { KafkaError } from '../client/kafka-client.js';
 import { log } from '../log.js';
+import { ErrorCode } from '../protocol/generated/errors.js';
 import type { BrokerWriter } from './broker-writer.js';
 import type { ByteEncoding } from './bytes-view.js';
 import type { ConsoleBroker } from './console-broker.js';
@@ -36,6 +37,8 @@ class ApiError extends Error {
 function statusOfKafkaError(e: KafkaError): number {
   if (e.errorName === 'TOPIC_ALREADY_EXISTS') return 409;
   if (e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION') return 404;
+  // The broker's disk or file descriptors, not the request, are at fault.
+  if (e.errorName === 'KAFKA_STORAGE_ERROR') return 503;
   return 400;
 }
 
@@ -149,8 +152,9 @@ export function apiRoutes(deps: ApiDeps) {
         const { topic, partition: index } = req.params;
         const { offset, timestamp, limit, encoding } = req.query;
         if (offset !== undefined && timestamp !== undefined) throw new ApiError(400, 'give offset or timestamp, not both');
-        const partition = broker.metadata.topic(topic) ? broker.partitions.get(topic, index) : undefined;
-        if (!partition) throw new ApiError(404, `no partition ${topic}-${index}`);
+        const partition = broker.partitions.lookup(topic, index);
+        if (partition === ErrorCode.KAFKA_STORAGE_ERROR) throw new ApiError(503, `partition ${topic}-${index} is offline: its log could not be opened, or its directory failed`);
+        if (typeof partition === 'number') throw new ApiError(404, `no partition ${topic}-${index}`);
         const from: BrowseFrom = timestamp !== undefined ? { timestamp } : { offset: offset ?? 0 };
         return { topic, partition: index, ...browseRecords(partition, from, limit, encoding) };
       },

@@ -27,7 +27,7 @@ export interface PartitionLag {
   partition: number;
   /** Null for a partition assigned to a member that has not committed yet. */
   committed: number | null;
-  /** Null when the partition no longer exists. */
+  /** Null when the partition no longer exists or is offline. */
   highWatermark: number | null;
   /** High watermark minus committed; null when either is unknown. */
   lag: number | null;

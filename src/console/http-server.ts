@@ -26,7 +26,12 @@ export async function startHttpServer(host: string, port: number, deps: ConsoleD
     return { status: 'ready' };
   });
   if (deps.routes) await deps.routes(app);
-  await app.listen({ host, port });
+  try {
+    await app.listen({ host, port });
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
   const address = app.server.address() as { port: number };
   log.info({ url: `http://${host}:${address.port}` }, 'console listening');
   return { app, port: address.port };

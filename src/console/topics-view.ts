@@ -1,8 +1,8 @@
-import type { Partition } from '../broker/partition.js';
 import { parsedOverrides } from '../broker/handlers/config-resources.js';
 import { isInternalTopic } from '../broker/handlers/internal-topics.js';
 import { ConfigSource, describeTopicConfigs, type ConfigSourceId } from '../config/describe-configs.js';
 import type { TopicMetadata } from '../metadata/metadata-store.js';
+import { errorByCode } from '../protocol/generated/errors.js';
 import type { ConsoleBroker } from './console-broker.js';
 
 export interface TopicSummary {
@@ -16,6 +16,8 @@ export interface TopicSummary {
   records: number;
   /** How many configs the topic overrides. */
   overrides: number;
+  /** Partitions the broker cannot serve: their logs could not be opened, or their directory failed. */
+  offline: number;
 }
 
 export interface PartitionDetail {
@@ -26,6 +28,13 @@ export interface PartitionDetail {
   size: number;
   leaderEpoch: number;
   segments: number[];
+}
+
+/** A partition the metadata lists but the broker cannot serve: nothing of its log to show. */
+export interface OfflinePartition {
+  partition: number;
+  /** The Kafka error clients get for it. */
+  error: string;
 }
 
 export interface TopicConfigEntry {
@@ -39,7 +48,7 @@ export interface TopicConfigEntry {
 }
 
 export interface TopicDetail extends TopicSummary {
-  partitionDetails: PartitionDetail[];
+  partitionDetails: (PartitionDetail | OfflinePartition)[];
   configs: TopicConfigEntry[];
 }
 
@@ -55,6 +64,7 @@ function summary(broker: ConsoleBroker, t: TopicMetadata): TopicSummary {
     size: partitions.reduce((n, p) => n + p.log.size, 0),
     records: partitions.reduce((n, p) => n + (p.highWatermark - p.log.logStartOffset), 0),
     overrides: Object.keys(t.configs).length,
+    offline: t.partitions - partitions.length,
   };
 }
 
@@ -65,7 +75,9 @@ export function topicSummaries(broker: ConsoleBroker): TopicSummary[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export function partitionDetail(p: Partition): PartitionDetail {
+function partitionDetail(broker: ConsoleBroker, topic: string, index: number): PartitionDetail | OfflinePartition {
+  const p = broker.partitions.lookup(topic, index);
+  if (typeof p === 'number') return { partition: index, error: errorByCode(p)?.name ?? String(p) };
   return {
     partition: p.index,
     logStartOffset: p.log.logStartOffset,
@@ -88,5 +100,6 @@ export function topicDetail(broker: ConsoleBroker, name: string): TopicDetail | 
     source: SOURCE_NAMES.get(c.configSource as ConfigSourceId) ?? 'UNKNOWN',
     documentation: c.documentation,
   }));
-  return { ...summary(broker, t), partitionDetails: broker.partitions.ofTopic(name).map(partitionDetail), configs };
+  const partitionDetails = Array.from({ length: t.partitions }, (_, i) => partitionDetail(broker, name, i));
+  return { ...summary(broker, t), partitionDetails, configs };
 }

@@ -245,7 +245,7 @@ export class GroupCoordinator {
     if (group.leaderId === oldId) group.leaderId = newId;
     if (group.state === 'Stable' && old.sameProtocols(req.protocols)) {
       this.scheduleSessionExpiry(group, member);
-      void this.persistGroup(group);
+      this.persistInBackground(group);
       return Promise.resolve(this.joinResponse(group, member));
     }
     return this.updateMemberAndRebalance(group, member, req);
@@ -319,7 +319,7 @@ export class GroupCoordinator {
       group.protocolName = null;
       group.leaderId = null;
       group.transition('Empty');
-      void this.persistGroup(group);
+      this.persistInBackground(group);
       return;
     }
     group.protocolName = group.selectProtocol();
@@ -463,6 +463,14 @@ export class GroupCoordinator {
     return { topError: ErrorCode.NONE, results };
   }
 
+  /**
+   * For a change no request waits on. Its failure (the group's __consumer_offsets partition
+   * offline, a disk error) is logged: left unhandled, it would end the process.
+   */
+  private persistInBackground(group: Group): void {
+    this.persistGroup(group).catch((e: unknown) => log.error({ err: e, group: group.groupId }, 'could not store the group state'));
+  }
+
   /** Writes the group's generation, members and assignments (Kafka's GroupMetadata record). */
   private persistGroup(group: Group): Promise<void> {
     const value: GroupMetadataValue = {
@@ -552,7 +560,13 @@ export class GroupCoordinator {
     group.transition('Dead');
     const tombstones: GroupLogRecord[] = [...group.offsets.values()].map((o) => ({ kind: 'offset', topic: o.topic, partition: o.partition, value: null }));
     tombstones.push({ kind: 'group', value: null });
-    await this.store.append(groupId, tombstones);
+    try {
+      await this.store.append(groupId, tombstones);
+    } catch (e) {
+      log.error({ err: e, group: groupId }, 'the group deletion could not be stored');
+      group.transition('Empty');
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
     this.groups.delete(groupId);
     return ErrorCode.NONE;
   }

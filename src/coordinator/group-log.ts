@@ -3,7 +3,7 @@ import { decodeRecordBatch, encodeRecordBatch } from '../protocol/records/record
 import type { GroupMetadataValue } from '../protocol/generated/group-coordinator/group-metadata-value.js';
 import type { OffsetCommitValue } from '../protocol/generated/group-coordinator/offset-commit-value.js';
 import type { PartitionManager } from '../broker/partition-manager.js';
-import type { Partition } from '../broker/partition.js';
+import { Partition } from '../broker/partition.js';
 import { forEachBatch } from '../storage/log-reader.js';
 import {
   groupMetadataKey,
@@ -27,6 +27,15 @@ export type GroupLogRecord =
   | { kind: 'group'; value: GroupMetadataValue | null };
 
 /**
+ * The __consumer_offsets partition that holds a group's records, or the Kafka error for it when
+ * the broker cannot serve it; null while the topic does not exist.
+ */
+export function groupPartition(partitions: PartitionManager, groupId: string): Partition | number | null {
+  const count = partitions.partitionCount(OFFSETS_TOPIC);
+  return count === 0 ? null : partitions.lookup(OFFSETS_TOPIC, offsetsPartitionFor(groupId, count));
+}
+
+/**
  * The coordinator's durable state: records in __consumer_offsets, in Kafka's key and value
  * formats, so that a group's history is a compacted log. The topic is created on first use.
  */
@@ -37,12 +46,14 @@ export class GroupLog {
     private readonly createTopic: (name: string, partitions: number, configs: Record<string, string>) => void,
   ) {}
 
+  /** Throws when the partition is offline: callers answer COORDINATOR_NOT_AVAILABLE. */
   private partitionFor(groupId: string): Partition {
-    if (this.partitions.ofTopic(OFFSETS_TOPIC).length === 0) {
+    if (this.partitions.partitionCount(OFFSETS_TOPIC) === 0) {
       this.createTopic(OFFSETS_TOPIC, this.settings.partitions, this.settings.configs);
     }
-    const count = this.partitions.ofTopic(OFFSETS_TOPIC).length;
-    return this.partitions.get(OFFSETS_TOPIC, offsetsPartitionFor(groupId, count))!;
+    const p = groupPartition(this.partitions, groupId);
+    if (!(p instanceof Partition)) throw new Error(`the ${OFFSETS_TOPIC} partition of group ${groupId} is offline`);
+    return p;
   }
 
   /** Appends a group's records as one batch and resolves once they are as durable as the log makes them. */

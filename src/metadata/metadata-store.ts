@@ -92,9 +92,29 @@ export class MetadataStore {
     this.byId.set(t.id, t);
   }
 
+  private unindex(t: TopicMetadata): void {
+    this.topics.delete(t.name);
+    this.byId.delete(t.id);
+  }
+
   private persist(): void {
     const image: StoredImage = { version: 1, topics: [...this.topics.values()], brokerConfigs: this.brokerConfigs };
     writeFileAtomically(join(this.dir, IMAGE_FILE), `${JSON.stringify(image, null, 1)}\n`);
+  }
+
+  /**
+   * Applies a change and writes the image. If either fails (a full disk, too many open files),
+   * `undo` takes the change back, so that what this process serves is never what the next
+   * start would not find.
+   */
+  private commit(apply: () => void, undo: () => void): void {
+    try {
+      apply();
+      this.persist();
+    } catch (e) {
+      undo();
+      throw e;
+    }
   }
 
   topic(name: string): TopicMetadata | undefined {
@@ -109,33 +129,55 @@ export class MetadataStore {
     return [...this.topics.values()];
   }
 
-  createTopic(name: string, partitions: number, configs: Record<string, string>): TopicMetadata {
+  /**
+   * Adds a topic. `prepare` runs before the image is written, with the topic already known to
+   * this store so that whatever reads its configs (the configs of its new logs) sees them;
+   * if it throws, or the write fails, the topic is forgotten and the image stays as it was.
+   */
+  createTopic(name: string, partitions: number, configs: Record<string, string>, prepare: () => void): TopicMetadata {
     const t: TopicMetadata = { name, id: newTopicId(), partitions, configs };
-    this.index(t);
-    this.persist();
+    this.commit(
+      () => {
+        this.index(t);
+        prepare();
+      },
+      () => this.unindex(t),
+    );
     return t;
   }
 
   deleteTopic(name: string): void {
     const t = this.topics.get(name);
     if (!t) return;
-    this.topics.delete(name);
-    this.byId.delete(t.id);
-    this.persist();
+    this.commit(
+      () => this.unindex(t),
+      () => this.index(t),
+    );
   }
 
   setPartitionCount(name: string, partitions: number): void {
-    this.topics.get(name)!.partitions = partitions;
-    this.persist();
+    const t = this.topics.get(name)!;
+    const before = t.partitions;
+    this.commit(
+      () => (t.partitions = partitions),
+      () => (t.partitions = before),
+    );
   }
 
   setTopicConfigs(name: string, configs: Record<string, string>): void {
-    this.topics.get(name)!.configs = configs;
-    this.persist();
+    const t = this.topics.get(name)!;
+    const before = t.configs;
+    this.commit(
+      () => (t.configs = configs),
+      () => (t.configs = before),
+    );
   }
 
   setBrokerConfigs(configs: Record<string, string>): void {
-    this.brokerConfigs = configs;
-    this.persist();
+    const before = this.brokerConfigs;
+    this.commit(
+      () => (this.brokerConfigs = configs),
+      () => (this.brokerConfigs = before),
+    );
   }
 }

@@ -1,20 +1,66 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { getHeapStatistics } from 'node:v8';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { transferStats } from '../native/file-transfer.js';
+import { logDescriptors } from '../storage/descriptor-cache.js';
+
+let processMetrics: Registry | null = null;
+
+/**
+ * The process's own metrics (prom-client's defaults: resident memory, heap use, open and
+ * maximum file descriptors, event loop lag, GC...), plus the heap limit, which V8 fails the
+ * process at. One set for the process, shared by every broker in it: each collectDefaultMetrics
+ * call starts a GC observer and an event loop monitor that nothing stops, which would pile
+ * up as a test suite starts and stops brokers.
+ */
+function processRegistry(): Registry {
+  if (processMetrics) return processMetrics;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'nodejs_heap_size_limit_bytes',
+    help: 'The most the V8 heap may grow to (--max-old-space-size and the like) before the process fails',
+    registers: [registry],
+    collect() {
+      this.set(getHeapStatistics().heap_size_limit);
+    },
+  });
+  // The log files' descriptor budget is the process's too (see descriptor-cache.ts).
+  const registers = [registry];
+  new Gauge({ name: 'sluice_log_open_files', help: 'Log file descriptors open now, lent or idle', registers, collect() { this.set(logDescriptors.open); } });
+  new Gauge({ name: 'sluice_log_open_files_limit', help: 'Log file descriptors the budget allows open at once (sluice.log.max.open.files)', registers, collect() { this.set(logDescriptors.limit); } });
+  new Gauge({ name: 'sluice_log_file_loans_waiting', help: 'Reads and flushes waiting for a log file descriptor to come free', registers, collect() { this.set(logDescriptors.waiters); } });
+  const counted = { opened: 0, evicted: 0, waits: 0 };
+  new Counter({
+    name: 'sluice_log_file_descriptor_events_total',
+    help: 'Log file descriptors opened, closed while idle to stay within the budget, and loans that had to wait',
+    labelNames: ['event'],
+    registers,
+    collect() {
+      for (const event of ['opened', 'evicted', 'waits'] as const) {
+        this.inc({ event }, logDescriptors.stats[event] - counted[event]);
+        counted[event] = logDescriptors.stats[event];
+      }
+    },
+  });
+  return (processMetrics = registry);
+}
 
 /** What the metrics read from the broker when scraped, rather than track on every request. */
 export interface MetricsSource {
   partitions(): { topic: string; partition: number; size: number; logStartOffset: number; logEndOffset: number; highWatermark: number }[];
   /** Committed offsets of every group, for lag. */
   committedOffsets(): { group: string; topic: string; partition: number; offset: number }[];
+  /** Partitions the image lists that this broker cannot serve, and log directories that failed. */
+  offline(): { partitions: number; logDirs: number };
 }
 
 /**
  * The broker's Prometheus metrics, named as a Kafka operator knows them from Kafka's JMX beans
- * through the usual exporters. One registry per broker, so several embedded brokers in one
- * process keep their numbers apart.
+ * through the usual exporters, with the process's beside them. One registry per broker, so
+ * several embedded brokers in one process keep their numbers apart.
  */
 export class BrokerMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   private readonly messagesIn: Counter<'topic'>;
   private readonly bytesIn: Counter<'topic'>;
   private readonly bytesOut: Counter<'topic'>;
@@ -22,7 +68,8 @@ export class BrokerMetrics {
   private readonly requestSeconds: Histogram<'request'>;
 
   constructor(source: MetricsSource) {
-    const registers = [this.registry];
+    const own = new Registry();
+    const registers = [own];
     this.messagesIn = new Counter({ name: 'kafka_server_brokertopicmetrics_messagesin_total', help: 'Records appended, by topic', labelNames: ['topic'], registers });
     this.bytesIn = new Counter({ name: 'kafka_server_brokertopicmetrics_bytesin_total', help: 'Record batch bytes appended, by topic', labelNames: ['topic'], registers });
     this.bytesOut = new Counter({ name: 'kafka_server_brokertopicmetrics_bytesout_total', help: 'Record bytes sent to fetchers, by topic', labelNames: ['topic'], registers });
@@ -35,6 +82,22 @@ export class BrokerMetrics {
       registers,
     });
     new Gauge({ name: 'kafka_server_replicamanager_underreplicatedpartitions', help: 'Partitions with fewer in-sync replicas than replicas', registers }).set(0);
+    new Gauge({
+      name: 'kafka_controller_kafkacontroller_offlinepartitionscount',
+      help: 'Partitions without a leader that can serve them (their log directory failed)',
+      registers,
+      collect() {
+        this.set(source.offline().partitions);
+      },
+    });
+    new Gauge({
+      name: 'kafka_log_logmanager_offlinelogdirectorycount',
+      help: 'Log directories offline after a disk failure',
+      registers,
+      collect() {
+        this.set(source.offline().logDirs);
+      },
+    });
     new Gauge({
       name: 'kafka_log_log_size',
       help: 'Bytes of a partition log on disk',
@@ -83,6 +146,7 @@ export class BrokerMetrics {
         sent.copy = transferStats.copiedBytes;
       },
     });
+    this.registry = Registry.merge([own, processRegistry()]);
   }
 
   recordProduce(topic: string, records: number, bytes: number): void {

@@ -24,6 +24,8 @@ export interface NativeAddon {
   mlock(mapping: ArrayBuffer, offset: number, length: number, lock: boolean): void;
   msync(mapping: ArrayBuffer, offset: number, length: number): void;
   pretouch(mapping: ArrayBuffer, offset: number, length: number): void;
+  /** Reserves the disk blocks of a span: a full disk fails here with ENOSPC, not with SIGBUS in a mapping. */
+  fallocate(fd: number, offset: number, length: number): void;
 }
 
 export const ADDON_PATH = resolve(PACKAGE_ROOT, 'native/build/Release/sluice_native.node');

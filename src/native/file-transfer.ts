@@ -3,9 +3,27 @@ import type { Socket } from 'node:net';
 import type { ExternalBytes } from '../protocol/primitives/writer.js';
 import { nativeAddon, type NativeAddon } from './addon.js';
 
-/** A span of an open file: what a Fetch response carries instead of record bytes. */
+/**
+ * A file whose descriptor is lent out on demand: the storage layer may close descriptors of
+ * idle files to stay within its budget, so whoever reads holds the descriptor only while it
+ * reads. A file deleted meanwhile stays readable while a loan lasts.
+ */
+export interface LentFile {
+  /** Runs `work` with the descriptor open. */
+  use<T>(work: (fd: number) => T): T;
+  /** Lends the descriptor for asynchronous work, once the budget has room; release() ends the loan. */
+  acquire(): Promise<number>;
+  release(): void;
+}
+
+/** A descriptor the caller keeps open itself, lent as it is. */
+export function heldOpen(fd: number): LentFile {
+  return { use: (work) => work(fd), acquire: () => Promise.resolve(fd), release: () => {} };
+}
+
+/** A span of a file: what a Fetch response carries instead of record bytes. */
 export interface FileRegion extends ExternalBytes {
-  readonly fd: number;
+  readonly file: LentFile;
   readonly position: number;
   readonly byteLength: number;
 }
@@ -69,14 +87,22 @@ class CopySender implements FileSender {
       else socket.once('close', onClose);
     });
     closed.catch(() => {});
+    // No race with `closed` here: a loan granted after the race was lost would never end.
+    const fd = await region.file.acquire();
     try {
       let position = region.position;
       let left = region.byteLength;
       while (left > 0) {
-        const buf = await Promise.race([this.take(), closed]);
+        const taking = this.take();
+        const buf = await Promise.race([taking, closed]).catch((e: unknown) => {
+          // The buffer still arrives later: back to the pool with it.
+          void taking.then((b) => this.give(b));
+          throw e;
+        });
         let n: number;
         try {
-          n = await Promise.race([readAt(region.fd, buf, Math.min(left, COPY_CHUNK), position), closed]);
+          // Not raced with `closed`: the descriptor must stay lent until the read is over.
+          n = await readAt(fd, buf, Math.min(left, COPY_CHUNK), position);
           if (n === 0) throw Object.assign(new Error('file shorter than the region to send'), { code: 'ENODATA' });
         } catch (e) {
           this.give(buf);
@@ -90,6 +116,7 @@ class CopySender implements FileSender {
         if (!flushed && left > 0) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), closed]);
       }
     } finally {
+      region.file.release();
       socket.off('close', onClose);
     }
   }
@@ -116,6 +143,7 @@ class SendfileSender implements FileSender {
     const fd = socketFd(socket);
     if (fd < 0) return this.fallback.send(socket, region);
     if (region.byteLength === 0) return;
+    const file = await region.file.acquire();
     const id = nextTransferId++ >>> 0;
     const cancel = (): void => this.addon.cancel(id);
     socket.once('close', cancel);
@@ -123,7 +151,7 @@ class SendfileSender implements FileSender {
       await new Promise<void>((resolve, reject) => {
         let done: number | null;
         try {
-          done = this.addon.sendfile(id, fd, region.fd, region.position, region.byteLength, (err, sent) => {
+          done = this.addon.sendfile(id, fd, file, region.position, region.byteLength, (err, sent) => {
             transferStats.sendfileBytes += sent;
             if (err) reject(err);
             else resolve();
@@ -138,6 +166,7 @@ class SendfileSender implements FileSender {
         }
       });
     } finally {
+      region.file.release();
       socket.removeListener('close', cancel);
     }
   }

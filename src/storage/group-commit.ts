@@ -48,6 +48,13 @@ export class GroupCommit {
     }
   }
 
+  /** Fails the requests waiting for the next flush: what they wait for is gone. */
+  failWaiting(e: unknown): void {
+    const group = this.next;
+    this.next = null;
+    group?.reject(e);
+  }
+
   /** Resolves once no flush is running or waiting: before the files it syncs are closed. */
   async idle(): Promise<void> {
     while (this.running || this.next) {

@@ -1,16 +1,18 @@
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { log } from '../log.js';
 import { fsyncDirectory, OffsetCheckpointFile, partitionKey, type PartitionOffset } from './checkpoint-file.js';
 import type { LogConfig } from './log-config.js';
 import { LogCleaner } from './log-cleaner.js';
-import { PartitionLog } from './partition-log.js';
+import { PartitionLog, type LogHealthListener } from './partition-log.js';
+import { fileSystemFailure, StorageError } from './storage-error.js';
 
 const CLEAN_SHUTDOWN_MARKER = '.kafka_cleanshutdown';
 const LOCK_FILE = '.lock';
 const RECOVERY_POINTS = 'recovery-point-offset-checkpoint';
 const LOG_START_OFFSETS = 'log-start-offset-checkpoint';
 const CLEANER_OFFSETS = 'cleaner-offset-checkpoint';
+
 
 export interface TopicPartition {
   topic: string;
@@ -53,6 +55,15 @@ export class LogDirLockedError extends Error {}
 export class LogManager {
   private readonly logs = new Map<string, ManagedLog>();
   private readonly dirOf = new Map<string, string>();
+  /** Logs per directory: new ones go where there are fewest. */
+  private readonly counts = new Map<string, number>();
+  /**
+   * Kafka's log directory failure model: a directory whose disk fails (an I/O error) goes
+   * offline with every log in it, until a restart; the others keep serving. Why, by directory.
+   */
+  private readonly offline = new Map<string, string>();
+  /** By directory: what hears of its logs' failures, and whether it is full. */
+  private readonly health = new Map<string, LogHealthListener & { roomNeeded: number }>();
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private readonly cleaner = new LogCleaner();
@@ -69,13 +80,31 @@ export class LogManager {
         acquireLock(dir);
         locked.push(dir);
       }
-      for (const dir of opts.logDirs) manager.loadDir(dir);
+      for (const dir of opts.logDirs) manager.loadDirOrFail(dir);
     } catch (e) {
       for (const dir of locked) releaseLock(dir);
       throw e;
     }
     manager.startBackgroundWork();
     return manager;
+  }
+
+  /**
+   * Loads a directory; one whose disk fails while loading goes offline, as in Kafka, unless it
+   * is the last one: a broker with no working directory cannot serve.
+   */
+  private loadDirOrFail(dir: string): void {
+    try {
+      this.loadDir(dir);
+    } catch (e) {
+      const failure = fileSystemFailure(e, dir);
+      const working = this.opts.logDirs.filter((d) => d !== dir && !this.offline.has(d));
+      if (failure === null || working.length === 0) throw e;
+      for (const [key, l] of this.logs) {
+        if (this.dirOf.get(key) === dir) l.log.goOffline(failure.message);
+      }
+      this.takeOffline(dir, failure);
+    }
   }
 
   private loadDir(dir: string): void {
@@ -101,23 +130,102 @@ export class LogManager {
         logStartOffset: startOffsets.get(key) ?? 0,
       });
       partitionLog.cleanerCheckpoint = Math.min(cleanerOffsets.get(key) ?? 0, partitionLog.logEndOffset);
+      partitionLog.health = this.healthOf(dir);
       if (partitionLog.loadReport.recoveredSegments > 0) recovered++;
       if (partitionLog.loadReport.truncatedBytes > 0) {
         log.warn({ partition: key, truncatedBytes: partitionLog.loadReport.truncatedBytes }, 'recovery truncated a torn tail');
       }
-      this.logs.set(key, { ...tp, log: partitionLog });
-      this.dirOf.set(key, dir);
+      this.place(key, { ...tp, log: partitionLog }, dir);
     }
     // From here on a crash must be treated as unclean.
     if (clean) unlinkSync(join(dir, CLEAN_SHUTDOWN_MARKER));
     log.info({ dir, partitions: this.countIn(dir), clean, recovered, ms: Date.now() - started }, 'log directory loaded');
   }
 
-  private countIn(dir: string): number {
-    let n = 0;
-    for (const d of this.dirOf.values()) if (d === dir) n++;
-    return n;
+  /** How a directory hears of its logs' failures: one listener per directory, shared by its logs. */
+  private healthOf(dir: string): LogHealthListener {
+    let health = this.health.get(dir);
+    if (health) return health;
+    const manager = this;
+    health = {
+      roomNeeded: 0,
+      failed(error, bytes) {
+        if (error.kind === 'io-error') manager.takeOffline(dir, error);
+        else if (error.kind === 'no-descriptors') log.warn({ dir, err: error.message }, 'out of file descriptors: the request got KAFKA_STORAGE_ERROR');
+        else if (error.kind === 'disk-full') {
+          if (this.roomNeeded === 0) {
+            log.warn({ dir }, 'log directory full: produce answers KAFKA_STORAGE_ERROR; no partial batch was kept, so writes resume by themselves once space is freed');
+          }
+          this.roomNeeded = this.roomNeeded === 0 ? Math.max(1, bytes) : Math.min(this.roomNeeded, Math.max(1, bytes));
+        }
+      },
+      // Small writes may still fit in the last free bytes: there is room again only once the
+      // disk has what the failed writes needed.
+      appendedWhileFull() {
+        let free: number;
+        try {
+          const fs = statfsSync(dir);
+          free = fs.bavail * fs.bsize;
+        } catch {
+          // The append itself went through: a failure to measure must not undo its answer.
+          return;
+        }
+        if (free < this.roomNeeded) return;
+        this.roomNeeded = 0;
+        log.info({ dir, freeBytes: free }, 'log directory has space again: writes resumed');
+      },
+    };
+    this.health.set(dir, health);
+    return health;
   }
+
+  /**
+   * Kafka's answer to a failed disk: every log in the directory stops serving (its partitions
+   * answer KAFKA_STORAGE_ERROR and show offline) and the directory stays offline until a
+   * restart, which recovers it; writing on could fork or tear what is already there.
+   */
+  private takeOffline(dir: string, error: StorageError): void {
+    if (this.offline.has(dir)) return;
+    this.offline.set(dir, error.message);
+    let partitions = 0;
+    for (const [key, l] of this.logs) {
+      if (this.dirOf.get(key) !== dir) continue;
+      l.log.goOffline(error.message);
+      partitions++;
+    }
+    log.error(
+      { dir, partitions, err: error.message },
+      'log directory failed and is offline until a restart: its partitions answer KAFKA_STORAGE_ERROR, other directories keep serving',
+    );
+  }
+
+  /** Offline directories and why. */
+  offlineDirs(): ReadonlyMap<string, string> {
+    return this.offline;
+  }
+
+  /** The directory holding a partition's log. */
+  dirOfLog(topic: string, partition: number): string | undefined {
+    return this.dirOf.get(partitionKey(topic, partition));
+  }
+
+  private countIn(dir: string): number {
+    return this.counts.get(dir) ?? 0;
+  }
+
+  private place(key: string, entry: ManagedLog, dir: string): void {
+    this.logs.set(key, entry);
+    this.dirOf.set(key, dir);
+    this.counts.set(dir, this.countIn(dir) + 1);
+  }
+
+  private unplace(key: string): void {
+    const dir = this.dirOf.get(key);
+    this.logs.delete(key);
+    this.dirOf.delete(key);
+    if (dir !== undefined) this.counts.set(dir, this.countIn(dir) - 1);
+  }
+
 
   private startBackgroundWork(): void {
     const every = (ms: number, task: () => void): void => {
@@ -146,15 +254,48 @@ export class LogManager {
 
   /** The log of a partition, created empty on the least loaded directory when missing. */
   getOrCreate(topic: string, partition: number): PartitionLog {
-    const key = partitionKey(topic, partition);
-    const existing = this.logs.get(key);
+    const existing = this.logs.get(partitionKey(topic, partition));
     if (existing) return existing.log;
-    const dir = this.opts.logDirs.reduce((best, d) => (this.countIn(d) < this.countIn(best) ? d : best));
-    const partitionLog = new PartitionLog(join(dir, key), this.opts.configFor(topic), { cleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
+    const { log: created, dir } = this.create(topic, partition);
     fsyncDirectory(dir);
-    this.logs.set(key, { topic, partition, log: partitionLog });
-    this.dirOf.set(key, dir);
-    return partitionLog;
+    return created;
+  }
+
+  /**
+   * Creates the logs of partitions [from, to) of a new topic or its new partitions, each
+   * directory made durable once for all: all of them, or (the first failure thrown) none.
+   */
+  createLogs(topic: string, from: number, to: number): void {
+    const dirs = new Set<string>();
+    let made = from;
+    try {
+      for (; made < to; made++) dirs.add(this.create(topic, made).dir);
+      for (const dir of dirs) fsyncDirectory(dir);
+    } catch (e) {
+      for (let i = from; i < made; i++) this.delete(topic, i);
+      throw fileSystemFailure(e, topic) ?? e;
+    }
+  }
+
+  private create(topic: string, partition: number): { log: PartitionLog; dir: string } {
+    const key = partitionKey(topic, partition);
+    const online = this.opts.logDirs.filter((d) => !this.offline.has(d));
+    if (online.length === 0) throw new StorageError('log-dir-offline', 'every log directory is offline');
+    const dir = online.reduce((best, d) => (this.countIn(d) < this.countIn(best) ? d : best));
+    const path = join(dir, key);
+    // Something already in the way (a stray file of that name) is not ours to remove.
+    const ours = !existsSync(path);
+    let partitionLog: PartitionLog;
+    try {
+      partitionLog = new PartitionLog(path, this.opts.configFor(topic), { cleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
+    } catch (e) {
+      // Nothing of a log that could not be made stays behind.
+      if (ours) rmSync(path, { recursive: true, force: true });
+      throw fileSystemFailure(e, path) ?? e;
+    }
+    partitionLog.health = this.healthOf(dir);
+    this.place(key, { topic, partition, log: partitionLog }, dir);
+    return { log: partitionLog, dir };
   }
 
   /** Deletes a partition's log and its directory. */
@@ -162,9 +303,15 @@ export class LogManager {
     const key = partitionKey(topic, partition);
     const entry = this.logs.get(key);
     if (!entry) return;
-    this.logs.delete(key);
-    this.dirOf.delete(key);
-    entry.log.deleteAll();
+    this.unplace(key);
+    try {
+      entry.log.deleteAll();
+    } catch (e) {
+      // An offline directory may not let go of the files: its next start removes them, since
+      // the metadata no longer names the partition.
+      if (fileSystemFailure(e, key) === null) throw e;
+      log.warn({ partition: key, err: e }, 'could not remove a deleted partition log; the next start will');
+    }
   }
 
   /** Applies a topic's new config to its logs (AlterConfigs). */
@@ -173,9 +320,22 @@ export class LogManager {
     for (const l of this.logs.values()) if (l.topic === topic) l.log.config = config;
   }
 
+  /** The logs that serve, and `work` applied to each; a log that fails is reported and skipped. */
+  private forEachOnline(what: string, work: (l: ManagedLog) => void): void {
+    for (const l of this.logs.values()) {
+      if (l.log.offline) continue;
+      try {
+        work(l);
+      } catch (e) {
+        if (fileSystemFailure(e, l.log.dir) === null) throw e;
+        log.warn({ partition: partitionKey(l.topic, l.partition), err: (e as Error).message }, `${what} failed`);
+      }
+    }
+  }
+
   applyRetention(now: number): number {
     let deleted = 0;
-    for (const l of this.logs.values()) deleted += l.log.applyRetention(now);
+    this.forEachOnline('retention', (l) => (deleted += l.log.applyRetention(now)));
     if (deleted > 0) this.writeCheckpoints();
     return deleted;
   }
@@ -186,41 +346,68 @@ export class LogManager {
    */
   cleanLogs(now: number): number {
     let cleaned = 0;
-    for (const l of this.logs.values()) {
+    this.forEachOnline('log cleaning', (l) => {
       const upTo = this.opts.cleanableEnd?.(l.topic, l.partition, l.log);
       const stats = this.cleaner.cleanIfNeeded(l.log, now, upTo);
       if (stats) {
         cleaned++;
         log.info({ partition: partitionKey(l.topic, l.partition), ...stats }, 'log cleaned');
       }
-    }
+    });
     if (cleaned > 0) this.writeCheckpoints();
     return cleaned;
   }
 
-  /** Recovery points, log start offsets and cleaner offsets of every partition, per directory, atomically. */
-  writeCheckpoints(): void {
+  /**
+   * Recovery points, log start offsets and cleaner offsets of every partition, per directory,
+   * atomically. Returns the directories where that failed (a full or failing disk).
+   */
+  writeCheckpoints(): string[] {
+    const failed: string[] = [];
     for (const dir of this.opts.logDirs) {
+      if (this.offline.has(dir)) continue;
       const here = [...this.logs].filter(([key]) => this.dirOf.get(key) === dir).map(([, l]) => l);
       const offsets = (pick: (l: PartitionLog) => number): PartitionOffset[] =>
         here.map((l) => ({ topic: l.topic, partition: l.partition, offset: pick(l.log) }));
-      new OffsetCheckpointFile(join(dir, RECOVERY_POINTS)).write(offsets((l) => l.recoveryPoint));
-      new OffsetCheckpointFile(join(dir, LOG_START_OFFSETS)).write(offsets((l) => l.logStartOffset));
-      new OffsetCheckpointFile(join(dir, CLEANER_OFFSETS)).write(offsets((l) => l.cleanerCheckpoint));
+      try {
+        new OffsetCheckpointFile(join(dir, RECOVERY_POINTS)).write(offsets((l) => l.recoveryPoint));
+        new OffsetCheckpointFile(join(dir, LOG_START_OFFSETS)).write(offsets((l) => l.logStartOffset));
+        new OffsetCheckpointFile(join(dir, CLEANER_OFFSETS)).write(offsets((l) => l.cleanerCheckpoint));
+      } catch (e) {
+        const failure = fileSystemFailure(e, dir);
+        if (failure === null) throw e;
+        // A disk that refuses writes for any reason but space has failed, as for a log.
+        if (failure.kind === 'io-error') this.takeOffline(dir, failure);
+        else log.warn({ dir, err: failure.message }, 'could not write the log checkpoints');
+        failed.push(dir);
+      }
     }
+    return failed;
   }
 
   /**
    * Flushes every log, writes the checkpoints and the clean-shutdown marker, and releases the
-   * directories: the next start trusts the segments instead of checking every batch.
+   * directories: the next start trusts the segments instead of checking every batch. A
+   * directory where any of that failed gets no marker, so its next start recovers it.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
-    await Promise.all([...this.logs.values()].map((l) => l.log.close()));
-    this.writeCheckpoints();
+    const logs = [...this.logs.entries()];
+    const closing = await Promise.allSettled(logs.map(([, l]) => l.log.close()));
+    const unclean = new Set(this.writeCheckpoints());
+    closing.forEach((result, i) => {
+      if (result.status === 'fulfilled') return;
+      const [key] = logs[i];
+      log.warn({ partition: key, err: (result.reason as Error).message }, 'could not flush a log at shutdown');
+      unclean.add(this.dirOf.get(key)!);
+    });
     for (const dir of this.opts.logDirs) {
+      if (this.offline.has(dir) || unclean.has(dir)) {
+        releaseLock(dir, true);
+        continue;
+      }
       const fd = openSync(join(dir, CLEAN_SHUTDOWN_MARKER), 'w');
       closeSync(fd);
       fsyncDirectory(dir);
@@ -267,7 +454,12 @@ function acquireLock(dir: string): void {
   throw new LogDirLockedError(`could not lock ${dir}`);
 }
 
-function releaseLock(dir: string): void {
+/** Releases a directory; a failed one may refuse to lose its lock file, which the next start takes over. */
+function releaseLock(dir: string, failed = false): void {
   lockedHere.delete(dir);
-  rmSync(join(dir, LOCK_FILE), { force: true });
+  try {
+    rmSync(join(dir, LOCK_FILE), { force: true });
+  } catch (e) {
+    if (!failed) throw e;
+  }
 }

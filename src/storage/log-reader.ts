@@ -10,12 +10,15 @@ const CHUNK = 1 << 20;
 /** The bytes of a file region, read into memory (shorter if the file is). */
 export function readRegion(region: FileRegion): Buffer {
   const out = Buffer.allocUnsafe(region.byteLength);
-  let done = 0;
-  while (done < out.length) {
-    const n = readSync(region.fd, out, done, out.length - done, region.position + done);
-    if (n === 0) break;
-    done += n;
-  }
+  const done = region.file.use((fd) => {
+    let n = 0;
+    while (n < out.length) {
+      const got = readSync(fd, out, n, out.length - n, region.position + n);
+      if (got === 0) break;
+      n += got;
+    }
+    return n;
+  });
   return out.subarray(0, done);
 }
 

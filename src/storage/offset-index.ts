@@ -63,6 +63,10 @@ abstract class SortedIndex {
   close(): void {
     this.storage.close();
   }
+
+  discard(): void {
+    this.storage.discard();
+  }
 }
 
 /** `.index`: 8-byte entries of relative offset (int32) and file position (int32). */

@@ -10,7 +10,7 @@ import { readInt64, writeInt64 } from './int64.js';
 import type { LogConfig } from './log-config.js';
 import { LogSegment } from './segment.js';
 import { finishInterruptedSwaps } from './segment-swap.js';
-import { StorageError } from './storage-error.js';
+import { fileSystemFailure, StorageError } from './storage-error.js';
 
 export interface AppendOptions {
   /** Stamped into every batch's partitionLeaderEpoch. */
@@ -63,6 +63,15 @@ export interface PartitionLogListener {
   closing(): void;
 }
 
+/** What the log manager hears of a log's file system failures; `bytes`: what an append that failed needed. */
+export interface LogHealthListener {
+  failed(error: StorageError, bytes: number): void;
+  /** While the directory is full, the least room a failed write needed; else 0. */
+  readonly roomNeeded: number;
+  /** An append succeeded while the directory was full: there may be room again. */
+  appendedWhileFull(): void;
+}
+
 /**
  * One partition: an ordered list of segments, the last of which takes appends. Offsets are
  * numbers (see int64.ts). Callers run on the event loop, so there is one appender at a time.
@@ -86,6 +95,11 @@ export class PartitionLog {
   readonly loadReport: LoadReport;
   /** What follows this log's rolls, truncations and close; set by the broker's producer state. */
   listener: PartitionLogListener | null = null;
+  /** Set by the log manager. */
+  health: LogHealthListener | null = null;
+  /** Why the log's directory went offline; null while it serves. */
+  private offlineReason: string | null = null;
+  private currentConfig: LogConfig;
 
   /**
    * Opens (or creates) the log in `dir`. After a clean shutdown the segments are trusted;
@@ -94,9 +108,10 @@ export class PartitionLog {
    */
   constructor(
     readonly dir: string,
-    public config: LogConfig,
+    config: LogConfig,
     opts: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number },
   ) {
+    this.currentConfig = config;
     mkdirSync(dir, { recursive: true });
     this.groupCommit = new GroupCommit(() => this.flush());
     this.loadReport = this.load(opts);
@@ -183,7 +198,7 @@ export class PartitionLog {
 
   /** Every segment but the active one, oldest first: what the log cleaner may rewrite. */
   inactiveSegments(): readonly LogSegment[] {
-    if (this.closed) throw new StorageError('log-closed', `${this.dir} is closed`);
+    this.checkUsable();
     return this.segments.slice(0, -1);
   }
 
@@ -193,7 +208,7 @@ export class PartitionLog {
    * old segments, reads after it the new one; deleting the old ones is the caller's.
    */
   replaceSegments(old: readonly LogSegment[], replacement: LogSegment): void {
-    if (this.closed) throw new StorageError('log-closed', `${this.dir} is closed`);
+    this.checkUsable();
     const at = this.segments.indexOf(old[0]);
     const inPlace = at >= 0 && at + old.length < this.segments.length && old.every((s, i) => this.segments[at + i] === s);
     if (!inPlace || replacement.baseOffset !== old[0].baseOffset) throw new Error(`${this.dir}: the segments to replace are not the log's`);
@@ -205,10 +220,66 @@ export class PartitionLog {
     return this.segments.map((s) => s.baseOffset);
   }
 
+  /** The new segment first: a roll that fails for want of space or descriptors changes nothing. */
   private roll(baseOffset: number): void {
+    const next = LogSegment.create(this.dir, baseOffset, this.config);
     this.active.seal();
-    this.segments.push(LogSegment.create(this.dir, baseOffset, this.config));
+    this.segments.push(next);
     this.listener?.rolled(baseOffset);
+  }
+
+  get config(): LogConfig {
+    return this.currentConfig;
+  }
+
+  /** A topic's new config (AlterConfigs) applies to every segment, the active one included. */
+  set config(config: LogConfig) {
+    this.currentConfig = config;
+    for (const s of this.segments) s.config = config;
+  }
+
+  get offline(): boolean {
+    return this.offlineReason !== null;
+  }
+
+  private checkUsable(): void {
+    if (this.offlineReason !== null) throw new StorageError('log-dir-offline', `${this.dir} is in an offline log directory: ${this.offlineReason}`);
+    if (this.closed) throw new StorageError('log-closed', `${this.dir} is closed`);
+  }
+
+  /**
+   * A file system failure as the StorageError it is, told to the log manager once; anything
+   * else (a bug, a storage error raised on purpose) goes on unchanged.
+   */
+  private failure(e: unknown, leftHalfDone = false, bytes = 0): unknown {
+    let failure = fileSystemFailure(e, this.dir);
+    if (failure === null || failure === e) return e;
+    // A change that cannot be undone (a truncation) leaves the log unfit to serve, whatever
+    // the cause: as for any I/O error, its directory goes offline.
+    if (leftHalfDone && failure.kind !== 'io-error') failure = new StorageError('io-error', `${failure.message} (the log was left half-changed)`, { cause: e });
+    this.health?.failed(failure, bytes);
+    return failure;
+  }
+
+  /** Runs file work, turning file system failures into StorageErrors. */
+  private guarded<T>(work: () => T, leftHalfDone = false): T {
+    this.checkUsable();
+    try {
+      return work();
+    } catch (e) {
+      throw this.failure(e, leftHalfDone);
+    }
+  }
+
+  /**
+   * The log's directory failed: the log stops serving and lets go of its files without writing
+   * to them (nothing written now could be trusted), so the next start recovers it.
+   */
+  goOffline(reason: string): void {
+    if (this.offlineReason !== null) return;
+    this.offlineReason = reason;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    for (const s of this.segments) s.abandon();
   }
 
   /**
@@ -217,7 +288,7 @@ export class PartitionLog {
    * count), the leader epoch, and under log-append time a new max timestamp and CRC.
    */
   append(records: Buffer, opts: AppendOptions): AppendResult {
-    if (this.closed) throw new StorageError('log-closed', `${this.dir} is closed`);
+    this.checkUsable();
     if (records.length === 0) throw new StorageError('invalid-record', 'no record batches to append');
     // A segment must hold an append whole (Kafka refuses such appends the same way).
     if (records.length > this.config.segmentBytes) {
@@ -254,10 +325,18 @@ export class PartitionLog {
       maxTimestamp = Math.max(maxTimestamp, readInt64(records, at + HeaderField.maxTimestamp));
       at += size;
     }
-    if (!this.active.hasRoomFor(records.length) || this.active.spansMoreThan(this.config.segmentMs, maxTimestamp)) {
-      this.roll(this.logEndOffset);
+    // The room a failure here needed: a new mapped segment takes all of its size at once.
+    let needed = records.length;
+    try {
+      if (!this.active.hasRoomFor(records.length) || this.active.spansMoreThan(this.config.segmentMs, maxTimestamp)) {
+        if (this.config.appendMode === 'mmap') needed = Math.max(needed, this.config.segmentBytes);
+        this.roll(this.logEndOffset);
+      }
+      this.active.append(records);
+    } catch (e) {
+      throw this.failure(e, false, needed);
     }
-    this.active.append(records);
+    if (this.health !== null && this.health.roomNeeded > 0) this.health.appendedWhileFull();
     const durable = this.afterAppend(recordCount);
     return { firstOffset, lastOffset: next - 1, logAppendTime: logAppend ? opts.now : -1, recordCount, durable };
   }
@@ -274,7 +353,8 @@ export class PartitionLog {
   }
 
   private flushInBackground(): void {
-    this.flush().catch((e: unknown) => log.error({ err: e, dir: this.dir }, 'flush failed'));
+    // The log manager hears of the failure and logs it.
+    this.flush().catch(() => {});
   }
 
   /** Writes everything appended so far to disk and moves the recovery point up to it. */
@@ -284,10 +364,32 @@ export class PartitionLog {
       this.flushTimer = null;
     }
     this.unflushedMessages = 0;
+    this.checkUsable();
     const upTo = this.logEndOffset;
     const dirty = this.segments.filter((s) => s.nextOffset > this.recoveryPoint || s === this.active);
-    await Promise.all(dirty.map((s) => s.flush()));
+    try {
+      await Promise.all(dirty.map((s) => s.flush()));
+    } catch (e) {
+      const failure = this.failure(e);
+      if (this.config.flushMode === 'sync') this.dropUnflushed(failure);
+      throw failure;
+    }
     if (upTo > this.recoveryPoint) this.recoveryPoint = upTo;
+  }
+
+  /**
+   * In sync mode nothing past the recovery point was acknowledged: when a flush fails (a full
+   * disk refusing index entries, say), those records go, with the failure for everyone waiting,
+   * so a producer's retry cannot find its first attempt in the log after all.
+   */
+  private dropUnflushed(failure: unknown): void {
+    if (this.offline) return;
+    this.groupCommit.failWaiting(failure);
+    try {
+      this.truncateTo(this.recoveryPoint);
+    } catch {
+      // The truncation's own failure took the directory offline.
+    }
   }
 
   /** Group-committed flushes so far (sync mode). */
@@ -315,21 +417,23 @@ export class PartitionLog {
    * watermark). Null when there is nothing yet. Reads stay within one segment, as Kafka's do.
    */
   read(fromOffset: number, maxBytes: number, upToOffset = this.logEndOffset): FileRegion | null {
-    if (fromOffset < this.logStartOffset || fromOffset > this.logEndOffset) {
-      throw new StorageError(
-        'offset-out-of-range',
-        `offset ${fromOffset} is outside ${this.logStartOffset}..${this.logEndOffset} of ${this.dir}`,
-      );
-    }
-    if (fromOffset >= upToOffset) return null;
-    for (let i = this.segmentFor(fromOffset); i < this.segments.length; i++) {
-      const seg = this.segments[i];
-      if (seg.baseOffset >= upToOffset) return null;
-      const end = upToOffset >= seg.nextOffset ? seg.size : seg.positionOf(upToOffset);
-      const region = seg.read(fromOffset, maxBytes, end);
-      if (region) return region;
-    }
-    return null;
+    return this.guarded(() => {
+      if (fromOffset < this.logStartOffset || fromOffset > this.logEndOffset) {
+        throw new StorageError(
+          'offset-out-of-range',
+          `offset ${fromOffset} is outside ${this.logStartOffset}..${this.logEndOffset} of ${this.dir}`,
+        );
+      }
+      if (fromOffset >= upToOffset) return null;
+      for (let i = this.segmentFor(fromOffset); i < this.segments.length; i++) {
+        const seg = this.segments[i];
+        if (seg.baseOffset >= upToOffset) return null;
+        const end = upToOffset >= seg.nextOffset ? seg.size : seg.positionOf(upToOffset);
+        const region = seg.read(fromOffset, maxBytes, end);
+        if (region) return region;
+      }
+      return null;
+    });
   }
 
   /**
@@ -338,21 +442,25 @@ export class PartitionLog {
    * valid until visit returns.
    */
   scanBatchHeaders(fromOffset: number, visit: (header: RecordBatchHeader) => void): void {
-    const header = new RecordBatchHeader();
-    for (let i = this.segmentFor(fromOffset); i < this.segments.length; i++) {
-      const seg = this.segments[i];
-      seg.scan(seg.offsetIndex.lookup(fromOffset), (b, chunk, at) => {
-        if (b.lastOffset >= fromOffset) visit(header.reset(chunk, at));
-        return true;
-      });
-    }
+    this.guarded(() => {
+      const header = new RecordBatchHeader();
+      for (let i = this.segmentFor(fromOffset); i < this.segments.length; i++) {
+        const seg = this.segments[i];
+        seg.scan(seg.offsetIndex.lookup(fromOffset), (b, chunk, at) => {
+          if (b.lastOffset >= fromOffset) visit(header.reset(chunk, at));
+          return true;
+        });
+      }
+    });
   }
 
   /** The whole batch holding `offset`, as bytes: for the few callers that must look inside. */
   readBatchAt(offset: number): Buffer | null {
-    const seg = this.segments[this.segmentFor(offset)];
-    const b = seg.findBatch(offset);
-    return b ? seg.readBytes(b.position, b.size) : null;
+    return this.guarded(() => {
+      const seg = this.segments[this.segmentFor(offset)];
+      const b = seg.findBatch(offset);
+      return b ? seg.readBytes(b.position, b.size) : null;
+    });
   }
 
   /**
@@ -361,19 +469,21 @@ export class PartitionLog {
    * record is older.
    */
   offsetForTimestamp(timestamp: number): TimestampAndOffset | null {
-    for (const seg of this.segments) {
-      if (seg.maxTimestamp < timestamp) continue;
-      const b = seg.findBatchByTimestamp(timestamp);
-      if (!b || b.lastOffset < this.logStartOffset) continue;
-      const batch = decodeRecordBatch(seg.readBytes(b.position, b.size));
-      const logAppend = batch.timestampType === 'log-append';
-      for (const r of batch.records) {
-        const ts = logAppend ? Number(batch.maxTimestamp) : Number(batch.baseTimestamp) + r.timestampDelta;
-        const offset = b.baseOffset + r.offsetDelta;
-        if (ts >= timestamp && offset >= this.logStartOffset) return { timestamp: ts, offset };
+    return this.guarded(() => {
+      for (const seg of this.segments) {
+        if (seg.maxTimestamp < timestamp) continue;
+        const b = seg.findBatchByTimestamp(timestamp);
+        if (!b || b.lastOffset < this.logStartOffset) continue;
+        const batch = decodeRecordBatch(seg.readBytes(b.position, b.size));
+        const logAppend = batch.timestampType === 'log-append';
+        for (const r of batch.records) {
+          const ts = logAppend ? Number(batch.maxTimestamp) : Number(batch.baseTimestamp) + r.timestampDelta;
+          const offset = b.baseOffset + r.offsetDelta;
+          if (ts >= timestamp && offset >= this.logStartOffset) return { timestamp: ts, offset };
+        }
       }
-    }
-    return null;
+      return null;
+    });
   }
 
   /** The record with the largest timestamp (ListOffsets MAX_TIMESTAMP). */
@@ -392,34 +502,38 @@ export class PartitionLog {
    * log end becomes the base offset of the first removed batch.
    */
   truncateTo(offset: number): void {
-    if (offset >= this.logEndOffset) return;
-    if (offset <= this.segments[0].baseOffset) {
-      this.truncateFullyAndStartAt(offset);
-      return;
-    }
-    while (this.segments.length > 1 && this.active.baseOffset >= offset) this.segments.pop()!.delete();
-    this.active.truncateTo(offset);
-    // A sealed segment takes no appends (its mapping is gone): continue in a fresh one, or
-    // replace the segment outright when nothing of it is left.
-    if (this.active.isEmpty) {
-      const base = this.active.baseOffset;
-      this.segments.pop()!.delete();
-      this.segments.push(LogSegment.create(this.dir, base, this.config));
-    } else this.roll(this.logEndOffset);
-    this.recoveryPoint = Math.min(this.recoveryPoint, this.logEndOffset);
-    // Offsets past the cut will hold new records, which the cleaner has not seen.
-    this.cleanerCheckpoint = Math.min(this.cleanerCheckpoint, this.logEndOffset);
-    this.listener?.truncated(this.logEndOffset);
+    this.guarded(() => {
+      if (offset >= this.logEndOffset) return;
+      if (offset <= this.segments[0].baseOffset) {
+        this.truncateFullyAndStartAt(offset);
+        return;
+      }
+      while (this.segments.length > 1 && this.active.baseOffset >= offset) this.segments.pop()!.delete();
+      this.active.truncateTo(offset);
+      // A sealed segment takes no appends (its mapping is gone): continue in a fresh one, or
+      // replace the segment outright when nothing of it is left.
+      if (this.active.isEmpty) {
+        const base = this.active.baseOffset;
+        this.segments.pop()!.delete();
+        this.segments.push(LogSegment.create(this.dir, base, this.config));
+      } else this.roll(this.logEndOffset);
+      this.recoveryPoint = Math.min(this.recoveryPoint, this.logEndOffset);
+      // Offsets past the cut will hold new records, which the cleaner has not seen.
+      this.cleanerCheckpoint = Math.min(this.cleanerCheckpoint, this.logEndOffset);
+      this.listener?.truncated(this.logEndOffset);
+    }, true);
   }
 
   /** Drops everything and starts the log again at `offset`. */
   truncateFullyAndStartAt(offset: number): void {
-    for (const s of this.segments) s.delete();
-    this.segments = [LogSegment.create(this.dir, offset, this.config)];
-    this.logStartOffset = offset;
-    this.recoveryPoint = offset;
-    this.cleanerCheckpoint = offset;
-    this.listener?.truncated(offset);
+    this.guarded(() => {
+      for (const s of this.segments) s.delete();
+      this.segments = [LogSegment.create(this.dir, offset, this.config)];
+      this.logStartOffset = offset;
+      this.recoveryPoint = offset;
+      this.cleanerCheckpoint = offset;
+      this.listener?.truncated(offset);
+    }, true);
   }
 
   /**
@@ -427,11 +541,13 @@ export class PartitionLog {
    * it. The caller keeps `offset` at or below the high watermark.
    */
   deleteRecordsBefore(offset: number): void {
-    if (offset > this.logEndOffset) throw new StorageError('offset-out-of-range', `offset ${offset} is past the log end ${this.logEndOffset}`);
-    if (offset <= this.logStartOffset) return;
-    this.logStartOffset = offset;
-    if (this.active.nextOffset <= offset && !this.active.isEmpty) this.roll(this.logEndOffset);
-    this.deleteSegmentsWhile((s) => s.nextOffset <= this.logStartOffset);
+    this.guarded(() => {
+      if (offset > this.logEndOffset) throw new StorageError('offset-out-of-range', `offset ${offset} is past the log end ${this.logEndOffset}`);
+      if (offset <= this.logStartOffset) return;
+      this.logStartOffset = offset;
+      if (this.active.nextOffset <= offset && !this.active.isEmpty) this.roll(this.logEndOffset);
+      this.deleteSegmentsWhile((s) => s.nextOffset <= this.logStartOffset);
+    });
   }
 
   /** Deletes old segments from the front while `doomed` says so; never the active one. */
@@ -450,24 +566,31 @@ export class PartitionLog {
    * segments go, oldest first, never the active one. Returns how many were deleted.
    */
   applyRetention(now: number): number {
-    if (!this.config.cleanupDelete) return 0;
-    let deleted = 0;
-    const { retentionMs, retentionBytes } = this.config;
-    if (retentionMs >= 0) deleted += this.deleteSegmentsWhile((s) => s.maxTimestamp >= 0 && now - s.maxTimestamp > retentionMs);
-    if (retentionBytes >= 0) {
-      let excess = this.size - retentionBytes;
-      deleted += this.deleteSegmentsWhile((s) => {
-        if (s.size > excess) return false;
-        excess -= s.size;
-        return true;
-      });
-    }
-    return deleted;
+    return this.guarded(() => {
+      if (!this.config.cleanupDelete) return 0;
+      let deleted = 0;
+      const { retentionMs, retentionBytes } = this.config;
+      if (retentionMs >= 0) deleted += this.deleteSegmentsWhile((s) => s.maxTimestamp >= 0 && now - s.maxTimestamp > retentionMs);
+      if (retentionBytes >= 0) {
+        let excess = this.size - retentionBytes;
+        deleted += this.deleteSegmentsWhile((s) => {
+          if (s.size > excess) return false;
+          excess -= s.size;
+          return true;
+        });
+      }
+      return deleted;
+    });
   }
 
   /** Flushes, trims the active segment's preallocation and closes every file. */
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.offline) {
+      // Its files were let go when the directory failed.
+      this.closed = true;
+      return;
+    }
     // Group commits still queued would fdatasync descriptors about to close.
     await this.groupCommit.idle();
     await this.flush();
@@ -481,7 +604,7 @@ export class PartitionLog {
   deleteAll(): void {
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
-    for (const s of this.segments) s.delete();
+    if (!this.offline) for (const s of this.segments) s.delete();
     this.segments = [];
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
-import { closeSync, constants, fdatasync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { fdatasync, fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
 import { nativeAddon } from '../native/addon.js';
+import { logDescriptors, type CachedFile } from './descriptor-cache.js';
 import type { AppendMode } from './log-config.js';
 
 /**
@@ -9,9 +10,12 @@ import type { AppendMode } from './log-config.js';
  */
 export interface SegmentFile {
   readonly mode: AppendMode;
-  readonly fd: number;
+  /** The file under the descriptor budget: open only while used. */
+  readonly file: CachedFile;
   /** Bytes of data; in mmap mode the file itself is larger until it is trimmed. */
   readonly size: number;
+  /** The most bytes it can hold: a mapping cannot grow. */
+  readonly capacity: number;
   append(data: Buffer): void;
   /** Reads up to `length` bytes at `position` into `into`; returns how many were read. */
   read(into: Buffer, length: number, position: number): number;
@@ -20,43 +24,65 @@ export interface SegmentFile {
   /** Trims preallocated space: the segment takes no more appends. */
   seal(): void;
   close(): void;
+  /** Releases the file without touching it (its directory failed). */
+  abandon(): void;
 }
 
-function syncFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+/** fdatasync on the threadpool, with the descriptor lent for as long as it runs. */
+export async function syncFile(file: CachedFile, before?: (fd: number) => void): Promise<void> {
+  const fd = await file.acquire();
+  try {
+    before?.(fd);
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+  } finally {
+    file.release();
+  }
 }
 
 class WrittenSegmentFile implements SegmentFile {
   readonly mode = 'write' as const;
+  readonly capacity = Number.POSITIVE_INFINITY;
 
   constructor(
-    readonly fd: number,
+    readonly file: CachedFile,
     public size: number,
   ) {}
 
   append(data: Buffer): void {
-    let done = 0;
-    while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, this.size + done);
+    this.file.use((fd) => {
+      let done = 0;
+      try {
+        while (done < data.length) done += writeSync(fd, data, done, data.length - done, this.size + done);
+      } catch (e) {
+        // A full disk can take part of the data: no torn batch may stay behind.
+        if (done > 0) ftruncateSync(fd, this.size);
+        throw e;
+      }
+    });
     this.size += data.length;
   }
 
   read(into: Buffer, length: number, position: number): number {
-    return readSync(this.fd, into, 0, Math.min(length, this.size - position), position);
+    return this.file.use((fd) => readSync(fd, into, 0, Math.min(length, this.size - position), position));
   }
 
   truncate(size: number): void {
-    ftruncateSync(this.fd, size);
+    this.file.use((fd) => ftruncateSync(fd, size));
     this.size = size;
   }
 
   sync(): Promise<void> {
-    return syncFd(this.fd);
+    return syncFile(this.file);
   }
 
   seal(): void {}
 
   close(): void {
-    closeSync(this.fd);
+    this.file.close();
+  }
+
+  abandon(): void {
+    this.file.close();
   }
 }
 
@@ -69,14 +95,18 @@ class MappedSegmentFile implements SegmentFile {
   private view: Buffer;
 
   constructor(
-    readonly fd: number,
+    readonly file: CachedFile,
     public size: number,
     capacity: number,
     mlock: boolean,
   ) {
     const addon = nativeAddon!;
-    ftruncateSync(fd, capacity);
-    this.mapping = addon.mmap(fd, capacity, true);
+    // Blocks reserved up front: on a full disk, a page of a sparse file first touched through
+    // the mapping would raise SIGBUS and end the process.
+    this.mapping = file.use((fd) => {
+      addon.fallocate(fd, 0, capacity);
+      return addon.mmap(fd, capacity, true);
+    });
     this.view = Buffer.from(this.mapping);
     // Warm-up: fault in every page now, in chunks so that madvise's read-ahead limit does not
     // cut it short, so appends later copy into resident memory without page faults.
@@ -98,20 +128,20 @@ class MappedSegmentFile implements SegmentFile {
   read(into: Buffer, length: number, position: number): number {
     const n = Math.max(0, Math.min(length, this.size - position));
     if (this.mapping) this.view.copy(into, 0, position, position + n);
-    else return readSync(this.fd, into, 0, n, position);
+    else return this.file.use((fd) => readSync(fd, into, 0, n, position));
     return n;
   }
 
   truncate(size: number): void {
     if (this.mapping) this.view.fill(0, size, this.size);
-    else ftruncateSync(this.fd, size);
+    else this.file.use((fd) => ftruncateSync(fd, size));
     this.size = size;
   }
 
   sync(): Promise<void> {
     // fdatasync also writes back pages dirtied through a shared mapping, and runs on the
     // threadpool, where msync would block the event loop.
-    return syncFd(this.fd);
+    return syncFile(this.file);
   }
 
   seal(): void {
@@ -120,12 +150,19 @@ class MappedSegmentFile implements SegmentFile {
     nativeAddon!.unmap(this.mapping);
     this.mapping = null;
     this.view = Buffer.alloc(0);
-    ftruncateSync(this.fd, this.size);
+    this.file.use((fd) => ftruncateSync(fd, this.size));
   }
 
   close(): void {
     this.seal();
-    closeSync(this.fd);
+    this.file.close();
+  }
+
+  abandon(): void {
+    if (this.mapping) nativeAddon!.unmap(this.mapping);
+    this.mapping = null;
+    this.view = Buffer.alloc(0);
+    this.file.close();
   }
 }
 
@@ -134,13 +171,13 @@ class MappedSegmentFile implements SegmentFile {
  * appends and needs the native addon: without it, the file is written in write mode instead.
  */
 export function openSegmentFile(path: string, mode: AppendMode, size: number | null, capacity: number, mlock: boolean): SegmentFile {
-  const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+  const file = logDescriptors.file(path, true);
   try {
-    const valid = size ?? fstatSync(fd).size;
-    if (mode === 'mmap' && nativeAddon) return new MappedSegmentFile(fd, valid, Math.max(capacity, valid), mlock);
-    return new WrittenSegmentFile(fd, valid);
+    const valid = size ?? file.use((fd) => fstatSync(fd).size);
+    if (mode === 'mmap' && nativeAddon) return new MappedSegmentFile(file, valid, Math.max(capacity, valid), mlock);
+    return new WrittenSegmentFile(file, valid);
   } catch (e) {
-    closeSync(fd);
+    file.close();
     throw e;
   }
 }

@@ -13,8 +13,8 @@ import { LogSegment } from './segment.js';
  * 2. its files are renamed to `.swap`, the log file last: `<base>.log.swap` existing is the
  *    commit point, after which the new data wins;
  * 3. the partition log switches to the new segment in memory, in one synchronous step;
- * 4. the replaced segments are deleted (as any deleted segment: unlinked at once, descriptors
- *    closed after file.delete.delay.ms, so a fetch already holding one still reads old data);
+ * 4. the replaced segments are deleted (as any deleted segment: renamed to `.deleted` and removed
+ *    after file.delete.delay.ms, so a fetch already holding one still reads old data);
  * 5. the `.swap` files get their final names.
  *
  * A crash before step 2 completes leaves the old segments whole and `.cleaned`/index `.swap`
@@ -52,11 +52,13 @@ function fsyncPath(path: string): void {
   }
 }
 
-function renameSegmentFiles(dir: string, baseOffset: number, from: string, to: string, step: SwapStep, onStep: SwapHook): void {
-  const source = LogSegment.paths(dir, baseOffset, from);
-  const target = LogSegment.paths(dir, baseOffset, to);
+function renameSegmentFiles(segment: LogSegment, from: string, to: string, step: SwapStep, onStep: SwapHook): void {
+  const source = LogSegment.paths(segment.dir, segment.baseOffset, from);
+  const target = LogSegment.paths(segment.dir, segment.baseOffset, to);
+  const files = segment.files();
   for (const kind of RENAME_ORDER) {
     renameSync(source[kind], target[kind]);
+    files[kind].path = target[kind];
     onStep(step, target[kind]);
   }
 }
@@ -72,7 +74,7 @@ export function swapInCleanedSegment(log: PartitionLog, cleaned: LogSegment, rep
     cleaned.seal();
     for (const path of Object.values(LogSegment.paths(dir, base, CLEANED_SUFFIX))) fsyncPath(path);
     onStep('written', String(base));
-    renameSegmentFiles(dir, base, CLEANED_SUFFIX, SWAP_SUFFIX, 'to-swap', onStep);
+    renameSegmentFiles(cleaned, CLEANED_SUFFIX, SWAP_SUFFIX, 'to-swap', onStep);
     // The commit must be on disk before any old file goes.
     fsyncDirectory(dir);
     log.replaceSegments(replaced, cleaned);
@@ -90,7 +92,7 @@ export function swapInCleanedSegment(log: PartitionLog, cleaned: LogSegment, rep
   // Once `.log.swap` is gone, nothing says the old segments were replaced: they must be gone
   // first, or loading would take them for damage overlapping the new one.
   fsyncDirectory(dir);
-  renameSegmentFiles(dir, base, SWAP_SUFFIX, '', 'to-final', onStep);
+  renameSegmentFiles(cleaned, SWAP_SUFFIX, '', 'to-final', onStep);
   fsyncDirectory(dir);
 }
 

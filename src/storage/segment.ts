@@ -1,9 +1,10 @@
-import { existsSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeaderField, RECORD_BATCH_HEADER_SIZE, BATCH_LENGTH_OVERHEAD, MIN_BATCH_LENGTH, CURRENT_MAGIC } from '../protocol/records/batch-layout.js';
 import { RecordBatchHeader } from '../protocol/records/batch-header.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
 import type { FileRegion } from '../native/file-transfer.js';
+import type { CachedFile } from './descriptor-cache.js';
 import { openIndexStorage } from './index-storage.js';
 import { readInt64 } from './int64.js';
 import type { LogConfig } from './log-config.js';
@@ -36,6 +37,9 @@ export const MAX_RELATIVE_OFFSET = 0x7fff_ffff;
 const SCAN_CHUNK = 64 * 1024;
 const scratch = Buffer.allocUnsafeSlow(SCAN_CHUNK);
 
+/** Segments deleted by this process, numbering their `.deleted` files. */
+let deletions = 0;
+
 /**
  * One segment of a partition log: a `.log` file of record batches as produced (offsets
  * assigned) with its sparse `.index` and `.timeindex`. Offsets, positions and timestamps are
@@ -56,7 +60,8 @@ export class LogSegment {
     private file: SegmentFile,
     readonly offsetIndex: OffsetIndex,
     readonly timeIndex: TimeIndex,
-    private readonly config: LogConfig,
+    /** The partition log's config: a topic's AlterConfigs reaches its segments through this. */
+    public config: LogConfig,
   ) {
     this.nextOffset = baseOffset;
     this.offsetOfMaxTimestamp = baseOffset;
@@ -103,24 +108,38 @@ export class LogSegment {
     return segment;
   }
 
+  /**
+   * Opens (or, with size 0, creates) the three files. On failure (a full disk, no descriptors)
+   * what was opened is released, and a segment being created leaves no files behind.
+   */
   private static openFiles(dir: string, baseOffset: number, config: LogConfig, active: boolean, size: number | null, suffix = ''): LogSegment {
     const p = LogSegment.paths(dir, baseOffset, suffix);
-    const file = openSegmentFile(p.log, active ? config.appendMode : 'write', size, config.segmentBytes, config.mlock);
-    const indexMode = active ? config.indexMode : 'heap';
-    const maxEntries = maxIndexEntries(config);
-    const offsetIndex = new OffsetIndex(openIndexStorage(p.index, indexMode, maxEntries, OffsetIndex.ENTRY_SIZE), baseOffset);
-    const timeIndex = new TimeIndex(openIndexStorage(p.timeindex, indexMode, maxEntries, TimeIndex.ENTRY_SIZE), baseOffset);
-    const segment = new LogSegment(dir, baseOffset, file, offsetIndex, timeIndex, config);
-    if (!active) segment.sealed = true;
-    return segment;
+    const opened: { close(): void }[] = [];
+    try {
+      const file = openSegmentFile(p.log, active ? config.appendMode : 'write', size, config.segmentBytes, config.mlock);
+      opened.push(file);
+      const indexMode = active ? config.indexMode : 'heap';
+      const maxEntries = maxIndexEntries(config);
+      const offsetIndex = new OffsetIndex(openIndexStorage(p.index, indexMode, maxEntries, OffsetIndex.ENTRY_SIZE), baseOffset);
+      opened.push(offsetIndex);
+      const timeIndex = new TimeIndex(openIndexStorage(p.timeindex, indexMode, maxEntries, TimeIndex.ENTRY_SIZE), baseOffset);
+      const segment = new LogSegment(dir, baseOffset, file, offsetIndex, timeIndex, config);
+      if (!active) segment.sealed = true;
+      return segment;
+    } catch (e) {
+      for (const o of opened) o.close();
+      if (size === 0) for (const path of Object.values(p)) rmSync(path, { force: true });
+      throw e;
+    }
   }
 
   get size(): number {
     return this.file.size;
   }
 
-  get fd(): number {
-    return this.file.fd;
+  /** The segment's files under the descriptor budget, by kind: renaming a file must move its entry too. */
+  files(): { log: CachedFile; index: CachedFile; timeindex: CachedFile } {
+    return { log: this.file.file, index: this.offsetIndex.storage.file, timeindex: this.timeIndex.storage.file };
   }
 
   get isEmpty(): boolean {
@@ -134,7 +153,7 @@ export class LogSegment {
   hasRoomFor(bytes: number): boolean {
     if (this.file.size === 0) return true;
     const entries = this.offsetIndex.entries + Math.ceil(bytes / this.config.indexIntervalBytes) + 1;
-    return this.file.size + bytes <= this.config.segmentBytes && entries <= maxIndexEntries(this.config);
+    return this.file.size + bytes <= Math.min(this.config.segmentBytes, this.file.capacity) && entries <= maxIndexEntries(this.config);
   }
 
   /**
@@ -235,7 +254,7 @@ export class LogSegment {
     const first = this.findBatch(offset, endPosition);
     if (!first) return null;
     const length = Math.max(first.size, Math.min(maxBytes, endPosition - first.position));
-    return { fd: this.file.fd, position: first.position, byteLength: length };
+    return { file: this.file.file, position: first.position, byteLength: length };
   }
 
   /** The first batch at or after `timestamp` by max timestamp, using the time index. */
@@ -293,8 +312,19 @@ export class LogSegment {
       return true;
     });
     const cut = this.file.size - valid;
-    if (cut > 0) this.file.truncate(valid);
-    return cut;
+    if (cut === 0) return 0;
+    // A mapped segment's preallocated tail is zeros where the next batch header would be: not
+    // a torn write, whatever its length.
+    const torn = !this.zeroAt(valid);
+    this.file.truncate(valid);
+    return torn ? cut : 0;
+  }
+
+  /** Whether the bytes where a batch header would start at `position` are all zero (or absent). */
+  private zeroAt(position: number): boolean {
+    const n = this.file.read(scratch, BATCH_LENGTH_OVERHEAD, position);
+    for (let i = 0; i < n; i++) if (scratch[i] !== 0) return false;
+    return true;
   }
 
   /** After a clean shutdown the indexes are whole: the last batch is found from them. */
@@ -374,6 +404,14 @@ export class LogSegment {
     this.timeIndex.seal();
   }
 
+  /** Lets go of the files without writing to them: their directory failed. */
+  abandon(): void {
+    this.sealed = true;
+    this.file.abandon();
+    this.offsetIndex.discard();
+    this.timeIndex.discard();
+  }
+
   close(): void {
     this.seal();
     this.file.close();
@@ -382,18 +420,26 @@ export class LogSegment {
   }
 
   /**
-   * Deletes the files at once (readers already holding the descriptor keep reading: the data
-   * lives until the last descriptor closes) and closes the descriptors after file.delete.delay.ms,
-   * so a fetch in flight never has its descriptor number reused under it.
+   * Deletes the segment as Kafka does: the indexes at once, the log renamed to `*.deleted` and
+   * removed after file.delete.delay.ms, so a fetch already holding a region of it still reads
+   * it whole. A start after a crash removes `.deleted` leftovers.
    */
   delete(): void {
+    this.file.seal();
+    this.offsetIndex.discard();
+    this.timeIndex.discard();
     const p = LogSegment.paths(this.dir, this.baseOffset);
-    for (const path of [p.log, p.index, p.timeindex]) {
-      const doomed = `${path}.deleted`;
-      renameSync(path, doomed);
-      unlinkSync(doomed);
-    }
-    const timer = setTimeout(() => this.close(), this.config.fileDeleteDelayMs);
+    rmSync(p.index, { force: true });
+    rmSync(p.timeindex, { force: true });
+    // Unique: a segment recreated at the same base offset and deleted again must not take this
+    // name, or a region of this one reopened by path would read the other's bytes.
+    const doomed = `${p.log}.${++deletions}.deleted`;
+    renameSync(p.log, doomed);
+    this.file.file.path = doomed;
+    const timer = setTimeout(() => {
+      this.file.close();
+      rmSync(doomed, { force: true });
+    }, this.config.fileDeleteDelayMs);
     timer.unref();
   }
 }

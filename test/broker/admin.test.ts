@@ -8,6 +8,7 @@ import { ZERO_UUID } from '../../src/protocol/codec-runtime.js';
 import { apis } from '../../src/protocol/generated/api-table.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import type { DescribeConfigsResponseDescribeConfigsResourceResult } from '../../src/protocol/generated/messages/describe-configs-response.js';
+import { rejection } from '../support/kafkajs-errors.js';
 import { errorIds, kafkaErrors, runPlatformaticAdmin, succeeded, type AdminResult, type AdminStep } from '../support/platformatic-admin.js';
 import { findNodeForPlatformatic } from '../support/platformatic-runner.js';
 import { RawConnection } from '../support/raw-connection.js';
@@ -30,31 +31,6 @@ const SETTINGS = { 'auto.create.topics.enable': 'false', 'num.partitions': '2', 
 
 const kafkajsAdmin = (bootstrap: string): Admin =>
   new Kafka({ clientId: 'admin-test', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
-
-/** The Kafka error types inside what kafkajs threw, however it wrapped them. */
-function kafkajsErrorTypes(err: unknown): string[] {
-  const found: string[] = [];
-  const walk = (e: unknown): void => {
-    if (!e || typeof e !== 'object') return;
-    const x = e as { type?: unknown; errors?: unknown[]; partitions?: { error?: unknown }[]; originalError?: unknown; cause?: unknown };
-    if (typeof x.type === 'string') found.push(x.type);
-    for (const inner of x.errors ?? []) walk(inner);
-    for (const p of x.partitions ?? []) walk(p.error);
-    walk(x.originalError);
-    walk(x.cause);
-  };
-  walk(err);
-  return found;
-}
-
-async function rejection(call: Promise<unknown>): Promise<string[]> {
-  try {
-    await call;
-  } catch (e) {
-    return kafkajsErrorTypes(e);
-  }
-  assert.fail('the call succeeded');
-}
 
 async function produce(bootstrap: string, topic: string, partition: number, count: number, timestamp = Date.now()): Promise<void> {
   const producer = new Kafka({ clientId: 'admin-test-producer', brokers: [bootstrap], logLevel: logLevel.NOTHING }).producer();

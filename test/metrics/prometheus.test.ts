@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { getHeapStatistics } from 'node:v8';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { startTestBroker, type InProcessBroker } from '../support/test-broker.js';
@@ -23,8 +24,8 @@ after(async () => {
   await broker.stop();
 });
 
-async function scrape(): Promise<Map<string, Family>> {
-  const res = await fetch(`http://127.0.0.1:${broker.broker.consolePort}/metrics`);
+async function scrape(from: InProcessBroker = broker): Promise<Map<string, Family>> {
+  const res = await fetch(`http://127.0.0.1:${from.broker.consolePort}/metrics`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
   return new Map(parse(await res.text()).map((f) => [f.name, f]));
@@ -81,4 +82,26 @@ test('/metrics parses and its counters move with traffic', async () => {
   assert.equal(sample(after.get('kafka_server_replicamanager_underreplicatedpartitions'), {}), 0);
   const zeroCopy = after.get('sluice_fetch_bytes_total');
   assert.ok(sample(zeroCopy, { path: 'sendfile' }) + sample(zeroCopy, { path: 'copy' }) > 0, 'fetched bytes are counted by path');
+});
+
+test("/metrics shows the process's memory, heap limit and file descriptors, in every broker of the process", async () => {
+  const other = await startTestBroker({ 'sluice.console.listener': '127.0.0.1:0' });
+  try {
+    for (const from of [broker, other]) {
+      const families = await scrape(from);
+      const value = (name: string): number => sample(families.get(name), {});
+      const limit = value('nodejs_heap_size_limit_bytes');
+      assert.equal(limit, getHeapStatistics().heap_size_limit);
+      const used = value('nodejs_heap_size_used_bytes');
+      assert.ok(used > 0 && used < limit, `heap use ${used} is below the limit ${limit}`);
+      assert.ok(value('process_resident_memory_bytes') > used, 'the resident set holds the heap');
+      const fds = value('process_open_fds');
+      assert.ok(fds > 0 && fds < value('process_max_fds'), `${fds} descriptors open, under the limit`);
+      assert.ok(families.has('nodejs_eventloop_lag_seconds') && families.has('nodejs_gc_duration_seconds'));
+    }
+    const otherFamilies = await scrape(other);
+    assert.ok(Number.isNaN(sample(otherFamilies.get('kafka_server_brokertopicmetrics_messagesin_total'), { topic: 'metered' })), 'broker metrics stay apart');
+  } finally {
+    await other.stop();
+  }
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { nativeAddon, nativeAddonError } from '../../src/native/addon.js';
-import { createFileSender, transferStats, type TransferMode } from '../../src/native/file-transfer.js';
+import { createFileSender, heldOpen, transferStats, type TransferMode } from '../../src/native/file-transfer.js';
 
 const FILE_SIZE = 24 << 20;
 let dir: string;
@@ -80,7 +80,7 @@ for (const mode of ['sendfile', 'copy'] as TransferMode[]) {
           const frame = Buffer.from(`<frame ${i}>`);
           s.write(frame);
           expected.push(frame, content.subarray(r.position, r.position + r.length));
-          await sender.send(s, { fd, position: r.position, byteLength: r.length });
+          await sender.send(s, { file: heldOpen(fd), position: r.position, byteLength: r.length });
         }
         s.write('<end>');
         expected.push(Buffer.from('<end>'));
@@ -98,7 +98,7 @@ for (const mode of ['sendfile', 'copy'] as TransferMode[]) {
       const outcome = new Promise<unknown>((resolve) => {
         server.on('connection', (s) => {
           s.on('error', () => {});
-          sender.send(s, { fd, position: 0, byteLength: FILE_SIZE }).then(() => resolve('completed'), resolve);
+          sender.send(s, { file: heldOpen(fd), position: 0, byteLength: FILE_SIZE }).then(() => resolve('completed'), resolve);
         });
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -116,7 +116,7 @@ for (const mode of ['sendfile', 'copy'] as TransferMode[]) {
       let failure: unknown;
       await exchange(async (s) => {
         try {
-          await sender.send(s, { fd, position: FILE_SIZE - 5, byteLength: 100 });
+          await sender.send(s, { file: heldOpen(fd), position: FILE_SIZE - 5, byteLength: 100 });
         } catch (e) {
           failure = e;
         }

@@ -43,11 +43,19 @@ export interface ProducerOptions {
   /** Messages per second; unlimited by default. */
   rate?: number;
   idempotence: 'on' | 'off' | 'if-supported';
+  /** The first message's number (default 0). */
+  first?: number;
+  /** Values are padded to this many bytes (see messageValue). */
+  valueBytes?: number;
+  /** Stop sending once this many deliveries have failed: failures are then the expected outcome. */
+  untilFailures?: number;
+  /** Producer settings over produce.py's, in the library's own names (retries, linger.ms...). */
+  settings?: Record<string, string>;
 }
 
 /** produce.py's message n: its key, value and partition. */
 export const messageKey = (n: number): string => `k${n}`;
-export const messageValue = (n: number): string => `m${String(n).padStart(8, '0')}`;
+export const messageValue = (n: number, valueBytes = 0): string => `m${String(n).padStart(8, '0')}`.padEnd(valueBytes, '.');
 
 /** A running produce.py. */
 export class PythonProducer {
@@ -62,6 +70,10 @@ export class PythonProducer {
     args.push('--partitions', String(options.partitions), '--idempotence', options.idempotence);
     if (options.count !== undefined) args.push('--count', String(options.count));
     if (options.rate !== undefined) args.push('--rate', String(options.rate));
+    if (options.first !== undefined) args.push('--first', String(options.first));
+    if (options.valueBytes !== undefined) args.push('--value-bytes', String(options.valueBytes));
+    if (options.untilFailures !== undefined) args.push('--until-failures', String(options.untilFailures));
+    for (const [name, value] of Object.entries(options.settings ?? {})) args.push('--set', `${name}=${value}`);
     this.command = startCommand(PYTHON, scriptArgs('produce.py', args), {
       timeoutMs,
       ...(options.count !== undefined ? { input: '' } : {}),

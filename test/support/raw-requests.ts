@@ -2,7 +2,9 @@ import { CompressionType } from '../../src/protocol/compression/index.js';
 import { apis } from '../../src/protocol/generated/api-table.js';
 import type { DescribeProducersResponseProducerState } from '../../src/protocol/generated/messages/describe-producers-response.js';
 import type { InitProducerIdResponse } from '../../src/protocol/generated/messages/init-producer-id-response.js';
+import type { MetadataResponseTopic } from '../../src/protocol/generated/messages/metadata-response.js';
 import type { ProduceResponsePartitionProduceResponse } from '../../src/protocol/generated/messages/produce-response.js';
+import { ZERO_UUID } from '../../src/protocol/primitives/uuid.js';
 import { encodeRecordBatch } from '../../src/protocol/records/record-batch.js';
 import type { RawConnection } from './raw-connection.js';
 
@@ -88,13 +90,13 @@ export async function latestOffset(client: RawConnection, topic: string, partiti
   return res.topics[0].partitions[0].offset;
 }
 
-/** CreateTopics v5 of one topic with one partition and the given configs; its error code. */
-export async function createTopic(client: RawConnection, name: string, configs: Record<string, string> = {}): Promise<number> {
+/** CreateTopics v5 of one topic with the given configs (one partition unless told); its error code. */
+export async function createTopic(client: RawConnection, name: string, configs: Record<string, string> = {}, partitions = 1): Promise<number> {
   const res = await client.request(apis.CreateTopics, 5, {
     topics: [
       {
         name,
-        numPartitions: 1,
+        numPartitions: partitions,
         replicationFactor: 1,
         assignments: [],
         configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })),
@@ -104,4 +106,16 @@ export async function createTopic(client: RawConnection, name: string, configs: 
     validateOnly: false,
   });
   return res.topics[0].errorCode;
+}
+
+/** Metadata v12 of one topic, never creating it: its error code and partitions, by index. */
+export async function topicMetadata(client: RawConnection, topic: string): Promise<MetadataResponseTopic> {
+  const res = await client.request(apis.Metadata, 12, {
+    topics: [{ topicId: ZERO_UUID, name: topic }],
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  });
+  const t = res.topics[0];
+  return { ...t, partitions: [...t.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex) };
 }

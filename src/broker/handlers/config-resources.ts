@@ -13,7 +13,7 @@ import { log } from '../../log.js';
 import { topicNameProblem, type TopicMetadata } from '../../metadata/metadata-store.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { BrokerContext } from '../broker-context.js';
-import { failed, succeeded, type Outcome } from './admin-outcome.js';
+import { failed, rolledBack, succeeded, type Outcome } from './admin-outcome.js';
 
 /** Kafka's ConfigResource.Type ids. */
 const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const;
@@ -171,6 +171,11 @@ export function alterResource(
   if (isOutcome(computed)) return computed;
   const prepared = resource.prepare(computed.overrides);
   if ('problems' in prepared) return failed(ErrorCode.INVALID_CONFIG, prepared.problems.join('; '));
-  if (!validateOnly) prepared.commit();
+  if (validateOnly) return succeeded();
+  try {
+    prepared.commit();
+  } catch (e) {
+    return rolledBack(`The configs of ${name} were not changed`, e);
+  }
   return succeeded();
 }

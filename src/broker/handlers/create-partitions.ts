@@ -4,7 +4,7 @@ import type { CreatePartitionsRequest, CreatePartitionsRequestCreatePartitionsTo
 import { createCreatePartitionsResponse } from '../../protocol/generated/messages/create-partitions-response.js';
 import type { BrokerContext } from '../broker-context.js';
 import { handler } from '../router.js';
-import { failed, repeated, succeeded, type Outcome } from './admin-outcome.js';
+import { failed, repeated, rolledBack, succeeded, type Outcome } from './admin-outcome.js';
 import { replicaListProblem } from './replica-assignment.js';
 
 /** Kafka's checks, in Kafka's order: the topic, an increase, then the assignments of the new partitions. */
@@ -31,6 +31,15 @@ function increaseProblem(ctx: BrokerContext, t: CreatePartitionsRequestCreatePar
   return null;
 }
 
+function increase(ctx: BrokerContext, name: string, count: number): Outcome {
+  try {
+    ctx.partitions.addPartitions(name, count);
+  } catch (e) {
+    return rolledBack(`Partitions of '${name}' were not added`, e);
+  }
+  return succeeded();
+}
+
 /** CreatePartitions: partition counts only grow; the new partitions start empty on this node. */
 export function createPartitionsHandler(ctx: BrokerContext) {
   return handler(apis.CreatePartitions, 0, 3, (req: CreatePartitionsRequest) => {
@@ -39,8 +48,7 @@ export function createPartitionsHandler(ctx: BrokerContext) {
     for (const t of req.topics) {
       if (duplicates.has(t.name)) continue;
       const problem = increaseProblem(ctx, t);
-      if (!problem && !req.validateOnly) ctx.partitions.addPartitions(t.name, t.count);
-      res.results.push({ name: t.name, ...(problem ?? succeeded()) });
+      res.results.push({ name: t.name, ...(problem ?? (req.validateOnly ? succeeded() : increase(ctx, t.name, t.count))) });
     }
     for (const name of duplicates) res.results.push({ name, ...failed(ErrorCode.INVALID_REQUEST, 'Duplicate topic name.') });
     return res;

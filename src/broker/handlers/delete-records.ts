@@ -18,8 +18,8 @@ const refused = (partitionIndex: number, errorCode: number): PartitionResult => 
 /** Moves one partition's log start to `offset`, with Kafka's checks in Kafka's order. */
 function deleteBefore(ctx: BrokerContext, topic: string, partitionIndex: number, offset: bigint): PartitionResult {
   if (isInternalTopic(topic)) return refused(partitionIndex, ErrorCode.INVALID_TOPIC_EXCEPTION);
-  const p = ctx.partitions.get(topic, partitionIndex);
-  if (!p) return refused(partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  const p = ctx.partitions.lookup(topic, partitionIndex);
+  if (typeof p === 'number') return refused(partitionIndex, p);
   // A compacted-only topic keeps the newest record of every key; trimming would break that.
   if (!ctx.topicConfig(topic)['cleanup.policy'].includes('delete')) return refused(partitionIndex, ErrorCode.POLICY_VIOLATION);
   const target = offset === HIGH_WATERMARK ? BigInt(p.highWatermark) : offset;

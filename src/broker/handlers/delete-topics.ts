@@ -6,7 +6,7 @@ import type { DeleteTopicsRequest, DeleteTopicsRequestDeleteTopicState } from '.
 import { createDeleteTopicsResponse, type DeleteTopicsResponseDeletableTopicResult } from '../../protocol/generated/messages/delete-topics-response.js';
 import type { BrokerContext } from '../broker-context.js';
 import { handler } from '../router.js';
-import { failed, repeated, succeeded, type Outcome } from './admin-outcome.js';
+import { failed, repeated, rolledBack, succeeded, type Outcome } from './admin-outcome.js';
 import { isInternalTopic } from './internal-topics.js';
 
 type Result = DeleteTopicsResponseDeletableTopicResult;
@@ -24,6 +24,16 @@ function resolve(ctx: BrokerContext, t: DeleteTopicsRequestDeleteTopicState): To
 }
 
 const isResult = (r: TopicMetadata | Result): r is Result => 'errorCode' in r;
+
+function deleteTopic(ctx: BrokerContext, name: string): Outcome {
+  try {
+    ctx.partitions.deleteTopic(name);
+  } catch (e) {
+    return rolledBack(`Topic '${name}' was not deleted`, e);
+  }
+  ctx.topicConfigChanged(name);
+  return succeeded();
+}
 
 /**
  * DeleteTopics by name, or by topic id from v6, with Kafka's answers for duplicates and for a
@@ -56,9 +66,7 @@ export function deleteTopicsHandler(ctx: BrokerContext) {
       if (isInternalTopic(t.name)) {
         res.responses.push(result(t.name, t.id, failed(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot delete internal topic ${t.name}`)));
       } else {
-        ctx.partitions.deleteTopic(t.name);
-        ctx.topicConfigChanged(t.name);
-        res.responses.push(result(t.name, t.id, succeeded()));
+        res.responses.push(result(t.name, t.id, deleteTopic(ctx, t.name)));
       }
     }
     return res;

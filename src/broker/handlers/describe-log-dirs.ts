@@ -50,8 +50,16 @@ export function describeLogDirsHandler(ctx: BrokerContext) {
     const res = createDescribeLogDirsResponse();
     const selected = selection(req);
     const partitions = ctx.partitions.all().filter((p) => selected === null || selected(p));
+    const offline = ctx.logs.offlineDirs();
     res.results = ctx.config.logDirs.map((d) => {
       const dir = resolve(d);
+      if (offline.has(dir)) {
+        // As Kafka answers for a failed directory: the error, and nothing about its partitions.
+        const r = createDescribeLogDirsResponseDescribeLogDirsResult();
+        r.logDir = dir;
+        r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+        return r;
+      }
       return describeDir(
         dir,
         partitions.filter((p) => dirname(p.log.dir) === dir),

@@ -1,5 +1,5 @@
 import { apis } from '../../protocol/generated/api-table.js';
-import { ErrorCode } from '../../protocol/generated/errors.js';
+import { errorByCode } from '../../protocol/generated/errors.js';
 import type { DescribeProducersRequest } from '../../protocol/generated/messages/describe-producers-request.js';
 import {
   createDescribeProducersResponse,
@@ -26,10 +26,10 @@ export function describeProducersHandler(ctx: BrokerContext) {
         const r = createDescribeProducersResponsePartitionResponse();
         r.partitionIndex = index;
         partitions.push(r);
-        const partition = ctx.partitions.get(topic.name, index);
-        if (!partition) {
-          r.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-          r.errorMessage = 'This server does not host this topic-partition.';
+        const partition = ctx.partitions.lookup(topic.name, index);
+        if (typeof partition === 'number') {
+          r.errorCode = partition;
+          r.errorMessage = errorByCode(partition)?.message ?? null;
           continue;
         }
         r.activeProducers = producerStateOf(partition.log)

@@ -43,9 +43,9 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number): Built {
       data.records = NO_RECORDS;
       data.abortedTransactions = req.isolationLevel === READ_COMMITTED ? [] : null;
       out.push(data);
-      const p = name === null ? undefined : ctx.partitions.get(name, wanted.partition);
-      if (!p) {
-        data.errorCode = name === null ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      const p = name === null ? ErrorCode.UNKNOWN_TOPIC_ID : ctx.partitions.lookup(name, wanted.partition);
+      if (typeof p === 'number') {
+        data.errorCode = p;
         data.highWatermark = -1n;
         data.lastStableOffset = -1n;
         data.logStartOffset = -1n;
@@ -65,8 +65,9 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number): Built {
           remaining -= region.byteLength;
         }
       } catch (e) {
-        if (!(e instanceof StorageError) || e.kind !== 'offset-out-of-range') throw e;
-        data.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+        if (!(e instanceof StorageError)) throw e;
+        // Anything else is the log's directory failing: this partition's answer says so.
+        data.errorCode = e.kind === 'offset-out-of-range' ? ErrorCode.OFFSET_OUT_OF_RANGE : ErrorCode.KAFKA_STORAGE_ERROR;
         hasError = true;
       }
     }

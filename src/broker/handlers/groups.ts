@@ -7,6 +7,8 @@ import { createDescribeGroupsResponse, type DescribeGroupsResponseDescribedGroup
 import { createListGroupsResponse } from '../../protocol/generated/messages/list-groups-response.js';
 import { createDeleteGroupsResponse } from '../../protocol/generated/messages/delete-groups-response.js';
 import type { GroupCoordinator } from '../../coordinator/group-coordinator.js';
+import { groupPartition } from '../../coordinator/group-log.js';
+import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic-records.js';
 import type { BrokerContext } from '../broker-context.js';
 import { handler } from '../router.js';
 import { OPERATIONS_OMITTED } from './authorized-operations.js';
@@ -21,12 +23,15 @@ export function findCoordinatorHandler(ctx: BrokerContext) {
     const res = createFindCoordinatorResponse();
     const { nodeId } = ctx.config;
     const { host, port } = ctx.advertised;
-    const answer = (keyType: number) =>
-      keyType === GROUP_KEY
-        ? { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port }
-        : { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'Sluice has no transaction coordinator', nodeId: -1, host: '', port: -1 };
-    if (version < 4) Object.assign(res, answer(req.keyType));
-    else res.coordinators = req.coordinatorKeys.map((key) => ({ key, ...answer(req.keyType) }));
+    const unavailable = (errorMessage: string) => ({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage, nodeId: -1, host: '', port: -1 });
+    const answer = (keyType: number, key: string) => {
+      if (keyType !== GROUP_KEY) return unavailable('Sluice has no transaction coordinator');
+      // Kafka's coordinator of a group is the leader of its __consumer_offsets partition.
+      if (typeof groupPartition(ctx.partitions, key) === 'number') return unavailable(`The ${OFFSETS_TOPIC} partition of group ${key} is offline`);
+      return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port };
+    };
+    if (version < 4) Object.assign(res, answer(req.keyType, req.key));
+    else res.coordinators = req.coordinatorKeys.map((key) => ({ key, ...answer(req.keyType, key) }));
     return res;
   });
 }

@@ -1,5 +1,4 @@
 import { apis } from '../../protocol/generated/api-table.js';
-import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { ListOffsetsRequest } from '../../protocol/generated/messages/list-offsets-request.js';
 import {
   createListOffsetsResponse,
@@ -48,9 +47,9 @@ export function listOffsetsHandler(ctx: BrokerContext) {
       partitions: t.partitions.map((wanted) => {
         const r = createListOffsetsResponseListOffsetsPartitionResponse();
         r.partitionIndex = wanted.partitionIndex;
-        const p = ctx.partitions.get(t.name, wanted.partitionIndex);
-        if (!p) {
-          r.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        const p = ctx.partitions.lookup(t.name, wanted.partitionIndex);
+        if (typeof p === 'number') {
+          r.errorCode = p;
           return r;
         }
         const found = lookup(p, Number(wanted.timestamp));

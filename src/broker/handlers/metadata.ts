@@ -13,18 +13,22 @@ import { handler } from '../router.js';
 import { OPERATIONS_OMITTED } from './authorized-operations.js';
 import { createTopic } from '../topic-creation.js';
 
+/**
+ * A partition the image lists but this broker cannot serve (its log is in a failed directory, or
+ * missing) has no leader, as Kafka says of it: its only replica, this node, is offline for it.
+ * Clients learn that about the one partition, rather than lose the whole answer.
+ */
+function partitionEntry(ctx: BrokerContext, topic: string, index: number): MetadataResponsePartition {
+  const nodeId = ctx.config.nodeId;
+  const p = ctx.partitions.lookup(topic, index);
+  if (typeof p === 'number') {
+    return { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, partitionIndex: index, leaderId: -1, leaderEpoch: -1, replicaNodes: [nodeId], isrNodes: [], offlineReplicas: [nodeId] };
+  }
+  return { errorCode: ErrorCode.NONE, partitionIndex: index, leaderId: nodeId, leaderEpoch: p.leaderEpoch, replicaNodes: [nodeId], isrNodes: [nodeId], offlineReplicas: [] };
+}
 
 function topicEntry(ctx: BrokerContext, t: TopicMetadata): MetadataResponseTopic {
-  const nodeId = ctx.config.nodeId;
-  const partitions: MetadataResponsePartition[] = ctx.partitions.ofTopic(t.name).map((p) => ({
-    errorCode: ErrorCode.NONE,
-    partitionIndex: p.index,
-    leaderId: nodeId,
-    leaderEpoch: p.leaderEpoch,
-    replicaNodes: [nodeId],
-    isrNodes: [nodeId],
-    offlineReplicas: [],
-  }));
+  const partitions = Array.from({ length: t.partitions }, (_, i) => partitionEntry(ctx, t.name, i));
   return { errorCode: ErrorCode.NONE, name: t.name, topicId: t.id, isInternal: t.name.startsWith('__'), partitions, topicAuthorizedOperations: OPERATIONS_OMITTED };
 }
 
@@ -33,8 +37,8 @@ function errorEntry(name: string | null, topicId: string, errorCode: number): Me
 }
 
 /**
- * Metadata: this broker as the only one, leader and sole in-sync replica of every partition.
- * Unknown topics are created when both the client and auto.create.topics.enable allow it.
+ * Metadata: this broker as the only one, leader and sole in-sync replica of every partition it
+ * can serve. Unknown topics are created when both the client and auto.create.topics.enable allow it.
  */
 export function metadataHandler(ctx: BrokerContext) {
   return handler(apis.Metadata, 0, 12, (req, { version }) => {

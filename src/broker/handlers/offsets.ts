@@ -33,7 +33,8 @@ export function offsetCommitHandler(ctx: BrokerContext, groups: GroupCoordinator
     const codes = req.topics.map((t) =>
       t.partitions.map((p) => {
         if (groupError !== ErrorCode.NONE) return groupError;
-        if (!ctx.partitions.get(t.name, p.partitionIndex)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        // Whether the partition exists, as Kafka asks its metadata: an offline one takes commits too.
+        if (p.partitionIndex < 0 || p.partitionIndex >= ctx.partitions.partitionCount(t.name)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         if (p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > MAX_METADATA_BYTES) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
         accepted.push({
           topic: t.name,
@@ -135,7 +136,13 @@ export function offsetDeleteHandler(groups: GroupCoordinator) {
         return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE };
       }),
     }));
-    await groups.deleteOffsets(req.groupId, doomed);
+    try {
+      await groups.deleteOffsets(req.groupId, doomed);
+    } catch (e) {
+      log.error({ err: e, group: req.groupId }, 'the offset deletion could not be stored');
+      res.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      res.topics = [];
+    }
     return res;
   });
 }

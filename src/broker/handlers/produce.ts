@@ -21,6 +21,12 @@ import { handler } from '../router.js';
 const ACKS_NONE = 0;
 const ACKS_ALL = -1;
 
+/** Why a partition the request names cannot take records, by the error lookup gives. */
+const UNSERVED: Record<number, string> = {
+  [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]: 'This server does not host this topic-partition.',
+  [ErrorCode.KAFKA_STORAGE_ERROR]: 'The partition is offline: its log directory failed or its log is missing.',
+};
+
 /** One view for every batch: handlers run on the event loop, and nothing here awaits mid-batch. */
 const header = new RecordBatchHeader();
 
@@ -57,13 +63,12 @@ export function produceHandler(ctx: BrokerContext) {
     for (const topic of req.topicData) {
       const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
       res.responses.push({ name: topic.name, partitionResponses });
-      const config = ctx.metadata.topic(topic.name) ? ctx.topicConfig(topic.name) : null;
       for (const data of topic.partitionData) {
-        const partition = config ? ctx.partitions.get(topic.name, data.index) : undefined;
+        const partition = ctx.partitions.lookup(topic.name, data.index);
         partitionResponses.push(
-          config && partition
-            ? produceToPartition(call, partition, config, data.records as Buffer | null)
-            : partitionError(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.'),
+          typeof partition === 'number'
+            ? partitionError(data.index, partition, UNSERVED[partition] ?? null)
+            : produceToPartition(call, partition, ctx.topicConfig(topic.name), data.records as Buffer | null),
         );
       }
     }

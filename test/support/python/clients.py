@@ -34,7 +34,7 @@ def idempotence_supported(library):
 
 
 class ConfluentProducer:
-    def __init__(self, bootstrap, idempotent, on_error):
+    def __init__(self, bootstrap, idempotent, on_error, settings):
         from confluent_kafka import Producer
 
         config = {
@@ -49,7 +49,7 @@ class ConfluentProducer:
         if not idempotent:
             # Retries may then duplicate, but never reorder.
             config["max.in.flight.requests.per.connection"] = 1
-        self._producer = Producer(config)
+        self._producer = Producer({**config, **settings})
 
     def send(self, topic, partition, key, value, on_done):
         def report(err, msg):
@@ -74,7 +74,7 @@ class ConfluentProducer:
 
 
 class KafkaPythonProducer:
-    def __init__(self, bootstrap, idempotent, on_error):
+    def __init__(self, bootstrap, idempotent, on_error, settings):
         from kafka import KafkaProducer
 
         options = {
@@ -90,6 +90,8 @@ class KafkaPythonProducer:
         }
         if idempotent:
             options["enable_idempotence"] = True
+        # Its keyword arguments take numbers as numbers.
+        options.update({name: int(value) if value.lstrip("-").isdigit() else value for name, value in settings.items()})
         self._producer = KafkaProducer(**options)
         self._on_error = on_error
 
@@ -114,9 +116,10 @@ class KafkaPythonProducer:
         self._producer.close(timeout=10)
 
 
-def open_producer(library, bootstrap, idempotent, on_error):
+def open_producer(library, bootstrap, idempotent, on_error, settings=None):
+    """``settings`` go to the library over the defaults here, in its own names."""
     cls = ConfluentProducer if library == "confluent" else KafkaPythonProducer
-    return cls(bootstrap, idempotent, on_error)
+    return cls(bootstrap, idempotent, on_error, settings or {})
 
 
 def read_all(library, bootstrap, topic, timeout_s):

@@ -1,9 +1,11 @@
 """Produces numbered messages and reports every delivery as a JSON line on stdout.
 
-Message n has the value "m<n>" (zero-padded), the key "k<n>", and goes to partition
-n % partitions. With --count it sends that many; without, it sends until its stdin closes.
-Either way it then waits for every delivery report and ends with a summary line. The exit
-status is 0 only when every message sent was acknowledged.
+Message n has the value "m<n>" (zero-padded, then padded with dots to --value-bytes), the key
+"k<n>", and goes to partition n % partitions; n counts from --first. With --count it sends that
+many; without, it sends until its stdin closes; with --until-failures it also stops once that
+many deliveries have failed. Either way it then waits for every delivery report and ends with a
+summary line. The exit status is 0 only when every message sent was acknowledged, or, with
+--until-failures, when that many failed.
 
     {"ack": [partition, offset, n]}     delivered
     {"failed": n, "error": "..."}       given up on
@@ -28,6 +30,12 @@ def parse_args():
     parser.add_argument("--count", type=int, help="messages to send (default: until stdin closes)")
     parser.add_argument("--rate", type=float, default=0, help="messages per second (default: as fast as it goes)")
     parser.add_argument("--idempotence", choices=("on", "off", "if-supported"), default="on")
+    parser.add_argument("--first", type=int, default=0, help="the first message's number")
+    parser.add_argument("--value-bytes", type=int, default=0, help="pad values with dots to this size")
+    parser.add_argument("--until-failures", type=int, help="stop sending after this many failed deliveries")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="a producer setting in the library's own names (repeatable)"
+    )
     return parser.parse_args()
 
 
@@ -81,17 +89,19 @@ def main():
     if idempotent and not idempotence_supported(args.library):
         sys.exit(f"{library_version(args.library)} has no idempotent producer")
     report = Report()
-    producer = open_producer(args.library, args.bootstrap, idempotent, report.client_error)
+    settings = dict(setting.split("=", 1) for setting in args.set)
+    producer = open_producer(args.library, args.bootstrap, idempotent, report.client_error, settings)
     stop = threading.Event() if args.count is not None else stdin_closed()
+    enough_failed = lambda: args.until_failures is not None and report.failed >= args.until_failures
     start = time.monotonic()
     sent = 0
-    while not stop.is_set() and report.fatal is None and (args.count is None or sent < args.count):
-        n = sent
+    while not stop.is_set() and report.fatal is None and (args.count is None or sent < args.count) and not enough_failed():
+        n = args.first + sent
         producer.send(
             args.topic,
             n % args.partitions,
             f"k{n}".encode(),
-            f"m{n:08d}".encode(),
+            f"m{n:08d}".ljust(args.value_bytes, ".").encode(),
             lambda error, partition, offset, n=n: report.delivered(n, error, partition, offset),
         )
         sent += 1
@@ -116,7 +126,7 @@ def main():
             }
         }
     )
-    sys.exit(0 if report.acked == sent else 1)
+    sys.exit(0 if report.acked == sent or enough_failed() else 1)
 
 
 if __name__ == "__main__":

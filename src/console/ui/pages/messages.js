@@ -120,7 +120,8 @@ export async function messagesPage({ root, query, alive }) {
   const loadPartitions = async (selected) => {
     const detail = await getJson(`/topics/${seg(topicSelect.value)}`);
     partitions = detail.partitionDetails;
-    replace(partitionSelect, partitions.map((p) => h('option', { value: p.partition, selected: p.partition === selected }, `${p.partition}  (${formatNumber(p.logStartOffset)}–${formatNumber(p.highWatermark)})`)));
+    const range = (p) => (p.error ? `offline: ${p.error}` : `${formatNumber(p.logStartOffset)}–${formatNumber(p.highWatermark)}`);
+    replace(partitionSelect, partitions.map((p) => h('option', { value: p.partition, selected: p.partition === selected }, `${p.partition}  (${range(p)})`)));
   };
   const showStartFields = () => {
     offsetField.hidden = fromSelect.value !== 'offset';

@@ -4,18 +4,21 @@ import { field, onSubmit, parseKeyValueLines } from '../forms.js';
 
 const browseLink = (topic, partition, offset) => routeWithQuery(route('messages'), { topic, partition, offset });
 
+/** An offline partition has no log to show, only its error. */
+const served = (value) => (p) => (p.error ? '' : value(p));
+
 function partitionsTable(topic) {
   return table(
     [
       { label: 'Partition', num: true, value: (p) => p.partition },
-      { label: 'Start offset', num: true, value: (p) => formatNumber(p.logStartOffset) },
-      { label: 'End offset', num: true, value: (p) => formatNumber(p.logEndOffset) },
-      { label: 'High watermark', num: true, value: (p) => formatNumber(p.highWatermark) },
-      { label: 'Records', num: true, value: (p) => formatNumber(p.highWatermark - p.logStartOffset) },
-      { label: 'Size', num: true, value: (p) => formatBytes(p.size) },
-      { label: 'Segments', num: true, value: (p) => p.segments.length },
-      { label: 'Segment base offsets', value: (p) => h('span', { class: 'mono' }, p.segments.join(', ')) },
-      { label: '', value: (p) => h('a', { href: browseLink(topic.name, p.partition), 'aria-label': `Browse partition ${p.partition}` }, 'Browse') },
+      { label: 'Start offset', num: true, value: served((p) => formatNumber(p.logStartOffset)) },
+      { label: 'End offset', num: true, value: served((p) => formatNumber(p.logEndOffset)) },
+      { label: 'High watermark', num: true, value: served((p) => formatNumber(p.highWatermark)) },
+      { label: 'Records', num: true, value: served((p) => formatNumber(p.highWatermark - p.logStartOffset)) },
+      { label: 'Size', num: true, value: served((p) => formatBytes(p.size)) },
+      { label: 'Segments', num: true, value: served((p) => p.segments.length) },
+      { label: 'Segment base offsets', value: (p) => (p.error ? h('span', { class: 'badge warn' }, `offline: ${p.error}`) : h('span', { class: 'mono' }, p.segments.join(', '))) },
+      { label: '', value: served((p) => h('a', { href: browseLink(topic.name, p.partition), 'aria-label': `Browse partition ${p.partition}` }, 'Browse')) },
     ],
     topic.partitionDetails,
     { caption: `Partitions of ${topic.name}` },

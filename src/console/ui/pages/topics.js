@@ -45,7 +45,14 @@ export async function topicsPage(ctx) {
       { class: 'panel' },
       table(
         [
-          { label: 'Name', value: (t) => [h('a', { href: route('topics', t.name) }, t.name), t.internal ? [' ', h('span', { class: 'badge' }, 'internal')] : null] },
+          {
+            label: 'Name',
+            value: (t) => [
+              h('a', { href: route('topics', t.name) }, t.name),
+              t.internal ? [' ', h('span', { class: 'badge' }, 'internal')] : null,
+              t.offline ? [' ', h('span', { class: 'badge warn' }, `${t.offline} offline`)] : null,
+            ],
+          },
           { label: 'Partitions', num: true, value: (t) => formatNumber(t.partitions) },
           { label: 'Records', num: true, value: (t) => formatNumber(t.records) },
           { label: 'Size', num: true, value: (t) => formatBytes(t.size) },

@@ -1,15 +1,19 @@
 import type { BrokerConfig, ListenerAddress, TopicConfigValues } from '../config/broker-config.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
-import type { LogManager } from '../storage/log-manager.js';
-import type { PartitionManager } from './partition-manager.js';
-import type { Router } from './router.js';
+import type { MetadataImage } from '../metadata/image.js';
+import type { MetadataStore } from '../metadata/store.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
+import type { ReplicaManager } from '../replication/replica-manager.js';
+import type { LogManager } from '../storage/log-manager.js';
+import type { Router } from './router.js';
 
-/** What request handlers share: configuration, metadata, partitions and logs. */
+/** What request handlers share: configuration, metadata, replicas and logs. */
 export interface BrokerContext {
   readonly config: BrokerConfig;
-  readonly metadata: MetadataStore;
-  readonly partitions: PartitionManager;
+  /** What this broker knows of the cluster, always current. */
+  readonly metadata: MetadataImage;
+  /** Where metadata changes are written (and then show up in `metadata`). */
+  readonly store: MetadataStore;
+  readonly partitions: ReplicaManager;
   readonly logs: LogManager;
   readonly router: Router;
   readonly metrics: BrokerMetrics;
@@ -17,8 +21,4 @@ export interface BrokerContext {
   readonly advertised: ListenerAddress;
   /** A topic's effective configuration: its overrides over the broker's defaults. */
   topicConfig(topic: string): TopicConfigValues;
-  /** Must be called when a topic's overrides change or the topic goes. */
-  topicConfigChanged(topic: string): void;
-  /** Replaces `config` after AlterConfigs changed the dynamic broker configs. */
-  brokerConfigChanged(config: BrokerConfig): void;
 }

@@ -1,15 +1,30 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import type { BrokerConfig, ListenerAddress, TopicConfigValues } from '../config/broker-config.js';
 import { listenFailure } from '../config/listeners.js';
 import { effectiveTopicConfig, toLogConfig, validateTopicConfigs } from '../config/topic-config.js';
+import { consoleRoutes } from '../console/console-routes.js';
+import { startHttpServer } from '../console/http-server.js';
+import { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import { GroupLog } from '../coordinator/group-log.js';
+import { OFFSETS_TOPIC } from '../coordinator/offsets-topic-records.js';
 import { log } from '../log.js';
-import { MetadataStore } from '../metadata/metadata-store.js';
+import { Controller } from '../metadata/controller.js';
+import { EmbeddedMetadataStore } from '../metadata/embedded-store.js';
+import { EtcdMetadataStore, parseEtcdUrl } from '../metadata/etcd-store.js';
+import type { EndpointImage, MetadataImage } from '../metadata/image.js';
+import type { ImageChanges, MetadataStore } from '../metadata/store.js';
+import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { nativeAddon, nativeAddonError } from '../native/addon.js';
+import { descriptorLimit } from '../native/descriptor-limit.js';
 import { createFileSender } from '../native/file-transfer.js';
 import { SocketServer, type BoundListener } from '../network/socket-server.js';
-import type { LogConfig } from '../storage/log-config.js';
-import { LogManager } from '../storage/log-manager.js';
+import { FollowerFetchers } from '../replication/follower-fetcher.js';
+import { Partition } from '../replication/partition.js';
+import { ReplicaManager } from '../replication/replica-manager.js';
 import { descriptorBudget, logDescriptors } from '../storage/descriptor-cache.js';
-import { descriptorLimit } from '../native/descriptor-limit.js';
+import type { LogConfig } from '../storage/log-config.js';
+import { LockedLogDirs, LogManager } from '../storage/log-manager.js';
 import type { BrokerContext } from './broker-context.js';
 import { apiVersionsHandler } from './handlers/api-versions.js';
 import { withStoredBrokerConfigs } from './handlers/config-resources.js';
@@ -20,16 +35,9 @@ import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
-import { fetchHandler } from './handlers/fetch.js';
-import { listOffsetsHandler } from './handlers/list-offsets.js';
-import { metadataHandler } from './handlers/metadata.js';
-import { produceHandler } from './handlers/produce.js';
 import { describeProducersHandler } from './handlers/describe-producers.js';
-import { initProducerIdHandler } from './handlers/init-producer-id.js';
-import { ProducerIdManager } from './producers/producer-id-manager.js';
-import { PartitionManager } from './partition-manager.js';
-import { GroupCoordinator } from '../coordinator/group-coordinator.js';
-import { GroupLog } from '../coordinator/group-log.js';
+import { electLeadersHandler } from './handlers/elect-leaders.js';
+import { fetchHandler } from './handlers/fetch.js';
 import {
   deleteGroupsHandler,
   describeGroupsHandler,
@@ -40,65 +48,114 @@ import {
   listGroupsHandler,
   syncGroupHandler,
 } from './handlers/groups.js';
+import { initProducerIdHandler } from './handlers/init-producer-id.js';
+import { listOffsetsHandler } from './handlers/list-offsets.js';
+import { metadataHandler } from './handlers/metadata.js';
 import { offsetCommitHandler, offsetDeleteHandler, offsetFetchHandler } from './handlers/offsets.js';
+import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
+import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './handlers/partition-reassignments.js';
+import { produceHandler } from './handlers/produce.js';
+import { ProducerIdManager } from './producers/producer-id-manager.js';
 import { Router } from './router.js';
-import { BrokerMetrics } from '../metrics/broker-metrics.js';
-import { startHttpServer } from '../console/http-server.js';
-import { consoleRoutes } from '../console/console-routes.js';
-import type { FastifyInstance } from 'fastify';
 
 /** How long a stopping broker lets requests in flight finish. */
 const SHUTDOWN_GRACE_MS = 5000;
-/** Kafka's offsets.topic.segment.bytes default. */
-const OFFSETS_TOPIC_SEGMENT_BYTES = 100 * 1024 * 1024;
+/** How long a stopping broker waits for its leaderships to move (controlled shutdown). */
+const CONTROLLED_SHUTDOWN_MS = 15_000;
 /** offsets.retention.check.interval.ms. */
 const OFFSETS_RETENTION_CHECK_MS = 600_000;
+/** Kafka's offsets.commit.timeout.ms. */
+const OFFSETS_COMMIT_TIMEOUT_MS = 5000;
 
-/** A topic's effective config: its stored overrides over the broker's defaults. */
-function topicConfigOf(config: BrokerConfig, metadata: MetadataStore, topic: string): TopicConfigValues {
-  const overrides = metadata.topic(topic)?.configs ?? {};
+/** A topic's effective config: its overrides over the broker's defaults. */
+function topicConfigOf(config: BrokerConfig, overrides: Readonly<Record<string, string>>): TopicConfigValues {
   return effectiveTopicConfig(config.topicDefaults, validateTopicConfigs(new Map(Object.entries(overrides))).values);
 }
 
+/** advertised.listeners with the ports the system gave listeners bound to port 0. */
+function advertisedEndpoints(config: BrokerConfig, bound: readonly BoundListener[]): ListenerAddress[] {
+  return config.advertisedListeners.map((a) => (a.port === 0 ? { ...a, port: (bound.find((b) => b.name === a.name) ?? bound[0]).port } : a));
+}
+
+async function openStore(config: BrokerConfig, endpoints: EndpointImage[], dataDir: string): Promise<MetadataStore> {
+  const self = { id: config.nodeId, endpoints, rack: config.brokerRack };
+  if (config.metadataStore === 'embedded') return EmbeddedMetadataStore.open(dataDir, { ...self, incarnation: randomUUID() });
+  const { endpoints: etcd, prefix } = parseEtcdUrl(config.metadataStore);
+  return EtcdMetadataStore.open({ endpoints: etcd, prefix, self, sessionTimeoutMs: config.brokerSessionTimeoutMs, dataDir });
+}
+
 /**
- * A single-node Kafka-compatible broker: logs on disk, metadata beside them, the network
- * layer in front, and a handler per API in between.
+ * A Kafka-compatible broker: the single node (metadata in its first log directory) or one of a
+ * cluster (metadata in etcd). Logs on disk, the replicas this broker holds above them (leading
+ * or following), the network layer in front, and a handler per API in between.
  */
 export class Broker implements BrokerContext {
-  readonly router = new Router();
   private readonly topicConfigs = new Map<string, TopicConfigValues>();
-  private server: SocketServer | null = null;
-  listeners: BoundListener[] = [];
-  advertised: ListenerAddress;
-  readonly partitions: PartitionManager;
+  readonly partitions: ReplicaManager;
+  readonly fetchers: FollowerFetchers;
+  readonly controller: Controller | null;
   readonly groups: GroupCoordinator;
   readonly metrics: BrokerMetrics;
   private http: FastifyInstance | null = null;
   /** The web console's port, once it listens (null when sluice.console.listener is empty). */
   consolePort: number | null = null;
   private started = false;
+  config: BrokerConfig;
 
   private constructor(
-    public config: BrokerConfig,
+    /** The configuration from the properties file and overrides: dynamic configs go over it. */
+    private readonly staticConfig: BrokerConfig,
     readonly logs: LogManager,
-    readonly metadata: MetadataStore,
+    readonly store: MetadataStore,
+    readonly router: Router,
+    private readonly server: SocketServer,
+    readonly listeners: BoundListener[],
+    readonly advertisedListeners: ListenerAddress[],
   ) {
-    this.advertised = config.advertisedListeners[0];
-    this.partitions = new PartitionManager(metadata, logs);
-    const groupLog = new GroupLog(
-      this.partitions,
-      { partitions: config.offsetsTopicNumPartitions, configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(OFFSETS_TOPIC_SEGMENT_BYTES) } },
-      (name, partitions, configs) => this.partitions.createTopic(name, partitions, configs),
-    );
+    this.config = withStoredBrokerConfigs(staticConfig, store.image.brokerConfigs);
+    // First, so that what reads configs after a change finds the new ones.
+    store.onChange((c) => this.onImageChange(c));
+    this.partitions = new ReplicaManager({
+      nodeId: staticConfig.nodeId,
+      store,
+      logs,
+      logConfigFor: (_topic, overrides) => toLogConfig(topicConfigOf(this.config, overrides), this.config),
+      replicaLagTimeMaxMs: staticConfig.replicaLagTimeMaxMs,
+    });
+    this.fetchers = new FollowerFetchers({
+      nodeId: staticConfig.nodeId,
+      store,
+      listenerName: staticConfig.interBrokerListenerName ?? advertisedListeners[0].name,
+      waitMaxMs: staticConfig.replicaFetchWaitMaxMs,
+      minBytes: staticConfig.replicaFetchMinBytes,
+      partitionMaxBytes: staticConfig.replicaFetchMaxBytes,
+      responseMaxBytes: staticConfig.replicaFetchResponseMaxBytes,
+      backoffMs: staticConfig.replicaFetchBackoffMs,
+    });
+    this.controller =
+      store.kind === 'etcd'
+        ? new Controller(store, {
+            nodeId: staticConfig.nodeId,
+            uncleanElection: (topic) => this.topicConfig(topic)['unclean.leader.election.enable'],
+            autoLeaderRebalance: staticConfig.autoLeaderRebalanceEnable,
+            rebalanceIntervalMs: staticConfig.leaderImbalanceCheckIntervalSeconds * 1000,
+          })
+        : null;
     this.groups = new GroupCoordinator(
       {
-        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
-        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
-        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
-        offsetsRetentionMs: config.offsetsRetentionMs,
+        initialRebalanceDelayMs: staticConfig.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: staticConfig.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: staticConfig.groupMaxSessionTimeoutMs,
+        offsetsRetentionMs: staticConfig.offsetsRetentionMs,
       },
-      groupLog,
+      new GroupLog(this.partitions, OFFSETS_COMMIT_TIMEOUT_MS),
     );
+    // A group coordinator goes with the leadership of its __consumer_offsets partition.
+    this.partitions.onRoleChange((p, before) => {
+      if (p.topic !== OFFSETS_TOPIC) return;
+      if (p.role === 'leader') this.groups.loadPartition(p);
+      else if (before === 'leader') this.groups.unloadPartition(p.index);
+    });
     this.metrics = new BrokerMetrics({
       partitions: () =>
         this.partitions.all().map((p) => ({
@@ -108,10 +165,20 @@ export class Broker implements BrokerContext {
           logStartOffset: p.log.logStartOffset,
           logEndOffset: p.log.logEndOffset,
           highWatermark: p.highWatermark,
+          leader: p.isLeader,
+          underReplicated: p.underReplicated,
+          lag: p.lag,
         })),
       offline: () => ({ partitions: this.partitions.offlineCount(), logDirs: this.logs.offlineDirs().size }),
       committedOffsets: () =>
         this.groups.allGroups().flatMap((g) => [...g.offsets.values()].map((o) => ({ group: g.groupId, topic: o.topic, partition: o.partition, offset: o.offset }))),
+      controller: () => ({
+        active: this.controller?.stats.active ?? true,
+        offlinePartitions: this.offlinePartitionsInCluster(),
+        uncleanElections: this.controller?.stats.uncleanElections ?? 0,
+        elections: this.controller?.stats.elections ?? 0,
+      }),
+      isrChanges: () => Partition.isrChanges,
     });
     this.router.observe = (api) => this.metrics.startRequest(api);
     this.router.register(
@@ -120,7 +187,8 @@ export class Broker implements BrokerContext {
       produceHandler(this),
       fetchHandler(this),
       listOffsetsHandler(this),
-      initProducerIdHandler(new ProducerIdManager(config.logDirs[0])),
+      offsetForLeaderEpochHandler(this),
+      initProducerIdHandler(new ProducerIdManager(store)),
       describeProducersHandler(this),
       findCoordinatorHandler(this),
       joinGroupHandler(this.groups),
@@ -142,10 +210,27 @@ export class Broker implements BrokerContext {
       incrementalAlterConfigsHandler(this),
       describeClusterHandler(this),
       describeLogDirsHandler(this),
+      electLeadersHandler(this),
+      alterPartitionReassignmentsHandler(this),
+      listPartitionReassignmentsHandler(this),
     );
   }
 
-  /** Opens the data directories (recovering after an unclean stop) and starts listening. */
+  /** What this broker knows of the cluster. */
+  get metadata(): MetadataImage {
+    return this.store.image;
+  }
+
+  /** The address clients are told to use for this broker: its first advertised listener. */
+  get advertised(): ListenerAddress {
+    return this.advertisedListeners[0];
+  }
+
+  /**
+   * Starts the broker: binds its listeners (so it can register their ports), joins the
+   * metadata (embedded, or the cluster in etcd), opens the log directories (recovering after an
+   * unclean stop), takes its replicas, and then serves.
+   */
   static async start(config: BrokerConfig): Promise<Broker> {
     const descriptors = descriptorLimit();
     logDescriptors.limit = descriptorBudget(descriptors.soft, config.logMaxOpenFiles);
@@ -153,73 +238,68 @@ export class Broker implements BrokerContext {
       { limit: descriptors.soft, hardLimit: descriptors.hard, logFiles: logDescriptors.limit },
       'file descriptors: the logs keep at most logFiles open, closing idle ones and reopening them on demand',
     );
+    const locked = LockedLogDirs.lock(config.logDirs);
+    const router = new Router();
+    const sender = createFileSender(config.fetchTransfer);
+    const server = new SocketServer(
+      router,
+      sender,
+      { maxFrameBytes: config.socketRequestMaxBytes, maxInFlight: config.queuedMaxRequests, idleTimeoutMs: config.connectionsMaxIdleMs },
+      config.maxConnections,
+    );
+    let store: MetadataStore | null = null;
+    let logs: LogManager | null = null;
     let broker: Broker | null = null;
-    // The metadata is read once the log directories are locked (on the first log loaded), and
-    // every log opens with its topic's config: a mapped active segment is sized by it.
-    let stored: { metadata: MetadataStore; config: BrokerConfig } | null = null;
-    const image = (): { metadata: MetadataStore; config: BrokerConfig } => {
-      if (!stored) {
-        const metadata = MetadataStore.open(config.logDirs[0], config.nodeId);
-        stored = { metadata, config: withStoredBrokerConfigs(config, metadata.brokerConfigs) };
-      }
-      return stored;
-    };
-    const logs = LogManager.open({
-      logDirs: config.logDirs,
-      configFor: (topic) => {
-        if (broker) return broker.logConfig(topic);
-        const { metadata, config: effective } = image();
-        return toLogConfig(topicConfigOf(effective, metadata, topic), effective);
-      },
-      retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
-      checkpointIntervalMs: config.logFlushOffsetCheckpointIntervalMs,
-      cleanerBackoffMs: config.logCleanerBackoffMs,
-      // Records above the high watermark may still be truncated away: never clean past it.
-      cleanableEnd: (topic, partition, log) => broker?.partitions.get(topic, partition)?.highWatermark ?? log.recoveryPoint,
-    });
     try {
-      const { metadata, config: effective } = image();
-      broker = new Broker(effective, logs, metadata);
-      broker.groups.load(OFFSETS_RETENTION_CHECK_MS);
-      await broker.listen();
+      const listeners = await server.listen(config.listeners);
+      const advertised = advertisedEndpoints(config, listeners);
+      const opened = await openStore(config, advertised, locked.dirs[0]);
+      store = opened;
+      const startConfig = withStoredBrokerConfigs(config, opened.image.brokerConfigs);
+      logs = LogManager.open(
+        {
+          logDirs: config.logDirs,
+          // Every log opens with its topic's config: a mapped active segment is sized by it.
+          configFor: (topic) => (broker ? broker.logConfig(topic) : toLogConfig(topicConfigOf(startConfig, opened.image.topic(topic)?.configs ?? {}), startConfig)),
+          retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+          checkpointIntervalMs: config.logFlushOffsetCheckpointIntervalMs,
+          cleanerBackoffMs: config.logCleanerBackoffMs,
+          // Records above the high watermark may still be truncated away: never clean past it.
+          highWatermarkOf: (topic, partition) => broker?.partitions.get(topic, partition)?.highWatermark,
+        },
+        locked,
+      );
+      broker = new Broker(config, logs, opened, router, server, listeners, advertised);
+      broker.groups.start(OFFSETS_RETENTION_CHECK_MS);
+      broker.partitions.start(broker.fetchers);
+      broker.controller?.start();
+      server.serve();
+      log.info(
+        {
+          nodeId: config.nodeId,
+          clusterId: opened.image.clusterId,
+          metadataStore: opened.kind === 'embedded' ? 'embedded' : config.metadataStore,
+          listeners: listeners.map((l) => `${l.name}://${l.host}:${l.port}`),
+          logDirs: config.logDirs,
+          topics: opened.image.allTopics().length,
+          fetchTransfer: sender.mode,
+          nativeAddon: nativeAddon ? 'loaded' : `not in use: ${nativeAddonError}`,
+        },
+        'broker started',
+      );
       await broker.startConsole();
       broker.started = true;
       return broker;
     } catch (e) {
-      await broker?.stop();
-      if (!broker) await logs.close();
+      if (broker) await broker.stop();
+      else {
+        await server.close(0);
+        if (logs) await logs.close();
+        else locked.release();
+        await store?.close();
+      }
       throw e;
     }
-  }
-
-  private async listen(): Promise<void> {
-    const sender = createFileSender(this.config.fetchTransfer);
-    this.server = new SocketServer(
-      this.router,
-      sender,
-      {
-        maxFrameBytes: this.config.socketRequestMaxBytes,
-        maxInFlight: this.config.queuedMaxRequests,
-        idleTimeoutMs: this.config.connectionsMaxIdleMs,
-      },
-      this.config.maxConnections,
-    );
-    this.listeners = await this.server.listen(this.config.listeners);
-    // A listener on port 0 got a port from the system: advertise that one.
-    const first = this.listeners[0];
-    if (this.advertised.port === 0) this.advertised = { ...this.advertised, port: first.port };
-    log.info(
-      {
-        nodeId: this.config.nodeId,
-        clusterId: this.metadata.clusterId,
-        listeners: this.listeners.map((l) => `${l.name}://${l.host}:${l.port}`),
-        logDirs: this.config.logDirs,
-        topics: this.metadata.allTopics().length,
-        fetchTransfer: sender.mode,
-        nativeAddon: nativeAddon ? 'loaded' : `not in use: ${nativeAddonError}`,
-      },
-      'broker started',
-    );
   }
 
   /** The console is optional: an address it cannot take is said in the log, and Kafka is served anyway. */
@@ -227,7 +307,12 @@ export class Broker implements BrokerContext {
     const where = this.config.consoleListener;
     if (!where) return;
     try {
-      const { app, port } = await startHttpServer(where.host, where.port, { metrics: this.metrics, ready: () => this.started, routes: consoleRoutes(this, where.host) });
+      const { app, port } = await startHttpServer(where.host, where.port, {
+        metrics: this.metrics,
+        ready: () => this.started,
+        health: () => this.health(),
+        routes: consoleRoutes(this, where.host),
+      });
       this.http = app;
       this.consolePort = port;
     } catch (e) {
@@ -237,38 +322,78 @@ export class Broker implements BrokerContext {
     }
   }
 
+  /** What /health says beside "ok": the metadata store's reach and this broker's registration. */
+  private health(): Record<string, unknown> {
+    const session = this.store.session();
+    return { metadataStore: this.store.kind, connected: session.connected, writable: session.valid, reason: session.reason };
+  }
+
+  private onImageChange(c: ImageChanges): void {
+    for (const t of c.topics) this.topicConfigs.delete(t);
+    for (const t of c.deleted) this.topicConfigs.delete(t.name);
+    if (c.brokerConfigs) {
+      // New dynamic broker configs: every topic's defaults, and so its logs, follow.
+      this.config = withStoredBrokerConfigs(this.staticConfig, this.store.image.brokerConfigs);
+      this.topicConfigs.clear();
+      for (const t of this.store.image.allTopics()) this.logs.reconfigure(t.name);
+    }
+  }
+
   topicConfig(topic: string): TopicConfigValues {
     let c = this.topicConfigs.get(topic);
     if (!c) {
-      c = topicConfigOf(this.config, this.metadata, topic);
+      c = topicConfigOf(this.config, this.store.image.topic(topic)?.configs ?? {});
       this.topicConfigs.set(topic, c);
     }
     return c;
-  }
-
-  /** Forgets a topic's cached config after its overrides change or it is deleted. */
-  topicConfigChanged(topic: string): void {
-    this.topicConfigs.delete(topic);
-  }
-
-  /** Puts new dynamic broker configs in force: every topic's defaults, and so its logs, follow. */
-  brokerConfigChanged(config: BrokerConfig): void {
-    this.config = config;
-    this.topicConfigs.clear();
-    for (const t of this.metadata.allTopics()) this.logs.reconfigure(t.name);
   }
 
   private logConfig(topic: string): LogConfig {
     return toLogConfig(this.topicConfig(topic), this.config);
   }
 
-  /** Finishes requests in flight, flushes every log, writes checkpoints and the clean-shutdown marker. */
+  /** Partitions of the cluster with no leader (the controller's count in Kafka). */
+  private offlinePartitionsInCluster(): number {
+    let n = 0;
+    for (const t of this.store.image.allTopics()) for (const p of t.partitions) if (p.leader < 0) n++;
+    return n;
+  }
+
+  /**
+   * Kafka's controlled shutdown: the broker says it is stopping, the controller moves its
+   * leaderships to other in-sync replicas and takes it out of the ISRs, and only then does it
+   * stop serving, so producers see at most retriable errors.
+   */
+  private async controlledShutdown(): Promise<void> {
+    try {
+      await this.store.announceShutdown();
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'could not announce the shutdown: stopping without handing leaderships over');
+      return;
+    }
+    const deadline = Date.now() + CONTROLLED_SHUTDOWN_MS;
+    // Leadership can only go to an in-sync replica that serves: when the others stop too, there is nothing to wait for.
+    const handedOver = (): boolean => {
+      const serving = new Set(this.store.image.availableBrokers().map((b) => b.id));
+      return !this.partitions.all().some((p) => p.isLeader && p.isr.some((id) => id !== this.config.nodeId && serving.has(id)));
+    };
+    while (!handedOver() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (!handedOver()) log.warn('leaderships were not all handed over in time: stopping anyway');
+    else log.info('leaderships handed over');
+  }
+
+  /** Finishes requests in flight, hands leaderships over, flushes every log, writes checkpoints and the clean-shutdown marker. */
   async stop(): Promise<void> {
     this.started = false;
+    if (this.store.kind === 'etcd' && this.staticConfig.controlledShutdownEnable) await this.controlledShutdown();
     await this.http?.close();
-    await this.server?.close(SHUTDOWN_GRACE_MS);
+    await this.server.close(SHUTDOWN_GRACE_MS);
+    this.controller?.stop();
+    await this.fetchers.close();
+    this.partitions.stop();
     this.groups.close();
     await this.logs.close();
-    log.info({ nodeId: this.config.nodeId }, 'broker stopped');
+    await this.store.close();
+    log.info({ nodeId: this.staticConfig.nodeId }, 'broker stopped');
   }
 }

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { apis } from '../protocol/generated/api-table.js';
 import { registerCluster } from './cluster.js';
 import { registerConsume } from './consume.js';
+import { registerDevCluster } from './dev-cluster.js';
 import { describeError, exitCodeOf, UsageError } from './errors.js';
 import { registerGroup } from './group.js';
 import { registerProduce } from './produce.js';
@@ -16,7 +17,7 @@ const program = new Command('sluice')
 
 // The broker is a large module graph that the client commands never use (it doubles their
 // start-up time): it is loaded for `serve` and for the overall help only.
-const CLIENT_COMMANDS = new Set(['apis', 'topic', 'produce', 'consume', 'group', 'cluster']);
+const CLIENT_COMMANDS = new Set(['apis', 'topic', 'produce', 'consume', 'group', 'cluster', 'dev-cluster']);
 if (!CLIENT_COMMANDS.has(process.argv[2] ?? '')) (await import('./serve.js')).registerServe(program);
 
 program
@@ -35,6 +36,7 @@ registerProduce(program);
 registerConsume(program);
 registerGroup(program);
 registerCluster(program);
+registerDevCluster(program);
 
 program.addHelpText(
   'after',

@@ -65,6 +65,24 @@ export interface BrokerConfig {
   logIndexMode: IndexMode;
   /** sluice.log.max.open.files; -1 derives it from the process descriptor limit. */
   logMaxOpenFiles: number;
+  /** sluice.metadata.store: 'embedded' or etcd://HOST:PORT[,HOST:PORT]/PREFIX. */
+  metadataStore: string;
+  /** broker.rack. */
+  brokerRack: string | null;
+  /** broker.session.timeout.ms. */
+  brokerSessionTimeoutMs: number;
+  /** inter.broker.listener.name; null: the first listener. */
+  interBrokerListenerName: string | null;
+  replicaLagTimeMaxMs: number;
+  replicaFetchWaitMaxMs: number;
+  replicaFetchMinBytes: number;
+  replicaFetchMaxBytes: number;
+  replicaFetchResponseMaxBytes: number;
+  replicaFetchBackoffMs: number;
+  offsetsTopicReplicationFactor: number;
+  autoLeaderRebalanceEnable: boolean;
+  leaderImbalanceCheckIntervalSeconds: number;
+  controlledShutdownEnable: boolean;
   /**
    * What the properties file and --override set, by Kafka name, in canonical string form.
    * DescribeConfigs reports these as STATIC_BROKER_CONFIG and everything else as a default.
@@ -89,6 +107,7 @@ export interface TopicConfigValues {
   'message.timestamp.type': 'CreateTime' | 'LogAppendTime';
   'min.cleanable.dirty.ratio': number;
   'min.insync.replicas': number;
+  'unclean.leader.election.enable': boolean;
   'retention.bytes': number;
   'retention.ms': number;
   'segment.bytes': number;

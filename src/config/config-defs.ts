@@ -14,6 +14,7 @@ import {
   long,
   notEmpty,
   oneOf,
+  string,
   stringList,
   subsetOf,
   type Parsed,
@@ -182,6 +183,12 @@ export const TOPIC_DEFS: { readonly [K in TopicConfigName]: TopicConfigDef<Topic
     doc: 'Replicas that must have a write before an acks=all produce succeeds.',
     synonyms: [{ name: 'min.insync.replicas', default: 1 }],
   }),
+  'unclean.leader.election.enable': topic({
+    name: 'unclean.leader.election.enable',
+    type: boolean,
+    doc: 'Let a replica out of sync lead when no in-sync replica is left, losing what only the others had.',
+    synonyms: [{ name: 'unclean.leader.election.enable', default: false }],
+  }),
   'retention.bytes': topic({
     name: 'retention.bytes',
     type: long,
@@ -302,6 +309,38 @@ export const BROKER_DEFS = {
   consoleListener: broker({ name: 'sluice.console.listener', type: optionalHostPort, default: { host: '127.0.0.1', port: 8080 }, doc: 'host:port of the web console; empty turns it off.' }),
   logMmapMlock: broker({ name: 'sluice.log.mmap.mlock', type: boolean, default: false, doc: 'Pin the active mapped segment in memory (sluice.log.append.mode=mmap).' }),
   logIndexMode: broker({ name: 'sluice.log.index.mode', type: oneOf(['heap', 'mmap']), default: 'heap', doc: 'Keep offset indexes in heap buffers written to their files at flush, or in memory mappings.' }),
+  metadataStore: broker({
+    name: 'sluice.metadata.store',
+    type: string,
+    default: 'embedded',
+    validate: (v) => (v === 'embedded' || /^etcd:\/\/[^/]+\/.+$/.test(v) ? undefined : 'expected embedded or etcd://HOST:PORT[,HOST:PORT]/PREFIX'),
+    doc: 'Where the cluster metadata lives: embedded (this node alone, in its first log directory) or etcd://HOST:PORT[,HOST:PORT]/PREFIX (a cluster).',
+  }),
+  brokerRack: broker({ name: 'broker.rack', type: string, default: null, doc: 'The rack of this broker: replicas of a partition go to different racks, and consumers may read from their own.' }),
+  brokerSessionTimeoutMs: broker({
+    name: 'broker.session.timeout.ms',
+    type: int,
+    default: 9000,
+    validate: atLeast(1000),
+    doc: 'A broker whose registration is not renewed for this long is gone: its leaderships move.',
+  }),
+  interBrokerListenerName: broker({ name: 'inter.broker.listener.name', type: string, default: null, doc: 'The listener other brokers reach this one on; the first listener when unset.' }),
+  replicaLagTimeMaxMs: broker({ name: 'replica.lag.time.max.ms', type: long, default: 30_000, validate: atLeast(1), doc: 'A follower not caught up for this long leaves the in-sync replicas.' }),
+  replicaFetchWaitMaxMs: broker({ name: 'replica.fetch.wait.max.ms', type: int, default: 500, validate: atLeast(0), doc: 'How long a follower fetch waits at the leader for new data.' }),
+  replicaFetchMinBytes: broker({ name: 'replica.fetch.min.bytes', type: int, default: 1, validate: atLeast(1), doc: 'Bytes a follower fetch waits for.' }),
+  replicaFetchMaxBytes: broker({ name: 'replica.fetch.max.bytes', type: int, default: 1_048_576, validate: atLeast(0), doc: 'Bytes per partition a follower fetch asks for (a larger first batch still comes whole).' }),
+  replicaFetchResponseMaxBytes: broker({ name: 'replica.fetch.response.max.bytes', type: int, default: 10_485_760, validate: atLeast(0), doc: 'Bytes a follower fetch asks for in all.' }),
+  replicaFetchBackoffMs: broker({ name: 'replica.fetch.backoff.ms', type: int, default: 1000, validate: atLeast(0), doc: 'How long a follower waits after a fetch error.' }),
+  offsetsTopicReplicationFactor: broker({
+    name: 'offsets.topic.replication.factor',
+    type: int,
+    default: 3,
+    validate: atLeast(1),
+    doc: 'Replicas of each __consumer_offsets partition; fewer when fewer brokers are up at its creation.',
+  }),
+  autoLeaderRebalanceEnable: broker({ name: 'auto.leader.rebalance.enable', type: boolean, default: true, doc: 'Give leadership back to preferred replicas every leader.imbalance.check.interval.seconds.' }),
+  leaderImbalanceCheckIntervalSeconds: broker({ name: 'leader.imbalance.check.interval.seconds', type: long, default: 300, validate: atLeast(1), doc: 'How often the controller gives leadership back to preferred replicas.' }),
+  controlledShutdownEnable: broker({ name: 'controlled.shutdown.enable', type: boolean, default: true, doc: 'A stopping broker hands its leaderships over first, so clients see no error beyond retriable ones.' }),
   logMaxOpenFiles: broker({
     name: 'sluice.log.max.open.files',
     type: int,
@@ -328,7 +367,7 @@ export function topicDefSuppliedBy(brokerKey: string): { def: TopicConfigDef<unk
   return undefined;
 }
 
-const SINGLE_NODE = 'Sluice is a single node with no controller quorum or replication';
+const SINGLE_NODE = 'Sluice keeps cluster metadata in etcd (sluice.metadata.store), with no controller quorum of its own';
 const NO_THREAD_POOLS = 'Sluice serves requests on one event loop, without Kafka\'s thread pools';
 const OS_BUFFERS = 'Sluice leaves socket buffer sizes to the OS';
 
@@ -341,16 +380,12 @@ export const IGNORED_BROKER_KEYS: ReadonlyMap<string, string> = new Map([
   ['process.roles', SINGLE_NODE],
   ['controller.quorum.voters', SINGLE_NODE],
   ['controller.quorum.bootstrap.servers', SINGLE_NODE],
-  ['inter.broker.listener.name', SINGLE_NODE],
   ['listener.security.protocol.map', 'Sluice serves PLAINTEXT only'],
-  ['offsets.topic.replication.factor', SINGLE_NODE],
   ['transaction.state.log.replication.factor', SINGLE_NODE],
   ['transaction.state.log.min.isr', SINGLE_NODE],
   ['share.coordinator.state.topic.replication.factor', SINGLE_NODE],
   ['share.coordinator.state.topic.min.isr', SINGLE_NODE],
-  ['num.replica.fetchers', SINGLE_NODE],
-  ['unclean.leader.election.enable', SINGLE_NODE],
-  ['auto.leader.rebalance.enable', SINGLE_NODE],
+  ['num.replica.fetchers', 'Sluice runs one fetcher per leader broker, on the event loop'],
   ['zookeeper.connect', SINGLE_NODE],
   ['zookeeper.connection.timeout.ms', SINGLE_NODE],
   ['group.coordinator.rebalance.protocols', 'Sluice runs the classic group protocol'],

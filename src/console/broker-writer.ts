@@ -58,7 +58,7 @@ export class BrokerWriter {
   async produce(message: TestMessage): Promise<{ partition: number; offset: number }> {
     const topic = this.broker.metadata.topic(message.topic);
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${message.topic}`, 'no such topic');
-    const partition = message.partition ?? choosePartition(message.key, topic.partitions);
+    const partition = message.partition ?? choosePartition(message.key, topic.partitions.length);
     const records = encodeRecordBatch({ baseTimestamp: BigInt(Date.now()), records: [{ key: message.key, value: message.value, headers: message.headers }] });
     const res = await this.call('Produce', {
       transactionalId: null,

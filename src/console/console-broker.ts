@@ -1,7 +1,7 @@
-import type { PartitionManager } from '../broker/partition-manager.js';
+import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { BrokerConfig, ListenerAddress } from '../config/broker-config.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { MetadataImage } from '../metadata/image.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import type { BoundListener } from '../network/socket-server.js';
 
@@ -12,8 +12,8 @@ import type { BoundListener } from '../network/socket-server.js';
  */
 export interface ConsoleBroker {
   readonly config: BrokerConfig;
-  readonly metadata: MetadataStore;
-  readonly partitions: PartitionManager;
+  readonly metadata: MetadataImage;
+  readonly partitions: ReplicaManager;
   readonly groups: GroupCoordinator;
   readonly metrics: BrokerMetrics;
   /** Bound Kafka listeners, with the ports the system gave. */

@@ -6,6 +6,8 @@ export interface ConsoleDeps {
   metrics: BrokerMetrics;
   /** Whether the broker takes requests (logs loaded, listeners bound). */
   ready(): boolean;
+  /** What /health says beside the status: the metadata store's reach, whether writes are served. */
+  health(): Record<string, unknown>;
   /** Extra routes: the web console's pages and REST API. */
   routes?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -20,7 +22,7 @@ export async function startHttpServer(host: string, port: number, deps: ConsoleD
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/health', async () => ({ status: 'ok', ...deps.health() }));
   app.get('/ready', async (_req, reply) => {
     if (!deps.ready()) return reply.code(503).send({ status: 'starting' });
     return { status: 'ready' };

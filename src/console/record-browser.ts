@@ -1,4 +1,4 @@
-import type { Partition } from '../broker/partition.js';
+import type { Partition } from '../replication/partition.js';
 import type { TimestampType } from '../protocol/records/batch-layout.js';
 import { decodeRecordBatch } from '../protocol/records/record-batch.js';
 import { bytesView, type ByteEncoding, type BytesView } from './bytes-view.js';

@@ -1,7 +1,7 @@
 import { parsedOverrides } from '../broker/handlers/config-resources.js';
 import { isInternalTopic } from '../broker/handlers/internal-topics.js';
 import { ConfigSource, describeTopicConfigs, type ConfigSourceId } from '../config/describe-configs.js';
-import type { TopicMetadata } from '../metadata/metadata-store.js';
+import type { TopicImage } from '../metadata/image.js';
 import { errorByCode } from '../protocol/generated/errors.js';
 import type { ConsoleBroker } from './console-broker.js';
 
@@ -54,17 +54,17 @@ export interface TopicDetail extends TopicSummary {
 
 const SOURCE_NAMES = new Map<number, string>(Object.entries(ConfigSource).map(([name, id]) => [id, name]));
 
-function summary(broker: ConsoleBroker, t: TopicMetadata): TopicSummary {
+function summary(broker: ConsoleBroker, t: TopicImage): TopicSummary {
   const partitions = broker.partitions.ofTopic(t.name);
   return {
     name: t.name,
     id: t.id,
     internal: isInternalTopic(t.name),
-    partitions: t.partitions,
+    partitions: t.partitions.length,
     size: partitions.reduce((n, p) => n + p.log.size, 0),
     records: partitions.reduce((n, p) => n + (p.highWatermark - p.log.logStartOffset), 0),
     overrides: Object.keys(t.configs).length,
-    offline: t.partitions - partitions.length,
+    offline: t.partitions.length - partitions.length,
   };
 }
 
@@ -100,6 +100,6 @@ export function topicDetail(broker: ConsoleBroker, name: string): TopicDetail | 
     source: SOURCE_NAMES.get(c.configSource as ConfigSourceId) ?? 'UNKNOWN',
     documentation: c.documentation,
   }));
-  const partitionDetails = Array.from({ length: t.partitions }, (_, i) => partitionDetail(broker, name, i));
+  const partitionDetails = t.partitions.map((_, i) => partitionDetail(broker, name, i));
   return { ...summary(broker, t), partitionDetails, configs };
 }

@@ -5,7 +5,8 @@ import { createJoinGroupResponse, type JoinGroupResponse } from '../protocol/gen
 import { createSyncGroupResponse, type SyncGroupResponse } from '../protocol/generated/messages/sync-group-response.js';
 import type { GroupMetadataValue } from '../protocol/generated/group-coordinator/group-metadata-value.js';
 import { Group, Member, type CommittedOffset, type Protocol } from './group.js';
-import type { GroupLog, GroupLogRecord } from './group-log.js';
+import { groupWriteError, type GroupLog, type GroupLogRecord } from './group-log.js';
+import type { Partition } from '../replication/partition.js';
 
 export interface CoordinatorSettings {
   /** group.initial.rebalance.delay.ms: how long a new group waits for more members. */
@@ -76,6 +77,8 @@ function syncError(errorCode: number): SyncGroupResponse {
  */
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
+  /** The __consumer_offsets partitions this broker leads and has loaded. */
+  private readonly loaded = new Set<number>();
   private expiryTimer: NodeJS.Timeout | null = null;
   /** Groups in their initial delay: they complete on the timer, not when everyone has joined. */
   private readonly initialDelay = new WeakMap<Group, boolean>();
@@ -85,10 +88,19 @@ export class GroupCoordinator {
     private readonly store: GroupLog,
   ) {}
 
-  /** Rebuilds every group from __consumer_offsets, then starts offset expiry. */
-  load(expiryCheckMs: number): void {
+  /** Starts offset expiry; groups come as this broker takes over partitions of __consumer_offsets. */
+  start(expiryCheckMs: number): void {
+    this.expiryTimer = setInterval(() => void this.expireOffsets(Date.now()), expiryCheckMs);
+    this.expiryTimer.unref();
+  }
+
+  /**
+   * Takes over the groups of one __consumer_offsets partition this broker now leads: replays
+   * its records, so groups, members and offsets are as the last coordinator left them.
+   */
+  loadPartition(partition: Partition): void {
     const metadata = new Map<string, GroupMetadataValue | null>();
-    this.store.replay((r) => {
+    this.store.replay(partition, (r) => {
       if (r.kind === 'group') {
         metadata.set(r.group, r.value);
         return;
@@ -115,9 +127,37 @@ export class GroupCoordinator {
       }
       this.restore(this.getOrCreate(groupId), value);
     }
-    this.expiryTimer = setInterval(() => void this.expireOffsets(Date.now()), expiryCheckMs);
-    this.expiryTimer.unref();
-    log.info({ groups: this.groups.size }, 'group coordinator loaded');
+    this.loaded.add(partition.index);
+    log.info({ partition: partition.key, groups: this.groupsOf(partition.index).length }, 'coordinator of a __consumer_offsets partition: groups loaded');
+  }
+
+  /** Gives up the groups of a partition this broker no longer leads: their next coordinator has them. */
+  unloadPartition(index: number): void {
+    if (!this.loaded.delete(index)) return;
+    for (const g of this.groupsOf(index)) {
+      this.stopTimers(g);
+      for (const m of g.members.values()) {
+        m.awaitingJoin?.(joinError(ErrorCode.NOT_COORDINATOR, m.memberId));
+        m.awaitingSync?.(syncError(ErrorCode.NOT_COORDINATOR));
+      }
+      this.groups.delete(g.groupId);
+    }
+    log.info({ partition: index }, 'no longer the coordinator of a __consumer_offsets partition');
+  }
+
+  private groupsOf(index: number): Group[] {
+    return [...this.groups.values()].filter((g) => this.store.partitionOf(g.groupId) === index);
+  }
+
+  /**
+   * NONE when this broker coordinates the group now; else the error that sends a client to look
+   * for its coordinator again (NOT_COORDINATOR), or to wait (COORDINATOR_NOT_AVAILABLE while
+   * __consumer_offsets does not exist yet).
+   */
+  coordinatorError(groupId: string): number {
+    const index = this.store.partitionOf(groupId);
+    if (index < 0) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    return this.loaded.has(index) ? ErrorCode.NONE : ErrorCode.NOT_COORDINATOR;
   }
 
   /**
@@ -144,11 +184,13 @@ export class GroupCoordinator {
 
   close(): void {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
-    for (const g of this.groups.values()) {
-      if (g.rebalanceTimer) clearTimeout(g.rebalanceTimer);
-      for (const t of g.pendingMembers.values()) clearTimeout(t);
-      for (const m of g.members.values()) if (m.sessionTimer) clearTimeout(m.sessionTimer);
-    }
+    for (const g of this.groups.values()) this.stopTimers(g);
+  }
+
+  private stopTimers(g: Group): void {
+    if (g.rebalanceTimer) clearTimeout(g.rebalanceTimer);
+    for (const t of g.pendingMembers.values()) clearTimeout(t);
+    for (const m of g.members.values()) if (m.sessionTimer) clearTimeout(m.sessionTimer);
   }
 
   private getOrCreate(groupId: string): Group {
@@ -172,6 +214,8 @@ export class GroupCoordinator {
 
   join(req: JoinRequest): Promise<JoinGroupResponse> {
     if (req.groupId === '') return Promise.resolve(joinError(ErrorCode.INVALID_GROUP_ID));
+    const elsewhere = this.coordinatorError(req.groupId);
+    if (elsewhere !== ErrorCode.NONE) return Promise.resolve(joinError(elsewhere, req.memberId));
     if (req.sessionTimeoutMs < this.settings.minSessionTimeoutMs || req.sessionTimeoutMs > this.settings.maxSessionTimeoutMs) {
       return Promise.resolve(joinError(ErrorCode.INVALID_SESSION_TIMEOUT, req.memberId));
     }
@@ -391,6 +435,8 @@ export class GroupCoordinator {
   }
 
   sync(req: SyncRequest): Promise<SyncGroupResponse> {
+    const elsewhere = this.coordinatorError(req.groupId);
+    if (elsewhere !== ErrorCode.NONE) return Promise.resolve(syncError(elsewhere));
     const group = this.groups.get(req.groupId);
     const { error, member } = this.memberCheck(group, req);
     if (error !== ErrorCode.NONE) return Promise.resolve(syncError(error));
@@ -417,7 +463,7 @@ export class GroupCoordinator {
       await this.persistGroup(group);
     } catch (e) {
       log.error({ err: e, group: group.groupId }, 'could not store the group assignment');
-      error = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      error = groupWriteError(e);
     }
     // A rebalance that started meanwhile has already answered these members.
     if (group.state !== 'CompletingRebalance' || group.generationId !== generation) return;
@@ -439,6 +485,8 @@ export class GroupCoordinator {
   }
 
   heartbeat(ref: MemberRef): number {
+    const elsewhere = this.coordinatorError(ref.groupId);
+    if (elsewhere !== ErrorCode.NONE) return elsewhere;
     const group = this.groups.get(ref.groupId);
     const { error, member } = this.memberCheck(group, ref);
     if (error !== ErrorCode.NONE) return error;
@@ -448,6 +496,8 @@ export class GroupCoordinator {
 
   /** Removes members (LeaveGroup); each gets its own error code. */
   leave(groupId: string, members: { memberId: string; groupInstanceId: string | null }[]): { topError: number; results: number[] } {
+    const elsewhere = this.coordinatorError(groupId);
+    if (elsewhere !== ErrorCode.NONE) return { topError: elsewhere, results: members.map(() => elsewhere) };
     const group = this.groups.get(groupId);
     if (!group) return { topError: ErrorCode.UNKNOWN_MEMBER_ID, results: members.map(() => ErrorCode.UNKNOWN_MEMBER_ID) };
     const results = members.map(({ memberId, groupInstanceId }) => {
@@ -503,6 +553,8 @@ export class GroupCoordinator {
   commitCheck(ref: MemberRef): number {
     const group = this.groups.get(ref.groupId);
     if (ref.groupId === '') return ErrorCode.INVALID_GROUP_ID;
+    const elsewhere = this.coordinatorError(ref.groupId);
+    if (elsewhere !== ErrorCode.NONE) return elsewhere;
     if (!group || group.state === 'Empty') {
       return ref.generationId < 0 ? ErrorCode.NONE : group ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.ILLEGAL_GENERATION;
     }
@@ -554,6 +606,8 @@ export class GroupCoordinator {
 
   /** DeleteGroups: only an empty group goes, with tombstones for its metadata and offsets. */
   async deleteGroup(groupId: string): Promise<number> {
+    const elsewhere = this.coordinatorError(groupId);
+    if (elsewhere !== ErrorCode.NONE) return elsewhere;
     const group = this.groups.get(groupId);
     if (!group || group.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group.state !== 'Empty') return ErrorCode.NON_EMPTY_GROUP;
@@ -565,7 +619,7 @@ export class GroupCoordinator {
     } catch (e) {
       log.error({ err: e, group: groupId }, 'the group deletion could not be stored');
       group.transition('Empty');
-      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      return groupWriteError(e);
     }
     this.groups.delete(groupId);
     return ErrorCode.NONE;

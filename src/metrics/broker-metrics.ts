@@ -47,11 +47,42 @@ function processRegistry(): Registry {
 
 /** What the metrics read from the broker when scraped, rather than track on every request. */
 export interface MetricsSource {
-  partitions(): { topic: string; partition: number; size: number; logStartOffset: number; logEndOffset: number; highWatermark: number }[];
+  /** The replicas this broker holds. */
+  partitions(): {
+    topic: string;
+    partition: number;
+    size: number;
+    logStartOffset: number;
+    logEndOffset: number;
+    highWatermark: number;
+    leader: boolean;
+    underReplicated: boolean;
+    /** A follower's records behind its leader's high watermark. */
+    lag: number;
+  }[];
   /** Committed offsets of every group, for lag. */
   committedOffsets(): { group: string; topic: string; partition: number; offset: number }[];
-  /** Partitions the image lists that this broker cannot serve, and log directories that failed. */
+  /** Replicas the metadata assigns here that this broker cannot serve, and log directories that failed. */
   offline(): { partitions: number; logDirs: number };
+  /** The controller's view, as Kafka's active controller reports it (the others report zeros). */
+  controller(): { active: boolean; offlinePartitions: number; elections: number; uncleanElections: number };
+  /** ISR changes this broker made as leader, since start. */
+  isrChanges(): { shrinks: number; expands: number };
+}
+
+/** A counter that follows a running total read when scraped. */
+function followedCounter(name: string, help: string, registers: Registry[], total: () => number): void {
+  let seen = 0;
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      const now = total();
+      this.inc(now - seen);
+      seen = now;
+    },
+  });
 }
 
 /**
@@ -81,13 +112,37 @@ export class BrokerMetrics {
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers,
     });
-    new Gauge({ name: 'kafka_server_replicamanager_underreplicatedpartitions', help: 'Partitions with fewer in-sync replicas than replicas', registers }).set(0);
+    const gauge = (name: string, help: string, value: () => number): void =>
+      void new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(value());
+        },
+      });
+    const count = (pick: (p: ReturnType<MetricsSource['partitions']>[number]) => boolean) => () => source.partitions().filter(pick).length;
+    gauge('kafka_server_replicamanager_underreplicatedpartitions', 'Partitions led here with fewer in-sync replicas than replicas', count((p) => p.underReplicated));
+    gauge('kafka_server_replicamanager_leadercount', 'Partitions this broker leads', count((p) => p.leader));
+    gauge('kafka_server_replicamanager_partitioncount', 'Replicas this broker holds', count(() => true));
+    gauge('kafka_server_replicamanager_offlinereplicacount', 'Replicas assigned here that cannot be served (no log, or a failed log directory)', () => source.offline().partitions);
+    gauge('kafka_controller_kafkacontroller_activecontrollercount', '1 on the active controller', () => (source.controller().active ? 1 : 0));
+    gauge('kafka_controller_kafkacontroller_offlinepartitionscount', 'Partitions without a leader, counted by the active controller', () => {
+      const c = source.controller();
+      return c.active ? c.offlinePartitions : 0;
+    });
+    followedCounter('kafka_controller_controllerstats_leaderelections_total', 'Leader elections this broker made as controller', registers, () => source.controller().elections);
+    followedCounter('kafka_controller_controllerstats_uncleanleaderelections_total', 'Unclean leader elections this broker made as controller', registers, () => source.controller().uncleanElections);
+    followedCounter('kafka_server_replicamanager_isrshrinks_total', 'ISR shrinks made by this broker as leader', registers, () => source.isrChanges().shrinks);
+    followedCounter('kafka_server_replicamanager_isrexpands_total', 'ISR expansions made by this broker as leader', registers, () => source.isrChanges().expands);
     new Gauge({
-      name: 'kafka_controller_kafkacontroller_offlinepartitionscount',
-      help: 'Partitions without a leader that can serve them (their log directory failed)',
+      name: 'kafka_server_fetcherlagmetrics_consumerlag',
+      help: 'Records a follower replica here is behind its leader',
+      labelNames: ['topic', 'partition'],
       registers,
       collect() {
-        this.set(source.offline().partitions);
+        this.reset();
+        for (const p of source.partitions()) if (!p.leader) this.set({ topic: p.topic, partition: String(p.partition) }, p.lag);
       },
     });
     new Gauge({

@@ -17,6 +17,8 @@ export class SocketServer {
   private readonly servers: Server[] = [];
   private readonly connections = new Map<number, { socket: Socket; connection: Connection }>();
   private nextId = 1;
+  /** Connections accepted before serve(): held, unread, until the broker can answer them. */
+  private held: Socket[] | null = [];
 
   constructor(
     private readonly router: RequestRouter,
@@ -48,7 +50,26 @@ export class SocketServer {
     return this.connections.size;
   }
 
+  /**
+   * Starts answering requests. A broker binds its listeners first, so that it can register
+   * their real ports in the cluster metadata, and serves once it has loaded what it serves.
+   */
+  serve(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const socket of held) {
+      if (socket.destroyed) continue;
+      this.accept(socket);
+      socket.resume();
+    }
+  }
+
   private accept(socket: Socket): void {
+    if (this.held) {
+      socket.pause();
+      this.held.push(socket);
+      return;
+    }
     if (this.connections.size >= this.maxConnections) {
       log.warn({ client: socket.remoteAddress, maxConnections: this.maxConnections }, 'connection refused: max.connections reached');
       socket.destroy();
@@ -65,6 +86,7 @@ export class SocketServer {
     // server.close() calls back only once every connection is gone, so start it, deal with
     // the connections, and wait for it last.
     const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const socket of this.held ?? []) socket.destroy();
     const open = [...this.connections.values()];
     const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([Promise.allSettled(open.map((c) => c.connection.finish())), grace]);

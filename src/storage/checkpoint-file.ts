@@ -6,23 +6,28 @@ import { basename, dirname } from 'node:path';
  * are replaced atomically (temp file, fsync, rename, fsync of the directory), so a crash leaves
  * either the old file or the new one, never a torn one.
  */
-export function writeCheckpointFile(path: string, version: number, entries: readonly string[]): void {
-  writeFileAtomically(path, `${version}\n${entries.length}\n${entries.map((e) => `${e}\n`).join('')}`);
+export function writeCheckpointFile(path: string, version: number, entries: readonly string[], durable = true): void {
+  writeFileAtomically(path, `${version}\n${entries.length}\n${entries.map((e) => `${e}\n`).join('')}`, durable);
 }
 
-/** Replaces a file so that a crash leaves the old content or the new, never a mix. */
-export function writeFileAtomically(path: string, data: string | Buffer): void {
+/**
+ * Replaces a file so that a crash leaves the old content or the new, never a mix. `durable`
+ * false skips the fsyncs, for files a broker can do without or rebuild (a partition's topic
+ * id, its leader epochs): creating a topic of thousands of partitions must not cost thousands
+ * of disk flushes; a process crash still finds the new file, a power loss maybe the old.
+ */
+export function writeFileAtomically(path: string, data: string | Buffer, durable = true): void {
   const tmp = `${path}.tmp`;
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   const fd = openSync(tmp, 'w');
   try {
     for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, done);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, path);
-  fsyncDirectory(dirname(path));
+  if (durable) fsyncDirectory(dirname(path));
 }
 
 export function fsyncDirectory(dir: string): void {

@@ -12,6 +12,7 @@ const LOCK_FILE = '.lock';
 const RECOVERY_POINTS = 'recovery-point-offset-checkpoint';
 const LOG_START_OFFSETS = 'log-start-offset-checkpoint';
 const CLEANER_OFFSETS = 'cleaner-offset-checkpoint';
+const HIGH_WATERMARKS = 'replication-offset-checkpoint';
 
 
 export interface TopicPartition {
@@ -40,8 +41,8 @@ export interface LogManagerOptions {
   checkpointIntervalMs: number;
   /** log.cleaner.backoff.ms: how often compacted logs are checked for cleaning. */
   cleanerBackoffMs: number;
-  /** Where cleaning must stop in a partition (its high watermark): later records may still go. */
-  cleanableEnd?: (topic: string, partition: number, log: PartitionLog) => number;
+  /** A partition's high watermark, for the checkpoint of them and as where cleaning must stop (later records may still go). */
+  highWatermarkOf?: (topic: string, partition: number) => number | undefined;
 }
 
 /** Why a directory cannot be used: another process holds it. */
@@ -54,6 +55,8 @@ export class LogDirLockedError extends Error {}
  */
 export class LogManager {
   private readonly logs = new Map<string, ManagedLog>();
+  /** High watermarks as the last checkpoint before this start had them. */
+  private readonly checkpointedHighWatermarks = new Map<string, number>();
   private readonly dirOf = new Map<string, string>();
   /** Logs per directory: new ones go where there are fewest. */
   private readonly counts = new Map<string, number>();
@@ -62,6 +65,8 @@ export class LogManager {
    * offline with every log in it, until a restart; the others keep serving. Why, by directory.
    */
   private readonly offline = new Map<string, string>();
+  /** Told of each directory that goes offline (the replica manager gives up its leaderships there). */
+  private readonly offlineListeners: ((dir: string) => void)[] = [];
   /** By directory: what hears of its logs' failures, and whether it is full. */
   private readonly health = new Map<string, LogHealthListener & { roomNeeded: number }>();
   private timers: NodeJS.Timeout[] = [];
@@ -70,19 +75,14 @@ export class LogManager {
 
   private constructor(private readonly opts: LogManagerOptions) {}
 
-  static open(options: LogManagerOptions): LogManager {
-    const opts = { ...options, logDirs: options.logDirs.map((d) => resolve(d)) };
+  /** Opens the directories, locking them unless the caller already has (`locked`). */
+  static open(options: LogManagerOptions, locked = LockedLogDirs.lock(options.logDirs)): LogManager {
+    const opts = { ...options, logDirs: locked.dirs };
     const manager = new LogManager(opts);
-    const locked: string[] = [];
     try {
-      for (const dir of opts.logDirs) {
-        mkdirSync(dir, { recursive: true });
-        acquireLock(dir);
-        locked.push(dir);
-      }
       for (const dir of opts.logDirs) manager.loadDirOrFail(dir);
     } catch (e) {
-      for (const dir of locked) releaseLock(dir);
+      locked.release();
       throw e;
     }
     manager.startBackgroundWork();
@@ -112,6 +112,7 @@ export class LogManager {
     const recoveryPoints = new OffsetCheckpointFile(join(dir, RECOVERY_POINTS)).read();
     const startOffsets = new OffsetCheckpointFile(join(dir, LOG_START_OFFSETS)).read();
     const cleanerOffsets = new OffsetCheckpointFile(join(dir, CLEANER_OFFSETS)).read();
+    for (const [key, hw] of new OffsetCheckpointFile(join(dir, HIGH_WATERMARKS)).read()) this.checkpointedHighWatermarks.set(key, hw);
     const started = Date.now();
     let recovered = 0;
     for (const name of readdirSync(dir)) {
@@ -197,6 +198,16 @@ export class LogManager {
       { dir, partitions, err: error.message },
       'log directory failed and is offline until a restart: its partitions answer KAFKA_STORAGE_ERROR, other directories keep serving',
     );
+    for (const l of this.offlineListeners) l(dir);
+  }
+
+  onDirOffline(listener: (dir: string) => void): void {
+    this.offlineListeners.push(listener);
+  }
+
+  /** The high watermark the last checkpoint recorded for a partition, if any. */
+  checkpointedHighWatermark(topic: string, partition: number): number | undefined {
+    return this.checkpointedHighWatermarks.get(partitionKey(topic, partition));
   }
 
   /** Offline directories and why. */
@@ -262,22 +273,26 @@ export class LogManager {
   }
 
   /**
-   * Creates the logs of partitions [from, to) of a new topic or its new partitions, each
-   * directory made durable once for all: all of them, or (the first failure thrown) none.
+   * Creates the logs of some partitions of a topic (a new topic, new partitions, new replicas
+   * here), each directory made durable once for all: all of them, or (the first failure thrown)
+   * none. `config` serves a topic the metadata does not name yet.
    */
-  createLogs(topic: string, from: number, to: number): void {
+  createLogs(topic: string, partitions: readonly number[], config = this.opts.configFor(topic)): void {
     const dirs = new Set<string>();
-    let made = from;
+    const made: number[] = [];
     try {
-      for (; made < to; made++) dirs.add(this.create(topic, made).dir);
+      for (const p of partitions) {
+        dirs.add(this.create(topic, p, config).dir);
+        made.push(p);
+      }
       for (const dir of dirs) fsyncDirectory(dir);
     } catch (e) {
-      for (let i = from; i < made; i++) this.delete(topic, i);
+      for (const p of made) this.delete(topic, p);
       throw fileSystemFailure(e, topic) ?? e;
     }
   }
 
-  private create(topic: string, partition: number): { log: PartitionLog; dir: string } {
+  private create(topic: string, partition: number, config = this.opts.configFor(topic)): { log: PartitionLog; dir: string } {
     const key = partitionKey(topic, partition);
     const online = this.opts.logDirs.filter((d) => !this.offline.has(d));
     if (online.length === 0) throw new StorageError('log-dir-offline', 'every log directory is offline');
@@ -287,7 +302,7 @@ export class LogManager {
     const ours = !existsSync(path);
     let partitionLog: PartitionLog;
     try {
-      partitionLog = new PartitionLog(path, this.opts.configFor(topic), { cleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
+      partitionLog = new PartitionLog(path, config, { cleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
     } catch (e) {
       // Nothing of a log that could not be made stays behind.
       if (ours) rmSync(path, { recursive: true, force: true });
@@ -347,7 +362,8 @@ export class LogManager {
   cleanLogs(now: number): number {
     let cleaned = 0;
     this.forEachOnline('log cleaning', (l) => {
-      const upTo = this.opts.cleanableEnd?.(l.topic, l.partition, l.log);
+      const hw = this.opts.highWatermarkOf;
+      const upTo = hw ? (hw(l.topic, l.partition) ?? l.log.recoveryPoint) : undefined;
       const stats = this.cleaner.cleanIfNeeded(l.log, now, upTo);
       if (stats) {
         cleaned++;
@@ -373,6 +389,8 @@ export class LogManager {
         new OffsetCheckpointFile(join(dir, RECOVERY_POINTS)).write(offsets((l) => l.recoveryPoint));
         new OffsetCheckpointFile(join(dir, LOG_START_OFFSETS)).write(offsets((l) => l.logStartOffset));
         new OffsetCheckpointFile(join(dir, CLEANER_OFFSETS)).write(offsets((l) => l.cleanerCheckpoint));
+        const hw = this.opts.highWatermarkOf;
+        if (hw) new OffsetCheckpointFile(join(dir, HIGH_WATERMARKS)).write(here.map((l) => ({ topic: l.topic, partition: l.partition, offset: hw(l.topic, l.partition) ?? 0 })));
       } catch (e) {
         const failure = fileSystemFailure(e, dir);
         if (failure === null) throw e;
@@ -413,6 +431,35 @@ export class LogManager {
       fsyncDirectory(dir);
       releaseLock(dir);
     }
+  }
+}
+
+/**
+ * Log directories taken by this process, before anything in them is read or written: a broker
+ * joining a cluster takes them before it registers, so a second broker on the same directories
+ * stops there.
+ */
+export class LockedLogDirs {
+  private constructor(readonly dirs: string[]) {}
+
+  static lock(dirs: readonly string[]): LockedLogDirs {
+    const resolved = dirs.map((d) => resolve(d));
+    const locked: string[] = [];
+    try {
+      for (const dir of resolved) {
+        mkdirSync(dir, { recursive: true });
+        acquireLock(dir);
+        locked.push(dir);
+      }
+    } catch (e) {
+      for (const dir of locked) releaseLock(dir);
+      throw e;
+    }
+    return new LockedLogDirs(resolved);
+  }
+
+  release(): void {
+    for (const dir of this.dirs) releaseLock(dir, true);
   }
 }
 

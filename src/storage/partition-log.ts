@@ -93,8 +93,8 @@ export class PartitionLog {
   private readonly header = new RecordBatchHeader();
   private closed = false;
   readonly loadReport: LoadReport;
-  /** What follows this log's rolls, truncations and close; set by the broker's producer state. */
-  listener: PartitionLogListener | null = null;
+  /** What follows this log's rolls, truncations and close: producer state, the leader epoch cache. */
+  private readonly listeners: PartitionLogListener[] = [];
   /** Set by the log manager. */
   health: LogHealthListener | null = null;
   /** Why the log's directory went offline; null while it serves. */
@@ -225,7 +225,7 @@ export class PartitionLog {
     const next = LogSegment.create(this.dir, baseOffset, this.config);
     this.active.seal();
     this.segments.push(next);
-    this.listener?.rolled(baseOffset);
+    for (const l of this.listeners) l.rolled(baseOffset);
   }
 
   get config(): LogConfig {
@@ -236,6 +236,10 @@ export class PartitionLog {
   set config(config: LogConfig) {
     this.currentConfig = config;
     for (const s of this.segments) s.config = config;
+  }
+
+  addListener(listener: PartitionLogListener): void {
+    this.listeners.push(listener);
   }
 
   get offline(): boolean {
@@ -520,7 +524,7 @@ export class PartitionLog {
       this.recoveryPoint = Math.min(this.recoveryPoint, this.logEndOffset);
       // Offsets past the cut will hold new records, which the cleaner has not seen.
       this.cleanerCheckpoint = Math.min(this.cleanerCheckpoint, this.logEndOffset);
-      this.listener?.truncated(this.logEndOffset);
+      for (const l of this.listeners) l.truncated(this.logEndOffset);
     }, true);
   }
 
@@ -532,7 +536,7 @@ export class PartitionLog {
       this.logStartOffset = offset;
       this.recoveryPoint = offset;
       this.cleanerCheckpoint = offset;
-      this.listener?.truncated(offset);
+      for (const l of this.listeners) l.truncated(offset);
     }, true);
   }
 
@@ -594,7 +598,7 @@ export class PartitionLog {
     // Group commits still queued would fdatasync descriptors about to close.
     await this.groupCommit.idle();
     await this.flush();
-    this.listener?.closing();
+    for (const l of this.listeners) l.closing();
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     for (const s of this.segments) s.close();

@@ -106,14 +106,14 @@ describe('admin through kafkajs', () => {
 
     test('-1 partitions and replication factor take the broker defaults', async () => {
       await admin.createTopics({ topics: [{ topic: 'ct-defaults' }] });
-      assert.equal(b().metadata.topic('ct-defaults')?.partitions, 2);
+      assert.equal(b().metadata.topic('ct-defaults')?.partitions?.length, 2);
     });
 
     test('an assignment of every partition to this node alone is accepted', async () => {
       await admin.createTopics({
         topics: [{ topic: 'ct-assigned', replicaAssignment: [{ partition: 1, replicas: [NODE_ID] }, { partition: 0, replicas: [NODE_ID] }] }],
       });
-      assert.equal(b().metadata.topic('ct-assigned')?.partitions, 2);
+      assert.equal(b().metadata.topic('ct-assigned')?.partitions?.length, 2);
     });
 
     test('validateOnly checks everything and creates nothing', async () => {
@@ -132,7 +132,7 @@ describe('admin through kafkajs', () => {
       const id = b().metadata.topic('ct-exists')?.id;
       assert.equal(await admin.createTopics({ topics: [{ topic: 'ct-exists', numPartitions: 5 }, { topic: 'ct-beside' }] }), false);
       assert.equal(b().metadata.topic('ct-exists')?.id, id);
-      assert.equal(b().metadata.topic('ct-exists')?.partitions, 2);
+      assert.equal(b().metadata.topic('ct-exists')?.partitions?.length, 2);
       assert.ok(b().metadata.topic('ct-beside'));
     });
 
@@ -195,7 +195,7 @@ describe('admin through kafkajs', () => {
 
     test('adds empty partitions with their logs', async () => {
       await admin.createPartitions({ topicPartitions: [{ topic: 'cp-a', count: 5 }] });
-      assert.equal(b().metadata.topic('cp-a')?.partitions, 5);
+      assert.equal(b().metadata.topic('cp-a')?.partitions?.length, 5);
       const { topics } = await admin.fetchTopicMetadata({ topics: ['cp-a'] });
       assert.equal(topics[0].partitions.length, 5);
       assert.ok(existsSync(join(broker.dir, 'cp-a-4')));
@@ -204,13 +204,13 @@ describe('admin through kafkajs', () => {
 
     test('validateOnly adds nothing', async () => {
       await admin.createPartitions({ validateOnly: true, topicPartitions: [{ topic: 'cp-a', count: 9 }] });
-      assert.equal(b().metadata.topic('cp-a')?.partitions, 5);
+      assert.equal(b().metadata.topic('cp-a')?.partitions?.length, 5);
       assert.equal(existsSync(join(broker.dir, 'cp-a-5')), false);
     });
 
     test('assignments to this node are accepted', async () => {
       await admin.createPartitions({ topicPartitions: [{ topic: 'cp-a', count: 6, assignments: [[NODE_ID]] }] });
-      assert.equal(b().metadata.topic('cp-a')?.partitions, 6);
+      assert.equal(b().metadata.topic('cp-a')?.partitions?.length, 6);
     });
 
     const refusals: [string, { topic: string; count: number; assignments?: number[][] }, string][] = [
@@ -223,7 +223,7 @@ describe('admin through kafkajs', () => {
     for (const [what, topicPartition, error] of refusals) {
       test(`${what}: ${error}, and the count stays`, async () => {
         assert.deepEqual(await rejection(admin.createPartitions({ topicPartitions: [topicPartition] })), [error]);
-        assert.equal(b().metadata.topic('cp-a')?.partitions, 6);
+        assert.equal(b().metadata.topic('cp-a')?.partitions?.length, 6);
       });
     }
   });
@@ -511,7 +511,7 @@ describe('every advertised version, through Sluice’s codec', () => {
       const [r] = res.topics;
       assert.equal(r.errorCode, ErrorCode.NONE, `v${v}`);
       const topic = b().metadata.topic(name);
-      assert.equal(topic?.partitions, 2, `v${v}`);
+      assert.equal(topic?.partitions.length, 2, `v${v}`);
       assert.equal(r.numPartitions, v >= 5 ? 2 : -1, `v${v}`);
       assert.equal(r.replicationFactor, v >= 5 ? 1 : -1, `v${v}`);
       const retention = r.configs?.find((c) => c.name === 'retention.ms');
@@ -610,7 +610,7 @@ describe('every advertised version, through Sluice’s codec', () => {
     for (let v = 0; v <= 3; v++) {
       const res = await client.request(apis.CreatePartitions, v, { topics: [{ name: 'raw-cp', count: v + 2, assignments: null }], timeoutMs: 1000, validateOnly: false });
       assert.deepEqual(res.results, [{ name: 'raw-cp', errorCode: ErrorCode.NONE, errorMessage: null }], `v${v}`);
-      assert.equal(b().metadata.topic('raw-cp')?.partitions, v + 2, `v${v}`);
+      assert.equal(b().metadata.topic('raw-cp')?.partitions?.length, v + 2, `v${v}`);
     }
     const res = await client.request(apis.CreatePartitions, 3, {
       topics: [
@@ -628,7 +628,7 @@ describe('every advertised version, through Sluice’s codec', () => {
     assert.equal(shrink.results[0].errorMessage, 'The topic raw-cp currently has 5 partition(s); 4 would not be an increase.');
     const other = await client.request(apis.CreatePartitions, 3, { topics: [{ name: 'raw-cp', count: 7, assignments: [{ brokerIds: [1] }, { brokerIds: [2, 1] }] }], timeoutMs: 1000, validateOnly: false });
     assert.deepEqual(other.results[0], { name: 'raw-cp', errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'The manual partition assignment includes broker 2, but no such broker is registered.' });
-    assert.equal(b().metadata.topic('raw-cp')?.partitions, 5);
+    assert.equal(b().metadata.topic('raw-cp')?.partitions?.length, 5);
   });
 
   test('DeleteRecords v0-v2 return the new low watermark and clamp nothing they should not', async () => {
@@ -926,8 +926,8 @@ describe('admin through @platformatic/kafka', { skip: platformatic.skip }, () =>
     succeeded(results[9]);
     assert.deepEqual(errorIds(results[10]), ['UNKNOWN_TOPIC_OR_PARTITION']);
 
-    assert.equal(b().metadata.topic('pl-a')?.partitions, 4);
-    assert.equal(b().metadata.topic('pl-assigned')?.partitions, 2);
+    assert.equal(b().metadata.topic('pl-a')?.partitions?.length, 4);
+    assert.equal(b().metadata.topic('pl-assigned')?.partitions?.length, 2);
     for (const refused of ['pl-rf', 'pl-cfg', 'pl-elsewhere', 'pl bad', 'pl-missing']) assert.equal(b().metadata.topic(refused), undefined, refused);
     assert.equal(logConfig(b(), 'pl-a', 3).retentionBytes, 1000);
   });

@@ -10,7 +10,7 @@ import { registerKafkajsCodecs } from '../support/kafkajs-codecs.js';
 import { initProducerId, produceBatch, producerBatch } from '../support/raw-requests.js';
 import { RawConnection } from '../support/raw-connection.js';
 import { storedBatches } from '../support/stored-batches.js';
-import { startTestBroker, type InProcessBroker } from '../support/test-broker.js';
+import { onThisNode, startTestBroker, type InProcessBroker } from '../support/test-broker.js';
 
 const { Kafka, CompressionTypes, logLevel } = kafkajs;
 
@@ -80,7 +80,7 @@ describe('compression.type: what is stored, for every topic setting and producer
       const expected = topicType === 'producer' ? codec : topicCodec(topicType)!;
       test(`compression.type=${topicType}, producer ${compressionName(codec)}: stored as ${compressionName(expected)}, records intact`, async () => {
         const topic = `c-${topicType}-${compressionName(codec)}`;
-        broker.broker.partitions.createTopic(topic, 1, { 'compression.type': topicType });
+        await broker.broker.partitions.createTopic(topic, onThisNode(1), { 'compression.type': topicType });
         const sent = messages(topic);
         // Two sends: two batches, so offsets and timestamps continue across re-encoded batches.
         for (const part of [sent.slice(0, 12), sent.slice(12)]) {
@@ -111,7 +111,7 @@ describe('compression.type: what is stored, for every topic setting and producer
 
   test('a consumer reads recompressed batches', async () => {
     const topic = 'c-zstd-read-back';
-    broker.broker.partitions.createTopic(topic, 1, { 'compression.type': 'zstd' });
+    await broker.broker.partitions.createTopic(topic, onThisNode(1), { 'compression.type': 'zstd' });
     const sent = messages(topic);
     await producer.send({
       topic,
@@ -204,7 +204,7 @@ describe('produce checks around compression', () => {
   });
 
   test('an idempotent batch is recompressed with its sequence, and its retry still recognised', async () => {
-    broker.broker.partitions.createTopic('idem-lz4', 1, { 'compression.type': 'lz4' });
+    await broker.broker.partitions.createTopic('idem-lz4', onThisNode(1), { 'compression.type': 'lz4' });
     const { producerId } = await initProducerId(client);
     const sent = producerBatch({ producerId, epoch: 0, sequence: 0, count: 4, compression: CompressionType.Gzip });
     assert.equal((await produceBatch(client, 'idem-lz4', 0, sent)).baseOffset, 0n);
@@ -220,7 +220,7 @@ describe('produce checks around compression', () => {
   });
 
   test('max.message.bytes applies to the batch as stored, after recompression', async () => {
-    broker.broker.partitions.createTopic('small-plain', 1, { 'compression.type': 'uncompressed', 'max.message.bytes': '1000' });
+    await broker.broker.partitions.createTopic('small-plain', onThisNode(1), { 'compression.type': 'uncompressed', 'max.message.bytes': '1000' });
     const squeezed = encodeRecordBatch({
       compression: CompressionType.Gzip,
       baseTimestamp: 0n,
@@ -233,7 +233,7 @@ describe('produce checks around compression', () => {
   });
 
   test('zstd before Produce v7 is UNSUPPORTED_COMPRESSION_TYPE', async () => {
-    broker.broker.partitions.createTopic('zstd-old-client', 1, {});
+    await broker.broker.partitions.createTopic('zstd-old-client', onThisNode(1), {});
     const zstd = encodeRecordBatch({ compression: CompressionType.Zstd, baseTimestamp: 0n, records: [{ key: null, value: Buffer.from('v') }] });
     assert.equal((await produceBatch(client, 'zstd-old-client', 0, zstd, { version: 6 })).errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
     assert.equal((await produceBatch(client, 'zstd-old-client', 0, zstd, { version: 7 })).errorCode, ErrorCode.NONE);

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
-import type { Partition } from '../../src/broker/partition.js';
+import type { Partition } from '../../src/replication/partition.js';
 import { PartitionProducerState } from '../../src/broker/producers/producer-state.js';
 import { RawConnection } from '../support/raw-connection.js';
 import { createTopic, describeProducers, initProducerId, latestOffset, produceBatch, producerBatch, type ProducerBatch } from '../support/raw-requests.js';
 import { storedBatches } from '../support/stored-batches.js';
 import { openLog, tempDir, testConfig } from '../support/storage-fixtures.js';
-import { startBrokerProcess, startTestBroker, type BrokerProcess, type InProcessBroker } from '../support/test-broker.js';
+import { onThisNode, startBrokerProcess, startTestBroker, type BrokerProcess, type InProcessBroker } from '../support/test-broker.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -27,9 +27,9 @@ describe('idempotent producers, one broker in this process', () => {
   let topicCount = 0;
 
   /** A fresh one-partition topic and its partition. */
-  function newTopic(): { topic: string; partition: Partition } {
+  async function newTopic(): Promise<{ topic: string; partition: Partition }> {
     const topic = `idem-${++topicCount}`;
-    broker.broker.partitions.createTopic(topic, 1, {});
+    await broker.broker.partitions.createTopic(topic, onThisNode(1), {});
     return { topic, partition: broker.broker.partitions.get(topic, 0)! };
   }
 
@@ -44,7 +44,7 @@ describe('idempotent producers, one broker in this process', () => {
   });
 
   test('kafkajs with idempotent: true gets a producer id and each message is stored once', async () => {
-    const { topic, partition } = newTopic();
+    const { topic, partition } = await newTopic();
     const kafka = new Kafka({ clientId: 'idempotence-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
@@ -85,7 +85,7 @@ describe('idempotent producers, one broker in this process', () => {
   });
 
   test('a batch sent again is answered with its original offsets and stored once', async () => {
-    const { topic, partition } = newTopic();
+    const { topic, partition } = await newTopic();
     const { producerId } = await initProducerId(client);
     const first = producerBatch({ producerId, epoch: 0, sequence: 0, count: 3 });
     const second = producerBatch({ producerId, epoch: 0, sequence: 3, count: 2 });
@@ -101,7 +101,7 @@ describe('idempotent producers, one broker in this process', () => {
   });
 
   test('only the last 5 batches are recognised: an older retry is out of order', async () => {
-    const { topic, partition } = newTopic();
+    const { topic, partition } = await newTopic();
     const { producerId } = await initProducerId(client);
     const batches = Array.from({ length: 6 }, (_, i) => producerBatch({ producerId, epoch: 0, sequence: i, count: 1 }));
     for (const b of batches) assert.equal((await produceBatch(client, topic, 0, b)).errorCode, ErrorCode.NONE);
@@ -111,7 +111,7 @@ describe('idempotent producers, one broker in this process', () => {
   });
 
   test('a sequence gap is OUT_OF_ORDER_SEQUENCE_NUMBER and appends nothing', async () => {
-    const { topic, partition } = newTopic();
+    const { topic, partition } = await newTopic();
     const { producerId } = await initProducerId(client);
     await produceBatch(client, topic, 0, producerBatch({ producerId, epoch: 0, sequence: 0, count: 2 }));
     const gap = await produceBatch(client, topic, 0, producerBatch({ producerId, epoch: 0, sequence: 3, count: 1 }));
@@ -124,7 +124,7 @@ describe('idempotent producers, one broker in this process', () => {
   });
 
   test('epochs: a new one starts at sequence 0, an older one is fenced', async () => {
-    const { topic, partition } = newTopic();
+    const { topic, partition } = await newTopic();
     const { producerId } = await initProducerId(client);
     const send = (b: Omit<ProducerBatch, 'producerId' | 'count'>) => produceBatch(client, topic, 0, producerBatch({ producerId, count: 1, ...b }));
     assert.equal((await send({ epoch: 0, sequence: 0 })).errorCode, ErrorCode.NONE);
@@ -140,7 +140,7 @@ describe('idempotent producers, one broker in this process', () => {
   });
 
   test('a producer the partition has never seen may start at any sequence (KIP-360)', async () => {
-    const { topic } = newTopic();
+    const { topic } = await newTopic();
     const { producerId } = await initProducerId(client);
     const first = await produceBatch(client, topic, 0, producerBatch({ producerId, epoch: 3, sequence: 42, count: 2 }));
     assert.equal(first.errorCode, ErrorCode.NONE);
@@ -150,7 +150,7 @@ describe('idempotent producers, one broker in this process', () => {
   });
 
   test('sequences wrap from 2^31 - 1 to 0', async () => {
-    const { topic, partition } = newTopic();
+    const { topic, partition } = await newTopic();
     const { producerId } = await initProducerId(client);
     const wrapping = producerBatch({ producerId, epoch: 0, sequence: MAX_SEQUENCE - 1, count: 3 });
     assert.equal((await produceBatch(client, topic, 0, wrapping)).errorCode, ErrorCode.NONE);
@@ -161,7 +161,7 @@ describe('idempotent producers, one broker in this process', () => {
   });
 
   test('a batch with a producer id but no sequence, and a transactional batch, are refused', async () => {
-    const { topic, partition } = newTopic();
+    const { topic, partition } = await newTopic();
     const { producerId } = await initProducerId(client);
     const noSequence = await produceBatch(client, topic, 0, producerBatch({ producerId, epoch: 0, sequence: -1, count: 1 }));
     assert.equal(noSequence.errorCode, ErrorCode.INVALID_RECORD);
@@ -171,7 +171,7 @@ describe('idempotent producers, one broker in this process', () => {
   });
 
   test('a partition takes one batch per request, as Kafka requires of Produce v3+', async () => {
-    const { topic, partition } = newTopic();
+    const { topic, partition } = await newTopic();
     const { producerId } = await initProducerId(client);
     const two = Buffer.concat([0, 1].map((sequence) => producerBatch({ producerId, epoch: 0, sequence, count: 1 })));
     assert.equal((await produceBatch(client, topic, 0, two)).errorCode, ErrorCode.INVALID_RECORD);
@@ -179,7 +179,7 @@ describe('idempotent producers, one broker in this process', () => {
   });
 
   test('truncation drops the state of the batches it removes', async () => {
-    const { topic, partition } = newTopic();
+    const { topic, partition } = await newTopic();
     const { producerId } = await initProducerId(client);
     const second = producerBatch({ producerId, epoch: 0, sequence: 2, count: 2 });
     await produceBatch(client, topic, 0, producerBatch({ producerId, epoch: 0, sequence: 0, count: 2 }));
@@ -196,7 +196,7 @@ describe('idempotent producers, one broker in this process', () => {
   });
 
   test('deleting records keeps the state: a retry is still recognised', async () => {
-    const { topic, partition } = newTopic();
+    const { topic, partition } = await newTopic();
     const { producerId } = await initProducerId(client);
     const batch = producerBatch({ producerId, epoch: 0, sequence: 0, count: 2 });
     await produceBatch(client, topic, 0, batch);
@@ -237,7 +237,7 @@ describe('producer state on disk, one broker in this process restarted', () => {
     try {
       let running = await startTestBroker(settings, temp.dir);
       let client = await RawConnection.open(running.broker.listeners[0].port);
-      running.broker.partitions.createTopic('rolled', 1, {});
+      await running.broker.partitions.createTopic('rolled', onThisNode(1), {});
       const log = running.broker.partitions.get('rolled', 0)!.log;
       // `lone` writes once, into the first segment; `busy` writes on through several rolls.
       const lone = (await initProducerId(client)).producerId;

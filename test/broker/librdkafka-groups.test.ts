@@ -15,7 +15,7 @@ import {
 } from '../support/librdkafka-groups.js';
 import { messageValue, producePython, type Ack } from '../support/python-clients.js';
 import { tempDir } from '../support/storage-fixtures.js';
-import { startBrokerProcess, startTestBroker, type BrokerProcess, type InProcessBroker } from '../support/test-broker.js';
+import { onThisNode, startBrokerProcess, startTestBroker, type BrokerProcess, type InProcessBroker } from '../support/test-broker.js';
 import { confluentKafka, kcat, skipUnlessPresent } from '../support/tools.js';
 
 /**
@@ -91,7 +91,7 @@ describe('confluent-kafka consumer groups', { skip: skipUnlessPresent(confluentK
 
     test(`${strategy}: three members split six partitions; one leaves, one dies, and every message is consumed`, async (t) => {
       const topic = `members-${strategy}`;
-      broker.broker.partitions.createTopic(topic, 6, {});
+      await broker.broker.partitions.createTopic(topic, onThisNode(6), {});
       const options: GroupConsumerOptions = { bootstrap: broker.bootstrap, group: topic, topic, strategy, sessionTimeoutMs: SESSION_MS };
       const members = ['a', 'b', 'c'].map((name) => new GroupConsumer(name, options));
       const [a, b, c] = members;
@@ -287,7 +287,7 @@ describe('confluent-kafka consumer groups', { skip: skipUnlessPresent(confluentK
     const describeGroup = async (): Promise<GroupDescription> => (await admin<GroupDescription[]>('describe', group))[0];
     const lag = (): Promise<GroupLag> => admin<GroupLag>('lag', group, topic, '3');
 
-    broker.broker.partitions.createTopic(topic, 3, {});
+    await broker.broker.partitions.createTopic(topic, onThisNode(3), {});
     const first = await produce(bootstrap, topic, 3, 90);
     const options: GroupConsumerOptions = { bootstrap, group, topic, sessionTimeoutMs: SESSION_MS };
     const members = [new GroupConsumer('m1', options), new GroupConsumer('m2', options)];
@@ -425,7 +425,7 @@ describe('kcat balanced consumers (-G)', { skip: skipUnlessPresent(kcat), timeou
 
   test('one balanced consumer reads every partition; the next member of its group finds nothing left', async () => {
     const topic = 'kcat-one';
-    broker.broker.partitions.createTopic(topic, 4, {});
+    await broker.broker.partitions.createTopic(topic, onThisNode(4), {});
     await produceLines(topic, 4, 100);
     const first = startKcat(topic, topic, { count: 400 });
     try {
@@ -451,7 +451,7 @@ describe('kcat balanced consumers (-G)', { skip: skipUnlessPresent(kcat), timeou
 
   test('two balanced consumers split the partitions and read each message once', async () => {
     const topic = 'kcat-two';
-    broker.broker.partitions.createTopic(topic, 4, {});
+    await broker.broker.partitions.createTopic(topic, onThisNode(4), {});
     const kcats = [startKcat(topic, topic, { count: 200 }), startKcat(topic, topic, { count: 200 })];
     try {
       const state = (): string => kcats.map((c) => JSON.stringify(c.assignment())).join(' ');
@@ -483,7 +483,7 @@ describe('kcat balanced consumers (-G)', { skip: skipUnlessPresent(kcat), timeou
 describe('static membership (group.instance.id)', { skip: skipUnlessPresent(confluentKafka), timeout: 120_000 }, () => {
   test('a static member killed and restarted within its session gets its partitions back, with no rebalance for the others', async () => {
     const topic = 'static-members';
-    broker.broker.partitions.createTopic(topic, 4, {});
+    await broker.broker.partitions.createTopic(topic, onThisNode(4), {});
     const options: GroupConsumerOptions = { bootstrap: broker.bootstrap, group: topic, topic, sessionTimeoutMs: 20_000 };
     const a = new GroupConsumer('a', { ...options, instanceId: 'instance-a' });
     const b = new GroupConsumer('b', { ...options, instanceId: 'instance-b' });

@@ -190,7 +190,8 @@ test(
   async (t) => {
     const overrides = { 'group.initial.rebalance.delay.ms': '0', 'offsets.topic.num.partitions': '2' };
     const { disk, bad, broker, admin, onGood } = await twoDirBroker(t, 'log-dir-groups', overrides);
-    // A first commit creates __consumer_offsets, a partition in each directory.
+    // The first FindCoordinator creates __consumer_offsets, a partition in each directory.
+    await admin.request(apis.FindCoordinator, 4, { key: '', keyType: 0, coordinatorKeys: ['standalone'] });
     const commit = await admin.request(apis.OffsetCommit, 8, {
       groupId: 'standalone',
       generationIdOrMemberEpoch: -1,

@@ -9,7 +9,7 @@ describe('sluice help, usage errors and a missing broker', () => {
   test('--help works at every level and names --brokers where a cluster is involved', async () => {
     const [top, topic, create, consume] = await Promise.all([sluice(['--help']), sluice(['topic', '--help']), sluice(['topic', 'create', '--help']), sluice(['consume', '--help'])]);
     for (const [r, what] of [[top, 'sluice --help'], [topic, 'topic --help'], [create, 'topic create --help'], [consume, 'consume --help']] as const) expectExit(r, 0, what);
-    for (const name of ['serve', 'topic', 'produce', 'consume', 'group', 'cluster']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'), `sluice --help lists ${name}`);
+    for (const name of ['serve', 'topic', 'produce', 'consume', 'group', 'cluster', 'dev-cluster']) assert.match(top.stdout, new RegExp(`^  ${name}\\b`, 'm'), `sluice --help lists ${name}`);
     for (const name of ['create', 'list', 'describe', 'alter-config', 'delete', 'add-partitions']) assert.match(topic.stdout, new RegExp(`^  ${name}\\b`, 'm'));
     const oneLine = (help: string): string => help.replace(/\s+/g, ' ');
     assert.match(oneLine(create.stdout), /-b, --brokers <host:port,\.\.\.> brokers to bootstrap from \(default: localhost:9092, env: SLUICE_BROKERS\)/);
@@ -126,6 +126,7 @@ describe('sluice topic and cluster commands against a broker process', { timeout
       sluice(['produce', 'nope', '--brokers', broker.bootstrap], { input: 'x\n' }),
       run('consume', 'nope', '--from-beginning'),
       run('group', 'reset-offsets', 'g', '--topic', 'nope', '--to-earliest'),
+      run('cluster', 'partitions', '--topic', 'nope'),
     ]);
     for (const r of results) {
       expectExit(r, 1, 'an unknown topic');
@@ -133,17 +134,41 @@ describe('sluice topic and cluster commands against a broker process', { timeout
     }
   });
 
-  test('cluster info: id, controller, brokers, topic and partition counts', async () => {
+  test('cluster info: id, controller, brokers with their partitions, topic and partition counts', async () => {
     expectExit(await run('topic', 'create', 'two', '--partitions', '2'), 0, 'topic create');
-    const info = await run('cluster', 'info');
+    const [info, bare] = await Promise.all([run('cluster', 'info'), run('cluster')]);
     expectExit(info, 0, 'cluster info');
-    const topics = (await run('topic', 'list', '--long')).stdout.trim().split('\n').slice(1);
-    const partitions = topics.reduce((n, row) => n + Number(row.split(/ +/)[1]), 0);
+    expectExit(bare, 0, 'cluster without a subcommand');
+    assert.equal(bare.stdout, info.stdout, 'cluster alone is cluster info');
+    const topics = (await run('topic', 'list', '--long', '--internal')).stdout.trim().split('\n').slice(1);
+    const external = topics.filter((row) => row.endsWith(' no'));
+    const count = (rows: string[]): number => rows.reduce((n, row) => n + Number(row.split(/ +/)[1]), 0);
     assert.match(info.stdout, /^cluster id: +[\w-]{22}$/m);
     assert.match(info.stdout, /^controller: +1$/m);
     assert.match(info.stdout, /^brokers: +1$/m);
-    assert.match(info.stdout, new RegExp(`^topics: +${topics.length} \\(${partitions} partitions\\)`, 'm'));
-    assert.match(info.stdout, new RegExp(`^1 +${broker.bootstrap.replace(/\./g, '\\.')} +- +controller$`, 'm'));
+    assert.match(info.stdout, new RegExp(`^topics: +${external.length} \\(${count(external)} partitions\\)`, 'm'));
+    assert.match(info.stdout, /^offline partitions: +0$/m);
+    assert.match(info.stdout, /^under-replicated partitions: +0$/m);
+    // The only broker leads and holds every partition, internal ones too.
+    const all = count(topics);
+    assert.match(info.stdout, new RegExp(`^NODE +ADDRESS +RACK +ROLE +LEADERS +REPLICAS\n1 +${broker.bootstrap.replace(/\./g, '\\.')} +- +controller +${all} +${all}$`, 'm'));
+  });
+
+  test('cluster partitions: leader, replicas, ISR and offline replicas of each partition', async () => {
+    expectExit(await run('topic', 'create', 'three', '--partitions', '3'), 0, 'topic create');
+    const one = await run('cluster', 'partitions', '--topic', 'three');
+    expectExit(one, 0, 'cluster partitions --topic');
+    assert.equal(one.stdout, ['TOPIC  PARTITION  LEADER  REPLICAS  ISR  OFFLINE-REPLICAS', ...[0, 1, 2].map((p) => `three  ${p}          1       1         1    -`)].join('\n') + '\n');
+    const all = await run('cluster', 'partitions');
+    expectExit(all, 0, 'cluster partitions');
+    assert.match(all.stdout, /^three +2 +1 +1 +1 +-$/m);
+    const listed = new Set(all.stdout.trim().split('\n').slice(1).map((row) => row.split(/ +/)[0]));
+    assert.ok(['three', 'two'].every((t) => listed.has(t)), `every topic is listed: ${[...listed].join(', ')}`);
+    for (const filter of ['--offline', '--under-replicated']) {
+      const none = await run('cluster', 'partitions', filter);
+      expectExit(none, 0, `cluster partitions ${filter}`);
+      assert.equal(none.stdout.trim().split('\n').length, 1, `${filter}: a header and no partition on a healthy broker`);
+    }
   });
 
   test('SLUICE_BROKERS is read when --brokers is not given', async () => {

@@ -47,9 +47,9 @@ export function sluice(args: string[], options: SluiceOptions = {}): Promise<Com
   }
 }
 
-/** Starts `sluice <args>` and leaves it running (for --follow and signals). */
-export function startSluice(args: string[], onLine?: (line: string) => void): RunningCommand {
-  return startCommand(process.execPath, [...CLI, ...args], { timeoutMs: 60_000, onLine });
+/** Starts `sluice <args>` and leaves it running (for --follow and signals); it is killed after `timeoutMs`. */
+export function startSluice(args: string[], onLine?: (line: string) => void, timeoutMs = 60_000): RunningCommand {
+  return startCommand(process.execPath, [...CLI, ...args], { timeoutMs, onLine });
 }
 
 /** Runs `sluice <args>` and returns its stdout as bytes (for raw output that is not UTF-8). */

@@ -68,6 +68,7 @@ test('defaults follow Kafka where Kafka has one, and Sluice\'s own choices other
     'segment.ms': 168 * 3_600_000,
     'sluice.log.append.mode': 'write',
     'sluice.log.flush.mode': 'async',
+    'unclean.leader.election.enable': false,
   });
 });
 

@@ -98,6 +98,7 @@ test('toLogConfig maps every topic config to its LogConfig field', () => {
     'message.timestamp.type': 'LogAppendTime',
     'min.cleanable.dirty.ratio': 0.75,
     'min.insync.replicas': 1,
+    'unclean.leader.election.enable': true,
     'retention.bytes': 17,
     'retention.ms': 18,
     'segment.bytes': 19,

@@ -38,7 +38,7 @@ const sample = (f: Family | undefined, labels: Record<string, string>): number =
 
 test('/health and /ready answer', async () => {
   const base = `http://127.0.0.1:${broker.broker.consolePort}`;
-  assert.deepEqual(await (await fetch(`${base}/health`)).json(), { status: 'ok' });
+  assert.deepEqual(await (await fetch(`${base}/health`)).json(), { status: 'ok', metadataStore: 'embedded', connected: true, writable: true, reason: null });
   assert.deepEqual(await (await fetch(`${base}/ready`)).json(), { status: 'ready' });
 });
 

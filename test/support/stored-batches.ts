@@ -1,4 +1,4 @@
-import type { Partition } from '../../src/broker/partition.js';
+import type { Partition } from '../../src/replication/partition.js';
 import { batchSpans } from '../../src/protocol/records/batch-spans.js';
 import { decodeRecordBatch, type RecordBatch } from '../../src/protocol/records/record-batch.js';
 import { regionBytes } from './storage-fixtures.js';

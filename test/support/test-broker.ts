@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import type { Broker } from '../../src/broker/broker.js';
+import { startServe } from '../../src/cli/broker-process.js';
+import { formatHostPort } from '../../src/config/listeners.js';
 import { startBroker } from '../../src/embedded.js';
-
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
 /** Settings every broker process gets: a free port on loopback, its own directory, no console. */
 function baseSettings(dir: string, overrides: Record<string, string>): Record<string, string> {
@@ -30,6 +29,7 @@ export async function startTestBroker(overrides: Record<string, string> = {}, di
 
 export interface BrokerProcess {
   child: ChildProcess;
+  host: string;
   port: number;
   bootstrap: string;
   /** Its log so far, a line each. */
@@ -43,53 +43,28 @@ export interface BrokerProcess {
 export interface BrokerProcessOptions {
   /** Runs it under `prlimit --nofile=SOFT:HARD`: the descriptor limit it starts with. */
   descriptorLimit?: { soft: number; hard: number };
+  /** The address it listens on (default 127.0.0.1). */
+  host?: string;
+  /** A command that execs the broker in its place, such as `ip netns exec NS`. */
+  wrapper?: string[];
 }
 
 /**
  * `sluice serve` as a child process on `dir`. Resolves once its start-up line names the port;
  * `port` may be fixed (to restart a broker where clients expect it) or 0 for a free one.
  */
-export function startBrokerProcess(dir: string, overrides: Record<string, string> = {}, port = 0, options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
-  const settings = baseSettings(dir, { listeners: `PLAINTEXT://127.0.0.1:${port}`, ...overrides });
-  let command = process.execPath;
-  let args = ['--import', 'tsx', CLI, 'serve', ...Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`])];
+export async function startBrokerProcess(dir: string, overrides: Record<string, string> = {}, port = 0, options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
+  const host = options.host ?? '127.0.0.1';
+  const settings = baseSettings(dir, { listeners: `PLAINTEXT://${host}:${port}`, ...overrides });
   const limit = options.descriptorLimit;
-  if (limit) {
-    // prlimit execs the command: the child's pid stays the broker's, for signals.
-    args = [`--nofile=${limit.soft}:${limit.hard}`, command, ...args];
-    command = 'prlimit';
-  }
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLUICE_LOG_LEVEL: 'info' } });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const wrapper = [...(options.wrapper ?? []), ...(limit ? ['prlimit', `--nofile=${limit.soft}:${limit.hard}`] : [])];
   const output: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`broker did not start within 30 s: ${stderr}`)), 30_000);
-    // 'close' rather than 'exit': stderr is complete only then.
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`broker exited with ${code} before starting: ${stderr}`));
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      output.push(line);
-      if (!line.includes('"broker started"')) return;
-      clearTimeout(timer);
-      const bound = Number(/127\.0\.0\.1:(\d+)/.exec(line)![1]);
-      resolve({
-        child,
-        port: bound,
-        bootstrap: `127.0.0.1:${bound}`,
-        output,
-        stop: () => {
-          child.kill('SIGTERM');
-          return exited;
-        },
-        kill: async () => {
-          child.kill('SIGKILL');
-          await exited;
-        },
-      });
-    });
-  });
+  const serve = await startServe({ settings, wrapper: wrapper.length > 0 ? wrapper : undefined, onLine: (line, stream) => stream === 'stdout' && output.push(line) });
+  const bound = serve.listeners[0];
+  return { child: serve.child, host: bound.host, port: bound.port, bootstrap: formatHostPort(bound), output, stop: serve.stop, kill: serve.kill };
+}
+
+/** The replica assignment of a topic of `partitions` partitions on a single node (node.id 1, the default). */
+export function onThisNode(partitions: number, nodeId = 1): number[][] {
+  return Array.from({ length: partitions }, () => [nodeId]);
 }

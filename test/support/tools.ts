@@ -26,6 +26,15 @@ function memo(check: () => boolean): () => boolean {
 
 export const kcat: Tool = { name: 'kcat', aptPackage: 'kcat', present: memo(() => succeeds('kcat', ['-V'])) };
 
+/** The cluster metadata store of cluster tests. */
+export const etcd: Tool = { name: 'etcd', aptPackage: 'etcd-server', present: memo(() => succeeds('etcd', ['--version'])) };
+
+/** Network namespaces, veths and bridges, for brokers that can be cut off. */
+export const ip: Tool = { name: 'ip', aptPackage: 'iproute2', present: memo(() => succeeds('ip', ['-V'])) };
+
+/** Packet filtering, for cutting a broker off. */
+export const nft: Tool = { name: 'nft', aptPackage: 'nftables', present: memo(() => succeeds('nft', ['--version'])) };
+
 /** A module importable by PYTHON. */
 export function pythonModule(module: string, aptPackage: string): Tool {
   return { name: `${PYTHON} with ${module}`, aptPackage, present: memo(() => succeeds(PYTHON, ['-c', `import ${module}`])) };

@@ -1,4 +1,5 @@
 import { log } from '../../log.js';
+import { MetadataWriteError } from '../../metadata/store.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { fileSystemFailure, type StorageErrorKind } from '../../storage/storage-error.js';
 
@@ -30,11 +31,13 @@ const HINTS: Partial<Record<StorageErrorKind, string>> = {
 };
 
 /**
- * The answer for a change that failed and was taken back whole (PartitionManager, MetadataStore):
+ * The answer for a change that failed and was taken back whole (ReplicaManager, the metadata store):
  * KAFKA_STORAGE_ERROR naming the cause when the file system failed (a full disk, too many open
  * files, an I/O error), UNKNOWN_SERVER_ERROR otherwise. One warning line; the broker goes on.
  */
 export function rolledBack(what: string, e: unknown): Outcome {
+  // The metadata refused the change itself (a name taken meanwhile, etcd away): its own answer.
+  if (e instanceof MetadataWriteError) return failed(e.errorCode, `${what}: ${e.message}`);
   const failure = fileSystemFailure(e, what);
   const hint = failure && HINTS[failure.kind];
   const message = `${what}: ${e instanceof Error ? e.message : String(e)}${hint ? ` — ${hint}` : ''}`;

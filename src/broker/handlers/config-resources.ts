@@ -10,7 +10,8 @@ import { withDynamicBrokerConfigs } from '../../config/load-config.js';
 import { validateTopicConfigs } from '../../config/topic-config.js';
 import { ConfigType } from '../../config/value-types.js';
 import { log } from '../../log.js';
-import { topicNameProblem, type TopicMetadata } from '../../metadata/metadata-store.js';
+import type { TopicImage } from '../../metadata/image.js';
+import { topicNameProblem } from '../../metadata/names.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { BrokerContext } from '../broker-context.js';
 import { failed, rolledBack, succeeded, type Outcome } from './admin-outcome.js';
@@ -26,7 +27,7 @@ export function parsedOverrides(configs: Readonly<Record<string, string>>): Part
   return validateTopicConfigs(new Map(Object.entries(configs))).values;
 }
 
-function topicNamed(ctx: BrokerContext, name: string): TopicMetadata | Outcome {
+function topicNamed(ctx: BrokerContext, name: string): TopicImage | Outcome {
   const problem = topicNameProblem(name);
   if (problem) return failed(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
   return ctx.metadata.topic(name) ?? failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
@@ -74,13 +75,13 @@ export interface AlterableResource {
   /** The value a key has while it is not overridden, which APPEND and SUBTRACT start from. */
   inherited(key: string): string | null;
   /** Checks a complete new override set: its problems, or the way to put it in force. */
-  prepare(next: Record<string, string>): { problems: string[] } | { commit(): void };
+  prepare(next: Record<string, string>): { problems: string[] } | { commit(): Promise<void> };
 }
 
 const valueOf = (described: DescribedConfig[]): string | null => described[0]?.value ?? null;
 const ONE_VALUE: DescribeOptions = { includeSynonyms: false, includeDocumentation: false };
 
-function topicResource(ctx: BrokerContext, topic: TopicMetadata): AlterableResource {
+function topicResource(ctx: BrokerContext, topic: TopicImage): AlterableResource {
   return {
     current: topic.configs,
     isList: (key) => topicDefOf(key)?.type.configType === ConfigType.LIST,
@@ -88,13 +89,8 @@ function topicResource(ctx: BrokerContext, topic: TopicMetadata): AlterableResou
     prepare(next) {
       const { errors } = validateTopicConfigs(new Map(Object.entries(next)));
       if (errors.length > 0) return { problems: errors.map((e) => e.message) };
-      return {
-        commit() {
-          // The logs read the topic's config while they are reconfigured: the cached one must go first.
-          ctx.topicConfigChanged(topic.name);
-          ctx.partitions.setTopicConfigs(topic.name, next);
-        },
-      };
+      // The broker and the logs follow the change as it comes back in the metadata.
+      return { commit: () => ctx.partitions.setTopicConfigs(topic.name, next) };
     },
   };
 }
@@ -119,21 +115,18 @@ export function withStoredBrokerConfigs(config: BrokerConfig, stored: Readonly<R
   return applied;
 }
 
-function brokerResource(ctx: BrokerContext): AlterableResource {
+/** The dynamic configs of this broker ("1") or of every broker (""): in a cluster two sets, on one node the same. */
+function brokerResource(ctx: BrokerContext, name: string): AlterableResource {
+  const scope = name === '' ? null : ctx.config.nodeId;
   return {
-    current: ctx.metadata.brokerConfigs,
+    current: ctx.store.brokerConfigsOf(scope),
     isList: (key) => ALL_BROKER_DEFS.get(key)?.type.configType === ConfigType.LIST,
     inherited: (key) => valueOf(describeBrokerConfigs(ctx.config, { ...ONE_VALUE, keys: [key] })),
     prepare(next) {
-      const { config, errors } = withDynamicBrokerConfigs(ctx.config, new Map(Object.entries(next)));
+      const { errors } = withDynamicBrokerConfigs(ctx.config, new Map(Object.entries(next)));
       const problems = [...errors.map((e) => e.message), ...Object.keys(next).flatMap((k) => notLive(k) ?? [])];
       if (problems.length > 0) return { problems };
-      return {
-        commit() {
-          ctx.metadata.setBrokerConfigs(next);
-          ctx.brokerConfigChanged(config);
-        },
-      };
+      return { commit: () => ctx.store.setBrokerConfigs(scope, next) };
     },
   };
 }
@@ -145,7 +138,7 @@ function alterableResource(ctx: BrokerContext, type: number, name: string): Alte
       return isOutcome(topic) ? topic : topicResource(ctx, topic);
     }
     case ResourceType.BROKER:
-      return brokerNameProblem(ctx, name) ?? brokerResource(ctx);
+      return brokerNameProblem(ctx, name) ?? brokerResource(ctx, name);
     default:
       return unsupportedType(type);
   }
@@ -158,13 +151,13 @@ export type NextOverrides = { overrides: Record<string, string> } | Outcome;
  * Alters one resource: `next` computes the new override set from the resource, which is checked
  * as a whole and, unless validateOnly, stored and applied.
  */
-export function alterResource(
+export async function alterResource(
   ctx: BrokerContext,
   type: number,
   name: string,
   next: (r: AlterableResource) => NextOverrides,
   validateOnly: boolean,
-): Outcome {
+): Promise<Outcome> {
   const resource = alterableResource(ctx, type, name);
   if (isOutcome(resource)) return resource;
   const computed = next(resource);
@@ -173,7 +166,7 @@ export function alterResource(
   if ('problems' in prepared) return failed(ErrorCode.INVALID_CONFIG, prepared.problems.join('; '));
   if (validateOnly) return succeeded();
   try {
-    prepared.commit();
+    await prepared.commit();
   } catch (e) {
     return rolledBack(`The configs of ${name} were not changed`, e);
   }

@@ -86,26 +86,29 @@ interface Resource {
  * Alters each resource as `plan` says: a shape error, or how to compute the new override set.
  * A resource named twice is refused in every copy and acted on in none, as Kafka does.
  */
-function alterAll<R extends Resource>(
+async function alterAll<R extends Resource>(
   ctx: BrokerContext,
   resources: readonly R[],
   validateOnly: boolean,
   plan: (r: R) => Outcome | ((current: AlterableResource) => NextOverrides),
-): (Outcome & Resource)[] {
+): Promise<(Outcome & Resource)[]> {
   const key = (r: R) => `${r.resourceType}:${r.resourceName}`;
   const twice = repeated(resources.map(key));
-  return resources.map((r) => {
+  const out: (Outcome & Resource)[] = [];
+  // One after another: a later resource is checked against what an earlier one changed.
+  for (const r of resources) {
     const planned = twice.has(key(r)) ? failed(ErrorCode.INVALID_REQUEST, 'Each resource must appear at most once.') : plan(r);
-    const outcome = typeof planned === 'function' ? alterResource(ctx, r.resourceType, r.resourceName, planned, validateOnly) : planned;
-    return { ...outcome, resourceType: r.resourceType, resourceName: r.resourceName };
-  });
+    const outcome = typeof planned === 'function' ? await alterResource(ctx, r.resourceType, r.resourceName, planned, validateOnly) : planned;
+    out.push({ ...outcome, resourceType: r.resourceType, resourceName: r.resourceName });
+  }
+  return out;
 }
 
 /** AlterConfigs: the entries given become the resource's whole override set (Kafka's semantics). */
 export function alterConfigsHandler(ctx: BrokerContext) {
-  return handler(apis.AlterConfigs, 0, 2, (req: AlterConfigsRequest) => {
+  return handler(apis.AlterConfigs, 0, 2, async (req: AlterConfigsRequest) => {
     const res = createAlterConfigsResponse();
-    res.responses = alterAll(
+    res.responses = await alterAll(
       ctx,
       req.resources,
       req.validateOnly,
@@ -117,9 +120,9 @@ export function alterConfigsHandler(ctx: BrokerContext) {
 
 /** IncrementalAlterConfigs: SET, DELETE, APPEND and SUBTRACT on topics and on the broker. */
 export function incrementalAlterConfigsHandler(ctx: BrokerContext) {
-  return handler(apis.IncrementalAlterConfigs, 0, 1, (req: IncrementalAlterConfigsRequest) => {
+  return handler(apis.IncrementalAlterConfigs, 0, 1, async (req: IncrementalAlterConfigsRequest) => {
     const res = createIncrementalAlterConfigsResponse();
-    res.responses = alterAll(
+    res.responses = await alterAll(
       ctx,
       req.resources,
       req.validateOnly,

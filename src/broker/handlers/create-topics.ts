@@ -13,7 +13,7 @@ import { handler } from '../router.js';
 import { createTopic, type TopicOutcome } from '../topic-creation.js';
 import { failed, isFailure, repeated, type Outcome } from './admin-outcome.js';
 import { parsedOverrides } from './config-resources.js';
-import { replicaListProblem } from './replica-assignment.js';
+import { replicaListProblem, replicationFactorProblem } from './replica-assignment.js';
 
 const refused = (o: Outcome): TopicOutcome => ({ ...o, topic: null });
 
@@ -27,41 +27,45 @@ function collidingTopic(ctx: BrokerContext, name: string): string | undefined {
   return ctx.metadata.allTopics().find((t) => t.name !== name && t.name.replaceAll('.', '_') === unified)?.name;
 }
 
-/** The partition count a manual assignment asks for, after Kafka's checks of it. */
-function assignedPartitionCount(ctx: BrokerContext, t: CreateTopicsRequestCreatableTopic): number | Outcome {
+/** The replica lists a manual assignment asks for, in partition order, after Kafka's checks of it. */
+function manualAssignment(ctx: BrokerContext, t: CreateTopicsRequestCreatableTopic): number[][] | Outcome {
   if (t.replicationFactor !== -1) {
     return failed(ErrorCode.INVALID_REQUEST, 'A manual partition assignment was specified, but replication factor was not set to -1.');
   }
   if (t.numPartitions !== -1) {
     return failed(ErrorCode.INVALID_REQUEST, 'A manual partition assignment was specified, but numPartitions was not set to -1.');
   }
-  const indexes = new Set<number>();
+  const byIndex = new Map<number, number[]>();
+  const registered = new Set(ctx.metadata.brokers.keys());
   for (const a of t.assignments) {
-    if (indexes.has(a.partitionIndex)) {
+    if (byIndex.has(a.partitionIndex)) {
       return failed(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Found multiple manual partition assignments for partition ${a.partitionIndex}`);
     }
-    const problem = replicaListProblem(a.brokerIds, ctx.config.nodeId);
+    const problem = replicaListProblem(a.brokerIds, registered);
     if (problem) return problem;
-    indexes.add(a.partitionIndex);
+    byIndex.set(a.partitionIndex, a.brokerIds);
   }
-  for (let i = 0; i < indexes.size; i++) {
-    if (!indexes.has(i)) return failed(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'partitions should be a consecutive 0-based integer sequence');
+  const lists: number[][] = [];
+  for (let i = 0; i < byIndex.size; i++) {
+    const l = byIndex.get(i);
+    if (!l) return failed(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'partitions should be a consecutive 0-based integer sequence');
+    lists.push(l);
   }
-  return indexes.size;
+  return replicationFactorProblem(lists) ?? lists;
 }
 
-function createOne(ctx: BrokerContext, t: CreateTopicsRequestCreatableTopic, validateOnly: boolean): TopicOutcome {
+async function createOne(ctx: BrokerContext, t: CreateTopicsRequestCreatableTopic, validateOnly: boolean): Promise<TopicOutcome> {
   const configs = new Map(t.configs.map((c) => [c.name, c.value] as const));
   // Kafka checks the name, existence and configs before the partition layout: a dry run with a
   // layout that always passes does those checks in that order.
-  const checked = createTopic(ctx, t.name, 1, 1, configs, true);
+  const checked = await createTopic(ctx, { name: t.name, numPartitions: 1, replicationFactor: 1, configs, assignment: [[ctx.config.nodeId]] }, true);
   if (isFailure(checked)) return checked;
   const colliding = collidingTopic(ctx, t.name);
   if (colliding) return refused(failed(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${t.name}' collides with existing topic: ${colliding}`));
-  if (t.assignments.length === 0) return createTopic(ctx, t.name, t.numPartitions, t.replicationFactor, configs, validateOnly);
-  const partitions = assignedPartitionCount(ctx, t);
-  if (typeof partitions !== 'number') return refused(partitions);
-  return createTopic(ctx, t.name, partitions, 1, configs, validateOnly);
+  if (t.assignments.length === 0) return createTopic(ctx, { name: t.name, numPartitions: t.numPartitions, replicationFactor: t.replicationFactor, configs }, validateOnly);
+  const assignment = manualAssignment(ctx, t);
+  if (!Array.isArray(assignment)) return refused(assignment);
+  return createTopic(ctx, { name: t.name, numPartitions: -1, replicationFactor: -1, configs, assignment }, validateOnly);
 }
 
 function topicResult(ctx: BrokerContext, name: string, outcome: TopicOutcome, version: number): CreateTopicsResponseCreatableTopicResult {
@@ -73,8 +77,8 @@ function topicResult(ctx: BrokerContext, name: string, outcome: TopicOutcome, ve
   if (!topic) return r;
   // A validate-only creation assigns no id.
   r.topicId = topic.id === '' ? ZERO_UUID : topic.id;
-  r.numPartitions = topic.partitions;
-  r.replicationFactor = 1;
+  r.numPartitions = topic.partitions.length;
+  r.replicationFactor = topic.partitions[0]?.replicas.length ?? 1;
   // Only v5+ carries configs; describing them for older clients would be wasted.
   if (version >= 5) {
     r.configs = describeTopicConfigs(ctx.config, parsedOverrides(topic.configs), { includeSynonyms: false, includeDocumentation: false }).map((c) => ({
@@ -89,16 +93,16 @@ function topicResult(ctx: BrokerContext, name: string, outcome: TopicOutcome, ve
 }
 
 /**
- * CreateTopics: each topic through createTopic, with manual assignments accepted when they put
- * every partition on this node alone. Creation is synchronous, so the timeout never expires.
+ * CreateTopics: each topic through createTopic, placed over the brokers or as a manual
+ * assignment says. The answer comes once the metadata has the topic.
  */
 export function createTopicsHandler(ctx: BrokerContext) {
-  return handler(apis.CreateTopics, 0, 7, (req: CreateTopicsRequest, { version }) => {
+  return handler(apis.CreateTopics, 0, 7, async (req: CreateTopicsRequest, { version }) => {
     const res = createCreateTopicsResponse();
     const duplicates = repeated(req.topics.map((t) => t.name));
     for (const t of req.topics) {
       if (duplicates.has(t.name)) continue;
-      res.topics.push(topicResult(ctx, t.name, createOne(ctx, t, req.validateOnly), version));
+      res.topics.push(topicResult(ctx, t.name, await createOne(ctx, t, req.validateOnly), version));
     }
     for (const name of duplicates) {
       res.topics.push(topicResult(ctx, name, refused(failed(ErrorCode.INVALID_REQUEST, 'Duplicate topic name.')), version));

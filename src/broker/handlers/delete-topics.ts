@@ -1,4 +1,4 @@
-import type { TopicMetadata } from '../../metadata/metadata-store.js';
+import type { TopicImage } from '../../metadata/image.js';
 import { ZERO_UUID } from '../../protocol/codec-runtime.js';
 import { apis } from '../../protocol/generated/api-table.js';
 import { ErrorCode, errorByCode } from '../../protocol/generated/errors.js';
@@ -14,7 +14,7 @@ type Result = DeleteTopicsResponseDeletableTopicResult;
 const result = (name: string | null, topicId: string, outcome: Outcome): Result => ({ name, topicId, ...outcome });
 
 /** A topic named by id (v6+) or by name, or the reason it cannot be deleted. */
-function resolve(ctx: BrokerContext, t: DeleteTopicsRequestDeleteTopicState): TopicMetadata | Result {
+function resolve(ctx: BrokerContext, t: DeleteTopicsRequestDeleteTopicState): TopicImage | Result {
   if (t.name === null) {
     if (t.topicId === ZERO_UUID) return result(null, ZERO_UUID, failed(ErrorCode.INVALID_REQUEST, 'Neither topic name nor id were specified.'));
     return ctx.metadata.topicById(t.topicId) ?? result(null, t.topicId, failed(ErrorCode.UNKNOWN_TOPIC_ID, errorByCode(ErrorCode.UNKNOWN_TOPIC_ID)!.message));
@@ -23,15 +23,14 @@ function resolve(ctx: BrokerContext, t: DeleteTopicsRequestDeleteTopicState): To
   return ctx.metadata.topic(t.name) ?? result(t.name, ZERO_UUID, failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
 }
 
-const isResult = (r: TopicMetadata | Result): r is Result => 'errorCode' in r;
+const isResult = (r: TopicImage | Result): r is Result => 'errorCode' in r;
 
-function deleteTopic(ctx: BrokerContext, name: string): Outcome {
+async function deleteTopic(ctx: BrokerContext, name: string): Promise<Outcome> {
   try {
-    ctx.partitions.deleteTopic(name);
+    await ctx.partitions.deleteTopic(name);
   } catch (e) {
     return rolledBack(`Topic '${name}' was not deleted`, e);
   }
-  ctx.topicConfigChanged(name);
   return succeeded();
 }
 
@@ -40,7 +39,7 @@ function deleteTopic(ctx: BrokerContext, name: string): Outcome {
  * topic named both ways. Internal topics stay.
  */
 export function deleteTopicsHandler(ctx: BrokerContext) {
-  return handler(apis.DeleteTopics, 0, 6, (req: DeleteTopicsRequest, { version }) => {
+  return handler(apis.DeleteTopics, 0, 6, async (req: DeleteTopicsRequest, { version }) => {
     const res = createDeleteTopicsResponse();
     const targets = version >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
     const duplicateNames = repeated(targets.flatMap((t) => (t.name !== null && t.topicId === ZERO_UUID ? [t.name] : [])));
@@ -48,7 +47,7 @@ export function deleteTopicsHandler(ctx: BrokerContext) {
     for (const name of duplicateNames) res.responses.push(result(name, ZERO_UUID, failed(ErrorCode.INVALID_REQUEST, 'Duplicate topic name.')));
     for (const id of duplicateIds) res.responses.push(result(null, id, failed(ErrorCode.INVALID_REQUEST, 'Duplicate topic id.')));
 
-    const found: TopicMetadata[] = [];
+    const found: TopicImage[] = [];
     for (const t of targets) {
       if ((t.name !== null && duplicateNames.has(t.name)) || (t.name === null && duplicateIds.has(t.topicId))) continue;
       const r = resolve(ctx, t);
@@ -66,7 +65,7 @@ export function deleteTopicsHandler(ctx: BrokerContext) {
       if (isInternalTopic(t.name)) {
         res.responses.push(result(t.name, t.id, failed(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot delete internal topic ${t.name}`)));
       } else {
-        res.responses.push(result(t.name, t.id, deleteTopic(ctx, t.name)));
+        res.responses.push(result(t.name, t.id, await deleteTopic(ctx, t.name)));
       }
     }
     return res;

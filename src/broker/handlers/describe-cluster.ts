@@ -4,6 +4,7 @@ import type { DescribeClusterRequest } from '../../protocol/generated/messages/d
 import { createDescribeClusterResponse } from '../../protocol/generated/messages/describe-cluster-response.js';
 import type { BrokerContext } from '../broker-context.js';
 import { handler } from '../router.js';
+import { liveBrokers } from '../cluster-view.js';
 
 /** Kafka's EndpointType ids. */
 const EndpointType = { BROKER: 1, CONTROLLER: 2 } as const;
@@ -16,7 +17,7 @@ const ENDPOINT_NAMES: Record<number, string> = { [EndpointType.BROKER]: 'BROKER'
  */
 const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12].reduce((bits, code) => bits | (1 << code), 0);
 
-/** DescribeCluster: this broker, which is also the controller, as the whole cluster. */
+/** DescribeCluster: the registered brokers and the controller. */
 export function describeClusterHandler(ctx: BrokerContext) {
   return handler(apis.DescribeCluster, 0, 1, (req: DescribeClusterRequest, { version }) => {
     const res = createDescribeClusterResponse();
@@ -31,10 +32,9 @@ export function describeClusterHandler(ctx: BrokerContext) {
         : `Unsupported endpoint type ${wanted}`;
       return res;
     }
-    const { config, advertised } = ctx;
     res.clusterId = ctx.metadata.clusterId;
-    res.controllerId = config.nodeId;
-    res.brokers = [{ brokerId: config.nodeId, host: advertised.host, port: advertised.port, rack: null }];
+    res.controllerId = ctx.metadata.controllerId;
+    res.brokers = liveBrokers(ctx).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
     if (req.includeClusterAuthorizedOperations) res.clusterAuthorizedOperations = CLUSTER_OPERATIONS;
     return res;
   });

@@ -11,7 +11,7 @@ import {
   type DescribeLogDirsResponseDescribeLogDirsTopic,
 } from '../../protocol/generated/messages/describe-log-dirs-response.js';
 import type { BrokerContext } from '../broker-context.js';
-import type { Partition } from '../partition.js';
+import type { Partition } from '../../replication/partition.js';
 import { handler } from '../router.js';
 
 /** Which partitions the request asks about: null for all of them. */
@@ -28,8 +28,7 @@ function describeDir(dir: string, partitions: Partition[]): DescribeLogDirsRespo
   for (const p of partitions) {
     let topic = byTopic.get(p.topic);
     if (!topic) byTopic.set(p.topic, (topic = { name: p.topic, partitions: [] }));
-    // This node is the only replica, so its log never lags the high watermark.
-    topic.partitions.push({ partitionIndex: p.index, partitionSize: BigInt(p.log.size), offsetLag: 0n, isFutureKey: false });
+    topic.partitions.push({ partitionIndex: p.index, partitionSize: BigInt(p.log.size), offsetLag: BigInt(p.lag), isFutureKey: false });
   }
   r.topics = [...byTopic.values()];
   try {

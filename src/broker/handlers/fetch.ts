@@ -9,11 +9,14 @@ import {
 } from '../../protocol/generated/messages/fetch-response.js';
 import { StorageError } from '../../storage/storage-error.js';
 import type { BrokerContext } from '../broker-context.js';
-import type { Partition } from '../partition.js';
+import type { Partition } from '../../replication/partition.js';
+import { currentLeader } from '../cluster-view.js';
 import { handler } from '../router.js';
 
 const READ_COMMITTED = 1;
 const NO_RECORDS = Buffer.alloc(0);
+/** Kafka's "no preferred read replica". */
+const NO_REPLICA = -1;
 
 interface Built {
   response: FetchResponse;
@@ -22,13 +25,41 @@ interface Built {
   partitions: Partition[];
 }
 
+/** Who fetches: a consumer (-1), or a follower by its broker id. */
+function fetcherOf(req: FetchRequest, version: number): number {
+  return version >= 15 ? req.replicaState.replicaId : req.replicaId;
+}
+
 /**
- * One pass over the requested partitions: file regions from each log up to its high
- * watermark, within partition_max_bytes and max_bytes (the first non-empty partition always
- * gets a whole batch, KIP-74). Nothing is read into memory: records are file regions.
+ * KIP-320's fencing: a fetcher that knows a newer leader epoch than this replica is ahead of
+ * it (UNKNOWN_LEADER_EPOCH), one that knows an older one is behind (FENCED_LEADER_EPOCH).
+ */
+function epochError(p: Partition, currentLeaderEpoch: number): number {
+  if (currentLeaderEpoch < 0 || currentLeaderEpoch === p.leaderEpoch) return ErrorCode.NONE;
+  return currentLeaderEpoch > p.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+}
+
+/**
+ * KIP-392's rack-aware selector: a consumer in another rack than the leader reads from an
+ * in-sync follower in its own rack, when there is one.
+ */
+function preferredReadReplica(ctx: BrokerContext, p: Partition, rackId: string): number {
+  if (rackId === '' || !p.isLeader || ctx.config.brokerRack === rackId) return NO_REPLICA;
+  const local = p.isr.find((id) => id !== ctx.config.nodeId && ctx.metadata.brokers.get(id)?.rack === rackId);
+  return local ?? NO_REPLICA;
+}
+
+/**
+ * One pass over the requested partitions: file regions from each log, within
+ * partition_max_bytes and max_bytes (the first non-empty partition always gets a whole batch,
+ * KIP-74). A consumer reads up to the high watermark, from the leader or (KIP-392) a follower;
+ * a follower reads up to the leader's log end, and its fetch offset tells the leader how far it
+ * has come. Nothing is read into memory: records are file regions.
  */
 function build(ctx: BrokerContext, req: FetchRequest, version: number): Built {
   const response = createFetchResponse();
+  const replicaId = fetcherOf(req, version);
+  const now = Date.now();
   let remaining = req.maxBytes;
   let bytes = 0;
   let hasError = false;
@@ -43,22 +74,33 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number): Built {
       data.records = NO_RECORDS;
       data.abortedTransactions = req.isolationLevel === READ_COMMITTED ? [] : null;
       out.push(data);
-      const p = name === null ? ErrorCode.UNKNOWN_TOPIC_ID : ctx.partitions.lookup(name, wanted.partition);
+      let p = name === null ? ErrorCode.UNKNOWN_TOPIC_ID : ctx.partitions.lookup(name, wanted.partition);
+      // Followers fetch from the leader only; consumers from the leader or a following replica.
+      if (typeof p !== 'number' && (p.role === 'offline' || (replicaId >= 0 && !p.isLeader))) p = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      if (typeof p !== 'number') p = epochError(p, wanted.currentLeaderEpoch) || p;
       if (typeof p === 'number') {
         data.errorCode = p;
         data.highWatermark = -1n;
         data.lastStableOffset = -1n;
         data.logStartOffset = -1n;
+        if (p === ErrorCode.NOT_LEADER_OR_FOLLOWER && name !== null) data.currentLeader = currentLeader(ctx, name, wanted.partition);
         hasError = true;
         continue;
       }
       partitions.push(p);
+      const fetchOffset = Number(wanted.fetchOffset);
+      if (replicaId >= 0) p.recordFetch(replicaId, fetchOffset, now);
       data.highWatermark = BigInt(p.highWatermark);
       data.lastStableOffset = BigInt(p.highWatermark);
       data.logStartOffset = BigInt(p.log.logStartOffset);
+      if (replicaId < 0 && version >= 11) {
+        data.preferredReadReplica = preferredReadReplica(ctx, p, req.rackId);
+        if (data.preferredReadReplica !== NO_REPLICA) continue;
+      }
       if (remaining <= 0 && bytes > 0) continue;
       try {
-        const region = p.log.read(Number(wanted.fetchOffset), Math.min(wanted.partitionMaxBytes, Math.max(remaining, 0)), p.highWatermark);
+        const upTo = replicaId >= 0 ? p.log.logEndOffset : p.highWatermark;
+        const region = p.log.read(fetchOffset, Math.min(wanted.partitionMaxBytes, Math.max(remaining, 0)), upTo);
         if (region) {
           data.records = region;
           bytes += region.byteLength;
@@ -114,7 +156,9 @@ export function fetchHandler(ctx: BrokerContext) {
         built = build(ctx, req, version);
         if (built.hasError || built.bytes >= req.minBytes) done();
       };
-      for (const p of built.partitions) stops.push(p.onNewData(recheck));
+      // A follower waits for appends at the leader; a consumer for the high watermark to move.
+      const follower = fetcherOf(req, version) >= 0;
+      for (const p of built.partitions) stops.push(follower ? p.onAppend(recheck) : p.onNewData(recheck));
     });
     const final = build(ctx, req, version);
     recordBytesOut(ctx, final.response);

@@ -5,6 +5,7 @@ import type { InitProducerIdRequest } from '../../protocol/generated/messages/in
 import { createInitProducerIdResponse, type InitProducerIdResponse } from '../../protocol/generated/messages/init-producer-id-response.js';
 import type { ProducerIdManager } from '../producers/producer-id-manager.js';
 import { handler } from '../router.js';
+import { MetadataWriteError } from '../../metadata/store.js';
 
 /** "No producer yet" in InitProducerId v3+, for both the id and the epoch. */
 const NO_PRODUCER_ID = -1n;
@@ -29,7 +30,7 @@ function failed(errorCode: number): InitProducerIdResponse {
  * transactional id with the same code.
  */
 export function initProducerIdHandler(ids: ProducerIdManager) {
-  return handler(apis.InitProducerId, 0, 5, (req: InitProducerIdRequest, { connection }) => {
+  return handler(apis.InitProducerId, 0, 5, async (req: InitProducerIdRequest, { connection }) => {
     if (req.transactionalId !== null) {
       log.warn({ transactionalId: req.transactionalId, client: connection.remoteAddress }, 'InitProducerId refused: transactions are not supported');
       return failed(ErrorCode.INVALID_REQUEST);
@@ -38,10 +39,11 @@ export function initProducerIdHandler(ids: ProducerIdManager) {
     if ((req.producerId === NO_PRODUCER_ID) !== (req.producerEpoch === NO_PRODUCER_EPOCH)) return failed(ErrorCode.INVALID_REQUEST);
     let producerId: bigint;
     try {
-      producerId = ids.nextProducerId();
+      producerId = await ids.nextProducerId();
     } catch (e) {
       log.error({ err: e }, 'could not reserve producer ids');
-      return failed(ErrorCode.UNKNOWN_SERVER_ERROR);
+      // The metadata store away (etcd down) is worth a retry; anything else is not.
+      return failed(e instanceof MetadataWriteError ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.UNKNOWN_SERVER_ERROR);
     }
     const res = createInitProducerIdResponse();
     res.producerId = producerId;

@@ -4,7 +4,9 @@ import {
   createListOffsetsResponse,
   createListOffsetsResponseListOffsetsPartitionResponse,
 } from '../../protocol/generated/messages/list-offsets-response.js';
-import type { Partition } from '../partition.js';
+import type { Partition } from '../../replication/partition.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { StorageError } from '../../storage/storage-error.js';
 import type { TimestampAndOffset } from '../../storage/partition-log.js';
 import type { BrokerContext } from '../broker-context.js';
 import { handler } from '../router.js';
@@ -47,12 +49,20 @@ export function listOffsetsHandler(ctx: BrokerContext) {
       partitions: t.partitions.map((wanted) => {
         const r = createListOffsetsResponseListOffsetsPartitionResponse();
         r.partitionIndex = wanted.partitionIndex;
-        const p = ctx.partitions.lookup(t.name, wanted.partitionIndex);
+        // Offsets come from the leader, the one replica sure of its high watermark.
+        const p = ctx.partitions.lookupLeader(t.name, wanted.partitionIndex);
         if (typeof p === 'number') {
           r.errorCode = p;
           return r;
         }
-        const found = lookup(p, Number(wanted.timestamp));
+        let found: TimestampAndOffset;
+        try {
+          found = lookup(p, Number(wanted.timestamp));
+        } catch (e) {
+          if (!(e instanceof StorageError)) throw e;
+          r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+          return r;
+        }
         r.timestamp = BigInt(found.timestamp);
         r.offset = BigInt(found.offset);
         // Leader epochs exist on the wire from v4.

@@ -7,28 +7,38 @@ import {
   type MetadataResponseTopic,
 } from '../../protocol/generated/messages/metadata-response.js';
 import { ZERO_UUID } from '../../protocol/codec-runtime.js';
-import type { TopicMetadata } from '../../metadata/metadata-store.js';
+import { NO_LEADER, type PartitionImage, type TopicImage } from '../../metadata/image.js';
+import { liveBrokers } from '../cluster-view.js';
 import type { BrokerContext } from '../broker-context.js';
 import { handler } from '../router.js';
 import { OPERATIONS_OMITTED } from './authorized-operations.js';
 import { createTopic } from '../topic-creation.js';
 
 /**
- * A partition the image lists but this broker cannot serve (its log is in a failed directory, or
- * missing) has no leader, as Kafka says of it: its only replica, this node, is offline for it.
- * Clients learn that about the one partition, rather than lose the whole answer.
+ * A partition as the image has it: its leader (none while no in-sync replica serves), replicas,
+ * ISR, and the replicas that are offline: their broker is not registered, or (this broker) their
+ * log is in a failed directory or missing. Such a replica here that leads leaves the partition
+ * without a leader, as Kafka says of it, and clients learn that of the one partition only.
  */
-function partitionEntry(ctx: BrokerContext, topic: string, index: number): MetadataResponsePartition {
-  const nodeId = ctx.config.nodeId;
-  const p = ctx.partitions.lookup(topic, index);
-  if (typeof p === 'number') {
-    return { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, partitionIndex: index, leaderId: -1, leaderEpoch: -1, replicaNodes: [nodeId], isrNodes: [], offlineReplicas: [nodeId] };
-  }
-  return { errorCode: ErrorCode.NONE, partitionIndex: index, leaderId: nodeId, leaderEpoch: p.leaderEpoch, replicaNodes: [nodeId], isrNodes: [nodeId], offlineReplicas: [] };
+function partitionEntry(ctx: BrokerContext, topic: string, index: number, state: PartitionImage): MetadataResponsePartition {
+  const self = ctx.config.nodeId;
+  const here = state.replicas.includes(self) ? ctx.partitions.lookup(topic, index) : null;
+  const brokenHere = typeof here === 'number' && here !== ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  const offline = state.replicas.filter((id) => !ctx.metadata.isAlive(id) || (id === self && brokenHere));
+  const leaderId = offline.includes(state.leader) ? NO_LEADER : state.leader;
+  return {
+    errorCode: leaderId === NO_LEADER ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+    partitionIndex: index,
+    leaderId,
+    leaderEpoch: state.leaderEpoch,
+    replicaNodes: state.replicas,
+    isrNodes: leaderId === NO_LEADER && brokenHere ? state.isr.filter((id) => id !== self) : state.isr,
+    offlineReplicas: offline,
+  };
 }
 
-function topicEntry(ctx: BrokerContext, t: TopicMetadata): MetadataResponseTopic {
-  const partitions = Array.from({ length: t.partitions }, (_, i) => partitionEntry(ctx, t.name, i));
+function topicEntry(ctx: BrokerContext, t: TopicImage): MetadataResponseTopic {
+  const partitions = t.partitions.map((state, i) => partitionEntry(ctx, t.name, i, state));
   return { errorCode: ErrorCode.NONE, name: t.name, topicId: t.id, isInternal: t.name.startsWith('__'), partitions, topicAuthorizedOperations: OPERATIONS_OMITTED };
 }
 
@@ -37,16 +47,15 @@ function errorEntry(name: string | null, topicId: string, errorCode: number): Me
 }
 
 /**
- * Metadata: this broker as the only one, leader and sole in-sync replica of every partition it
- * can serve. Unknown topics are created when both the client and auto.create.topics.enable allow it.
+ * Metadata: every registered broker, the controller, and each partition's leader, replicas and
+ * ISR. Unknown topics are created when both the client and auto.create.topics.enable allow it.
  */
 export function metadataHandler(ctx: BrokerContext) {
-  return handler(apis.Metadata, 0, 12, (req, { version }) => {
+  return handler(apis.Metadata, 0, 12, async (req, { version }) => {
     const res: MetadataResponse = createMetadataResponse();
-    const { advertised, config } = ctx;
-    res.brokers = [{ nodeId: config.nodeId, host: advertised.host, port: advertised.port, rack: null }];
+    res.brokers = liveBrokers(ctx);
     res.clusterId = ctx.metadata.clusterId;
-    res.controllerId = config.nodeId;
+    res.controllerId = ctx.metadata.controllerId;
     res.clusterAuthorizedOperations = OPERATIONS_OMITTED;
     // v0 says "all topics" with an empty list; later versions with null.
     const all = req.topics === null || (version === 0 && req.topics.length === 0);
@@ -54,18 +63,22 @@ export function metadataHandler(ctx: BrokerContext) {
       res.topics = ctx.metadata.allTopics().map((t) => topicEntry(ctx, t));
       return res;
     }
-    const autoCreate = req.allowAutoTopicCreation && config.autoCreateTopicsEnable;
-    res.topics = req.topics!.map((wanted) => {
+    const autoCreate = req.allowAutoTopicCreation && ctx.config.autoCreateTopicsEnable;
+    for (const wanted of req.topics!) {
       if (wanted.name === null) {
         const t = ctx.metadata.topicById(wanted.topicId);
-        return t ? topicEntry(ctx, t) : errorEntry(null, wanted.topicId, ErrorCode.UNKNOWN_TOPIC_ID);
+        res.topics.push(t ? topicEntry(ctx, t) : errorEntry(null, wanted.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+        continue;
       }
       const existing = ctx.metadata.topic(wanted.name);
-      if (existing) return topicEntry(ctx, existing);
-      if (!autoCreate) return errorEntry(wanted.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      const created = createTopic(ctx, wanted.name, -1, -1, new Map());
-      return created.topic ? topicEntry(ctx, created.topic) : errorEntry(wanted.name, ZERO_UUID, created.errorCode);
-    });
+      if (existing) res.topics.push(topicEntry(ctx, existing));
+      else if (!autoCreate) res.topics.push(errorEntry(wanted.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+      else {
+        const created = await createTopic(ctx, { name: wanted.name, numPartitions: -1, replicationFactor: -1, configs: new Map() });
+        const t = created.topic && ctx.metadata.topic(wanted.name);
+        res.topics.push(t ? topicEntry(ctx, t) : errorEntry(wanted.name, ZERO_UUID, created.errorCode));
+      }
+    }
     return res;
   });
 }

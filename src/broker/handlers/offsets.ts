@@ -13,6 +13,7 @@ import { Reader } from '../../protocol/primitives/reader.js';
 import type { GroupCoordinator, OffsetToCommit } from '../../coordinator/group-coordinator.js';
 import type { Group } from '../../coordinator/group.js';
 import type { BrokerContext } from '../broker-context.js';
+import { groupWriteError } from '../../coordinator/group-log.js';
 import { handler } from '../router.js';
 
 /** offset.metadata.max.bytes. */
@@ -51,7 +52,7 @@ export function offsetCommitHandler(ctx: BrokerContext, groups: GroupCoordinator
       await groups.commit(req.groupId, accepted);
     } catch (e) {
       log.error({ err: e, group: req.groupId }, 'offset commit could not be stored');
-      storeError = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      storeError = groupWriteError(e);
     }
     res.topics = req.topics.map((t, ti) => ({
       name: t.name,
@@ -92,9 +93,13 @@ export function offsetFetchHandler(groups: GroupCoordinator) {
     const res = createOffsetFetchResponse();
     const withEpoch = version >= 5;
     if (version >= 8) {
-      res.groups = req.groups.map((g) => ({ groupId: g.groupId, topics: fetchGroupOffsets(groups, g.groupId, g.topics, withEpoch), errorCode: ErrorCode.NONE }));
+      res.groups = req.groups.map((g) => {
+        const errorCode = groups.coordinatorError(g.groupId);
+        return { groupId: g.groupId, topics: errorCode === ErrorCode.NONE ? fetchGroupOffsets(groups, g.groupId, g.topics, withEpoch) : [], errorCode };
+      });
     } else {
-      res.topics = fetchGroupOffsets(groups, req.groupId, req.topics, withEpoch);
+      res.errorCode = groups.coordinatorError(req.groupId);
+      if (res.errorCode === ErrorCode.NONE) res.topics = fetchGroupOffsets(groups, req.groupId, req.topics, withEpoch);
     }
     return res;
   });
@@ -121,6 +126,8 @@ function subscribedTopics(group: Group): Set<string> {
 export function offsetDeleteHandler(groups: GroupCoordinator) {
   return handler(apis.OffsetDelete, 0, 0, async (req) => {
     const res = createOffsetDeleteResponse();
+    res.errorCode = groups.coordinatorError(req.groupId);
+    if (res.errorCode !== ErrorCode.NONE) return res;
     const group = groups.group(req.groupId);
     if (!group || group.state === 'Dead') {
       res.errorCode = ErrorCode.GROUP_ID_NOT_FOUND;
@@ -140,7 +147,7 @@ export function offsetDeleteHandler(groups: GroupCoordinator) {
       await groups.deleteOffsets(req.groupId, doomed);
     } catch (e) {
       log.error({ err: e, group: req.groupId }, 'the offset deletion could not be stored');
-      res.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      res.errorCode = groupWriteError(e);
       res.topics = [];
     }
     return res;

@@ -11,7 +11,9 @@ import type { ProduceRequest } from '../../protocol/generated/messages/produce-r
 import { RecordBatchHeader } from '../../protocol/records/batch-header.js';
 import { StorageError } from '../../storage/storage-error.js';
 import type { BrokerContext } from '../broker-context.js';
-import type { Partition } from '../partition.js';
+import type { Partition } from '../../replication/partition.js';
+import { waitForHighWatermark } from '../../replication/high-watermark-wait.js';
+import { currentLeader, endpointOf } from '../cluster-view.js';
 import { checkProducedRecords, type ProducedRecordsRules } from '../produce-validation.js';
 import { hasProducerId, type BatchMetadata } from '../producers/producer-entry.js';
 import { producerStateOf, type PartitionProducerState } from '../producers/producer-state.js';
@@ -24,6 +26,7 @@ const ACKS_ALL = -1;
 /** Why a partition the request names cannot take records, by the error lookup gives. */
 const UNSERVED: Record<number, string> = {
   [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]: 'This server does not host this topic-partition.',
+  [ErrorCode.NOT_LEADER_OR_FOLLOWER]: 'This server is not the leader for that topic-partition.',
   [ErrorCode.KAFKA_STORAGE_ERROR]: 'The partition is offline: its log directory failed or its log is missing.',
 };
 
@@ -36,8 +39,10 @@ interface ProduceCall {
   req: ProduceRequest;
   version: number;
   now: number;
-  /** Settle once the partitions' answers are final (durable, or failed). */
+  /** Settle once the partitions' answers are final (replicated as acks asks, or failed). */
   waits: Promise<void>[];
+  /** Leaders named in NOT_LEADER_OR_FOLLOWER answers, whose endpoints v10+ responses carry. */
+  leaders: Set<number>;
 }
 
 function partitionError(index: number, errorCode: number, errorMessage: string | null, batchIndex = -1): ProduceResponsePartitionProduceResponse {
@@ -50,29 +55,41 @@ function partitionError(index: number, errorCode: number, errorMessage: string |
   return r;
 }
 
+/** NOT_LEADER_OR_FOLLOWER with the leader the metadata names (KIP-951), so the client goes there at once. */
+function notLeader(call: ProduceCall, topic: string, index: number, message: string): ProduceResponsePartitionProduceResponse {
+  const r = partitionError(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, message);
+  r.currentLeader = currentLeader(call.ctx, topic, index);
+  if (r.currentLeader.leaderId >= 0) call.leaders.add(r.currentLeader.leaderId);
+  return r;
+}
+
 /**
- * Produce: validate each partition's batch, check its producer's sequence, append it (offsets
- * assigned in place; records re-encoded only when the topic's compression.type names another
- * codec) and answer once it is as durable as acks and the flush mode ask. acks=0 gets no
- * response at all.
+ * Produce: validate each partition's batch, check its producer's sequence, append it as leader
+ * (offsets and leader epoch assigned in place; records re-encoded only when the topic's
+ * compression.type names another codec) and answer once acks are satisfied: acks=1 when the
+ * leader has it (durable in sync flush mode), acks=all when every in-sync replica has it (the
+ * high watermark passed it) within the request's timeout, with min.insync.replicas checked
+ * before and after. acks=0 gets no response at all.
  */
 export function produceHandler(ctx: BrokerContext) {
   return handler(apis.Produce, 3, 11, async (req: ProduceRequest, { version }) => {
-    const call: ProduceCall = { ctx, req, version, now: Date.now(), waits: [] };
+    const call: ProduceCall = { ctx, req, version, now: Date.now(), waits: [], leaders: new Set() };
     const res = createProduceResponse();
+    // A broker that cannot prove its registration is alive may have been replaced as leader.
+    const session = ctx.store.session();
     for (const topic of req.topicData) {
       const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
       res.responses.push({ name: topic.name, partitionResponses });
       for (const data of topic.partitionData) {
-        const partition = ctx.partitions.lookup(topic.name, data.index);
-        partitionResponses.push(
-          typeof partition === 'number'
-            ? partitionError(data.index, partition, UNSERVED[partition] ?? null)
-            : produceToPartition(call, partition, ctx.topicConfig(topic.name), data.records as Buffer | null),
-        );
+        const partition = ctx.partitions.lookupLeader(topic.name, data.index);
+        if (partition === ErrorCode.NOT_LEADER_OR_FOLLOWER) partitionResponses.push(notLeader(call, topic.name, data.index, UNSERVED[partition]));
+        else if (typeof partition === 'number') partitionResponses.push(partitionError(data.index, partition, UNSERVED[partition] ?? null));
+        else if (!session.valid) partitionResponses.push(notLeader(call, topic.name, data.index, `This broker cannot prove it still leads: ${session.reason}.`));
+        else partitionResponses.push(produceToPartition(call, partition, ctx.topicConfig(topic.name), data.records as Buffer | null));
       }
     }
     await Promise.all(call.waits);
+    if (version >= 10) res.nodeEndpoints = [...call.leaders].flatMap((id) => endpointOf(ctx, id) ?? []);
     return req.acks === ACKS_NONE ? null : res;
   });
 }
@@ -86,8 +103,9 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
   };
   const problem = checkProducedRecords(records, rules);
   if (problem) return partitionError(index, problem.errorCode, problem.message, problem.batchIndex);
-  if (call.req.acks === ACKS_ALL && config['min.insync.replicas'] > 1) {
-    return partitionError(index, ErrorCode.NOT_ENOUGH_REPLICAS, `The in-sync replicas (1) are fewer than min.insync.replicas ${config['min.insync.replicas']}.`);
+  const minIsr = config['min.insync.replicas'];
+  if (call.req.acks === ACKS_ALL && partition.isr.length < minIsr) {
+    return partitionError(index, ErrorCode.NOT_ENOUGH_REPLICAS, `The in-sync replicas (${partition.isr.length}) are fewer than min.insync.replicas ${minIsr}.`);
   }
   const batch = records!;
   if (header.reset(batch).isTransactional) {
@@ -109,23 +127,14 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
   const r = createProduceResponsePartitionProduceResponse();
   r.index = index;
   try {
-    const appended = partition.log.append(stored, { leaderEpoch: partition.leaderEpoch, now: call.now, assignOffsets: true });
+    const appended = partition.appendAsLeader(stored, call.now);
     // Before anything else can append: the state must follow the log batch by batch.
     producers?.apply(header.reset(stored), call.now);
     call.ctx.metrics.recordProduce(partition.topic, appended.recordCount, stored.length);
     r.baseOffset = BigInt(appended.firstOffset);
     r.logAppendTimeMs = BigInt(appended.logAppendTime);
     r.logStartOffset = BigInt(partition.log.logStartOffset);
-    const end = appended.lastOffset + 1;
-    call.waits.push(
-      appended.durable.then(
-        () => partition.advanceHighWatermark(end),
-        (e: unknown) => {
-          log.error({ err: e, partition: partition.key }, 'flush failed');
-          Object.assign(r, partitionError(index, ErrorCode.KAFKA_STORAGE_ERROR, 'the log could not be flushed'));
-        },
-      ),
-    );
+    call.waits.push(awaitAcks(call, partition, appended.durable, appended.lastOffset + 1, minIsr, r));
   } catch (e) {
     if (!(e instanceof StorageError)) throw e;
     const code = { 'invalid-record': ErrorCode.INVALID_RECORD, 'record-too-large': ErrorCode.RECORD_LIST_TOO_LARGE } as Record<string, number>;
@@ -134,10 +143,29 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
   return r;
 }
 
+/** Settles an appended batch's answer `r` as acks asks: durable here, then (acks=all) replicated. */
+async function awaitAcks(call: ProduceCall, partition: Partition, durable: Promise<void>, end: number, minIsr: number, r: ProduceResponsePartitionProduceResponse): Promise<void> {
+  const fail = (errorCode: number, message: string): void => void Object.assign(r, partitionError(partition.index, errorCode, message));
+  try {
+    await durable;
+  } catch (e) {
+    log.error({ err: e, partition: partition.key }, 'flush failed');
+    return fail(ErrorCode.KAFKA_STORAGE_ERROR, 'the log could not be flushed');
+  }
+  if (call.req.acks !== ACKS_ALL) return;
+  const outcome = await waitForHighWatermark(partition, end, call.req.timeoutMs);
+  if (outcome === 'timed-out') return fail(ErrorCode.REQUEST_TIMED_OUT, `the in-sync replicas did not all take the batch within ${call.req.timeoutMs} ms`);
+  if (outcome === 'not-leader') return void Object.assign(r, notLeader(call, partition.topic, partition.index, 'Leadership moved before the batch was replicated.'));
+  if (partition.isr.length < minIsr) {
+    fail(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, `The batch is written, but the in-sync replicas (${partition.isr.length}) fell below min.insync.replicas ${minIsr}.`);
+  }
+}
+
 /**
  * A retry of one of the producer's last batches: nothing is appended, and the answer is the
  * original's (Kafka's), given no sooner than the original's, which may still be on its way to
- * disk: once the high watermark has passed it, or REQUEST_TIMED_OUT after the request's timeout.
+ * the in-sync replicas: once the high watermark has passed it, or REQUEST_TIMED_OUT after the
+ * request's timeout.
  */
 function answerDuplicate(call: ProduceCall, partition: Partition, original: BatchMetadata): ProduceResponsePartitionProduceResponse {
   const r = createProduceResponsePartitionProduceResponse();
@@ -146,25 +174,9 @@ function answerDuplicate(call: ProduceCall, partition: Partition, original: Batc
   r.logAppendTimeMs = partition.log.config.timestampType === 'log-append' ? BigInt(original.timestamp) : -1n;
   r.logStartOffset = BigInt(partition.log.logStartOffset);
   call.waits.push(
-    highWatermarkPast(partition, original.lastOffset, call.req.timeoutMs).then((reached) => {
-      if (!reached) Object.assign(r, partitionError(partition.index, ErrorCode.REQUEST_TIMED_OUT, 'the original of this retried batch is not durable yet'));
+    waitForHighWatermark(partition, original.lastOffset + 1, call.req.timeoutMs).then((outcome) => {
+      if (outcome !== 'reached') Object.assign(r, partitionError(partition.index, ErrorCode.REQUEST_TIMED_OUT, 'the original of this retried batch is not replicated yet'));
     }),
   );
   return r;
-}
-
-/** Whether the high watermark moves past `offset` within `timeoutMs`. */
-function highWatermarkPast(partition: Partition, offset: number, timeoutMs: number): Promise<boolean> {
-  if (partition.highWatermark > offset) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const settle = (reached: boolean): void => {
-      clearTimeout(timer);
-      stop();
-      resolve(reached);
-    };
-    const timer = setTimeout(() => settle(false), timeoutMs);
-    const stop = partition.onNewData(() => {
-      if (partition.highWatermark > offset) settle(true);
-    });
-  });
 }

@@ -1,40 +1,35 @@
-import { join } from 'node:path';
-import { readCheckpointFile, writeCheckpointFile } from '../../storage/checkpoint-file.js';
+import type { MetadataStore } from '../../metadata/store.js';
 
 /** Ids reserved per durable write, as Kafka's ProducerIdManager reserves them. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
 
-/** In the first log directory, beside the metadata: the first id no block has claimed yet. */
-const FILE = 'producer-id-block-checkpoint';
-const VERSION = 0;
-
 /**
- * Hands out producer ids that are never handed out twice, across restarts and crashes alike:
- * ids come from blocks, and a block is claimed by durably moving the recorded next block start
- * past it before any of its ids is used. A crash wastes the rest of the block, never repeats one.
+ * Hands out producer ids that are never handed out twice, across brokers, restarts and crashes
+ * alike: ids come from blocks the metadata store gives out once (a file on a single node, a
+ * compare-and-set counter in etcd). A crash wastes the rest of a block, never repeats an id.
  */
 export class ProducerIdManager {
-  private readonly path: string;
-  private next: number;
-  private blockEnd: number;
+  private next = 0n;
+  private blockEnd = 0n;
+  private claiming: Promise<void> | null = null;
 
-  constructor(dir: string) {
-    this.path = join(dir, FILE);
-    const entries = readCheckpointFile(this.path, VERSION);
-    const start = entries.length === 0 ? 0 : Number(entries[0]);
-    if (entries.length > 1 || !Number.isSafeInteger(start) || start < 0) {
-      throw new Error(`${this.path}: expected one non-negative id, found ${JSON.stringify(entries)}`);
-    }
-    this.next = start;
-    this.blockEnd = start;
-  }
+  constructor(private readonly store: MetadataStore) {}
 
-  nextProducerId(): bigint {
-    if (this.next === this.blockEnd) {
-      const end = this.blockEnd + PRODUCER_ID_BLOCK_SIZE;
-      writeCheckpointFile(this.path, VERSION, [String(end)]);
-      this.blockEnd = end;
+  async nextProducerId(): Promise<bigint> {
+    while (this.next === this.blockEnd) {
+      this.claiming ??= this.store.allocateProducerIds(PRODUCER_ID_BLOCK_SIZE).then(
+        (start) => {
+          this.next = start;
+          this.blockEnd = start + BigInt(PRODUCER_ID_BLOCK_SIZE);
+          this.claiming = null;
+        },
+        (e: unknown) => {
+          this.claiming = null;
+          throw e;
+        },
+      );
+      await this.claiming;
     }
-    return BigInt(this.next++);
+    return this.next++;
   }
 }

@@ -184,6 +184,11 @@ function reject(errorCode: number, message: string): SequenceVerdict {
 
 const states = new WeakMap<PartitionLog, PartitionProducerState>();
 
+/** The producer state of a log if it is loaded; a follower then keeps it in step as it appends. */
+export function loadedProducerState(partitionLog: PartitionLog): PartitionProducerState | undefined {
+  return states.get(partitionLog);
+}
+
 /**
  * A partition's producer state, loaded on first use: only partitions that idempotent producers
  * write to pay for loading, and the state then follows its log until the log goes.
@@ -192,7 +197,7 @@ export function producerStateOf(partitionLog: PartitionLog): PartitionProducerSt
   let state = states.get(partitionLog);
   if (!state) {
     state = new PartitionProducerState(partitionLog);
-    partitionLog.listener = state;
+    partitionLog.addListener(state);
     states.set(partitionLog, state);
   }
   return state;

@@ -1,0 +1,109 @@
+/** No leader: Kafka's -1. */
+export const NO_LEADER = -1;
+
+/** A broker's listener as it registers it: where clients reach it, by listener name. */
+export interface EndpointImage {
+  name: string;
+  host: string;
+  port: number;
+}
+
+/** A live broker, as registered in the cluster metadata (under a lease, in a cluster). */
+export interface BrokerImage {
+  id: number;
+  /** A new random id at every start: a restarted broker is told from a stale registration. */
+  incarnation: string;
+  /** Grows with every registration (etcd's revision of it): fences requests of an older session. */
+  epoch: number;
+  endpoints: EndpointImage[];
+  rack: string | null;
+  /** The broker is stopping: its leaderships move away first (controlled shutdown). */
+  shuttingDown: boolean;
+}
+
+/**
+ * One partition's replica set and leadership, Kafka's PartitionRecord: changed only as a whole,
+ * by compare-and-set on `partitionEpoch`, so no two writers can both win.
+ */
+export interface PartitionImage {
+  /** The assigned replicas, preferred leader first. */
+  replicas: number[];
+  isr: number[];
+  leader: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  /** A reassignment under way: replicas joining, and replicas leaving once they have. */
+  adding: number[];
+  removing: number[];
+}
+
+export interface TopicImage {
+  name: string;
+  /** Kafka topic id, as a dashed UUID string. */
+  id: string;
+  /** Topic config overrides, by Kafka name, as strings (what AlterConfigs sets). */
+  configs: Record<string, string>;
+  partitions: PartitionImage[];
+}
+
+/** A reassignment target of one partition: ListPartitionReassignments reports it. */
+export interface ReassignmentImage {
+  topic: string;
+  partition: number;
+  target: number[];
+}
+
+/**
+ * What a broker knows of the cluster, kept current by its metadata store: every broker reads
+ * this and nothing else, the single node and the cluster alike.
+ */
+export class MetadataImage {
+  readonly brokers = new Map<number, BrokerImage>();
+  readonly topics = new Map<string, TopicImage>();
+  private readonly byId = new Map<string, TopicImage>();
+  controllerId = NO_LEADER;
+  /** Dynamic broker configs in force for this broker: the cluster-wide ones under its own. */
+  brokerConfigs: Record<string, string> = {};
+
+  constructor(readonly clusterId: string) {}
+
+  topic(name: string): TopicImage | undefined {
+    return this.topics.get(name);
+  }
+
+  topicById(id: string): TopicImage | undefined {
+    return this.byId.get(id);
+  }
+
+  allTopics(): TopicImage[] {
+    return [...this.topics.values()];
+  }
+
+  partition(topic: string, index: number): PartitionImage | undefined {
+    return this.topics.get(topic)?.partitions[index];
+  }
+
+  putTopic(t: TopicImage): void {
+    const old = this.topics.get(t.name);
+    if (old && old.id !== t.id) this.byId.delete(old.id);
+    this.topics.set(t.name, t);
+    this.byId.set(t.id, t);
+  }
+
+  removeTopic(name: string): TopicImage | undefined {
+    const t = this.topics.get(name);
+    if (!t) return undefined;
+    this.topics.delete(name);
+    this.byId.delete(t.id);
+    return t;
+  }
+
+  /** Brokers that are registered and not stopping: where new replicas and leaders may go. */
+  availableBrokers(): BrokerImage[] {
+    return [...this.brokers.values()].filter((b) => !b.shuttingDown).sort((a, b) => a.id - b.id);
+  }
+
+  isAlive(id: number): boolean {
+    return this.brokers.has(id);
+  }
+}

@@ -58,7 +58,7 @@ const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 4
 const COMMON_FIELDS = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg']);
 
 /** A broker's JSON log line in a few words for the terminal: time, level, message, other fields as key=value. */
-export function shortLogLine(line: string): string {
+function shortLogLine(line: string): string {
   let entry: Record<string, unknown>;
   try {
     entry = JSON.parse(line) as Record<string, unknown>;

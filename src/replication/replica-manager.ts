@@ -213,6 +213,10 @@ export class ReplicaManager {
   private async writeIsr(p: Partition, isr: number[]): Promise<boolean> {
     const current = this.image.partition(p.topic, p.index);
     if (!current || current.leader !== this.opts.nodeId || current.partitionEpoch !== p.partitionEpoch) return false;
+    // KIP-841: a broker that is gone or stopping does not join an ISR, however caught up it is;
+    // the controller would only take it out again.
+    const serving = new Set(this.image.availableBrokers().map((b) => b.id));
+    if (isr.some((id) => !current.isr.includes(id) && !serving.has(id))) return false;
     return this.opts.store.alterPartition(p.topic, p.index, p.partitionEpoch, { ...current, isr });
   }
 

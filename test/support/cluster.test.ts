@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { EtcdProcess } from '../../src/cli/etcd-process.js';
 import { KafkaClient } from '../../src/client/kafka-client.js';
+import { until } from '../cli/sluice-cli.js';
 import { clusterSkip, leftovers, NetnsNetwork, startCluster, sweepOrphans, type Addresses } from './cluster.js';
 import { tempDir } from './storage-fixtures.js';
 import { startBrokerProcess } from './test-broker.js';
@@ -79,6 +80,50 @@ describe('cluster test support: network namespaces', { skip: clusterSkip('netns'
     } finally {
       assert.equal(await broker.stop(), 0, 'SIGTERM reached the broker: a clean exit');
     }
+  });
+});
+
+describe('cluster test support: the controls of a running cluster', { skip: clusterSkip('netns'), timeout: 120_000 }, () => {
+  test('stop, start, kill, pause, resume, cut, heal, restartEtcd and close act on the right processes and addresses', async () => {
+    const cluster = await startCluster({ brokers: 3, addresses: 'netns' });
+    try {
+      const state = (id: number): string => readFileSync(`/proc/${cluster.broker(id).child.pid}/stat`, 'utf8').split(' ')[2];
+      assert.ok(cluster.ids.includes(await cluster.controllerId()));
+
+      const [address, pid] = [cluster.address(2), cluster.broker(2).child.pid];
+      assert.equal(await cluster.stop(2), 0, 'a clean exit on SIGTERM');
+      assert.throws(() => cluster.broker(2), /broker 2 is not running/);
+      await cluster.start(2);
+      assert.equal(cluster.address(2), address, 'back on its address and port');
+      assert.notEqual(cluster.broker(2).child.pid, pid);
+
+      await cluster.kill(3);
+      assert.throws(() => cluster.broker(3), /broker 3 is not running/);
+      await cluster.start(3);
+
+      // Signals arrive a moment after they are sent.
+      cluster.pause(1);
+      await until('broker 1 to stop on SIGSTOP', () => state(1) === 'T', 5000);
+      cluster.resume(1);
+      await until('broker 1 to run on after SIGCONT', () => state(1) !== 'T', 5000);
+
+      const [host, port] = [cluster.network.host(1), Number(cluster.address(1).split(':')[1])];
+      cluster.cut(1);
+      assert.equal(await reach(null, host, port), 'timeout');
+      cluster.heal(1);
+      assert.equal(await reach(null, host, port), 'connected');
+
+      const etcdPid = cluster.etcd.pid;
+      await cluster.restartEtcd();
+      assert.notEqual(cluster.etcd.pid, etcdPid);
+      assert.ok(cluster.ids.includes(await cluster.controllerId()), 'the brokers answer with etcd back');
+
+      cluster.pause(1);
+      assert.equal(await cluster.stop(1), 0, 'a paused broker is resumed to see SIGTERM');
+    } finally {
+      await cluster.close();
+    }
+    assert.deepEqual(mine(), []);
   });
 });
 

@@ -18,7 +18,8 @@ const refused = (partitionIndex: number, errorCode: number): PartitionResult => 
 /** Moves one partition's log start to `offset`, with Kafka's checks in Kafka's order. */
 function deleteBefore(ctx: BrokerContext, topic: string, partitionIndex: number, offset: bigint): PartitionResult {
   if (isInternalTopic(topic)) return refused(partitionIndex, ErrorCode.INVALID_TOPIC_EXCEPTION);
-  const p = ctx.partitions.lookup(topic, partitionIndex);
+  // The leader moves its log start; its followers follow it through their fetches.
+  const p = ctx.partitions.lookupLeader(topic, partitionIndex);
   if (typeof p === 'number') return refused(partitionIndex, p);
   // A compacted-only topic keeps the newest record of every key; trimming would break that.
   if (!ctx.topicConfig(topic)['cleanup.policy'].includes('delete')) return refused(partitionIndex, ErrorCode.POLICY_VIOLATION);

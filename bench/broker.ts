@@ -18,37 +18,18 @@
  *   SLUICE_BENCH_NICE           run broker and load generator under nice -n N (e.g. -10 on a busy box)
  *   SLUICE_BENCH_DIR            parent of the scratch directory (default .bench/)
  */
+import { envChoice, envCount, envSettings } from './support/env.js';
 import { emitJsonReport } from './support/json-report.js';
-import { loadavg } from 'node:os';
-import { machineFacts, progressLog } from './support/machine.js';
 import { fmt } from './support/measure.js';
 import { sizeLabel } from './support/resources.js';
-import { openWorkspace, type Workspace } from './support/workspace.js';
+import type { Workspace } from './support/workspace.js';
 import { loopbackTcpBaseline, rawDiskWrite, type Baseline } from './broker/baselines.js';
-import { ensureBuilt, startBroker } from './broker/broker-process.js';
+import { startBroker } from './broker/broker-process.js';
 import { buildLoadgen } from './broker/loadgen.js';
-import { runPhase, type PhaseResult, type PhaseSpec } from './broker/phases.js';
-import { niceness } from './broker/priority.js';
+import { brokerTarget, runPhase, type PhaseResult, type PhaseSpec } from './broker/phases.js';
 import { profilePhases } from './broker/profile.js';
+import { beginBrokerRun } from './broker/run.js';
 import { checkTargets, formatReport, PHASE, type BenchReport } from './broker/report.js';
-
-function parseSettings(list: string): Record<string, string> {
-  const settings: Record<string, string> = {};
-  for (const item of list.split(',').filter((x) => x.trim() !== '')) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new Error(`SLUICE_BENCH_BROKER_CONFIG: "${item}" is not key=value`);
-    settings[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
-  }
-  return settings;
-}
-
-function envCount(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not "${raw}"`);
-  return n;
-}
 
 const MSGS_100 = envCount('SLUICE_BENCH_MSGS_100', 5_000_000);
 const MSGS_1K = envCount('SLUICE_BENCH_MSGS_1K', 2_000_000);
@@ -57,8 +38,8 @@ const LATENCY_RATE = envCount('SLUICE_BENCH_LATENCY_RATE', 20_000);
 const LATENCY_SECONDS = 5;
 const PARTITIONS = envCount('SLUICE_BENCH_PARTITIONS', 2);
 const CONSUMERS = Math.min(envCount('SLUICE_BENCH_CONSUMERS', 2), PARTITIONS);
-const BROKER_SETUP = { partitions: PARTITIONS, overrides: parseSettings(process.env.SLUICE_BENCH_BROKER_CONFIG ?? '') };
-const PROFILE = process.env.SLUICE_BENCH_PROFILE ?? 'auto';
+const BROKER_SETUP = { partitions: PARTITIONS, overrides: envSettings('SLUICE_BENCH_BROKER_CONFIG') };
+const PROFILE = envChoice('SLUICE_BENCH_PROFILE', ['auto', 'always', 'never']);
 /** The profiling pass repeats the streaming phases at this share of their counts. */
 const PROFILE_SCALE = 0.5;
 
@@ -97,7 +78,7 @@ async function measurePhases(loadgen: string, ws: Workspace, progress: (line: st
       // Each produce phase starts with no dirty pages left by the one before.
       if (spec.kind === 'produce') ws.settle();
       progress(`${spec.name}: ${spec.count.toLocaleString('en-US')} msgs`);
-      const phase = await runPhase(loadgen, broker, spec);
+      const phase = await runPhase(loadgen, brokerTarget(broker), spec);
       progress(`  ${fmt(phase.msgsPerSec)} msgs/s, ${fmt(phase.mbPerSec)} MB/s, broker ${fmt(phase.broker.cpuSecondsPerMillion)} s CPU/M msgs`);
       phases.push(phase);
     }
@@ -125,21 +106,12 @@ function parseArgs(argv: string[]): { json: string | null } {
   const jsonArg = argv.find((a) => a === '--json' || a.startsWith('--json='));
   const unknown = argv.filter((a) => a !== jsonArg);
   if (unknown.length > 0) throw new Error(`unknown arguments: ${unknown.join(' ')} (only --json[=file])`);
-  if (!['auto', 'always', 'never'].includes(PROFILE)) throw new Error(`SLUICE_BENCH_PROFILE must be auto, always or never, not "${PROFILE}"`);
   return { json: jsonArg === undefined ? null : jsonArg.slice('--json='.length) };
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const started = new Date();
-  const progress = progressLog(started);
-  ensureBuilt(progress);
-  const ws = openWorkspace('broker');
-  const machine = {
-    ...machineFacts(ws.fsType),
-    loadAverageAtStart: fmt(loadavg()[0]),
-    priority: niceness === null ? 'normal' : `nice ${niceness}`,
-  };
+  const { started, progress, ws, machineAtEnd } = beginBrokerRun('broker');
   try {
     const loadgen = buildLoadgen(ws.dir);
     const { phases, broker } = await measurePhases(loadgen, ws, progress);
@@ -151,7 +123,7 @@ async function main(): Promise<void> {
       date: started.toISOString(),
       command: ['npm run bench:broker', ...process.argv.slice(2)].join(' '),
       seconds: (Date.now() - started.getTime()) / 1e3,
-      machine: { ...machine, loadAverageAtEnd: fmt(loadavg()[0]) },
+      machine: machineAtEnd(),
       broker,
       phases,
       baselines,

@@ -20,28 +20,22 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaClient } from '../src/client/kafka-client.js';
 import { descriptorBudget } from '../src/storage/descriptor-cache.js';
-import { ensureBuilt, startBroker, type RunningBroker } from './broker/broker-process.js';
+import { startBroker, type RunningBroker } from './broker/broker-process.js';
 import { summarizeCpuProfile } from './broker/cpuprofile.js';
 import { buildLoadgen, produce } from './broker/loadgen.js';
-import { niceness } from './broker/priority.js';
 import { meterProcess } from './broker/proc.js';
+import { beginBrokerRun } from './broker/run.js';
 import { coverage, createTopics, timeMetadata } from './partitions/admin.js';
 import { descriptorLimit, rssMB, sampleDescriptors } from './partitions/broker-proc.js';
 import { checkTargets, formatReport, PHASE, type PartitionsBenchReport, type PhaseProfile, type ProducePhase, type StartTiming, type StopTiming } from './partitions/report.js';
+import { envCount } from './support/env.js';
 import { emitJsonReport, jsonTarget } from './support/json-report.js';
-import { machineFacts, progressLog } from './support/machine.js';
 import { median, nowNs } from './support/resources.js';
-import { openWorkspace, type Workspace } from './support/workspace.js';
+import type { Workspace } from './support/workspace.js';
 
-function positive(name: string, fallback: number): number {
-  const value = Number((process.env[name] ?? String(fallback)).replace(/_/g, ''));
-  if (Number.isInteger(value) && value > 0) return value;
-  throw new Error(`${name} must be a positive integer, not "${process.env[name]}"`);
-}
-
-const TOPIC_COUNT = positive('SLUICE_BENCH_TOPICS', 6);
-const PER_TOPIC = positive('SLUICE_BENCH_TOPIC_PARTITIONS', 5000);
-const MSGS = positive('SLUICE_BENCH_MSGS', 5_000_000);
+const TOPIC_COUNT = envCount('SLUICE_BENCH_TOPICS', 6);
+const PER_TOPIC = envCount('SLUICE_BENCH_TOPIC_PARTITIONS', 5000);
+const MSGS = envCount('SLUICE_BENCH_MSGS', 5_000_000);
 const PROFILE = process.env.SLUICE_BENCH_PROFILE === '1';
 const TOPICS = Array.from({ length: TOPIC_COUNT }, (_, i) => `many-${i}`);
 const ONE = 'one-partition';
@@ -171,18 +165,9 @@ async function producePhase(run: Run, life: Life, loadgen: string, name: string,
 
 async function main(): Promise<void> {
   const json = jsonTarget(process.argv.slice(2));
-  const started = new Date();
-  const progress = progressLog(started);
-  ensureBuilt(progress);
-  const ws = openWorkspace('partitions');
+  const { started, progress, ws, machineAtEnd } = beginBrokerRun('partitions');
   const ownLimit = descriptorLimit('self');
-  const machine = {
-    ...machineFacts(ws.fsType),
-    descriptorLimit: `${ownLimit.soft} (hard ${ownLimit.hard})`,
-    loadAverageAtStart: load().toFixed(2),
-    priority: niceness === null ? 'normal' : `nice ${niceness}`,
-    profiled: PROFILE ? 'yes' : '',
-  };
+  const moreFacts = { descriptorLimit: `${ownLimit.soft} (hard ${ownLimit.hard})`, profiled: PROFILE ? 'yes' : '' };
   const partitions = TOPIC_COUNT * PER_TOPIC;
   const run = new Run(ws, ws.path('data'), progress);
   try {
@@ -230,7 +215,7 @@ async function main(): Promise<void> {
       date: started.toISOString(),
       command: ['npm run bench:partitions', ...process.argv.slice(2)].join(' '),
       seconds: (Date.now() - started.getTime()) / 1e3,
-      machine: { ...machine, loadAverageAtEnd: load().toFixed(2) },
+      machine: { ...machineAtEnd(), ...moreFacts },
       layout: { topics: TOPICS, partitionsPerTopic: PER_TOPIC, partitions, logFiles: 3 * partitions, brokerLimit, budget: descriptorBudget(brokerLimit.soft === 'unlimited' ? -1 : Number(brokerLimit.soft), -1) },
       starts,
       creation,

@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { startedListeners } from '../../src/cli/broker-process.js';
+import { formatHostPort } from '../../src/config/listeners.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { spawnPrioritized } from './priority.js';
 
@@ -44,8 +46,10 @@ export interface BrokerOptions {
   cpuProfileDir?: string;
   /** Extra flags for node itself (before the script). */
   nodeArgs?: string[];
-  /** More broker settings (--override key=value), after the benchmark's own. */
+  /** More broker settings (--override key=value), after the benchmark's own: `listeners` may name another loopback address. */
   overrides?: Record<string, string>;
+  /** Each line of its log (JSON), as it comes. */
+  onLog?: (line: string) => void;
 }
 
 export interface RunningBroker {
@@ -83,27 +87,27 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   child.stderr!.on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   // Every stdout line is read even after start-up: a full pipe would block the broker's logging.
   const lines = createInterface({ input: child.stdout! });
+  if (opts.onLog) lines.on('line', opts.onLog);
 
-  const started = await new Promise<Record<string, unknown>>((resolve, reject) => {
+  const started = await new Promise<{ line: Record<string, unknown>; bootstrap: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start within ${START_TIMEOUT_MS} ms: ${stderr}`)), START_TIMEOUT_MS);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`broker exited with ${code} before starting: ${stderr}`));
     });
     lines.on('line', (line) => {
-      if (!line.includes('"broker started"')) return;
+      const listeners = startedListeners(line);
+      if (!listeners) return;
       clearTimeout(timer);
-      resolve(JSON.parse(line) as Record<string, unknown>);
+      resolve({ line: JSON.parse(line) as Record<string, unknown>, bootstrap: formatHostPort(listeners[0]) });
     });
   });
-  const listener = (started.listeners as string[])[0];
-  const port = Number(/:(\d+)$/.exec(listener)![1]);
 
   return {
     pid: child.pid!,
-    bootstrap: `127.0.0.1:${port}`,
-    fetchTransfer: String(started.fetchTransfer),
-    nativeAddon: String(started.nativeAddon),
+    bootstrap: started.bootstrap,
+    fetchTransfer: String(started.line.fetchTransfer),
+    nativeAddon: String(started.line.nativeAddon),
     async stop(): Promise<void> {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);

@@ -37,6 +37,8 @@ export interface Share {
 export interface ProfileSummary {
   /** False when the window missed the profile and the whole profile was used instead. */
   windowed: boolean;
+  /** How many processes' profiles are added up: busy and idle time are their main threads' together. */
+  profiles: number;
   busyMs: number;
   idleMs: number;
   topSelf: Share[];
@@ -81,7 +83,17 @@ function ranked(totals: Map<string, number>, busyUs: number, limit: number): Sha
     .map(([name, us]) => ({ name, ms: us / 1e3, percent: (100 * us) / busyUs }));
 }
 
-export function summarizeCpuProfile(file: string, window: { startUs: number; endUs: number } | null, limit = 15): ProfileSummary {
+/** Time by function, area and inclusive function, added up over one or more profiles. */
+interface Totals {
+  self: Map<string, number>;
+  areas: Map<string, number>;
+  inclusive: Map<string, number>;
+  busyUs: number;
+  idleUs: number;
+}
+
+/** Adds one profile's samples within `window` (all of them when it misses the profile); returns whether it was windowed. */
+function addProfile(file: string, window: { startUs: number; endUs: number } | null, totals: Totals): boolean {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -95,20 +107,16 @@ export function summarizeCpuProfile(file: string, window: { startUs: number; end
   const windowed = window !== null && times.some(inWindow);
   const keep = windowed ? inWindow : () => true;
 
-  const self = new Map<string, number>();
-  const areas = new Map<string, number>();
-  const inclusive = new Map<string, number>();
-  let busyUs = 0;
-  let idleUs = 0;
+  const { self, areas, inclusive } = totals;
   for (let i = 0; i < profile.samples.length; i++) {
     if (!keep(times[i])) continue;
     const us = (i + 1 < times.length ? times[i + 1] : profile.endTime) - times[i];
     const node = byId.get(profile.samples[i])!;
     if (node.callFrame.functionName === IDLE) {
-      idleUs += us;
+      totals.idleUs += us;
       continue;
     }
-    busyUs += us;
+    totals.busyUs += us;
     const name = label(node.callFrame);
     self.set(name, (self.get(name) ?? 0) + us);
     const owner = area(node.callFrame);
@@ -124,9 +132,22 @@ export function summarizeCpuProfile(file: string, window: { startUs: number; end
       inclusive.set(fn, (inclusive.get(fn) ?? 0) + us);
     }
   }
+  return windowed;
+}
+
+export function summarizeCpuProfile(file: string, window: { startUs: number; endUs: number } | null, limit = 15): ProfileSummary {
+  return summarizeCpuProfiles([file], window, limit);
+}
+
+/** The profiles of several processes (a cluster's brokers) as one: their main threads' time added up. */
+export function summarizeCpuProfiles(files: readonly string[], window: { startUs: number; endUs: number } | null, limit = 15): ProfileSummary {
+  const totals: Totals = { self: new Map(), areas: new Map(), inclusive: new Map(), busyUs: 0, idleUs: 0 };
+  const windowed = files.map((file) => addProfile(file, window, totals)).every(Boolean);
+  const { self, areas, inclusive, busyUs, idleUs } = totals;
   const busy = Math.max(busyUs, 1);
   return {
     windowed,
+    profiles: files.length,
     busyMs: busyUs / 1e3,
     idleMs: idleUs / 1e3,
     topSelf: ranked(self, busy, limit),

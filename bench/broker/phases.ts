@@ -1,8 +1,21 @@
 import type { RunningBroker } from './broker-process.js';
 import { consume, produce, type ConsumeResult, type ProduceResult, type ProduceSpec } from './loadgen.js';
-import { meterProcess } from './proc.js';
+import { meterProcesses, type ProcessUsage } from './proc.js';
 
-/** One load-generator run against the broker, with the broker's CPU and memory over it. */
+/** One load-generator run against the broker (or brokers), with their CPU and memory over it. */
+
+export interface PhaseTarget {
+  /** librdkafka's bootstrap.servers: host:port, comma-separated. */
+  bootstrap: string;
+  /** The brokers, whose CPU is summed per message. */
+  brokerPids: readonly number[];
+  /** What the brokers need besides themselves (a cluster's etcd): its CPU is reported apart, not as other processes'. */
+  supportPids?: readonly number[];
+}
+
+export function brokerTarget(broker: RunningBroker): PhaseTarget {
+  return { bootstrap: broker.bootstrap, brokerPids: [broker.pid] };
+}
 
 export interface PhaseSpec {
   name: string;
@@ -29,7 +42,9 @@ export interface PhaseResult {
   msgsPerSec: number;
   mbPerSec: number;
   latencyUs: ProduceResult['latencyUs'] | null;
-  broker: { cpuUserSeconds: number; cpuSystemSeconds: number; cpuSecondsPerMillion: number; peakRssMB: number };
+  /** CPU summed over the brokers; peak RSS is the largest broker's. */
+  broker: { cpuUserSeconds: number; cpuSystemSeconds: number; cpuSecondsPerMillion: number; peakRssMB: number; each: { pid: number; cpuSeconds: number; peakRssMB: number }[] };
+  supportCpuSeconds: number;
   loadgen: { cpuSeconds: number; cpuOfWall: number };
   /** CPU time of processes outside the benchmark over the phase, as a share of the machine. */
   othersShare: number;
@@ -39,15 +54,16 @@ export interface PhaseResult {
 
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
-export async function runPhase(bin: string, broker: RunningBroker, spec: PhaseSpec): Promise<PhaseResult> {
+export async function runPhase(bin: string, target: PhaseTarget, spec: PhaseSpec): Promise<PhaseResult> {
   const startUs = monotonicUs();
-  const meter = meterProcess(broker.pid);
+  const support = target.supportPids ?? [];
+  const meter = meterProcesses([...target.brokerPids, ...support]);
   let result: ProduceResult | ConsumeResult;
   try {
     result =
       spec.kind === 'produce'
-        ? await produce(bin, broker.bootstrap, { topic: spec.topic, count: spec.count, size: spec.size, acks: spec.acks ?? '1', lingerMs: spec.lingerMs, rate: spec.rate })
-        : await consume(bin, broker.bootstrap, spec.topic, spec.count, spec.consumers ?? 1);
+        ? await produce(bin, target.bootstrap, { topic: spec.topic, count: spec.count, size: spec.size, acks: spec.acks ?? '1', lingerMs: spec.lingerMs, rate: spec.rate })
+        : await consume(bin, target.bootstrap, spec.topic, spec.count, spec.consumers ?? 1);
   } catch (e) {
     meter.stop();
     throw e;
@@ -55,7 +71,12 @@ export async function runPhase(bin: string, broker: RunningBroker, spec: PhaseSp
   const usage = meter.stop();
   if (result.mode === 'produce' && result.failed > 0) throw new Error(`${spec.name}: ${result.failed} messages failed, first with ${result.firstError}`);
   const endUs = monotonicUs();
-  const brokerCpu = usage.cpu.userSeconds + usage.cpu.systemSeconds;
+  const cpuSeconds = (u: ProcessUsage): number => u.cpu.userSeconds + u.cpu.systemSeconds;
+  const brokers = usage.processes.slice(0, target.brokerPids.length);
+  const supportCpu = usage.processes.slice(brokers.length).reduce((sum, u) => sum + cpuSeconds(u), 0);
+  const userSeconds = brokers.reduce((sum, u) => sum + u.cpu.userSeconds, 0);
+  const systemSeconds = brokers.reduce((sum, u) => sum + u.cpu.systemSeconds, 0);
+  const brokerCpu = userSeconds + systemSeconds;
   const loadgenCpu = result.cpuUserSeconds + result.cpuSystemSeconds;
   return {
     name: spec.name,
@@ -69,13 +90,15 @@ export async function runPhase(bin: string, broker: RunningBroker, spec: PhaseSp
     mbPerSec: result.bytes / result.seconds / 1e6,
     latencyUs: result.mode === 'produce' ? result.latencyUs : null,
     broker: {
-      cpuUserSeconds: usage.cpu.userSeconds,
-      cpuSystemSeconds: usage.cpu.systemSeconds,
+      cpuUserSeconds: userSeconds,
+      cpuSystemSeconds: systemSeconds,
       cpuSecondsPerMillion: (brokerCpu / result.msgs) * 1e6,
-      peakRssMB: usage.peakRssMB,
+      peakRssMB: Math.max(...brokers.map((u) => u.peakRssMB)),
+      each: brokers.map((u) => ({ pid: u.pid, cpuSeconds: cpuSeconds(u), peakRssMB: u.peakRssMB })),
     },
+    supportCpuSeconds: supportCpu,
     loadgen: { cpuSeconds: loadgenCpu, cpuOfWall: loadgenCpu / result.seconds },
-    othersShare: Math.max(0, usage.machineBusySeconds - brokerCpu - loadgenCpu) / usage.machineTotalSeconds,
+    othersShare: Math.max(0, usage.machineBusySeconds - brokerCpu - supportCpu - loadgenCpu) / usage.machineTotalSeconds,
     window: { startUs, endUs },
   };
 }

@@ -51,42 +51,74 @@ function machineCpu(): { busySeconds: number; totalSeconds: number } {
   return { busySeconds: busy / TICKS, totalSeconds: (busy + idle + iowait) / TICKS };
 }
 
-export interface PhaseUsage {
+/** The machine over one metering window. */
+interface MachineWindow {
   wallSeconds: number;
-  cpu: CpuTimes;
-  /** The largest RSS within the phase: VmHWM after a reset, or else the largest 100 ms sample. */
-  peakRssMB: number;
   /** Busy CPU time of the whole machine over the phase, every process included. */
   machineBusySeconds: number;
   /** All CPUs' time over the phase (wall x CPU count, as the kernel counts it). */
   machineTotalSeconds: number;
 }
 
+export interface ProcessUsage {
+  pid: number;
+  cpu: CpuTimes;
+  /** The largest RSS within the phase: VmHWM after a reset, or else the largest 100 ms sample. */
+  peakRssMB: number;
+}
+
+export interface PhaseUsage extends MachineWindow, Omit<ProcessUsage, 'pid'> {}
+
+export interface GroupUsage extends MachineWindow {
+  /** In the order the pids were given. */
+  processes: ProcessUsage[];
+}
+
 const RSS_SAMPLE_MS = 100;
 
-/** Measures `pid` from now until stop(); sampling RSS as well in case the peak cannot be reset. */
-export function meterProcess(pid: number): { stop(): PhaseUsage } {
+/**
+ * Measures every process of `pids` from now until stop(), over one window so that their
+ * figures add up (a cluster's brokers); RSS is sampled as well in case the peak cannot be reset.
+ */
+export function meterProcesses(pids: readonly number[]): { stop(): GroupUsage } {
   const startedAt = process.hrtime.bigint();
-  const cpu0 = processCpu(pid);
+  const cpu0 = pids.map(processCpu);
   const machine0 = machineCpu();
-  const peakReset = resetPeakRss(pid);
-  let sampledPeakKiB = statusKiB(pid, 'VmRSS');
+  const peakReset = pids.map(resetPeakRss);
+  const sampledPeakKiB = pids.map((pid) => statusKiB(pid, 'VmRSS'));
   const sampler = setInterval(() => {
-    sampledPeakKiB = Math.max(sampledPeakKiB, statusKiB(pid, 'VmRSS'));
+    pids.forEach((pid, i) => (sampledPeakKiB[i] = Math.max(sampledPeakKiB[i], statusKiB(pid, 'VmRSS'))));
   }, RSS_SAMPLE_MS);
   return {
-    stop(): PhaseUsage {
+    stop(): GroupUsage {
       clearInterval(sampler);
-      const cpu1 = processCpu(pid);
       const machine1 = machineCpu();
-      const peakKiB = peakReset ? statusKiB(pid, 'VmHWM') : Math.max(sampledPeakKiB, statusKiB(pid, 'VmRSS'));
+      const processes = pids.map((pid, i) => {
+        const cpu1 = processCpu(pid);
+        const peakKiB = peakReset[i] ? statusKiB(pid, 'VmHWM') : Math.max(sampledPeakKiB[i], statusKiB(pid, 'VmRSS'));
+        return {
+          pid,
+          cpu: { userSeconds: cpu1.userSeconds - cpu0[i].userSeconds, systemSeconds: cpu1.systemSeconds - cpu0[i].systemSeconds },
+          peakRssMB: (peakKiB * 1024) / 1e6,
+        };
+      });
       return {
         wallSeconds: Number(process.hrtime.bigint() - startedAt) / 1e9,
-        cpu: { userSeconds: cpu1.userSeconds - cpu0.userSeconds, systemSeconds: cpu1.systemSeconds - cpu0.systemSeconds },
-        peakRssMB: (peakKiB * 1024) / 1e6,
+        processes,
         machineBusySeconds: machine1.busySeconds - machine0.busySeconds,
         machineTotalSeconds: machine1.totalSeconds - machine0.totalSeconds,
       };
+    },
+  };
+}
+
+/** meterProcesses for one process. */
+export function meterProcess(pid: number): { stop(): PhaseUsage } {
+  const meter = meterProcesses([pid]);
+  return {
+    stop(): PhaseUsage {
+      const { processes, ...rest } = meter.stop();
+      return { ...rest, cpu: processes[0].cpu, peakRssMB: processes[0].peakRssMB };
     },
   };
 }

@@ -2,9 +2,9 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { perfAvailable, profileProcess, type Profile } from '../support/perf-profile.js';
 import type { Workspace } from '../support/workspace.js';
-import { startBroker, type BrokerOptions, type RunningBroker } from './broker-process.js';
+import { startBroker, type BrokerOptions } from './broker-process.js';
 import { summarizeCpuProfile, type ProfileSummary } from './cpuprofile.js';
-import { runPhase, type PhaseResult, type PhaseSpec } from './phases.js';
+import { brokerTarget, runPhase, type PhaseResult, type PhaseSpec } from './phases.js';
 
 /**
  * A second pass over the phases with the broker under `node --cpu-prof` (and `perf record`
@@ -24,11 +24,12 @@ export interface PhaseProfile {
 
 const PERF_START_FAILED = /^perf record exited/;
 
-async function runWithPerf(broker: RunningBroker, perfData: string, run: () => Promise<PhaseResult>): Promise<{ phase: PhaseResult; perf: Profile | string | null }> {
+/** Runs a phase under `perf record` of the brokers when perf is present; a perf that fails only costs its profile. */
+export async function runWithPerf(brokerPids: readonly number[], perfData: string, run: () => Promise<PhaseResult>): Promise<{ phase: PhaseResult; perf: Profile | string | null }> {
   if (!perfAvailable()) return { phase: await run(), perf: null };
   let phase: PhaseResult | undefined;
   try {
-    const perf = await profileProcess(broker.pid, perfData, async () => {
+    const perf = await profileProcess(brokerPids, perfData, async () => {
       phase = await run();
     });
     return { phase: phase!, perf };
@@ -55,7 +56,7 @@ export async function profilePhases(
   try {
     for (const spec of specs) {
       progress(`profiling: ${spec.name}`);
-      runs.push(await runWithPerf(broker, ws.path('perf.data'), () => runPhase(loadgen, broker, spec)));
+      runs.push(await runWithPerf([broker.pid], ws.path('perf.data'), () => runPhase(loadgen, brokerTarget(broker), spec)));
     }
   } finally {
     await broker.stop();

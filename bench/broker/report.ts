@@ -76,28 +76,32 @@ export function checkTargets(phases: readonly PhaseResult[]): TargetCheck[] {
 }
 
 const ms = (us: number | undefined): string => (us === undefined ? '-' : fmt(us / 1e3));
-const pct = (x: number): string => `${Math.round(x * 100)}%`;
+export const pct = (x: number): string => `${Math.round(x * 100)}%`;
+
+/** The columns a phase table starts with: what ran, how fast, how late, for how much CPU of `brokers`. */
+export function phaseColumns(brokers: string): string[] {
+  return ['phase', 'msgs', 'msgs/s', 'MB/s', 'p50 ms', 'p99 ms', 'p999 ms', `${brokers} CPU s/M msgs`, 'user/sys'];
+}
+
+export function phaseCells(p: PhaseResult): string[] {
+  const cpu = p.broker.cpuUserSeconds + p.broker.cpuSystemSeconds;
+  return [
+    p.name,
+    p.msgs.toLocaleString('en-US'),
+    fmt(p.msgsPerSec),
+    fmt(p.mbPerSec),
+    ms(p.latencyUs?.p50),
+    ms(p.latencyUs?.p99),
+    ms(p.latencyUs?.p999),
+    fmt(p.broker.cpuSecondsPerMillion),
+    cpu > 0 ? `${pct(p.broker.cpuUserSeconds / cpu)}/${pct(p.broker.cpuSystemSeconds / cpu)}` : '-',
+  ];
+}
 
 function formatPhases(phases: readonly PhaseResult[]): string {
   return table(
-    ['phase', 'msgs', 'msgs/s', 'MB/s', 'p50 ms', 'p99 ms', 'p999 ms', 'broker CPU s/M msgs', 'user/sys', 'broker peak RSS MB', 'loadgen CPU', 'others CPU'],
-    phases.map((p) => {
-      const cpu = p.broker.cpuUserSeconds + p.broker.cpuSystemSeconds;
-      return [
-        p.name,
-        p.msgs.toLocaleString('en-US'),
-        fmt(p.msgsPerSec),
-        fmt(p.mbPerSec),
-        ms(p.latencyUs?.p50),
-        ms(p.latencyUs?.p99),
-        ms(p.latencyUs?.p999),
-        fmt(p.broker.cpuSecondsPerMillion),
-        cpu > 0 ? `${pct(p.broker.cpuUserSeconds / cpu)}/${pct(p.broker.cpuSystemSeconds / cpu)}` : '-',
-        fmt(p.broker.peakRssMB),
-        pct(p.loadgen.cpuOfWall),
-        pct(p.othersShare),
-      ];
-    }),
+    [...phaseColumns('broker'), 'broker peak RSS MB', 'loadgen CPU', 'others CPU'],
+    phases.map((p) => [...phaseCells(p), fmt(p.broker.peakRssMB), pct(p.loadgen.cpuOfWall), pct(p.othersShare)]),
   );
 }
 
@@ -144,19 +148,20 @@ function shortSymbol(symbol: string): string {
 /** Beyond this idle share of the main thread a phase's profile is too thin to summarise. */
 const MOSTLY_IDLE = 0.9;
 
-function formatProfile(p: PhaseProfile): string {
+export function formatProfile(p: PhaseProfile): string {
   const lines = [`where the time goes: ${p.phase} (under the profilers: ${fmt(p.msgsPerSec)} msgs/s, broker ${fmt(p.brokerCpuSecondsPerMillion)} s CPU per M msgs)`];
   const share = (s: { name: string; percent: number }): string => `    ${s.percent.toFixed(1).padStart(5)}%  ${s.name}`;
   const idle = typeof p.js === 'string' ? 0 : p.js.idleMs / Math.max(1, p.js.idleMs + p.js.busyMs);
   if (typeof p.js === 'string') lines.push(`  JS profile: ${p.js}`);
   else if (idle > MOSTLY_IDLE) {
     // A few dozen samples say nothing reliable about where time goes.
-    lines.push(`  the broker's main thread was idle ${pct(idle)} of the phase (busy ${fmt(p.js.busyMs)} ms): the broker was not what limited this phase`);
+    const [whose, who] = p.js.profiles > 1 ? [`the ${p.js.profiles} brokers' main threads were`, 'the brokers were'] : ["the broker's main thread was", 'the broker was'];
+    lines.push(`  ${whose} idle ${pct(idle)} of the phase (busy ${fmt(p.js.busyMs)} ms): ${who} not what limited this phase`);
     return lines.join('\n');
   } else {
     const j = p.js;
     lines.push(
-      `  V8 CPU profile of the main thread${j.windowed ? '' : ' (whole run: the phase window missed the profile)'}: busy ${fmt(j.busyMs)} ms, idle ${fmt(j.idleMs)} ms`,
+      `  V8 CPU profile of the ${j.profiles > 1 ? `main threads of ${j.profiles} brokers, added up` : 'main thread'}${j.windowed ? '' : ' (whole run: the phase window missed the profile)'}: busy ${fmt(j.busyMs)} ms, idle ${fmt(j.idleMs)} ms`,
       '  by area (self time, % of busy):',
       ...j.areas.slice(0, 10).map(share),
       '  top functions by self time:',

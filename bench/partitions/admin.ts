@@ -17,14 +17,27 @@ export interface CreateTiming {
   seconds: number;
 }
 
+export interface TopicLayout {
+  /** -1 (the default): the broker's default.replication.factor. */
+  replicationFactor?: number;
+  configs?: Record<string, string>;
+}
+
 /** One CreateTopics request per topic, one after the other; the broker's own timeout is lifted. */
-export async function createTopics(client: KafkaClient, topics: readonly string[], partitions: number, progress: (line: string) => void): Promise<CreateTiming[]> {
+export async function createTopics(
+  client: KafkaClient,
+  topics: readonly string[],
+  partitions: number,
+  progress: (line: string) => void,
+  layout: TopicLayout = {},
+): Promise<CreateTiming[]> {
   const conn = await client.any();
   const timings: CreateTiming[] = [];
+  const configs = Object.entries(layout.configs ?? {}).map(([name, value]) => ({ name, value }));
   for (const topic of topics) {
     const t0 = nowNs();
     const res = await conn.send('CreateTopics', {
-      topics: [{ name: topic, numPartitions: partitions, replicationFactor: -1, assignments: [], configs: [] }],
+      topics: [{ name: topic, numPartitions: partitions, replicationFactor: layout.replicationFactor ?? -1, assignments: [], configs }],
       timeoutMs: 600_000,
       validateOnly: false,
     });

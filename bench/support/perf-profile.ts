@@ -43,9 +43,10 @@ function parseReport(text: string): Profile {
   return { samples, top: top.filter((s) => s.percent >= 1), copyPercent };
 }
 
-/** Samples process `pid` (every thread) with `perf record` while `during` runs. */
-export async function profileProcess(pid: number, outFile: string, during: () => Promise<void>): Promise<Profile> {
-  const recorder = spawn('perf', ['record', '-q', '-F', '4999', '-p', String(pid), '-o', outFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** Samples process `pid` (every thread; several processes when given a list) with `perf record` while `during` runs. */
+export async function profileProcess(pid: number | readonly number[], outFile: string, during: () => Promise<void>): Promise<Profile> {
+  const pids = typeof pid === 'number' ? String(pid) : pid.join(',');
+  const recorder = spawn('perf', ['record', '-q', '-F', '4999', '-p', pids, '-o', outFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   recorder.stderr.setEncoding('utf8');
   recorder.stderr.on('data', (chunk: string) => (stderr += chunk));

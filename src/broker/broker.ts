@@ -20,7 +20,6 @@ import { descriptorLimit } from '../native/descriptor-limit.js';
 import { createFileSender } from '../native/file-transfer.js';
 import { SocketServer, type BoundListener } from '../network/socket-server.js';
 import { FollowerFetchers } from '../replication/follower-fetcher.js';
-import { Partition } from '../replication/partition.js';
 import { ReplicaManager } from '../replication/replica-manager.js';
 import { descriptorBudget, logDescriptors } from '../storage/descriptor-cache.js';
 import type { LogConfig } from '../storage/log-config.js';
@@ -41,13 +40,13 @@ import { fetchHandler } from './handlers/fetch.js';
 import {
   deleteGroupsHandler,
   describeGroupsHandler,
-  findCoordinatorHandler,
   heartbeatHandler,
   joinGroupHandler,
   leaveGroupHandler,
   listGroupsHandler,
   syncGroupHandler,
 } from './handlers/groups.js';
+import { findCoordinatorHandler } from './handlers/find-coordinator.js';
 import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
@@ -55,7 +54,23 @@ import { offsetCommitHandler, offsetDeleteHandler, offsetFetchHandler } from './
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './handlers/partition-reassignments.js';
 import { produceHandler } from './handlers/produce.js';
-import { ProducerIdManager } from './producers/producer-id-manager.js';
+import { ProducerIdManager } from '../coordinator/transactions/producer-id-manager.js';
+import { TransactionCoordinator } from '../coordinator/transactions/transaction-coordinator.js';
+import { TRANSACTION_STATE_TOPIC } from '../coordinator/transactions/transaction-metadata.js';
+import { CoordinatorLog } from '../coordinator/coordinator-log.js';
+import type { Partition } from '../replication/partition.js';
+import {
+  addOffsetsToTxnHandler,
+  addPartitionsToTxnHandler,
+  describeTransactionsHandler,
+  endTxnHandler,
+  listTransactionsHandler,
+  txnOffsetCommitHandler,
+  writeTxnMarkersHandler,
+} from './handlers/transactions.js';
+import { PeerConnections } from './peer-connections.js';
+import { transactionMarkerWriter } from './transaction-markers.js';
+import { TransactionVerifier } from './transaction-verification.js';
 import { Router } from './router.js';
 
 /** How long a stopping broker lets requests in flight finish. */
@@ -66,6 +81,8 @@ const CONTROLLED_SHUTDOWN_MS = 15_000;
 const OFFSETS_RETENTION_CHECK_MS = 600_000;
 /** Kafka's offsets.commit.timeout.ms. */
 const OFFSETS_COMMIT_TIMEOUT_MS = 5000;
+/** How long a transaction state write may wait for the in-sync replicas of __transaction_state. */
+const TRANSACTION_WRITE_TIMEOUT_MS = 5000;
 
 /** A topic's effective config: its overrides over the broker's defaults. */
 function topicConfigOf(config: BrokerConfig, overrides: Readonly<Record<string, string>>): TopicConfigValues {
@@ -95,6 +112,8 @@ export class Broker implements BrokerContext {
   readonly fetchers: FollowerFetchers;
   readonly controller: Controller | null;
   readonly groups: GroupCoordinator;
+  readonly transactions: TransactionCoordinator;
+  private readonly peers: PeerConnections;
   readonly metrics: BrokerMetrics;
   private http: FastifyInstance | null = null;
   /** The web console's port, once it listens (null when sluice.console.listener is empty). */
@@ -150,11 +169,24 @@ export class Broker implements BrokerContext {
       },
       new GroupLog(this.partitions, OFFSETS_COMMIT_TIMEOUT_MS),
     );
-    // A group coordinator goes with the leadership of its __consumer_offsets partition.
+    this.peers = new PeerConnections(this, `sluice-broker-${staticConfig.nodeId}`);
+    const producerIds = new ProducerIdManager(store);
+    const txnLog = new CoordinatorLog(this.partitions, TRANSACTION_STATE_TOPIC, TRANSACTION_WRITE_TIMEOUT_MS);
+    this.transactions = new TransactionCoordinator(txnLog, producerIds, transactionMarkerWriter(this, this.groups, txnLog, this.peers), {
+      maxTimeoutMs: staticConfig.transactionMaxTimeoutMs,
+      idExpirationMs: staticConfig.transactionalIdExpirationMs,
+      abortCheckIntervalMs: staticConfig.transactionAbortTimedOutTransactionCleanupIntervalMs,
+    });
+    // A coordinator goes with the leadership of its internal topic's partition.
+    const coordinators = new Map<string, { loadPartition(p: Partition): void; unloadPartition(index: number): void }>([
+      [OFFSETS_TOPIC, this.groups],
+      [TRANSACTION_STATE_TOPIC, this.transactions],
+    ]);
     this.partitions.onRoleChange((p, before) => {
-      if (p.topic !== OFFSETS_TOPIC) return;
-      if (p.role === 'leader') this.groups.loadPartition(p);
-      else if (before === 'leader') this.groups.unloadPartition(p.index);
+      const coordinator = coordinators.get(p.topic);
+      if (!coordinator) return;
+      if (p.role === 'leader') coordinator.loadPartition(p);
+      else if (before === 'leader') coordinator.unloadPartition(p.index);
     });
     this.metrics = new BrokerMetrics({
       partitions: () =>
@@ -178,17 +210,24 @@ export class Broker implements BrokerContext {
         uncleanElections: this.controller?.stats.uncleanElections ?? 0,
         elections: this.controller?.stats.elections ?? 0,
       }),
-      isrChanges: () => Partition.isrChanges,
+      isrChanges: () => this.partitions.isrChanges,
     });
     this.router.observe = (api) => this.metrics.startRequest(api);
     this.router.register(
       apiVersionsHandler(this),
       metadataHandler(this),
-      produceHandler(this),
+      produceHandler(this, new TransactionVerifier(this, this.transactions, this.peers)),
       fetchHandler(this),
       listOffsetsHandler(this),
       offsetForLeaderEpochHandler(this),
-      initProducerIdHandler(new ProducerIdManager(store)),
+      initProducerIdHandler(producerIds, this.transactions),
+      addPartitionsToTxnHandler(this, this.transactions),
+      addOffsetsToTxnHandler(this, this.transactions),
+      endTxnHandler(this.transactions),
+      writeTxnMarkersHandler(this, this.groups, txnLog),
+      txnOffsetCommitHandler(this, this.groups),
+      describeTransactionsHandler(this.transactions),
+      listTransactionsHandler(this.transactions),
       describeProducersHandler(this),
       findCoordinatorHandler(this),
       joinGroupHandler(this.groups),
@@ -264,13 +303,14 @@ export class Broker implements BrokerContext {
           retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
           checkpointIntervalMs: config.logFlushOffsetCheckpointIntervalMs,
           cleanerBackoffMs: config.logCleanerBackoffMs,
-          // Records above the high watermark may still be truncated away: never clean past it.
           highWatermarkOf: (topic, partition) => broker?.partitions.get(topic, partition)?.highWatermark,
+          cleanableEndOf: (topic, partition) => broker?.partitions.get(topic, partition)?.lastStableOffset(true),
         },
         locked,
       );
       broker = new Broker(config, logs, opened, router, server, listeners, advertised);
       broker.groups.start(OFFSETS_RETENTION_CHECK_MS);
+      broker.transactions.start();
       broker.partitions.start(broker.fetchers);
       broker.controller?.start();
       server.serve();
@@ -392,6 +432,8 @@ export class Broker implements BrokerContext {
     await this.fetchers.close();
     this.partitions.stop();
     this.groups.close();
+    this.transactions.close();
+    this.peers.close();
     await this.logs.close();
     await this.store.close();
     log.info({ nodeId: this.staticConfig.nodeId }, 'broker stopped');

@@ -1,4 +1,5 @@
-import { NO_LEADER } from '../metadata/image.js';
+import { NO_LEADER, type PartitionImage } from '../metadata/image.js';
+import { ErrorCode } from '../protocol/generated/errors.js';
 import type { BrokerContext } from './broker-context.js';
 
 export interface BrokerEndpoint {
@@ -24,6 +25,22 @@ export function liveBrokers(ctx: BrokerContext): BrokerEndpoint[] {
   return [...ctx.metadata.brokers.keys()]
     .sort((a, b) => a - b)
     .flatMap((id) => endpointOf(ctx, id) ?? []);
+}
+
+/** What the availability of a partition's replicas is read from. */
+export type ReplicaView = Pick<BrokerContext, 'config' | 'metadata' | 'partitions'>;
+
+/**
+ * A partition's replicas that are offline: their broker is not registered, or (this broker) its
+ * replica cannot be served (a failed log directory, a log that could not be opened). A leader
+ * among them leaves the partition without one, as Metadata tells clients and the console shows.
+ */
+export function replicaAvailability(view: ReplicaView, topic: string, index: number, state: PartitionImage): { leader: number; offlineReplicas: number[]; brokenHere: boolean } {
+  const self = view.config.nodeId;
+  // Only a replica assigned here can be broken here: lookup answers the others NOT_LEADER_OR_FOLLOWER.
+  const brokenHere = state.replicas.includes(self) && view.partitions.lookup(topic, index) === ErrorCode.KAFKA_STORAGE_ERROR;
+  const offlineReplicas = state.replicas.filter((id) => !view.metadata.isAlive(id) || (id === self && brokenHere));
+  return { leader: offlineReplicas.includes(state.leader) ? NO_LEADER : state.leader, offlineReplicas, brokenHere };
 }
 
 /** The leader of a partition and its epoch, as NOT_LEADER_OR_FOLLOWER answers hint them (KIP-951). */

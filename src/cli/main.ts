@@ -8,6 +8,7 @@ import { describeError, exitCodeOf, UsageError } from './errors.js';
 import { registerGroup } from './group.js';
 import { registerProduce } from './produce.js';
 import { registerTopic } from './topic.js';
+import { registerTransactions } from './transactions.js';
 
 const program = new Command('sluice')
   .description('A Kafka-compatible streaming broker, and a command line client for any Kafka cluster')
@@ -17,7 +18,7 @@ const program = new Command('sluice')
 
 // The broker is a large module graph that the client commands never use (it doubles their
 // start-up time): it is loaded for `serve` and for the overall help only.
-const CLIENT_COMMANDS = new Set(['apis', 'topic', 'produce', 'consume', 'group', 'cluster', 'dev-cluster']);
+const CLIENT_COMMANDS = new Set(['apis', 'topic', 'produce', 'consume', 'group', 'cluster', 'dev-cluster', 'transactions']);
 if (!CLIENT_COMMANDS.has(process.argv[2] ?? '')) (await import('./serve.js')).registerServe(program);
 
 program
@@ -35,6 +36,7 @@ registerTopic(program);
 registerProduce(program);
 registerConsume(program);
 registerGroup(program);
+registerTransactions(program);
 registerCluster(program);
 registerDevCluster(program);
 

@@ -18,30 +18,41 @@ export interface TopicPartitions {
 
 const COORDINATOR_MOVED = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS]);
 
+/** What a coordinator coordinates: FindCoordinator's key types. */
+export type CoordinatorKind = 'group' | 'transaction';
+const KEY_TYPES: Record<CoordinatorKind, number> = { group: 0, transaction: 1 };
+
 /**
- * The broker that coordinates a group. FindCoordinator names the group in `key` up to v3 and in
- * `coordinatorKeys` (a batch) from v4, so the request is built for the negotiated version.
+ * The broker that coordinates a group or a transactional id. FindCoordinator names the key in
+ * `key` up to v3 and in `coordinatorKeys` (a batch) from v4, so the request is built for the
+ * negotiated version.
  */
-export async function findCoordinator(client: KafkaClient, groupId: string): Promise<BrokerConnection> {
-  const res = await sendVersioned(await client.any(), 'FindCoordinator', (v) =>
-    v >= 4 ? { key: '', keyType: 0, coordinatorKeys: [groupId] } : { key: groupId, keyType: 0, coordinatorKeys: [] },
-  );
+export async function findCoordinator(client: KafkaClient, key: string, kind: CoordinatorKind = 'group'): Promise<BrokerConnection> {
+  const keyType = KEY_TYPES[kind];
+  const res = await sendVersioned(await client.any(), 'FindCoordinator', (v) => (v >= 4 ? { key: '', keyType, coordinatorKeys: [key] } : { key, keyType, coordinatorKeys: [] }));
   const found = res.coordinators.length > 0 ? res.coordinators[0] : res;
-  check(found.errorCode, `coordinator of group ${groupId}`, found.errorMessage);
+  check(found.errorCode, `coordinator of ${kind} ${key}`, found.errorMessage);
   return client.node(found.nodeId);
 }
 
 /**
- * A request to a group's coordinator. When the response says the coordinator moved or is still
+ * A request to a coordinator. When the response says the coordinator moved or is still
  * loading (`errorOf` finds the code, wherever this API puts it), the coordinator is looked up
  * again and the request retried; every other code is the caller's to handle.
  */
-export function coordinatorRequest<N extends ApiName>(client: KafkaClient, groupId: string, name: N, build: (version: number) => RequestOf<N>, errorOf: (res: ResponseOf<N>) => number): Promise<ResponseOf<N>> {
+export function coordinatorRequest<N extends ApiName>(
+  client: KafkaClient,
+  key: string,
+  name: N,
+  build: (version: number) => RequestOf<N>,
+  errorOf: (res: ResponseOf<N>) => number,
+  kind: CoordinatorKind = 'group',
+): Promise<ResponseOf<N>> {
   return client.retrying(async () => {
-    const conn = await findCoordinator(client, groupId);
+    const conn = await findCoordinator(client, key, kind);
     const res = await sendVersioned(conn, name, build);
     const code = errorOf(res);
-    if (COORDINATOR_MOVED.has(code)) throw new KafkaError(code, `coordinator of group ${groupId}`);
+    if (COORDINATOR_MOVED.has(code)) throw new KafkaError(code, `coordinator of ${kind} ${key}`);
     return res;
   });
 }

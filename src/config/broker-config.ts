@@ -80,6 +80,16 @@ export interface BrokerConfig {
   replicaFetchResponseMaxBytes: number;
   replicaFetchBackoffMs: number;
   offsetsTopicReplicationFactor: number;
+  offsetsTopicSegmentBytes: number;
+  transactionStateLogNumPartitions: number;
+  transactionStateLogReplicationFactor: number;
+  transactionStateLogMinIsr: number;
+  transactionStateLogSegmentBytes: number;
+  producerIdExpirationMs: number;
+  transactionMaxTimeoutMs: number;
+  transactionalIdExpirationMs: number;
+  transactionAbortTimedOutTransactionCleanupIntervalMs: number;
+  transactionPartitionVerificationEnable: boolean;
   autoLeaderRebalanceEnable: boolean;
   leaderImbalanceCheckIntervalSeconds: number;
   controlledShutdownEnable: boolean;

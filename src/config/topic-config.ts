@@ -40,12 +40,12 @@ export function effectiveTopicConfig(defaults: TopicConfigValues, overrides: Par
 }
 
 /** The broker-wide storage choices that are not topic configs. */
-export type LogStorageOptions = Pick<BrokerConfig, 'logMmapMlock' | 'logIndexMode'>;
+export type LogStorageOptions = Pick<BrokerConfig, 'logMmapMlock' | 'logIndexMode' | 'producerIdExpirationMs'>;
 
 /** What a partition log obeys, from a topic's effective config and the broker's storage choices. */
 export function toLogConfig(
   values: TopicConfigValues,
-  storage: LogStorageOptions = { logMmapMlock: DEFAULT_LOG_CONFIG.mlock, logIndexMode: DEFAULT_LOG_CONFIG.indexMode },
+  storage: LogStorageOptions = { logMmapMlock: DEFAULT_LOG_CONFIG.mlock, logIndexMode: DEFAULT_LOG_CONFIG.indexMode, producerIdExpirationMs: DEFAULT_LOG_CONFIG.producerIdExpirationMs },
 ): LogConfig {
   const policy = values['cleanup.policy'];
   return {
@@ -67,5 +67,6 @@ export function toLogConfig(
     flushMode: values['sluice.log.flush.mode'],
     mlock: storage.logMmapMlock,
     indexMode: storage.logIndexMode,
+    producerIdExpirationMs: storage.producerIdExpirationMs,
   };
 }

@@ -5,6 +5,7 @@ import { log } from '../log.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { BrokerWriter } from './broker-writer.js';
 import type { ByteEncoding } from './bytes-view.js';
+import { clusterView } from './cluster-view.js';
 import type { ConsoleBroker } from './console-broker.js';
 import { groupDetail, groupSummaries } from './groups-view.js';
 import { overview } from './overview.js';
@@ -12,6 +13,7 @@ import { browseRecords, type BrowseFrom } from './record-browser.js';
 import { refusal } from './request-guard.js';
 import type { ThroughputSampler } from './throughput.js';
 import { topicDetail, topicSummaries } from './topics-view.js';
+import { transactionsView } from './transactions-view.js';
 
 export interface ApiDeps {
   broker: ConsoleBroker;
@@ -37,8 +39,8 @@ class ApiError extends Error {
 function statusOfKafkaError(e: KafkaError): number {
   if (e.errorName === 'TOPIC_ALREADY_EXISTS') return 409;
   if (e.errorName === 'UNKNOWN_TOPIC_OR_PARTITION') return 404;
-  // The broker's disk or file descriptors, not the request, are at fault.
-  if (e.errorName === 'KAFKA_STORAGE_ERROR') return 503;
+  // The broker's disk or file descriptors, or the partition's leadership, not the request, are at fault.
+  if (e.errorName === 'KAFKA_STORAGE_ERROR' || e.errorName === 'LEADER_NOT_AVAILABLE' || e.errorName === 'NOT_LEADER_OR_FOLLOWER') return 503;
   return 400;
 }
 
@@ -100,9 +102,11 @@ export function apiRoutes(deps: ApiDeps) {
 
     api.get('/overview', async () => overview(broker, sampler));
 
+    api.get('/cluster', async () => clusterView(broker, sampler));
+
     api.get('/topics', async () => topicSummaries(broker));
 
-    api.post<{ Body: { name: string; partitions?: number; configs?: Record<string, string> } }>(
+    api.post<{ Body: { name: string; partitions?: number; replicationFactor?: number; configs?: Record<string, string> } }>(
       '/topics',
       {
         schema: {
@@ -111,6 +115,7 @@ export function apiRoutes(deps: ApiDeps) {
             properties: {
               name: { type: 'string', minLength: 1 },
               partitions: { type: 'integer', minimum: 1 },
+              replicationFactor: { type: 'integer', minimum: 1, maximum: 32767 },
               configs: { type: 'object', additionalProperties: { type: 'string' } },
             },
             required: ['name'],
@@ -119,8 +124,8 @@ export function apiRoutes(deps: ApiDeps) {
         },
       },
       async (req, reply) => {
-        const { name, partitions = -1, configs = {} } = req.body;
-        await writer.createTopic(name, partitions, configs);
+        const { name, partitions = -1, replicationFactor = -1, configs = {} } = req.body;
+        await writer.createTopic(name, partitions, replicationFactor, configs);
         return reply.code(201).send(topicDetail(broker, name));
       },
     );
@@ -154,6 +159,10 @@ export function apiRoutes(deps: ApiDeps) {
         if (offset !== undefined && timestamp !== undefined) throw new ApiError(400, 'give offset or timestamp, not both');
         const partition = broker.partitions.lookup(topic, index);
         if (partition === ErrorCode.KAFKA_STORAGE_ERROR) throw new ApiError(503, `partition ${topic}-${index} is offline: its log could not be opened, or its directory failed`);
+        if (partition === ErrorCode.NOT_LEADER_OR_FOLLOWER) {
+          const replicas = broker.metadata.partition(topic, index)?.replicas.join(', ');
+          throw new ApiError(404, `broker ${broker.config.nodeId} holds no replica of ${topic}-${index} (brokers ${replicas} do): browse it in one of their consoles`);
+        }
         if (typeof partition === 'number') throw new ApiError(404, `no partition ${topic}-${index}`);
         const from: BrowseFrom = timestamp !== undefined ? { timestamp } : { offset: offset ?? 0 };
         return { topic, partition: index, ...browseRecords(partition, from, limit, encoding) };
@@ -195,6 +204,7 @@ export function apiRoutes(deps: ApiDeps) {
     );
 
     api.get('/groups', async () => groupSummaries(broker));
+    api.get('/transactions', async () => transactionsView(broker));
 
     api.get<{ Params: { group: string } }>('/groups/:group', async (req) => {
       const detail = groupDetail(broker, req.params.group);

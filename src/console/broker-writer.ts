@@ -1,10 +1,10 @@
-import type { RequestOf, ResponseOf } from '../client/connection.js';
 import { check, KafkaClient, KafkaError } from '../client/kafka-client.js';
-import type { ApiName } from '../protocol/generated/api-table.js';
+import { formatHostPort } from '../config/listeners.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import { encodeRecordBatch } from '../protocol/records/record-batch.js';
 import type { ConsoleBroker } from './console-broker.js';
 import { choosePartition } from './partitioner.js';
+import { placementOf } from './placement.js';
 
 export interface TestMessage {
   topic: string;
@@ -24,7 +24,7 @@ function ownAddress(broker: ConsoleBroker): string {
   const { host, port } = broker.listeners[0];
   // A wildcard bind is reachable on loopback; a specific address only on itself.
   const reachable = host === '' || host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return reachable.includes(':') ? `[${reachable}]:${port}` : `${reachable}:${port}`;
+  return formatHostPort({ host: reachable, port });
 }
 
 /**
@@ -34,20 +34,19 @@ function ownAddress(broker: ConsoleBroker): string {
  * durability, with nothing of it repeated in the console.
  */
 export class BrokerWriter {
-  private client: KafkaClient | null = null;
+  private kafka: KafkaClient | null = null;
 
   constructor(private readonly broker: ConsoleBroker) {}
 
-  private call<N extends ApiName>(name: N, body: RequestOf<N>): Promise<ResponseOf<N>> {
-    const client = (this.client ??= new KafkaClient({ brokers: [ownAddress(this.broker)], clientId: 'sluice-console' }));
-    // A single node leads every partition, so the bootstrap connection is the one to use.
-    return client.call(() => client.any(), name, body);
+  private get client(): KafkaClient {
+    return (this.kafka ??= new KafkaClient({ brokers: [ownAddress(this.broker)], clientId: 'sluice-console' }));
   }
 
-  /** partitions -1: the broker's num.partitions. */
-  async createTopic(name: string, partitions: number, configs: Record<string, string>): Promise<void> {
-    const res = await this.call('CreateTopics', {
-      topics: [{ name, numPartitions: partitions, replicationFactor: -1, assignments: [], configs: Object.entries(configs).map(([k, value]) => ({ name: k, value })) }],
+  /** partitions and replicationFactor -1: the broker's num.partitions and default.replication.factor. */
+  async createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>): Promise<void> {
+    // Any broker of a cluster applies a topic creation to the shared metadata: this one will do.
+    const res = await this.client.call(() => this.client.any(), 'CreateTopics', {
+      topics: [{ name, numPartitions: partitions, replicationFactor, assignments: [], configs: Object.entries(configs).map(([k, value]) => ({ name: k, value })) }],
       timeoutMs: REQUEST_TIMEOUT_MS,
       validateOnly: false,
     });
@@ -59,8 +58,13 @@ export class BrokerWriter {
     const topic = this.broker.metadata.topic(message.topic);
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${message.topic}`, 'no such topic');
     const partition = message.partition ?? choosePartition(message.key, topic.partitions.length);
+    const state = topic.partitions[partition];
+    if (!state) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${message.topic}-${partition}`, `the topic has ${topic.partitions.length} partitions`);
+    // Said here: the client would otherwise retry, finding no broker with node id -1.
+    if (placementOf(this.broker, message.topic, partition, state).offline) throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, `producing to ${message.topic}-${partition}`, 'the partition has no leader');
     const records = encodeRecordBatch({ baseTimestamp: BigInt(Date.now()), records: [{ key: message.key, value: message.value, headers: message.headers }] });
-    const res = await this.call('Produce', {
+    // Only the leader takes a produce: in a cluster it is often another broker than this one.
+    const res = await this.client.call(() => this.client.leader(message.topic, partition), 'Produce', {
       transactionalId: null,
       acks: ACKS_ALL,
       timeoutMs: REQUEST_TIMEOUT_MS,
@@ -72,7 +76,7 @@ export class BrokerWriter {
   }
 
   async close(): Promise<void> {
-    await this.client?.close();
-    this.client = null;
+    await this.kafka?.close();
+    this.kafka = null;
   }
 }

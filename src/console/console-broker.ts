@@ -1,7 +1,9 @@
 import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { BrokerConfig, ListenerAddress } from '../config/broker-config.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import type { TransactionCoordinator } from '../coordinator/transactions/transaction-coordinator.js';
 import type { MetadataImage } from '../metadata/image.js';
+import type { MetadataStore } from '../metadata/store.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import type { BoundListener } from '../network/socket-server.js';
 
@@ -13,8 +15,11 @@ import type { BoundListener } from '../network/socket-server.js';
 export interface ConsoleBroker {
   readonly config: BrokerConfig;
   readonly metadata: MetadataImage;
+  /** Which store the metadata is in, and whether this broker may write now. */
+  readonly store: Pick<MetadataStore, 'kind' | 'session'>;
   readonly partitions: ReplicaManager;
   readonly groups: GroupCoordinator;
+  readonly transactions: TransactionCoordinator;
   readonly metrics: BrokerMetrics;
   /** Bound Kafka listeners, with the ports the system gave. */
   readonly listeners: readonly BoundListener[];

@@ -8,9 +8,12 @@ export interface Totals {
   bytesOut: number;
   messagesIn: number;
   messagesConsumed: number;
+  /** ISR changes this broker made as a leader. */
+  isrShrinks: number;
+  isrExpands: number;
 }
 
-/** Per-second rates over the second before `time`. */
+/** Per-second rates since the sample before `time`. */
 export interface ThroughputSample extends Totals {
   time: number;
 }
@@ -31,6 +34,11 @@ export class RingBuffer<T> {
     this.start = (this.start + 1) % this.capacity;
   }
 
+  newest(): T | undefined {
+    if (this.items.length === 0) return undefined;
+    return this.items[(this.start + this.items.length - 1) % this.items.length];
+  }
+
   toArray(): T[] {
     return [...this.items.slice(this.start), ...this.items.slice(0, this.start)];
   }
@@ -43,7 +51,7 @@ async function counterTotal(registry: Registry, name: string): Promise<number> {
 }
 
 /**
- * The broker's totals: bytes and messages in and bytes out from its Prometheus counters.
+ * The broker's totals: bytes and messages in, bytes out and ISR changes from its Prometheus counters.
  * Kafka counts no messages out (fetches send stored bytes without opening them), so the
  * consuming side is measured where it shows: committed offsets moving forward.
  */
@@ -69,25 +77,41 @@ export function brokerTotals(broker: ConsoleBroker): () => Promise<Totals> {
       bytesOut: await counterTotal(registry, 'kafka_server_brokertopicmetrics_bytesout_total'),
       messagesIn: await counterTotal(registry, 'kafka_server_brokertopicmetrics_messagesin_total'),
       messagesConsumed: consumed,
+      isrShrinks: await counterTotal(registry, 'kafka_server_replicamanager_isrshrinks_total'),
+      isrExpands: await counterTotal(registry, 'kafka_server_replicamanager_isrexpands_total'),
     };
   };
 }
 
+interface Snapshot {
+  time: number;
+  totals: Totals;
+}
+
+function rates(from: Snapshot, to: Snapshot): ThroughputSample {
+  const seconds = (to.time - from.time) / 1000;
+  const rate = {} as Totals;
+  for (const k of Object.keys(to.totals) as (keyof Totals)[]) rate[k] = Math.max(0, to.totals[k] - from.totals[k]) / seconds;
+  return { time: to.time, ...rate };
+}
+
 /**
- * Turns totals into per-second rates, sampled on a timer into a ring buffer: the live charts
- * need a recent history the moment a page opens, and Prometheus counters keep none.
+ * Totals sampled on a timer into a ring buffer, read as per-second rates: the live charts need
+ * a recent history the moment a page opens, and Prometheus counters keep none. Keeping the
+ * totals rather than the rates also gives the growth over the whole history, for counts too
+ * rare to read per second (ISR changes).
  */
 export class ThroughputSampler {
-  private readonly samples: RingBuffer<ThroughputSample>;
-  private last: { time: number; totals: Totals } | null = null;
+  private history: RingBuffer<Snapshot>;
   private timer: NodeJS.Timeout | null = null;
   private sampling = false;
 
+  /** `capacity` rates: one snapshot more, since each rate is the step between two. */
   constructor(
     private readonly totals: () => Promise<Totals>,
-    capacity: number,
+    private readonly capacity: number,
   ) {
-    this.samples = new RingBuffer(capacity);
+    this.history = new RingBuffer(capacity + 1);
   }
 
   start(intervalMs: number): void {
@@ -110,23 +134,28 @@ export class ThroughputSampler {
     this.sampling = true;
     try {
       const totals = await this.totals();
-      const last = this.last;
-      this.last = { time, totals };
-      if (!last || time <= last.time) return;
-      const seconds = (time - last.time) / 1000;
-      const rate = (k: keyof Totals): number => Math.max(0, totals[k] - last.totals[k]) / seconds;
-      this.samples.push({ time, bytesIn: rate('bytesIn'), bytesOut: rate('bytesOut'), messagesIn: rate('messagesIn'), messagesConsumed: rate('messagesConsumed') });
+      const last = this.history.newest();
+      // The clock went back: rates across the jump would be nonsense, so history starts again.
+      if (last && time <= last.time) this.history = new RingBuffer(this.capacity + 1);
+      this.history.push({ time, totals });
     } finally {
       this.sampling = false;
     }
   }
 
   series(): ThroughputSample[] {
-    return this.samples.toArray();
+    const held = this.history.toArray();
+    return held.slice(1).map((s, i) => rates(held[i], s));
   }
 
   /** The totals as of the last sample. */
   latestTotals(): Totals | null {
-    return this.last?.totals ?? null;
+    return this.history.newest()?.totals ?? null;
+  }
+
+  /** The mean rates over all the history held, or null before there are two samples. */
+  meanRates(): ThroughputSample | null {
+    const held = this.history.toArray();
+    return held.length < 2 ? null : rates(held[0], held[held.length - 1]);
   }
 }

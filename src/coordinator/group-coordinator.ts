@@ -5,7 +5,9 @@ import { createJoinGroupResponse, type JoinGroupResponse } from '../protocol/gen
 import { createSyncGroupResponse, type SyncGroupResponse } from '../protocol/generated/messages/sync-group-response.js';
 import type { GroupMetadataValue } from '../protocol/generated/group-coordinator/group-metadata-value.js';
 import { Group, Member, type CommittedOffset, type Protocol } from './group.js';
-import { groupWriteError, type GroupLog, type GroupLogRecord } from './group-log.js';
+import { coordinatorWriteError } from './coordinator-log.js';
+import type { GroupLog, GroupLogRecord } from './group-log.js';
+import { ControlType } from '../protocol/records/control-record.js';
 import type { Partition } from '../replication/partition.js';
 
 export interface CoordinatorSettings {
@@ -100,16 +102,22 @@ export class GroupCoordinator {
    */
   loadPartition(partition: Partition): void {
     const metadata = new Map<string, GroupMetadataValue | null>();
-    this.store.replay(partition, (r) => {
+    this.store.replay(partition, (entry) => {
+      if (entry.kind === 'marker') {
+        this.endTransaction(entry.producerId, [...this.groups.values()].filter((g) => this.store.partitionOf(g.groupId) === partition.index), entry.type === ControlType.COMMIT);
+        return;
+      }
+      const r = entry.record;
       if (r.kind === 'group') {
         metadata.set(r.group, r.value);
         return;
       }
       const group = this.getOrCreate(r.group);
       const key = group.offsetKey(r.topic, r.partition);
-      if (r.value === null) group.offsets.delete(key);
+      const target = entry.producerId === null ? group.offsets : this.pendingOf(group, entry.producerId);
+      if (r.value === null) target.delete(key);
       else {
-        group.offsets.set(key, {
+        target.set(key, {
           topic: r.topic,
           partition: r.partition,
           offset: Number(r.value.offset),
@@ -463,7 +471,7 @@ export class GroupCoordinator {
       await this.persistGroup(group);
     } catch (e) {
       log.error({ err: e, group: group.groupId }, 'could not store the group assignment');
-      error = groupWriteError(e);
+      error = coordinatorWriteError(e);
     }
     // A rebalance that started meanwhile has already answered these members.
     if (group.state !== 'CompletingRebalance' || group.generationId !== generation) return;
@@ -564,7 +572,31 @@ export class GroupCoordinator {
     return error;
   }
 
-  async commit(groupId: string, offsets: OffsetToCommit[]): Promise<void> {
+  /**
+   * TxnOffsetCommit's check, Kafka's for transactional commits: a producer may commit for a
+   * group without being one of its members (generation -1, no member id); a member id or a
+   * generation it does name must be current.
+   */
+  transactionalCommitCheck(ref: MemberRef): number {
+    if (ref.groupId === '') return ErrorCode.INVALID_GROUP_ID;
+    const elsewhere = this.coordinatorError(ref.groupId);
+    if (elsewhere !== ErrorCode.NONE) return elsewhere;
+    const group = this.groups.get(ref.groupId);
+    if (!group || group.state === 'Empty') return ErrorCode.NONE;
+    if (ref.groupInstanceId !== null) {
+      const owner = group.staticMembers.get(ref.groupInstanceId);
+      if (owner !== undefined && owner !== ref.memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    if (ref.memberId !== '' && !group.members.has(ref.memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (ref.generationId >= 0 && ref.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * Writes offsets for a group. With `producer` (TxnOffsetCommit) they go in the producer's
+   * transactional batch and count only once its commit marker is written there.
+   */
+  async commit(groupId: string, offsets: OffsetToCommit[], producer?: { id: bigint; epoch: number }): Promise<void> {
     const group = this.getOrCreate(groupId);
     const now = Date.now();
     const records: GroupLogRecord[] = offsets.map((o) => ({
@@ -573,16 +605,33 @@ export class GroupCoordinator {
       partition: o.partition,
       value: { offset: BigInt(o.offset), leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestamp: BigInt(now), expireTimestamp: -1n },
     }));
-    await this.store.append(groupId, records);
+    await this.store.append(groupId, records, producer);
+    const target = producer ? this.pendingOf(group, producer.id) : group.offsets;
     for (const o of offsets) {
-      group.offsets.set(group.offsetKey(o.topic, o.partition), {
-        topic: o.topic,
-        partition: o.partition,
-        offset: o.offset,
-        leaderEpoch: o.leaderEpoch,
-        metadata: o.metadata ?? '',
-        commitTimestamp: now,
-      });
+      target.set(group.offsetKey(o.topic, o.partition), { topic: o.topic, partition: o.partition, offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestamp: now });
+    }
+  }
+
+  private pendingOf(group: Group, producerId: bigint): Map<string, CommittedOffset & { topic: string; partition: number }> {
+    let pending = group.pendingTxnOffsets.get(producerId);
+    if (!pending) group.pendingTxnOffsets.set(producerId, (pending = new Map()));
+    return pending;
+  }
+
+  /**
+   * A transaction marker of `producerId` now in a __consumer_offsets partition this broker
+   * coordinates: its offsets in the partition's groups become committed, or (abort) go.
+   */
+  completeTransaction(partitionIndex: number, producerId: bigint, committed: boolean): void {
+    this.endTransaction(producerId, this.groupsOf(partitionIndex), committed);
+  }
+
+  private endTransaction(producerId: bigint, groups: Group[], committed: boolean): void {
+    for (const g of groups) {
+      const pending = g.pendingTxnOffsets.get(producerId);
+      if (!pending) continue;
+      g.pendingTxnOffsets.delete(producerId);
+      if (committed) for (const [key, o] of pending) g.offsets.set(key, o);
     }
   }
 
@@ -619,7 +668,7 @@ export class GroupCoordinator {
     } catch (e) {
       log.error({ err: e, group: groupId }, 'the group deletion could not be stored');
       group.transition('Empty');
-      return groupWriteError(e);
+      return coordinatorWriteError(e);
     }
     this.groups.delete(groupId);
     return ErrorCode.NONE;

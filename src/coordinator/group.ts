@@ -64,6 +64,11 @@ export class Group {
   readonly staticMembers = new Map<string, string>();
   /** Committed offsets by `topic\0partition`. */
   readonly offsets = new Map<string, CommittedOffset & { topic: string; partition: number }>();
+  /**
+   * Offsets committed inside transactions not ended yet (TxnOffsetCommit), by producer id: they
+   * become committed offsets when the transaction commits, and go when it aborts.
+   */
+  readonly pendingTxnOffsets = new Map<bigint, Map<string, CommittedOffset & { topic: string; partition: number }>>();
   rebalanceTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly groupId: string) {}

@@ -1,5 +1,5 @@
+import { versionedRecord } from './coordinator-log.js';
 import { Reader } from '../protocol/primitives/reader.js';
-import { Writer } from '../protocol/primitives/writer.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
 import { OffsetCommitKeyCodec } from '../protocol/generated/group-coordinator/offset-commit-key.js';
 import { OffsetCommitValueCodec, type OffsetCommitValue } from '../protocol/generated/group-coordinator/offset-commit-value.js';
@@ -15,41 +15,20 @@ const GROUP_METADATA_KEY_VERSION = 2;
 const OFFSET_COMMIT_VALUE_VERSION = 3;
 const GROUP_METADATA_VALUE_VERSION = 3;
 
-/** Java's String.hashCode, which picks a group's partition of __consumer_offsets in Kafka. */
-function javaStringHash(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
-  return h;
-}
-
-/** The __consumer_offsets partition that holds a group, by Kafka's own rule. */
-export function offsetsPartitionFor(groupId: string, partitions: number): number {
-  // Kafka's Utils.abs maps Integer.MIN_VALUE to 0 rather than overflowing.
-  const h = javaStringHash(groupId);
-  return (h === -2147483648 ? 0 : Math.abs(h)) % partitions;
-}
-
-function versioned(version: number, write: (w: Writer) => void): Buffer {
-  const w = new Writer(64);
-  w.int16(version);
-  write(w);
-  return Buffer.from(w.finish());
-}
-
 export function offsetCommitKey(group: string, topic: string, partition: number): Buffer {
-  return versioned(OFFSET_COMMIT_KEY_VERSION, (w) => OffsetCommitKeyCodec.write(w, { group, topic, partition }, OFFSET_COMMIT_KEY_VERSION));
+  return versionedRecord(OFFSET_COMMIT_KEY_VERSION, (w) => OffsetCommitKeyCodec.write(w, { group, topic, partition }, OFFSET_COMMIT_KEY_VERSION));
 }
 
 export function offsetCommitValue(value: OffsetCommitValue): Buffer {
-  return versioned(OFFSET_COMMIT_VALUE_VERSION, (w) => OffsetCommitValueCodec.write(w, value, OFFSET_COMMIT_VALUE_VERSION));
+  return versionedRecord(OFFSET_COMMIT_VALUE_VERSION, (w) => OffsetCommitValueCodec.write(w, value, OFFSET_COMMIT_VALUE_VERSION));
 }
 
 export function groupMetadataKey(group: string): Buffer {
-  return versioned(GROUP_METADATA_KEY_VERSION, (w) => GroupMetadataKeyCodec.write(w, { group }, GROUP_METADATA_KEY_VERSION));
+  return versionedRecord(GROUP_METADATA_KEY_VERSION, (w) => GroupMetadataKeyCodec.write(w, { group }, GROUP_METADATA_KEY_VERSION));
 }
 
 export function groupMetadataValue(value: GroupMetadataValue): Buffer {
-  return versioned(GROUP_METADATA_VALUE_VERSION, (w) => GroupMetadataValueCodec.write(w, value, GROUP_METADATA_VALUE_VERSION));
+  return versionedRecord(GROUP_METADATA_VALUE_VERSION, (w) => GroupMetadataValueCodec.write(w, value, GROUP_METADATA_VALUE_VERSION));
 }
 
 export type OffsetsTopicRecord =

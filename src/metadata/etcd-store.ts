@@ -208,9 +208,17 @@ export class EtcdMetadataStore implements MetadataStore {
       const held = res.responses[0].response_range!.kvs[0];
       const other = json<BrokerRecord>(held);
       if (other.incarnation === lastIncarnation || other.incarnation === this.incarnation) {
-        // This node's own registration, from before a crash or a lost lease: retire it.
+        // This node's own registration, from before a crash or a lost lease (etcd may have kept
+        // it, as it keeps leases over a restart): moved onto the new lease in one step, so the
+        // others never see this broker gone, and only then is the old lease retired.
+        const moved = await this.ns
+          .if(key, 'Mod', '==', held.mod_revision)
+          .then(this.ns.put(key).value(JSON.stringify(record)).lease(this.leaseId))
+          .commit();
+        if (!moved.succeeded) continue;
+        this.brokerEpoch = Number(moved.header.revision);
         await this.client.leaseClient.leaseRevoke({ ID: held.lease }).catch(() => {});
-        continue;
+        break;
       }
       if (Date.now() > deadline) {
         const where = other.endpoints.map((e) => `${e.host}:${e.port}`).join(', ');

@@ -106,4 +106,10 @@ export class MetadataImage {
   isAlive(id: number): boolean {
     return this.brokers.has(id);
   }
+
+  /** Registered and not shutting down: may lead or join an ISR. */
+  isAvailable(id: number): boolean {
+    const b = this.brokers.get(id);
+    return b !== undefined && !b.shuttingDown;
+  }
 }

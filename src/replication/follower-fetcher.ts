@@ -43,10 +43,16 @@ export class FollowerFetchers implements FollowerRouting {
   follow(partition: Partition): void {
     if (this.closed) return;
     this.unfollow(partition);
-    let fetcher = this.fetchers.get(partition.leaderId);
+    // Taken once: the partition moves to other leaders later, and a fetcher that goes idle must
+    // remove its own entry, not its partition's next leader's, which would then run on unstopped.
+    const leaderId = partition.leaderId;
+    let fetcher = this.fetchers.get(leaderId);
     if (!fetcher) {
-      fetcher = new LeaderFetcher(partition.leaderId, this.settings, () => this.fetchers.delete(partition.leaderId));
-      this.fetchers.set(partition.leaderId, fetcher);
+      const created = new LeaderFetcher(leaderId, this.settings, () => {
+        if (this.fetchers.get(leaderId) === created) this.fetchers.delete(leaderId);
+      });
+      fetcher = created;
+      this.fetchers.set(leaderId, fetcher);
     }
     fetcher.add(partition);
   }
@@ -77,12 +83,10 @@ class LeaderFetcher {
   ) {}
 
   add(partition: Partition): void {
+    if (this.stopped) return;
     this.followed.set(partition.key, { partition, truncating: true, notBefore: 0 });
     this.wake?.();
-    this.running ??= this.loop().finally(() => {
-      this.running = null;
-      if (this.followed.size === 0) this.onIdle();
-    });
+    this.running ??= this.loop();
   }
 
   remove(partition: Partition): void {
@@ -115,6 +119,9 @@ class LeaderFetcher {
         await this.pause(this.s.backoffMs);
       }
     }
+    // In the same step as the last check of `followed`: a partition added after this starts a new loop.
+    this.running = null;
+    if (this.followed.size === 0) this.onIdle();
   }
 
   /** Waits `ms`, or less when a partition is added or the fetcher stops. */

@@ -4,7 +4,7 @@ import { RecordBatchHeader } from '../protocol/records/batch-header.js';
 import { BATCH_LENGTH_OVERHEAD, HeaderField, MIN_BATCH_LENGTH, RECORD_BATCH_HEADER_SIZE } from '../protocol/records/batch-layout.js';
 import { readInt64 } from '../storage/int64.js';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
-import { loadedProducerState } from '../broker/producers/producer-state.js';
+import { loadedProducerState, producerStateOf } from './producers/producer-state.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 
 export type ReplicaRole = 'leader' | 'follower' | 'offline';
@@ -21,7 +21,14 @@ interface FollowerState {
 }
 
 /** How a partition's leader changes its in-sync replica set: compare-and-set through the metadata store. */
-export type IsrWriter = (partition: Partition, isr: number[]) => Promise<boolean>;
+export interface IsrWriter {
+  write(partition: Partition, isr: number[]): Promise<boolean>;
+  /**
+   * KIP-841: a broker that is gone or stopping does not join an ISR however caught up it is
+   * (the controller would only take it out again), so its fetches propose nothing.
+   */
+  mayJoin(brokerId: number): boolean;
+}
 
 /**
  * A replica of one partition on this broker: its log, its role (leading, following, or offline),
@@ -55,8 +62,6 @@ export class Partition {
   private readonly header = new RecordBatchHeader();
   /** As a follower: the leader's high watermark at the last fetch. */
   private leaderHighWatermark = 0;
-  /** ISR changes made, for metrics. */
-  static readonly isrChanges = { shrinks: 0, expands: 0 };
 
   constructor(
     readonly topic: string,
@@ -64,7 +69,7 @@ export class Partition {
     readonly topicId: string,
     readonly log: PartitionLog,
     private readonly nodeId: number,
-    private readonly writeIsr: IsrWriter,
+    private readonly isrWriter: IsrWriter,
     highWatermark: number,
   ) {
     this.highWatermark = Math.min(Math.max(highWatermark, log.logStartOffset), log.logEndOffset);
@@ -159,17 +164,21 @@ export class Partition {
     }
     if (from >= 0 && to > from) {
       const batches = records.subarray(from, to);
-      const producers = loadedProducerState(this.log);
+      let transactional = false;
       for (let at = 0; at < batches.length; ) {
         const h = this.header.reset(batches, at);
         this.epochs.assign(h.partitionLeaderEpoch, Number(h.baseOffset));
+        transactional ||= h.isTransactional;
         at += BATCH_LENGTH_OVERHEAD + h.batchLength;
       }
+      // Transactions need the producer state here at all times (the stable offset, the aborted
+      // transactions' index): loaded before the append, since loading replays the log.
+      const producers = transactional ? producerStateOf(this.log) : loadedProducerState(this.log);
       const appended = this.log.append(batches, { leaderEpoch: this.leaderEpoch, now, assignOffsets: false });
       if (producers) {
         for (let at = 0; at < batches.length; ) {
           const h = this.header.reset(batches, at);
-          if (!h.isControl && h.producerId >= 0n) producers.apply(h, now);
+          if (h.producerId >= 0n) producers.apply(h, now);
           at += BATCH_LENGTH_OVERHEAD + h.batchLength;
         }
       }
@@ -206,12 +215,13 @@ export class Partition {
     else if (fetchOffset >= f.leaderEndAtLastFetch) f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, f.lastFetchMs);
     f.leaderEndAtLastFetch = leaderEnd;
     f.lastFetchMs = now;
-    if (!this.isr.includes(replicaId) && this.replicas.includes(replicaId) && this.canJoinIsr(f)) this.proposeIsr([...this.isr, replicaId]);
+    if (!this.isr.includes(replicaId) && this.replicas.includes(replicaId) && this.canJoinIsr(replicaId, f)) this.proposeIsr([...this.isr, replicaId]);
     this.maybeAdvanceHighWatermark();
   }
 
   /** Kafka's condition: at the high watermark, and into this leader's own epoch. */
-  private canJoinIsr(f: FollowerState): boolean {
+  private canJoinIsr(replicaId: number, f: FollowerState): boolean {
+    if (!this.isrWriter.mayJoin(replicaId)) return false;
     const epochStart = this.epochs.endOffsetFor(this.leaderEpoch - 1, this.log.logEndOffset).startOffset;
     return f.logEndOffset >= this.highWatermark && f.logEndOffset >= Math.max(0, epochStart);
   }
@@ -227,13 +237,12 @@ export class Partition {
     if (this.pendingIsr !== null || this.role !== 'leader') return;
     const expanding = isr.length > this.isr.length;
     this.pendingIsr = isr;
-    this.writeIsr(this, isr).then(
+    this.isrWriter.write(this, isr).then(
       (committed) => {
         this.isrWriteFailing = false;
         if (!committed) this.pendingIsr = null;
-        else if (expanding) Partition.isrChanges.expands++;
-        else Partition.isrChanges.shrinks++;
-        log.info({ partition: this.key, isr, committed }, expanding ? 'ISR expanded' : 'ISR shrunk');
+        // A refused change is retried with the newer metadata: only a change made is news.
+        if (committed) log.info({ partition: this.key, isr }, expanding ? 'ISR expanded' : 'ISR shrunk');
       },
       (e: unknown) => {
         this.pendingIsr = null;
@@ -272,6 +281,17 @@ export class Partition {
     if (offset <= this.highWatermark) return;
     this.highWatermark = offset;
     for (const l of this.dataListeners) l();
+  }
+
+  /**
+   * Kafka's last stable offset: the high watermark, or the first offset of a transaction still
+   * open, if lower. read_committed consumers read up to it. Knowing it takes the producer state,
+   * which `load` loads (replaying the log from its last snapshot) when no one has yet.
+   */
+  lastStableOffset(load: boolean): number {
+    const producers = load ? producerStateOf(this.log) : loadedProducerState(this.log);
+    const unstable = producers?.firstUnstableOffset() ?? null;
+    return unstable === null ? this.highWatermark : Math.min(unstable, this.highWatermark);
   }
 
   /** Calls `listener` whenever the high watermark moves; returns the way to stop. */

@@ -5,7 +5,7 @@ import type { ImageChanges, MetadataStore } from '../metadata/store.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { LogConfig } from '../storage/log-config.js';
 import type { LogManager } from '../storage/log-manager.js';
-import { Partition, type ReplicaRole } from './partition.js';
+import { Partition, type IsrWriter, type ReplicaRole } from './partition.js';
 import { readPartitionTopicId, writePartitionTopicId } from './partition-metadata-file.js';
 
 const keyOf = (topic: string, index: number): string => `${topic}-${index}`;
@@ -46,6 +46,8 @@ export class ReplicaManager {
   private readonly roleListeners = new Set<RoleListener>();
   private routing: FollowerRouting | null = null;
   private lagTimer: NodeJS.Timeout | null = null;
+  /** ISR changes this broker made as leader, for metrics. */
+  readonly isrChanges = { shrinks: 0, expands: 0 };
   private starting = true;
 
   constructor(private readonly opts: ReplicaManagerOptions) {}
@@ -198,7 +200,7 @@ export class ReplicaManager {
         writePartitionTopicId(partitionLog.dir, t.id);
       }
       const hw = this.opts.store.kind === 'embedded' ? partitionLog.logEndOffset : (this.opts.logs.checkpointedHighWatermark(t.name, index) ?? 0);
-      const p = new Partition(t.name, index, t.id, partitionLog, this.opts.nodeId, (partition, isr) => this.writeIsr(partition, isr), hw);
+      const p = new Partition(t.name, index, t.id, partitionLog, this.opts.nodeId, this.isrWriter, hw);
       this.partitions.set(key, p);
       this.reportedOffline.delete(key);
       return p;
@@ -209,15 +211,19 @@ export class ReplicaManager {
     }
   }
 
+  private readonly isrWriter: IsrWriter = {
+    write: (p, isr) => this.writeIsr(p, isr),
+    mayJoin: (brokerId) => this.image.isAvailable(brokerId),
+  };
+
   /** An ISR change, compare-and-set on the partition epoch this leader knows. */
   private async writeIsr(p: Partition, isr: number[]): Promise<boolean> {
     const current = this.image.partition(p.topic, p.index);
     if (!current || current.leader !== this.opts.nodeId || current.partitionEpoch !== p.partitionEpoch) return false;
-    // KIP-841: a broker that is gone or stopping does not join an ISR, however caught up it is;
-    // the controller would only take it out again.
-    const serving = new Set(this.image.availableBrokers().map((b) => b.id));
-    if (isr.some((id) => !current.isr.includes(id) && !serving.has(id))) return false;
-    return this.opts.store.alterPartition(p.topic, p.index, p.partitionEpoch, { ...current, isr });
+    if (isr.some((id) => !current.isr.includes(id) && !this.isrWriter.mayJoin(id))) return false;
+    const committed = await this.opts.store.alterPartition(p.topic, p.index, p.partitionEpoch, { ...current, isr });
+    if (committed) this.isrChanges[isr.length > current.isr.length ? 'expands' : 'shrinks']++;
+    return committed;
   }
 
   /** Drops a replica here: stops following, tells the listeners, deletes its log. */

@@ -9,9 +9,11 @@ import { readInt64 } from './int64.js';
  * What compaction does to one record batch. This and the log cleaner are the only places that
  * decompress and re-encode stored batches; the produce path never does.
  *
- * Transactional and control batches are left exactly as they are: without a transaction index
- * the cleaner cannot tell aborted records from committed ones, so it neither drops them nor
- * lets them make older records obsolete.
+ * Transactions, as Kafka's cleaner treats them: a batch of an aborted transaction (the
+ * transaction index says which) is dropped whole and takes no part in the key map; a committed
+ * transaction's records are compacted like any others. A transaction marker stays while any
+ * record of its transaction does, and goes once none does and delete.retention.ms has passed
+ * since it was written, with its aborted-transaction index entry.
  */
 
 /** The latest offset of every key in the dirty part of a log, keys as latin1 strings (one char per byte). */
@@ -21,18 +23,28 @@ function keyString(buf: Buffer, start: number, length: number): string {
   return buf.toString('latin1', start, start + length);
 }
 
-function takesPart(header: RecordBatchHeader): boolean {
-  return !header.isControl && !header.isTransactional;
+/** What the cleaner knows of the transactions in the range it cleans. */
+export interface CleanedTransactions {
+  /** Whether a transactional batch of this producer at this offset belongs to an aborted transaction. */
+  aborted(producerId: bigint, offset: number): boolean;
+  /** A batch of the producer's current transaction is kept. */
+  keptData(producerId: bigint): void;
+  /** Whether the producer's transaction ended by a marker here kept no record; its tracking ends with the marker. */
+  emptyAtMarker(producerId: bigint): boolean;
+}
+
+function takesPart(header: RecordBatchHeader, txns: CleanedTransactions): boolean {
+  return !header.isControl && !(header.isTransactional && txns.aborted(header.producerId, Number(header.baseOffset)));
 }
 
 /**
  * Calls visit for every keyed record of a batch that takes part in compaction, in offset
  * order, without building records. Checks the CRC first.
  */
-export function forEachKeyedRecord(batch: Buffer, visit: (key: string, offset: number) => void): void {
+export function forEachKeyedRecord(batch: Buffer, txns: CleanedTransactions, visit: (key: string, offset: number) => void): void {
   const header = new RecordBatchHeader(batch);
   const cursor = openBatchRecords(batch, 0, header, DEFAULT_MAX_DECOMPRESSED_BYTES);
-  if (!takesPart(header)) return;
+  if (!takesPart(header, txns)) return;
   const base = readInt64(batch, HeaderField.baseOffset);
   while (cursor.next(null)) {
     if (cursor.keyLength >= 0) visit(keyString(cursor.buf, cursor.keyStart, cursor.keyLength), base + cursor.offsetDelta);
@@ -44,6 +56,7 @@ export interface CompactionRules {
   /** The cleaner's clock: delete horizons are set from it and compared with it. */
   now: number;
   deleteRetentionMs: number;
+  transactions: CleanedTransactions;
 }
 
 export interface CompactedBatch {
@@ -87,7 +100,20 @@ export function compactBatch(batch: Buffer, rules: CompactionRules): CompactedBa
   const decoded = decodeRecordBatch(batch);
   const records = decoded.records.length;
   const untouched: CompactedBatch = { bytes: batch, verbatim: true, records, removed: 0, tombstonesRemoved: 0, deleteHorizon: -1 };
-  if (decoded.control || decoded.transactional) return untouched;
+  const dropped: CompactedBatch = { bytes: null, verbatim: false, records, removed: records, tombstonesRemoved: 0, deleteHorizon: -1 };
+  const baseOffset = Number(decoded.baseOffset);
+  if (decoded.control) {
+    const expired = rules.now >= Number(decoded.maxTimestamp) + rules.deleteRetentionMs;
+    return rules.transactions.emptyAtMarker(decoded.producerId) && expired ? dropped : untouched;
+  }
+  if (decoded.transactional && rules.transactions.aborted(decoded.producerId, baseOffset)) return dropped;
+  const result = compactRecords(decoded, batch, rules, untouched);
+  if (decoded.transactional && result.bytes !== null) rules.transactions.keptData(decoded.producerId);
+  return result;
+}
+
+function compactRecords(decoded: RecordBatch, batch: Buffer, rules: CompactionRules, untouched: CompactedBatch): CompactedBatch {
+  const records = decoded.records.length;
   const baseOffset = Number(decoded.baseOffset);
   const horizon = decoded.hasDeleteHorizon ? Number(decoded.baseTimestamp) : -1;
   const kept: KafkaRecord[] = [];
@@ -120,6 +146,7 @@ function reencode(original: RecordBatch, kept: readonly KafkaRecord[], horizon: 
     producerId: original.producerId,
     producerEpoch: original.producerEpoch,
     baseSequence: original.baseSequence,
+    transactional: original.transactional,
     baseTimestamp: newBase,
     // Log-append time gives every record the batch's time; create time takes the kept records'.
     maxTimestamp: original.timestampType === 'log-append' ? original.maxTimestamp : undefined,

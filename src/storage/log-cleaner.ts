@@ -1,7 +1,8 @@
-import { compactBatch, forEachKeyedRecord, type CompactionRules, type KeyOffsets } from './batch-compaction.js';
+import { compactBatch, forEachKeyedRecord, type CleanedTransactions, type CompactionRules, type KeyOffsets } from './batch-compaction.js';
 import type { PartitionLog } from './partition-log.js';
 import { LogSegment, MAX_RELATIVE_OFFSET, maxIndexEntries } from './segment.js';
 import { CLEANED_SUFFIX, discardCleanedSegment, swapInCleanedSegment, type SwapHook } from './segment-swap.js';
+import type { AbortedTxn } from './transaction-index.js';
 
 /**
  * Log compaction (cleanup.policy=compact), after Kafka's log cleaner. One pass over a log:
@@ -18,6 +19,10 @@ import { CLEANED_SUFFIX, discardCleanedSegment, swapInCleanedSegment, type SwapH
  *   how batches are re-encoded). Runs of segments are merged into one while they fit
  *   segment.bytes and the index, and each merged segment replaces its sources by Kafka's
  *   crash-safe swap (segment-swap.ts).
+ * - Transactions: a pass ends at the last stable offset, so every transaction in its range has
+ *   ended; aborted ones (from the transaction index) are dropped, committed ones compacted,
+ *   markers kept while their transaction has records (batch-compaction.ts), and the index
+ *   entries of the markers kept go with them into the cleaned segment.
  * - Only a whole pass moves the checkpoint. Tombstones may be dropped in a pass only because
  *   the pass that set their delete horizon (the first to clean them) also removed every older
  *   record of their key, earlier in offset order: a pass cut short must be run again whole.
@@ -102,12 +107,34 @@ function forEachBatch(segment: LogSegment, visit: (batch: Buffer) => void): void
   if (end !== segment.size) throw new Error(`segment ${segment.baseOffset} of ${segment.dir} is damaged at position ${end}; not cleaning it`);
 }
 
-function latestOffsets(segments: readonly LogSegment[], firstDirty: number): KeyOffsets {
+/** The transactions of one pass: which were aborted, and which kept records up to their markers. */
+class PassTransactions implements CleanedTransactions {
+  private readonly abortedBy = new Map<bigint, AbortedTxn[]>();
+  private readonly withData = new Set<bigint>();
+
+  constructor(aborted: readonly AbortedTxn[]) {
+    for (const t of aborted) this.abortedBy.set(t.producerId, [...(this.abortedBy.get(t.producerId) ?? []), t]);
+  }
+
+  aborted(producerId: bigint, offset: number): boolean {
+    return this.abortedBy.get(producerId)?.some((t) => t.firstOffset <= offset && offset <= t.lastOffset) ?? false;
+  }
+
+  keptData(producerId: bigint): void {
+    this.withData.add(producerId);
+  }
+
+  emptyAtMarker(producerId: bigint): boolean {
+    return !this.withData.delete(producerId);
+  }
+}
+
+function latestOffsets(segments: readonly LogSegment[], firstDirty: number, txns: CleanedTransactions): KeyOffsets {
   const latest: KeyOffsets = new Map();
   for (const segment of segments) {
     if (segment.nextOffset <= firstDirty) continue;
     forEachBatch(segment, (batch) =>
-      forEachKeyedRecord(batch, (key, offset) => {
+      forEachKeyedRecord(batch, txns, (key, offset) => {
         if (offset >= firstDirty) latest.set(key, offset);
       }),
     );
@@ -158,6 +185,7 @@ class CleanedGroup {
   add(segment: LogSegment, rules: CompactionRules, stats: CleanStats): void {
     const removals: Removals = { records: 0, tombstones: 0, batchesRewritten: 0, batchesRemoved: 0 };
     this.sources.push({ segment, removals });
+    const abortedAt = new Map(segment.txnIndex.all.map((t) => [t.lastOffset, t]));
     forEachBatch(segment, (batch) => {
       const result = compactBatch(batch, rules);
       stats.recordsRead += result.records;
@@ -170,6 +198,8 @@ class CleanedGroup {
       this.out ??= LogSegment.createForCleaning(this.log.dir, this.sources[0].segment.baseOffset, this.log.config, CLEANED_SUFFIX);
       this.out.append(result.bytes);
       this.reached = this.sources.length;
+      const aborted = abortedAt.get(Number(batch.readBigInt64BE(0)));
+      if (aborted) this.out.txnIndex.append(aborted);
     });
     stats.segmentsRead++;
     stats.bytesRead += segment.size;
@@ -231,7 +261,13 @@ export function cleanLog(log: PartitionLog, now: number, options: CleanOptions =
     nextDeleteHorizon: Infinity,
   };
   if (range.segments.length === 0) return stats;
-  const rules: CompactionRules = { latest: latestOffsets(range.segments, range.firstDirty), now, deleteRetentionMs: log.config.deleteRetentionMs };
+  const start = range.segments[0].baseOffset;
+  const rules: CompactionRules = {
+    latest: latestOffsets(range.segments, range.firstDirty, new PassTransactions(log.abortedTransactions(start, range.end))),
+    now,
+    deleteRetentionMs: log.config.deleteRetentionMs,
+    transactions: new PassTransactions(log.abortedTransactions(start, range.end)),
+  };
   let group = new CleanedGroup(log, []);
   try {
     for (const segment of range.segments) {

@@ -42,6 +42,8 @@ export interface LogConfig {
   mlock: boolean;
   /** sluice.log.index.mode: indexes in heap buffers or in mappings. */
   indexMode: IndexMode;
+  /** producer.id.expiration.ms: how long a silent producer's state is kept in a partition. */
+  producerIdExpirationMs: number;
 }
 
 export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = {
@@ -63,4 +65,5 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = {
   flushMode: 'async',
   mlock: false,
   indexMode: 'heap',
+  producerIdExpirationMs: 24 * 3600 * 1000,
 };

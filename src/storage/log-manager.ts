@@ -43,6 +43,11 @@ export interface LogManagerOptions {
   cleanerBackoffMs: number;
   /** A partition's high watermark, for the checkpoint of them and as where cleaning must stop (later records may still go). */
   highWatermarkOf?: (topic: string, partition: number) => number | undefined;
+  /**
+   * Where cleaning must stop: the last stable offset (records past the high watermark may still
+   * be truncated away, and a transaction still open may yet abort). Default: the log end.
+   */
+  cleanableEndOf?: (topic: string, partition: number) => number | undefined;
 }
 
 /** Why a directory cannot be used: another process holds it. */
@@ -362,8 +367,8 @@ export class LogManager {
   cleanLogs(now: number): number {
     let cleaned = 0;
     this.forEachOnline('log cleaning', (l) => {
-      const hw = this.opts.highWatermarkOf;
-      const upTo = hw ? (hw(l.topic, l.partition) ?? l.log.recoveryPoint) : undefined;
+      const end = this.opts.cleanableEndOf;
+      const upTo = end ? (end(l.topic, l.partition) ?? l.log.recoveryPoint) : undefined;
       const stats = this.cleaner.cleanIfNeeded(l.log, now, upTo);
       if (stats) {
         cleaned++;

@@ -11,6 +11,7 @@ import type { LogConfig } from './log-config.js';
 import { LogSegment } from './segment.js';
 import { finishInterruptedSwaps } from './segment-swap.js';
 import { fileSystemFailure, StorageError } from './storage-error.js';
+import type { AbortedTxn } from './transaction-index.js';
 
 export interface AppendOptions {
   /** Stamped into every batch's partitionLeaderEpoch. */
@@ -126,7 +127,7 @@ export class PartitionLog {
     for (const name of names) {
       // Leftovers of an interrupted delete or write. Index files whose .log is gone come from a
       // delete cut short: a new segment at that base would take their stale entries.
-      const index = /^(\d{20})\.(?:index|timeindex)$/.exec(name);
+      const index = /^(\d{20})\.(?:index|timeindex|txnindex)$/.exec(name);
       if (name.endsWith('.deleted') || name.endsWith('.tmp') || (index && !logs.has(`${index[1]}.log`))) unlinkSync(join(this.dir, name));
       const m = /^(\d{20})\.log$/.exec(name);
       if (m) bases.push(Number(m[1]));
@@ -456,6 +457,27 @@ export class PartitionLog {
         });
       }
     });
+  }
+
+  /**
+   * Records an aborted transaction in the index of the segment holding its ABORT marker: the
+   * active one for a marker just appended; an older one when loading the producer state replays
+   * markers already indexed there (then the entry is not added again, nor to the wrong segment).
+   */
+  appendAbortedTxn(txn: AbortedTxn): void {
+    this.guarded(() => this.segments[this.segmentFor(txn.lastOffset)].txnIndex.append(txn));
+  }
+
+  /**
+   * The aborted transactions a read_committed consumer fetching [fromOffset, upToOffset) must
+   * know of: those whose records overlap the range (Fetch's abortedTransactions).
+   */
+  abortedTransactions(fromOffset: number, upToOffset: number): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    // Entries sit with their markers: one in an earlier segment ended before fromOffset, and one
+    // in a later segment than upToOffset may still have begun before it.
+    for (let i = this.segmentFor(fromOffset); i < this.segments.length; i++) this.segments[i].txnIndex.overlapping(fromOffset, upToOffset, out);
+    return out;
   }
 
   /** The whole batch holding `offset`, as bytes: for the few callers that must look inside. */

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { log as logger } from '../log.js';
 import { fsyncDirectory } from './checkpoint-file.js';
@@ -56,6 +56,8 @@ function renameSegmentFiles(segment: LogSegment, from: string, to: string, step:
   const source = LogSegment.paths(segment.dir, segment.baseOffset, from);
   const target = LogSegment.paths(segment.dir, segment.baseOffset, to);
   const files = segment.files();
+  // The aborted transactions go with the records they describe, before the log's commit point.
+  segment.txnIndex.rename(target.txnindex);
   for (const kind of RENAME_ORDER) {
     renameSync(source[kind], target[kind]);
     files[kind].path = target[kind];
@@ -72,7 +74,10 @@ export function swapInCleanedSegment(log: PartitionLog, cleaned: LogSegment, rep
   const base = cleaned.baseOffset;
   try {
     cleaned.seal();
-    for (const path of Object.values(LogSegment.paths(dir, base, CLEANED_SUFFIX))) fsyncPath(path);
+    const files = LogSegment.paths(dir, base, CLEANED_SUFFIX);
+    for (const kind of RENAME_ORDER) fsyncPath(files[kind]);
+    // Only a segment that kept aborted transactions has a transaction index.
+    if (existsSync(files.txnindex)) fsyncPath(files.txnindex);
     onStep('written', String(base));
     renameSegmentFiles(cleaned, CLEANED_SUFFIX, SWAP_SUFFIX, 'to-swap', onStep);
     // The commit must be on disk before any old file goes.
@@ -102,8 +107,9 @@ export function discardCleanedSegment(cleaned: LogSegment): void {
   for (const path of Object.values(LogSegment.paths(cleaned.dir, cleaned.baseOffset, CLEANED_SUFFIX))) rmSync(path, { force: true });
 }
 
-const SEGMENT_FILE = /^(\d{20})\.(?:log|index|timeindex)$/;
+const SEGMENT_FILE = /^(\d{20})\.(?:log|index|timeindex|txnindex)$/;
 const LOG_SWAP = /^(\d{20})\.log\.swap$/;
+const TXN_SWAP = /^(\d{20})\.txnindex\.swap$/;
 
 /**
  * Loading's half of the protocol, run before the segments are listed: drops `.cleaned` files
@@ -115,8 +121,11 @@ export function finishInterruptedSwaps(dir: string, config: LogConfig): Set<numb
   const names = readdirSync(dir);
   const swapped = new Set<number>();
   let touched = false;
+  const committed = new Set(names.filter((n) => LOG_SWAP.test(n)).map((n) => n.slice(0, 20)));
   for (const name of names) {
-    if (name.endsWith(CLEANED_SUFFIX) || (name.endsWith(SWAP_SUFFIX) && !LOG_SWAP.test(name))) {
+    // A committed swap's aborted transactions cannot be rebuilt from its records alone: they stay.
+    const keptTxns = TXN_SWAP.test(name) && committed.has(name.slice(0, 20));
+    if (name.endsWith(CLEANED_SUFFIX) || (name.endsWith(SWAP_SUFFIX) && !LOG_SWAP.test(name) && !keptTxns)) {
       rmSync(join(dir, name), { force: true });
       touched = true;
     }
@@ -138,6 +147,7 @@ export function finishInterruptedSwaps(dir: string, config: LogConfig): Set<numb
     const swap = LogSegment.paths(dir, base, SWAP_SUFFIX);
     rmSync(swap.index, { force: true });
     rmSync(swap.timeindex, { force: true });
+    if (existsSync(swap.txnindex)) renameSync(swap.txnindex, LogSegment.paths(dir, base).txnindex);
     // As in the swap itself: the replaced files are durably gone before the marker goes.
     fsyncDirectory(dir);
     renameSync(swap.log, LogSegment.paths(dir, base).log);

@@ -6,6 +6,7 @@ import { ProtocolError } from '../protocol/protocol-error.js';
 import type { FileRegion } from '../native/file-transfer.js';
 import type { CachedFile } from './descriptor-cache.js';
 import { openIndexStorage } from './index-storage.js';
+import { TransactionIndex } from './transaction-index.js';
 import { readInt64 } from './int64.js';
 import type { LogConfig } from './log-config.js';
 import { OffsetIndex, TimeIndex } from './offset-index.js';
@@ -60,6 +61,8 @@ export class LogSegment {
     private file: SegmentFile,
     readonly offsetIndex: OffsetIndex,
     readonly timeIndex: TimeIndex,
+    /** Transactions aborted in this segment (`.txnindex`, made with its first entry). */
+    readonly txnIndex: TransactionIndex,
     /** The partition log's config: a topic's AlterConfigs reaches its segments through this. */
     public config: LogConfig,
   ) {
@@ -68,11 +71,12 @@ export class LogSegment {
   }
 
   /** The files of a segment; `suffix` (`.cleaned`, `.swap`) names them during a compaction swap. */
-  static paths(dir: string, baseOffset: number, suffix = ''): { log: string; index: string; timeindex: string } {
+  static paths(dir: string, baseOffset: number, suffix = ''): { log: string; index: string; timeindex: string; txnindex: string } {
     return {
       log: join(dir, segmentFileName(baseOffset, `.log${suffix}`)),
       index: join(dir, segmentFileName(baseOffset, `.index${suffix}`)),
       timeindex: join(dir, segmentFileName(baseOffset, `.timeindex${suffix}`)),
+      txnindex: join(dir, segmentFileName(baseOffset, `.txnindex${suffix}`)),
     };
   }
 
@@ -123,7 +127,8 @@ export class LogSegment {
       const offsetIndex = new OffsetIndex(openIndexStorage(p.index, indexMode, maxEntries, OffsetIndex.ENTRY_SIZE), baseOffset);
       opened.push(offsetIndex);
       const timeIndex = new TimeIndex(openIndexStorage(p.timeindex, indexMode, maxEntries, TimeIndex.ENTRY_SIZE), baseOffset);
-      const segment = new LogSegment(dir, baseOffset, file, offsetIndex, timeIndex, config);
+      opened.push(timeIndex);
+      const segment = new LogSegment(dir, baseOffset, file, offsetIndex, timeIndex, new TransactionIndex(p.txnindex), config);
       if (!active) segment.sealed = true;
       return segment;
     } catch (e) {
@@ -311,6 +316,8 @@ export class LogSegment {
       valid = b.position + b.size;
       return true;
     });
+    // Aborted transactions whose markers are gone with a torn tail go too.
+    this.txnIndex.truncateTo(this.nextOffset);
     const cut = this.file.size - valid;
     if (cut === 0) return 0;
     // A mapped segment's preallocated tail is zeros where the next batch header would be: not
@@ -365,6 +372,7 @@ export class LogSegment {
     this.file.truncate(from.position);
     this.offsetIndex.truncateTo(from.baseOffset);
     this.timeIndex.truncateTo(from.baseOffset);
+    this.txnIndex.truncateTo(from.baseOffset);
     // Counters are cheapest to get right by rescanning what is left of this one segment.
     this.recountAfterTruncate();
     return removed;
@@ -391,7 +399,7 @@ export class LogSegment {
 
   /** Durably writes the log and both indexes. */
   async flush(): Promise<void> {
-    await Promise.all([this.file.sync(), this.offsetIndex.sync(), this.timeIndex.sync()]);
+    await Promise.all([this.file.sync(), this.offsetIndex.sync(), this.timeIndex.sync(), this.txnIndex.sync()]);
   }
 
   /** The segment takes no more appends: record the final max timestamp, trim preallocation. */
@@ -410,6 +418,7 @@ export class LogSegment {
     this.file.abandon();
     this.offsetIndex.discard();
     this.timeIndex.discard();
+    this.txnIndex.close();
   }
 
   close(): void {
@@ -417,6 +426,7 @@ export class LogSegment {
     this.file.close();
     this.offsetIndex.close();
     this.timeIndex.close();
+    this.txnIndex.close();
   }
 
   /**
@@ -428,6 +438,7 @@ export class LogSegment {
     this.file.seal();
     this.offsetIndex.discard();
     this.timeIndex.discard();
+    this.txnIndex.delete();
     const p = LogSegment.paths(this.dir, this.baseOffset);
     rmSync(p.index, { force: true });
     rmSync(p.timeindex, { force: true });

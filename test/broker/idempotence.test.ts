@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import type { Partition } from '../../src/replication/partition.js';
-import { PartitionProducerState } from '../../src/broker/producers/producer-state.js';
+import { PartitionProducerState } from '../../src/replication/producers/producer-state.js';
 import { RawConnection } from '../support/raw-connection.js';
 import { createTopic, describeProducers, initProducerId, latestOffset, produceBatch, producerBatch, type ProducerBatch } from '../support/raw-requests.js';
 import { storedBatches } from '../support/stored-batches.js';
@@ -76,12 +76,12 @@ describe('idempotent producers, one broker in this process', () => {
     assert.ok(second.producerId > first.producerId, `${second.producerId} after ${first.producerId}`);
   });
 
-  test('InitProducerId refuses a producer id without an epoch, and transactional ids', async () => {
+  test('InitProducerId refuses a producer id without an epoch, and an empty transactional id', async () => {
     const half = await initProducerId(client, { version: 4, producerId: 7n, producerEpoch: -1 });
     assert.equal(half.errorCode, ErrorCode.INVALID_REQUEST);
-    const transactional = await initProducerId(client, { version: 4, transactionalId: 'tx-1' });
-    assert.equal(transactional.errorCode, ErrorCode.INVALID_REQUEST);
-    assert.equal(transactional.producerId, -1n);
+    const empty = await initProducerId(client, { version: 4, transactionalId: '' });
+    assert.equal(empty.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal(empty.producerId, -1n);
   });
 
   test('a batch sent again is answered with its original offsets and stored once', async () => {
@@ -160,7 +160,7 @@ describe('idempotent producers, one broker in this process', () => {
     assert.equal(partition.log.logEndOffset, 4);
   });
 
-  test('a batch with a producer id but no sequence, and a transactional batch, are refused', async () => {
+  test('a batch with a producer id but no sequence, and a transactional batch outside any transaction, are refused', async () => {
     const { topic, partition } = await newTopic();
     const { producerId } = await initProducerId(client);
     const noSequence = await produceBatch(client, topic, 0, producerBatch({ producerId, epoch: 0, sequence: -1, count: 1 }));
@@ -216,11 +216,11 @@ describe('idempotent producers, one broker in this process', () => {
 
 test('a producer silent for producer.id.expiration.ms is forgotten', async () => {
   const temp = tempDir('idem-expiry');
-  const log = openLog(temp.dir, testConfig());
+  const log = openLog(temp.dir, testConfig({ producerIdExpirationMs: 60_000 }));
   try {
     log.append(producerBatch({ producerId: 9n, epoch: 0, sequence: 0, count: 1 }), { leaderEpoch: 0, now: 0, assignOffsets: true });
     const loadedAt = Date.now();
-    const state = new PartitionProducerState(log, 60_000);
+    const state = new PartitionProducerState(log);
     assert.deepEqual(state.activeProducers(loadedAt + 59_000).map((p) => p.producerId), [9n]);
     assert.deepEqual(state.activeProducers(Date.now() + 60_000), []);
   } finally {

@@ -3,9 +3,13 @@ import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { assertSucceeded, runCommand, startCommand, type RunningCommand } from '../support/commands.js';
 import {
+  assignments,
+  consumers,
   eventually,
   groupAdmin,
   GroupConsumer,
+  splitEvenly,
+  untilConsumed,
   type GroupConsumerOptions,
   type GroupDescription,
   type GroupLag,
@@ -13,7 +17,7 @@ import {
   type GroupResult,
   type LegacyGroup,
 } from '../support/librdkafka-groups.js';
-import { messageValue, producePython, type Ack } from '../support/python-clients.js';
+import { producePython, type Ack } from '../support/python-clients.js';
 import { tempDir } from '../support/storage-fixtures.js';
 import { onThisNode, startBrokerProcess, startTestBroker, type BrokerProcess, type InProcessBroker } from '../support/test-broker.js';
 import { confluentKafka, kcat, skipUnlessPresent } from '../support/tools.js';
@@ -44,45 +48,6 @@ async function produce(bootstrap: string, topic: string, partitions: number, cou
   const run = await producePython({ library: 'confluent', bootstrap, topic, partitions, count, idempotence: 'off' });
   assert.equal(run.acks.length, count, `${topic}: every message acknowledged`);
   return run.acks;
-}
-
-/** Whether the members hold `each` partitions apiece, together every one of `partitions` once. */
-function splitEvenly(members: GroupConsumer[], partitions: number, each: number): boolean {
-  const all = members.flatMap((m) => m.assignment).sort((a, b) => a - b);
-  return members.every((m) => m.assignment.length === each) && isDeepStrictEqual(all, range(partitions));
-}
-
-const assignments = (members: GroupConsumer[]): string => members.map((m) => `${m.name}=${JSON.stringify(m.assignment)}`).join(' ');
-
-/** Waits until every acknowledged message has been consumed by one of `members`, then checks what they read. */
-async function untilConsumed(members: GroupConsumer[], acks: Ack[], timeoutMs: number): Promise<void> {
-  const missing = (): string[] => {
-    const seen = new Set(members.flatMap((m) => m.messages().map((e) => at(e.partition, e.offset))));
-    return acks.map((a) => at(a.partition, a.offset)).filter((k) => !seen.has(k));
-  };
-  await eventually(`${acks.length} messages to be consumed`, () => missing().length === 0, timeoutMs, () => {
-    const left = missing();
-    return `${left.length} missing, e.g. ${left.slice(0, 5).join(' ')}; ${members.map((m) => m.recent()).join('; ')}`;
-  });
-  const sent = new Map(acks.map((a) => [at(a.partition, a.offset), messageValue(a.n)]));
-  for (const m of members) {
-    for (const e of m.messages()) {
-      const value = sent.get(at(e.partition, e.offset));
-      if (value !== undefined) assert.equal(e.value, value, `${m.name} read ${at(e.partition, e.offset)}`);
-    }
-  }
-}
-
-/** Which members consumed each message (partition:offset), in member order. */
-function consumers(members: GroupConsumer[]): Map<string, string[]> {
-  const by = new Map<string, string[]>();
-  for (const m of members) {
-    for (const e of m.messages()) {
-      const where = at(e.partition, e.offset);
-      by.set(where, [...(by.get(where) ?? []), m.name]);
-    }
-  }
-  return by;
 }
 
 describe('confluent-kafka consumer groups', { skip: skipUnlessPresent(confluentKafka), timeout: 240_000 }, () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { OFFSETS_TOPIC, offsetsPartitionFor } from '../../src/coordinator/offsets-topic-records.js';
+import { coordinatorPartitionFor } from '../../src/coordinator/coordinator-log.js';
+import { OFFSETS_TOPIC } from '../../src/coordinator/offsets-topic-records.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import { createFetchRequest, createFetchRequestFetchPartition, createFetchRequestFetchTopic } from '../../src/protocol/generated/messages/fetch-request.js';
 import { apis } from '../../src/protocol/generated/api-table.js';
@@ -203,7 +204,7 @@ test(
     assert.equal(commit.topics[0].partitions[0].errorCode, ErrorCode.NONE);
     const offsetsOnBad = (await logDirs(admin, OFFSETS_TOPIC)).get(bad)?.partitions ?? [];
     assert.equal(offsetsOnBad.length, 1, `one ${OFFSETS_TOPIC} partition in the directory that will fail`);
-    const groupId = Array.from({ length: 100 }, (_, i) => `group-${i}`).find((g) => offsetsPartitionFor(g, 2) === offsetsOnBad[0])!;
+    const groupId = Array.from({ length: 100 }, (_, i) => `group-${i}`).find((g) => coordinatorPartitionFor(g, 2) === offsetsOnBad[0])!;
 
     const kafka = new Kafka({ clientId: 'log-dir-groups', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
     const consumer = kafka.consumer({ groupId, retry: { retries: 0 } });

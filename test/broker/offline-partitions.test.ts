@@ -5,7 +5,8 @@ import { after, before, describe, mock, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaClient } from '../../src/client/kafka-client.js';
 import { findCoordinator } from '../../src/client/group-offsets.js';
-import { offsetsPartitionFor, OFFSETS_TOPIC } from '../../src/coordinator/offsets-topic-records.js';
+import { coordinatorPartitionFor } from '../../src/coordinator/coordinator-log.js';
+import { OFFSETS_TOPIC } from '../../src/coordinator/offsets-topic-records.js';
 import { log } from '../../src/log.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import { assertSucceeded, runCommand } from '../support/commands.js';
@@ -29,7 +30,7 @@ const SETTINGS = {
 
 /** A group id whose records go to __consumer_offsets partition `partition`. */
 function groupOn(partition: number): string {
-  for (let i = 0; ; i++) if (offsetsPartitionFor(`group-${i}`, OFFSETS_PARTITIONS) === partition) return `group-${i}`;
+  for (let i = 0; ; i++) if (coordinatorPartitionFor(`group-${i}`, OFFSETS_PARTITIONS) === partition) return `group-${i}`;
 }
 const HEALTHY_GROUP = groupOn(0);
 const STRANDED_GROUP = groupOn(1);

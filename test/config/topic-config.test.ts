@@ -107,7 +107,7 @@ test('toLogConfig maps every topic config to its LogConfig field', () => {
     'sluice.log.append.mode': 'mmap',
     'sluice.log.flush.mode': 'sync',
   };
-  assert.deepEqual(toLogConfig(values, { logMmapMlock: true, logIndexMode: 'mmap' }), {
+  assert.deepEqual(toLogConfig(values, { logMmapMlock: true, logIndexMode: 'mmap', producerIdExpirationMs: 22 }), {
     segmentBytes: 19,
     segmentMs: 21,
     segmentIndexBytes: 20,
@@ -126,6 +126,7 @@ test('toLogConfig maps every topic config to its LogConfig field', () => {
     flushMode: 'sync',
     mlock: true,
     indexMode: 'mmap',
+    producerIdExpirationMs: 22,
   });
 });
 

@@ -29,6 +29,39 @@ test('the overview names the broker, its listeners and what it holds', async () 
   assert.equal(body.advertised, `PLAINTEXT://${b.bootstrap}`);
   assert.ok(body.topics >= 1 && body.partitions >= 2, JSON.stringify(body));
   assert.ok(Array.isArray(body.throughput));
+  assert.deepEqual([body.metadataStore, body.brokers, body.controllerId], ['embedded', 1, 1], 'one node, its own controller');
+  assert.deepEqual([body.offlinePartitions, body.underReplicatedPartitions], [0, 0]);
+  assert.equal(body.replicas, body.partitions, 'a single node holds every partition');
+  assert.equal(body.leaders, body.partitions, 'and leads them all');
+});
+
+test('the cluster of a single node: itself, the controller, every partition led here and in sync', async () => {
+  const { status, body } = await api('GET', '/api/cluster');
+  assert.equal(status, 200);
+  assert.equal(body.clusterId, b.broker.metadata.clusterId);
+  assert.deepEqual([body.brokerId, body.controllerId], [1, 1]);
+  assert.deepEqual(body.metadataStore, { kind: 'embedded', connected: true, writable: true, reason: null });
+  const partitions = b.broker.metadata.allTopics().reduce((n, t) => n + t.partitions.length, 0);
+  assert.ok(partitions >= 2, 'the overview test made a topic');
+  assert.deepEqual(body.partitions, { partitions, offline: 0, underReplicated: 0, reassigning: 0 });
+  assert.equal(body.topics, b.broker.metadata.allTopics().length);
+  assert.deepEqual(body.brokers, [
+    {
+      id: 1,
+      registered: true,
+      address: b.bootstrap,
+      endpoints: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: Number(b.bootstrap.split(':')[1]) }],
+      rack: null,
+      shuttingDown: false,
+      controller: true,
+      self: true,
+      leaders: partitions,
+      replicas: partitions,
+    },
+  ]);
+  assert.deepEqual(body.unhealthy, []);
+  const r = body.replication;
+  assert.deepEqual([r.replicas, r.leaders, r.followers, r.offline, r.isrShrinks, r.isrExpands, r.lagging], [partitions, partitions, 0, 0, 0, 0, []]);
 });
 
 test('a topic created through the API has its partitions and overrides; mistakes are refused with the broker’s reason', async () => {
@@ -39,13 +72,18 @@ test('a topic created through the API has its partitions and overrides; mistakes
 
   const { body: detail } = await api('GET', '/api/topics/made-here');
   assert.deepEqual(
-    detail.partitionDetails.map((p: any) => [p.partition, p.logStartOffset, p.logEndOffset, p.highWatermark, p.segments]),
+    detail.partitionDetails.map((p: any) => [p.partition, p.logStartOffset, p.logEndOffset, p.highWatermark, p.segments, p.role, p.lag, p.followers]),
     [
-      [0, 0, 0, 0, [0]],
-      [1, 0, 0, 0, [0]],
-      [2, 0, 0, 0, [0]],
+      [0, 0, 0, 0, [0], 'leader', 0, []],
+      [1, 0, 0, 0, [0], 'leader', 0, []],
+      [2, 0, 0, 0, [0], 'leader', 0, []],
     ],
   );
+  assert.deepEqual(
+    detail.placement.map((p: any) => [p.partition, p.leader, p.replicas, p.isr, p.offlineReplicas, p.adding, p.removing, p.offline, p.underReplicated]),
+    [0, 1, 2].map((i) => [i, 1, [1], [1], [], [], [], false, false]),
+  );
+  assert.deepEqual([detail.replicasHere, detail.offline, detail.underReplicated], [3, 0, 0]);
   const config = (name: string) => detail.configs.find((c: any) => c.name === name);
   assert.deepEqual([config('retention.ms').value, config('retention.ms').overridden, config('retention.ms').source], ['3600000', true, 'TOPIC_CONFIG']);
   assert.deepEqual([config('cleanup.policy').value, config('cleanup.policy').overridden], ['compact', true]);
@@ -61,6 +99,9 @@ test('a topic created through the API has its partitions and overrides; mistakes
   const badName = await api('POST', '/api/topics', { json: { name: 'no spaces' } });
   assert.equal(badName.status, 400);
   assert.equal(badName.body.code, 'INVALID_TOPIC_EXCEPTION');
+  const tooManyCopies = await api('POST', '/api/topics', { json: { name: 'three-copies', replicationFactor: 3 } });
+  assert.equal(tooManyCopies.status, 400);
+  assert.equal(tooManyCopies.body.code, 'INVALID_REPLICATION_FACTOR');
   const noPartitions = await api('POST', '/api/topics', { json: { name: 'zero', partitions: 0 } });
   assert.equal(noPartitions.status, 400);
   assert.equal((await api('GET', '/api/topics/nope')).status, 404);
@@ -308,20 +349,28 @@ describe('pieces', () => {
     assert.deepEqual(ring.toArray(), [3, 4, 5]);
   });
 
-  test('the sampler turns totals into rates per second', async () => {
-    let totals: Totals = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesConsumed: 0 };
+  test('the sampler turns totals into rates per second, and into mean rates over its history', async () => {
+    const none = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesConsumed: 0, isrShrinks: 0, isrExpands: 0 };
+    let totals: Totals = none;
     const sampler = new ThroughputSampler(async () => totals, 2);
     await sampler.sample(1000);
     assert.deepEqual(sampler.series(), [], 'the first sample is the baseline');
-    totals = { bytesIn: 500, bytesOut: 100, messagesIn: 10, messagesConsumed: 4 };
+    assert.equal(sampler.meanRates(), null);
+    totals = { bytesIn: 500, bytesOut: 100, messagesIn: 10, messagesConsumed: 4, isrShrinks: 1, isrExpands: 0 };
     await sampler.sample(1500);
-    assert.deepEqual(sampler.series(), [{ time: 1500, bytesIn: 1000, bytesOut: 200, messagesIn: 20, messagesConsumed: 8 }]);
+    assert.deepEqual(sampler.series(), [{ time: 1500, bytesIn: 1000, bytesOut: 200, messagesIn: 20, messagesConsumed: 8, isrShrinks: 2, isrExpands: 0 }]);
     await sampler.sample(2500);
+    totals = { ...totals, isrExpands: 3 };
     await sampler.sample(3500);
     assert.deepEqual(
       sampler.series().map((s) => s.time),
       [2500, 3500],
     );
+    assert.deepEqual(sampler.latestTotals(), totals);
+    assert.deepEqual(sampler.meanRates(), { time: 3500, ...none, isrExpands: 1.5 }, 'from the oldest sample held, at 1500, on');
+
+    await sampler.sample(3000);
+    assert.deepEqual(sampler.series(), [], 'a clock that went back starts the history again');
     assert.deepEqual(sampler.latestTotals(), totals);
   });
 });

@@ -1,53 +1,16 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
+import { browserSkip, openBrowser } from './browser.js';
 import { laggingMember, startConsoleBroker } from './console-fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOTS = new URL('../../test-artifacts/console/', import.meta.url).pathname;
-
-/** playwright-core and Debian's chromium, or why the test cannot run. */
-async function browserKit(): Promise<{ chromium: typeof import('playwright-core').chromium } | string> {
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install chromium)`;
-  try {
-    return { chromium: (await import('playwright-core')).chromium };
-  } catch (e) {
-    return `playwright-core is missing: ${(e as Error).message}`;
-  }
-}
-
-const kit = await browserKit();
-// Under CI a missing browser is a failure, not a quiet skip.
-const skip = typeof kit === 'string' && !process.env.CI ? `skipped: ${kit}` : false;
-
-test('the console in a browser: create a topic, produce, browse, and see a group’s lag', { skip, timeout: 120_000 }, async () => {
-  if (typeof kit === 'string') throw new Error(kit);
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const profile = mkdtempSync(join(tmpdir(), 'sluice-chromium-'));
+test('the console in a browser: create a topic, produce, browse, see a group’s lag and the cluster', { skip: browserSkip, timeout: 120_000 }, async () => {
   const b = await startConsoleBroker();
-  const context = await kit.chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
+  const browser = await openBrowser().catch(async (e: unknown) => {
+    await b.stop();
+    throw e;
   });
+  const { page, problems, shot } = browser;
   try {
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(15_000);
-    // A script error or a blocked load (the content security policy) shows up here.
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-    });
-    const shot = async (name: string) => {
-      // From the top, or the sticky header lands mid-page in a full-page capture.
-      await page.evaluate(() => window.scrollTo(0, 0));
-      await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-    };
-
     // Keyboard first: the skip link is the first stop and lands in the page.
     await page.goto(`${b.base}/#/topics`);
     await page.getByRole('heading', { name: 'Topics' }).waitFor();
@@ -77,7 +40,9 @@ test('the console in a browser: create a topic, produce, browse, and see a group
     await page.getByLabel('Headers', { exact: true }).fill('source=e2e');
     await page.getByRole('button', { name: 'Produce' }).click();
     await page.getByText('Produced to partition 1 at offset 0.').waitFor();
-    assert.match(await partitionRows.nth(1).innerText(), /^1\s+0\s+1\s+1\s+1\b/, 'partition 1 now ends at 1');
+    assert.match(await partitionRows.nth(1).innerText(), /^1\s+leader\s+0\s+1\s+1\s+1\b/, 'partition 1 now ends at 1');
+    const replicaRows = page.getByRole('table', { name: 'Replicas of e2e-orders' }).locator('tbody tr');
+    assert.match(await replicaRows.nth(1).innerText(), /^1\s+1\s+0\s+1\s+1\s+—\s+in sync$/, 'partition 1: led by broker 1 in epoch 0, its only replica, in sync');
     await shot('topic');
 
     // Browse it: text, then pretty JSON, then hex.
@@ -120,16 +85,28 @@ test('the console in a browser: create a topic, produce, browse, and see a group
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     // A legend value once the first samples are in: "Out: 1.2 KiB/s".
     await page.waitForFunction(() => /Out: \d/.test(document.querySelector('.legend')?.textContent ?? ''));
-    const facts = await page.locator('.stats').innerText();
+    const facts = await page.locator('#view').innerText();
     assert.match(facts, /Topics\s+1\s*\+1 internal/i);
     assert.match(facts, /Messages in \(total\)\s+7\b/i, 'one from the page, six from kafkajs');
+    assert.match(facts, /Brokers\s+1\s*embedded\s+Controller\s+this broker/i);
+    assert.match(facts, /Offline partitions\s+0\s+Under-replicated\s+0/i);
     await page.waitForTimeout(2500);
     await shot('overview');
 
+    // The cluster of one: this broker, its own controller, leading all it holds.
+    await page.getByRole('link', { name: 'Cluster' }).click();
+    await page.getByRole('heading', { name: 'Cluster', exact: true }).waitFor();
+    const brokers = page.getByRole('table', { name: 'Brokers' }).locator('tbody tr');
+    // The heading comes first, the tables with the first answer.
+    await brokers.first().waitFor();
+    assert.equal(await brokers.count(), 1);
+    assert.match(await brokers.first().innerText(), new RegExp(`^1\\s+controller\\s+this broker\\s+${b.bootstrap.replaceAll('.', '\\.')}\\s+—\\s+(\\d+)\\s+\\1$`));
+    assert.match(await page.locator('#view').innerText(), /None: every partition has a leader and all its replicas in sync\./);
+    await shot('cluster');
+
     assert.deepEqual(problems, []);
   } finally {
-    await context.close();
+    await browser.close();
     await b.stop();
-    rmSync(profile, { recursive: true, force: true });
   }
 });

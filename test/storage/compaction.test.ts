@@ -635,21 +635,37 @@ test('the active segment and offsets past the high watermark are neither cleaned
   }
 });
 
-test('transactional and control batches stay as they are; records without a key are kept', async () => {
+test('aborted transactions go, committed ones are compacted, markers go with their last record after delete.retention.ms; records without a key are kept', async () => {
   const { dir, cleanup } = tempDir('txn');
   try {
-    const log = openLog(dir, testConfig({ segmentMs: 5_000, cleanupCompact: true }));
+    let log = openLog(dir, testConfig({ segmentMs: 5_000, cleanupCompact: true, deleteRetentionMs: 50_000 }));
+    const COMMIT = '\u0000\u0000\u0000\u0001';
+    const ABORT = '\u0000\u0000\u0000\u0000';
     appendBatch(log, { compression: CompressionType.None, records: [{ key: 'a', value: 'plain-1' }, { key: null, value: 'keyless' }] }, 100_000);
     appendBatch(log, { compression: CompressionType.Gzip, transactional: true, records: [{ key: 'a', value: 'txn' }, { key: 'b', value: 'txn' }] }, 110_000);
-    appendBatch(log, { compression: CompressionType.None, transactional: true, control: true, records: [{ key: '\u0000\u0000\u0000\u0001', value: 'commit' }] }, 110_001);
+    appendBatch(log, { compression: CompressionType.None, transactional: true, control: true, records: [{ key: COMMIT, value: 'commit' }] }, 110_001);
+    appendBatch(log, { compression: CompressionType.Lz4, transactional: true, records: [{ key: 'a', value: 'aborted' }, { key: 'c', value: 'aborted' }] }, 115_000);
+    appendBatch(log, { compression: CompressionType.None, transactional: true, control: true, records: [{ key: ABORT, value: 'abort' }] }, 115_001);
+    log.appendAbortedTxn({ producerId: 7n, firstOffset: 5, lastOffset: 7, lastStableOffset: 8 });
     appendBatch(log, { compression: CompressionType.None, records: [{ key: 'b', value: 'plain-2' }, { key: null, value: null }] }, 120_000);
     appendBatch(log, { compression: CompressionType.None, records: [{ key: 'z', value: 'z' }] }, 130_000);
-    const before = snapshot(log);
+    const shown = (view: BatchView[]) => entries(view).map((e) => `${e.key}=${e.value}`);
+
+    cleanLog(log, 150_000);
+    let after = snapshot(log);
+    // The committed write of a made plain-1 obsolete and plain-2 made b=txn obsolete; the aborted
+    // records went and made nothing obsolete. The abort marker is younger than delete.retention.ms.
+    assert.deepEqual(shown(after), ['null=keyless', 'a=txn', `${COMMIT}=commit`, `${ABORT}=abort`, 'b=plain-2', 'null=null', 'z=z']);
+    assert.ok(after.find((b) => b.records.some((r) => r.value === 'txn'))!.fixed.transactional, 'a rewritten transactional batch stays transactional');
+    assert.deepEqual(log.abortedTransactions(0, log.logEndOffset).map((t) => t.lastOffset), [7], 'the kept marker keeps its index entry');
+    log = reopen(log);
+    assert.deepEqual(log.abortedTransactions(0, log.logEndOffset).map((t) => t.lastOffset), [7], 'and it is on disk');
+
     cleanLog(log, 200_000);
-    const after = snapshot(log);
-    assert.ok(after[1].bytes.equals(before[1].bytes) && after[2].bytes.equals(before[2].bytes), 'transactional and control batches untouched');
-    // The transactional write of a did not make plain-1 obsolete; plain-2 made nothing of the transaction obsolete.
-    assert.deepEqual(entries(after).map((e) => `${e.key}=${e.value}`), ['a=plain-1', 'null=keyless', 'a=txn', 'b=txn', '\u0000\u0000\u0000\u0001=commit', 'b=plain-2', 'null=null', 'z=z']);
+    after = snapshot(log);
+    // Nothing is left of the aborted transaction: its marker and index entry go; the committed one still has a record.
+    assert.deepEqual(shown(after), ['null=keyless', 'a=txn', `${COMMIT}=commit`, 'b=plain-2', 'null=null', 'z=z']);
+    assert.deepEqual(log.abortedTransactions(0, log.logEndOffset), []);
     await log.close();
   } finally {
     cleanup();

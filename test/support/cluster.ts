@@ -8,9 +8,24 @@ import { EtcdProcess } from '../../src/cli/etcd-process.js';
 import { KafkaClient } from '../../src/client/kafka-client.js';
 import { tempDir } from './storage-fixtures.js';
 import { startBrokerProcess, type BrokerProcess } from './test-broker.js';
+import { KafkajsReader } from './kafkajs-reader.js';
+import { eventually } from './librdkafka-groups.js';
+import type { ConsumedRecord } from './python-clients.js';
 import { etcd, ip, nft, skipUnlessPresent } from './tools.js';
 
 export type Settings = Record<string, string>;
+
+/**
+ * Broker settings for tests that break a cluster: a broker that is gone, and a follower that
+ * lags, are noticed within seconds, a group forms without waiting for more members, and
+ * __consumer_offsets is small enough to be made and moved in a moment.
+ */
+export const FAST_CLUSTER: Settings = {
+  'broker.session.timeout.ms': '3000',
+  'replica.lag.time.max.ms': '5000',
+  'group.initial.rebalance.delay.ms': '0',
+  'offsets.topic.num.partitions': '10',
+};
 
 /**
  * Where the brokers live. `loopback`: each on its own 127.0.0.x, all in this network namespace.
@@ -338,7 +353,7 @@ export class TestCluster {
       for (const id of ids) {
         const settings = {
           'node.id': String(id),
-          'sluice.metadata.store': `etcd://${etcdProcess.endpoint}/sluice`,
+          'sluice.metadata.store': cluster.metadataStore,
           ...(typeof overrides === 'function' ? overrides(id) : overrides),
         };
         cluster.members.set(id, { id, host: network.host(id), port: network.port, dir: join(temp.dir, `broker-${id}`), settings, process: null, paused: false, cut: false });
@@ -369,6 +384,11 @@ export class TestCluster {
     return m as Member & { process: BrokerProcess };
   }
 
+  /** The brokers' sluice.metadata.store: the cluster's prefix in its etcd. */
+  get metadataStore(): string {
+    return `etcd://${this.etcd.endpoint}/sluice`;
+  }
+
   /** Node ids, 1 to N. */
   get ids(): number[] {
     return [...this.members.keys()];
@@ -393,6 +413,46 @@ export class TestCluster {
   /** The last lines of every broker's log, for a failure message. */
   logs(lines = 30): string {
     return [...this.members.values()].map((m) => `--- broker ${m.id} ---\n${(m.process?.output ?? []).slice(-lines).join('\n')}`).join('\n');
+  }
+
+  /**
+   * The base URL of broker `id`'s console (sluice.console.listener), as its current process logs
+   * it: the console listens a moment after the broker has started, and on a new port after a
+   * restart when the setting says port 0.
+   */
+  async consoleUrl(id: number, timeoutMs = 10_000): Promise<string> {
+    const p = this.broker(id);
+    let url: string | undefined;
+    await eventually(
+      `broker ${id}'s console`,
+      () => {
+        const line = p.output.find((l) => l.includes('"console listening"'));
+        url = line && (JSON.parse(line) as { url: string }).url;
+        return url !== undefined;
+      },
+      timeoutMs,
+      () => p.output.slice(-10).join('\n'),
+    );
+    return url!;
+  }
+
+  /** What broker `id`'s console answers on /health. */
+  async health(id: number): Promise<unknown> {
+    return (await fetch(`${await this.consoleUrl(id)}/health`)).json();
+  }
+
+  /** The value of a gauge without labels on broker `id`'s /metrics. */
+  async gauge(id: number, name: string): Promise<number> {
+    const res = await fetch(`${await this.consoleUrl(id)}/metrics`);
+    if (!res.ok) throw new Error(`broker ${id}'s /metrics answered ${res.status}`);
+    const line = (await res.text()).split('\n').find((l) => l.startsWith(`${name} `));
+    if (!line) throw new Error(`broker ${id} does not export ${name}`);
+    return Number(line.slice(name.length + 1));
+  }
+
+  /** The gauge on each of these brokers, by node id. */
+  async gauges(ids: number[], name: string): Promise<Record<number, number>> {
+    return Object.fromEntries(await Promise.all(ids.map(async (id) => [id, await this.gauge(id, name)] as const)));
   }
 
   /** Starts broker `id` (again): the same address, port, log directory and settings. */
@@ -463,9 +523,19 @@ export class TestCluster {
     await this.startEtcd();
   }
 
+  /** Brokers running, awake and on the network: those a client can talk to now. */
+  get reachable(): number[] {
+    return [...this.members.values()].filter((m) => m.process && !m.paused && !m.cut).map((m) => m.id);
+  }
+
+  /** Broker `id`'s log directory, running or not. */
+  logDir(id: number): string {
+    return this.member(id).dir;
+  }
+
   /** The controller's node id as Metadata from a reachable broker says (-1: none); throws when none answers. */
   async controllerId(timeoutMs = 10_000): Promise<number> {
-    const reachable = [...this.members.values()].filter((m) => m.process && !m.paused && !m.cut).map((m) => this.address(m.id));
+    const reachable = this.reachable.map((id) => this.address(id));
     if (reachable.length === 0) throw new Error('no broker is running, awake and on the network');
     const client = new KafkaClient({ brokers: reachable, retries: 0 });
     let timer: NodeJS.Timeout | undefined;
@@ -509,44 +579,33 @@ export function startCluster(options: ClusterOptions): Promise<TestCluster> {
 }
 
 /**
- * Sends `count` keyed records (values v0, v1, ...) to `topic` through kafkajs (acks=all) and
- * reads the topic from the beginning in a new consumer group until every value has come back;
- * returns the distinct values read, sorted. A rebalance may deliver some twice, as Kafka may.
+ * Sends `count` keyed records (values `${prefix}v0`, `${prefix}v1`, ...) to `topic` through
+ * kafkajs (acks=all) and reads the topic from the beginning in a new consumer group until every
+ * one of them has come back; returns those it read, in the order read, duplicates included
+ * (records of others in the topic are left out).
  */
-export async function kafkajsRoundTrip(brokers: string[], topic: string, count: number, timeoutMs = 60_000): Promise<string[]> {
+export async function kafkajsRoundTripRecords(brokers: string[], topic: string, count: number, options: { timeoutMs?: number; prefix?: string } = {}): Promise<ConsumedRecord[]> {
+  const prefix = options.prefix ?? '';
   const kafka = new Kafka({ clientId: 'cluster-test', brokers, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: count }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: count }, (_, i) => ({ key: `${prefix}k${i}`, value: `${prefix}v${i}` })) });
   } finally {
     await producer.disconnect();
   }
-  // A crash fails the round trip with kafkajs' error: a restart could outlive disconnect() and keep the test process alive.
-  const consumer = kafka.consumer({ groupId: `round-trip-${topic}`, allowAutoTopicCreation: false, retry: { restartOnFailure: async () => false } });
-  const values = new Set<string>();
-  await consumer.connect();
+  const reader = await KafkajsReader.start(brokers, topic, `round-trip-${topic}${prefix === '' ? '' : `-${prefix}`}`);
+  const own = (): ConsumedRecord[] => reader.records.filter((r) => r.k?.startsWith(`${prefix}k`) && r.v?.startsWith(`${prefix}v`));
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`read ${values.size} of ${count} values of ${topic} within ${timeoutMs} ms`)), timeoutMs);
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        clearTimeout(timer);
-        reject(new Error(`the consumer of ${topic} crashed after reading ${values.size} of ${count} values: ${payload.error.message}`));
-      });
-      consumer
-        .run({
-          eachMessage: async ({ message }) => {
-            values.add(message.value?.toString() ?? '');
-            if (values.size < count) return;
-            clearTimeout(timer);
-            resolve();
-          },
-        })
-        .catch(reject);
-    });
+    await reader.until(`${count} values of ${topic}`, () => new Set(own().map((r) => r.v)).size >= count, options.timeoutMs ?? 60_000);
   } finally {
-    await consumer.disconnect();
+    await reader.stop();
   }
-  return [...values].sort();
+  return own();
+}
+
+/** The distinct values kafkajsRoundTripRecords read back, sorted: a rebalance may deliver some twice, as Kafka may. */
+export async function kafkajsRoundTrip(brokers: string[], topic: string, count: number, timeoutMs = 60_000): Promise<string[]> {
+  const read = await kafkajsRoundTripRecords(brokers, topic, count, { timeoutMs });
+  return [...new Set(read.map((r) => r.v ?? ''))].sort();
 }

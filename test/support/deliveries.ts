@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { runCommand } from './commands.js';
+import { assertSucceeded, runCommand } from './commands.js';
 import { messageValue, type ConsumedRecord, type ProducerRun } from './python-clients.js';
 
 /**
@@ -75,5 +75,43 @@ export function assertHoldsExactly(records: ConsumedRecord[], acked: Placed[], t
   for (const r of records) {
     assert.equal(r.o, next.get(r.p) ?? 0, `${topic}-${r.p}: offsets run on without a gap`);
     next.set(r.p, r.o + 1);
+  }
+}
+
+/** kcat -C of every partition of a topic from the beginning to its end, in offset order within each partition. */
+export async function kcatConsume(bootstrap: string, topic: string): Promise<ConsumedRecord[]> {
+  const r = await runCommand('kcat', ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J'], { timeoutMs: 60_000 });
+  assertSucceeded(r, `kcat -C -t ${topic}`);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const m = JSON.parse(l) as { partition: number; offset: number; key: string | null; payload: string | null };
+      return { p: m.partition, o: m.offset, k: m.key, v: m.payload };
+    });
+}
+
+/**
+ * A consumer read every acknowledged message, each partition in offset order from its first
+ * acknowledged one, with no gap and nothing it was never told about. A consumer that rejoined
+ * its group starts again at the group's committed offset, which may be behind what it had
+ * read: up to `rejoins` times per partition it may go back and read on from there.
+ * `records` are as read, in the order read.
+ */
+export function assertReadInOrder(records: readonly ConsumedRecord[], acked: readonly Placed[], topic: string, rejoins = 0): void {
+  const partitions = [...new Set([...acked.map((a) => a.partition), ...records.map((r) => r.p)])].sort((a, b) => a - b);
+  for (const p of partitions) {
+    const values = new Map(acked.filter((a) => a.partition === p).map((a) => [a.offset, a.value]));
+    const first = Math.min(...values.keys());
+    let next = first;
+    let rewinds = 0;
+    for (const [i, r] of records.filter((x) => x.p === p).entries()) {
+      const where = `${topic}-${p}: read #${i}, offset ${r.o} (the next was ${next})`;
+      assert.ok(r.o <= next && r.o >= first, `${where}: ${r.o > next ? 'offsets were skipped' : 'before the first acknowledged offset'}`);
+      if (r.o < next && ++rewinds > rejoins) assert.fail(`${where}: read again, ${rewinds} times, with ${rejoins} rejoins`);
+      assert.equal(r.v, values.get(r.o), `${where}: the value acknowledged there`);
+      next = r.o + 1;
+    }
+    assert.equal(next, first + values.size, `${topic}-${p}: read up to ${next} of ${values.size} acknowledged from ${first}`);
   }
 }

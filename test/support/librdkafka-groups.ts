@@ -1,5 +1,8 @@
+import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { assertSucceeded, runCommand, startCommand, type CommandResult, type RunningCommand } from './commands.js';
+import { messageValue, type Ack } from './python-clients.js';
 import { PYTHON } from './tools.js';
 
 /** The scripts in test/support/python/groups/: confluent-kafka group members and librdkafka's group admin. */
@@ -133,6 +136,47 @@ export class GroupConsumer {
   kill(): Promise<void> {
     return this.command.kill();
   }
+}
+
+const at = (partition: number, offset: number): string => `${partition}:${offset}`;
+
+/** Whether the members hold `each` partitions apiece, together every one of `partitions` once. */
+export function splitEvenly(members: GroupConsumer[], partitions: number, each: number): boolean {
+  const all = members.flatMap((m) => m.assignment).sort((a, b) => a - b);
+  return members.every((m) => m.assignment.length === each) && isDeepStrictEqual(all, Array.from({ length: partitions }, (_, i) => i));
+}
+
+export const assignments = (members: GroupConsumer[]): string => members.map((m) => `${m.name}=${JSON.stringify(m.assignment)}`).join(' ');
+
+/** Waits until every acknowledged message has been consumed by one of `members`, then checks what they read. */
+export async function untilConsumed(members: GroupConsumer[], acks: Ack[], timeoutMs: number): Promise<void> {
+  const missing = (): string[] => {
+    const seen = new Set(members.flatMap((m) => m.messages().map((e) => at(e.partition, e.offset))));
+    return acks.map((a) => at(a.partition, a.offset)).filter((k) => !seen.has(k));
+  };
+  await eventually(`${acks.length} messages to be consumed`, () => missing().length === 0, timeoutMs, () => {
+    const left = missing();
+    return `${left.length} missing, e.g. ${left.slice(0, 5).join(' ')}; ${members.map((m) => m.recent()).join('; ')}`;
+  });
+  const sent = new Map(acks.map((a) => [at(a.partition, a.offset), messageValue(a.n)]));
+  for (const m of members) {
+    for (const e of m.messages()) {
+      const value = sent.get(at(e.partition, e.offset));
+      if (value !== undefined) assert.equal(e.value, value, `${m.name} read ${at(e.partition, e.offset)}`);
+    }
+  }
+}
+
+/** Which members consumed each message (partition:offset), in member order. */
+export function consumers(members: GroupConsumer[]): Map<string, string[]> {
+  const by = new Map<string, string[]>();
+  for (const m of members) {
+    for (const e of m.messages()) {
+      const where = at(e.partition, e.offset);
+      by.set(where, [...(by.get(where) ?? []), m.name]);
+    }
+  }
+  return by;
 }
 
 /** Runs one admin.py subcommand and returns the JSON it printed. */

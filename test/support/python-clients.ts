@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { assertSucceeded, runCommand, startCommand, type RunningCommand } from './commands.js';
+import { assertSucceeded, runCommand, startCommand, type CommandResult, type RunningCommand } from './commands.js';
 import { PYTHON } from './tools.js';
 
 /** The scripts in test/support/python/, driving confluent-kafka or kafka-python. */
@@ -10,11 +10,22 @@ const SCRIPTS = fileURLToPath(new URL('./python/', import.meta.url));
 /** -B: no __pycache__ left in the source tree. */
 const scriptArgs = (script: string, args: string[]): string[] => ['-B', `${SCRIPTS}${script}`, ...args];
 
+/** When produce.py sent a message and when its delivery report came (wall clock, ms), with `times`. */
+export interface DeliveryTimes {
+  sentMs: number;
+  reportedMs: number;
+}
+
 /** A message the broker acknowledged: produce.py's message `n` went to this partition and offset. */
-export interface Ack {
+export interface Ack extends Partial<DeliveryTimes> {
   partition: number;
   offset: number;
   n: number;
+}
+
+export interface DeliveryFailure extends Partial<DeliveryTimes> {
+  n: number;
+  error: string;
 }
 
 export interface ProducerSummary {
@@ -28,7 +39,7 @@ export interface ProducerSummary {
 
 export interface ProducerRun {
   acks: Ack[];
-  failures: { n: number; error: string }[];
+  failures: DeliveryFailure[];
   summary: ProducerSummary;
   stderr: string;
 }
@@ -51,6 +62,8 @@ export interface ProducerOptions {
   untilFailures?: number;
   /** Producer settings over produce.py's, in the library's own names (retries, linger.ms...). */
   settings?: Record<string, string>;
+  /** Each ack and failure also says when the message was sent and reported (DeliveryTimes). */
+  times?: boolean;
 }
 
 /** produce.py's message n: its key, value and partition. */
@@ -60,8 +73,9 @@ export const messageValue = (n: number, valueBytes = 0): string => `m${String(n)
 /** A running produce.py. */
 export class PythonProducer {
   readonly acks: Ack[] = [];
-  private readonly failures: ProducerRun['failures'] = [];
-  private summary: ProducerSummary | null = null;
+  readonly failures: DeliveryFailure[] = [];
+  /** Its last line, once it has written it. */
+  summary: ProducerSummary | null = null;
   private readonly command: RunningCommand;
   private readonly waiters = new Set<() => void>();
 
@@ -73,6 +87,7 @@ export class PythonProducer {
     if (options.first !== undefined) args.push('--first', String(options.first));
     if (options.valueBytes !== undefined) args.push('--value-bytes', String(options.valueBytes));
     if (options.untilFailures !== undefined) args.push('--until-failures', String(options.untilFailures));
+    if (options.times) args.push('--times');
     for (const [name, value] of Object.entries(options.settings ?? {})) args.push('--set', `${name}=${value}`);
     this.command = startCommand(PYTHON, scriptArgs('produce.py', args), {
       timeoutMs,
@@ -84,9 +99,10 @@ export class PythonProducer {
   }
 
   private onLine(line: string): void {
-    const parsed = JSON.parse(line) as { ack?: [number, number, number]; failed?: number; error?: string; summary?: ProducerSummary };
-    if (parsed.ack) this.acks.push({ partition: parsed.ack[0], offset: parsed.ack[1], n: parsed.ack[2] });
-    else if (parsed.failed !== undefined) this.failures.push({ n: parsed.failed, error: parsed.error ?? '' });
+    const parsed = JSON.parse(line) as { ack?: [number, number, number]; failed?: number; error?: string; t?: [number, number]; summary?: ProducerSummary };
+    const times = parsed.t ? { sentMs: parsed.t[0], reportedMs: parsed.t[1] } : {};
+    if (parsed.ack) this.acks.push({ partition: parsed.ack[0], offset: parsed.ack[1], n: parsed.ack[2], ...times });
+    else if (parsed.failed !== undefined) this.failures.push({ n: parsed.failed, error: parsed.error ?? '', ...times });
     else if (parsed.summary) this.summary = parsed.summary;
     this.wake();
   }
@@ -95,7 +111,7 @@ export class PythonProducer {
     for (const w of this.waiters) w();
   }
 
-  private get running(): boolean {
+  get running(): boolean {
     return this.command.child.exitCode === null && this.command.child.signalCode === null;
   }
 
@@ -122,10 +138,15 @@ export class PythonProducer {
     return `\nproducer stderr (end): ${this.command.stderr().slice(-3000)}`;
   }
 
-  /** Closes its stdin (a producer without a count stops sending), then waits for it to report. */
-  async finish(): Promise<ProducerRun> {
+  /** Closes its stdin (a producer without a count stops sending), then waits for it to exit, whatever its outcome. */
+  close(): Promise<CommandResult> {
     this.command.child.stdin!.end();
-    const result = await this.command.result;
+    return this.command.result;
+  }
+
+  /** close(), then fails unless every message it sent was acknowledged (see produce.py). */
+  async finish(): Promise<ProducerRun> {
+    const result = await this.close();
     assertSucceeded(result, 'produce.py');
     if (!this.summary) throw new Error(`produce.py gave no summary\nstderr: ${result.stderr}`);
     return { acks: this.acks, failures: this.failures, summary: this.summary, stderr: result.stderr };
@@ -151,6 +172,27 @@ export interface ConsumedRecord {
   o: number;
   k: string | null;
   v: string | null;
+}
+
+/** consume.py --follow: a reader of every partition from its start on, through the brokers' faults, until stop(). */
+export class PythonReader {
+  readonly records: ConsumedRecord[] = [];
+  private readonly command: RunningCommand;
+
+  constructor(bootstrap: string, topic: string, timeoutMs: number) {
+    const args = ['--library', 'confluent', '--bootstrap', bootstrap, '--topic', topic, '--follow'];
+    this.command = startCommand(PYTHON, scriptArgs('consume.py', args), { timeoutMs, onLine: (line) => this.records.push(JSON.parse(line) as ConsumedRecord) });
+  }
+
+  /** Closes its stdin and waits for it to exit; fails if it did not exit cleanly. */
+  async stop(): Promise<void> {
+    this.command.child.stdin!.end();
+    assertSucceeded(await this.command.result, 'consume.py --follow');
+  }
+
+  kill(): Promise<void> {
+    return this.command.kill();
+  }
 }
 
 /** Every record of a topic, read from the beginning by consume.py with assign(). */

@@ -59,7 +59,10 @@ export async function startBrokerProcess(dir: string, overrides: Record<string, 
   const limit = options.descriptorLimit;
   const wrapper = [...(options.wrapper ?? []), ...(limit ? ['prlimit', `--nofile=${limit.soft}:${limit.hard}`] : [])];
   const output: string[] = [];
-  const serve = await startServe({ settings, wrapper: wrapper.length > 0 ? wrapper : undefined, onLine: (line, stream) => stream === 'stdout' && output.push(line) });
+  const serve = await startServe({ settings, wrapper: wrapper.length > 0 ? wrapper : undefined, onLine: (line, stream) => stream === 'stdout' && output.push(line) }).catch((e: Error) => {
+    // How far it got says why it did not start.
+    throw new Error(`${e.message}\nits log (end):\n${output.slice(-20).join('\n')}`);
+  });
   const bound = serve.listeners[0];
   return { child: serve.child, host: bound.host, port: bound.port, bootstrap: formatHostPort(bound), output, stop: serve.stop, kill: serve.kill };
 }

@@ -7,14 +7,16 @@ import {
   type DescribeProducersResponsePartitionResponse,
 } from '../../protocol/generated/messages/describe-producers-response.js';
 import type { BrokerContext } from '../broker-context.js';
-import { producerStateOf } from '../producers/producer-state.js';
+import { producerStateOf } from '../../replication/producers/producer-state.js';
 import { handler } from '../router.js';
 
-/** Transactions are not supported, so no producer has a coordinator epoch or an open transaction. */
+/** Markers' coordinator epochs are not kept per producer (Kafka's tools only display it). */
 const NO_COORDINATOR_EPOCH = -1;
-const NO_TRANSACTION = -1n;
 
-/** DescribeProducers: the idempotent producers each partition keeps state for. */
+/**
+ * DescribeProducers: the producers each partition keeps state for, with the first offset of a
+ * transaction still open there (what `sluice transactions abort` and Kafka's tool look for).
+ */
 export function describeProducersHandler(ctx: BrokerContext) {
   return handler(apis.DescribeProducers, 0, 0, (req: DescribeProducersRequest) => {
     const now = Date.now();
@@ -40,7 +42,7 @@ export function describeProducersHandler(ctx: BrokerContext) {
             lastSequence: p.lastSequence,
             lastTimestamp: BigInt(p.lastTimestamp),
             coordinatorEpoch: NO_COORDINATOR_EPOCH,
-            currentTxnStartOffset: NO_TRANSACTION,
+            currentTxnStartOffset: BigInt(p.currentTxnFirstOffset),
           }));
       }
     }

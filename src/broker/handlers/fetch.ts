@@ -90,8 +90,10 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number): Built {
       partitions.push(p);
       const fetchOffset = Number(wanted.fetchOffset);
       if (replicaId >= 0) p.recordFetch(replicaId, fetchOffset, now);
+      const committedOnly = replicaId < 0 && req.isolationLevel === READ_COMMITTED;
+      const stable = p.lastStableOffset(committedOnly);
       data.highWatermark = BigInt(p.highWatermark);
-      data.lastStableOffset = BigInt(p.highWatermark);
+      data.lastStableOffset = BigInt(stable);
       data.logStartOffset = BigInt(p.log.logStartOffset);
       if (replicaId < 0 && version >= 11) {
         data.preferredReadReplica = preferredReadReplica(ctx, p, req.rackId);
@@ -99,12 +101,15 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number): Built {
       }
       if (remaining <= 0 && bytes > 0) continue;
       try {
-        const upTo = replicaId >= 0 ? p.log.logEndOffset : p.highWatermark;
+        // A follower copies everything; a consumer reads what is committed, and read_committed
+        // only what no open transaction may still abort, told which aborted ones to skip.
+        const upTo = replicaId >= 0 ? p.log.logEndOffset : committedOnly ? stable : p.highWatermark;
         const region = p.log.read(fetchOffset, Math.min(wanted.partitionMaxBytes, Math.max(remaining, 0)), upTo);
         if (region) {
           data.records = region;
           bytes += region.byteLength;
           remaining -= region.byteLength;
+          if (committedOnly) data.abortedTransactions = p.log.abortedTransactions(fetchOffset, upTo).map((t) => ({ producerId: t.producerId, firstOffset: BigInt(t.firstOffset) }));
         }
       } catch (e) {
         if (!(e instanceof StorageError)) throw e;

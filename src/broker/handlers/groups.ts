@@ -1,51 +1,16 @@
 import { apis } from '../../protocol/generated/api-table.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import { createFindCoordinatorResponse } from '../../protocol/generated/messages/find-coordinator-response.js';
 import { createHeartbeatResponse } from '../../protocol/generated/messages/heartbeat-response.js';
 import { createLeaveGroupResponse } from '../../protocol/generated/messages/leave-group-response.js';
 import { createDescribeGroupsResponse, type DescribeGroupsResponseDescribedGroup } from '../../protocol/generated/messages/describe-groups-response.js';
 import { createListGroupsResponse } from '../../protocol/generated/messages/list-groups-response.js';
 import { createDeleteGroupsResponse } from '../../protocol/generated/messages/delete-groups-response.js';
 import type { GroupCoordinator } from '../../coordinator/group-coordinator.js';
-import { OFFSETS_TOPIC, offsetsPartitionFor } from '../../coordinator/offsets-topic-records.js';
-import { currentLeader, endpointOf } from '../cluster-view.js';
-import { ensureOffsetsTopic } from './internal-topics.js';
-import type { BrokerContext } from '../broker-context.js';
 import { handler } from '../router.js';
 import { OPERATIONS_OMITTED } from './authorized-operations.js';
 
-const GROUP_KEY = 0;
 /** The only group type this coordinator runs (KIP-848's "consumer" type is not served). */
 const CLASSIC = 'classic';
-
-/**
- * FindCoordinator: a group's coordinator is the leader of its __consumer_offsets partition (the
- * topic is created on first use, with offsets.topic.replication.factor replicas, fewer when
- * fewer brokers serve); transactions have no coordinator yet.
- */
-export function findCoordinatorHandler(ctx: BrokerContext) {
-  return handler(apis.FindCoordinator, 0, 5, async (req, { version }) => {
-    const res = createFindCoordinatorResponse();
-    const unavailable = (errorMessage: string) => ({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage, nodeId: -1, host: '', port: -1 });
-    if (req.keyType === GROUP_KEY && ctx.partitions.partitionCount(OFFSETS_TOPIC) === 0) await ensureOffsetsTopic(ctx);
-    const answer = (keyType: number, key: string) => {
-      if (keyType !== GROUP_KEY) return unavailable('Sluice has no transaction coordinator');
-      const count = ctx.partitions.partitionCount(OFFSETS_TOPIC);
-      if (count === 0) return unavailable(`${OFFSETS_TOPIC} could not be created yet`);
-      const p = offsetsPartitionFor(key, count);
-      const leader = endpointOf(ctx, currentLeader(ctx, OFFSETS_TOPIC, p).leaderId);
-      if (!leader) return unavailable(`The ${OFFSETS_TOPIC} partition of group ${key} has no leader`);
-      // This broker's own replica of it may be offline even though the metadata names it.
-      if (leader.nodeId === ctx.config.nodeId && typeof ctx.partitions.lookupLeader(OFFSETS_TOPIC, p) === 'number') {
-        return unavailable(`The ${OFFSETS_TOPIC} partition of group ${key} is offline`);
-      }
-      return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: leader.nodeId, host: leader.host, port: leader.port };
-    };
-    if (version < 4) Object.assign(res, answer(req.keyType, req.key));
-    else res.coordinators = req.coordinatorKeys.map((key) => ({ key, ...answer(req.keyType, key) }));
-    return res;
-  });
-}
 
 export function joinGroupHandler(groups: GroupCoordinator) {
   return handler(apis.JoinGroup, 0, 9, async (req, { version, header, connection }) => {

@@ -1,49 +1,69 @@
 import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic-records.js';
+import { TRANSACTION_STATE_TOPIC } from '../../coordinator/transactions/transaction-metadata.js';
 import { log } from '../../log.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { BrokerContext } from '../broker-context.js';
 import { createTopic } from '../topic-creation.js';
 
 /** The topics Kafka keeps its own state in (Kafka's Topic.isInternal). */
-const INTERNAL_TOPICS: ReadonlySet<string> = new Set([OFFSETS_TOPIC, '__transaction_state']);
+export type InternalTopic = typeof OFFSETS_TOPIC | typeof TRANSACTION_STATE_TOPIC;
+const INTERNAL_TOPICS: ReadonlySet<string> = new Set<InternalTopic>([OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC]);
 
 /**
  * Clients may read these but neither delete them nor delete their records: that would drop
- * committed offsets under the group coordinator.
+ * committed offsets and transaction states under their coordinators.
  */
 export const isInternalTopic = (name: string): boolean => INTERNAL_TOPICS.has(name);
 
-/** Kafka's offsets.topic.segment.bytes default. */
-const OFFSETS_TOPIC_SEGMENT_BYTES = 100 * 1024 * 1024;
+interface InternalTopicSpec {
+  partitions: number;
+  replicationFactor: number;
+  configs: [string, string][];
+}
 
-const creating = new WeakMap<BrokerContext, Promise<void>>();
+/** Kafka's offsets.topic.* and transaction.state.log.* settings for each. */
+function specOf(ctx: BrokerContext, name: InternalTopic): InternalTopicSpec {
+  const c = ctx.config;
+  if (name === OFFSETS_TOPIC) {
+    return { partitions: c.offsetsTopicNumPartitions, replicationFactor: c.offsetsTopicReplicationFactor, configs: [['segment.bytes', String(c.offsetsTopicSegmentBytes)]] };
+  }
+  return {
+    partitions: c.transactionStateLogNumPartitions,
+    replicationFactor: c.transactionStateLogReplicationFactor,
+    configs: [
+      ['segment.bytes', String(c.transactionStateLogSegmentBytes)],
+      ['min.insync.replicas', String(c.transactionStateLogMinIsr)],
+      ['unclean.leader.election.enable', 'false'],
+    ],
+  };
+}
+
+const creating = new WeakMap<BrokerContext, Map<string, Promise<void>>>();
 
 /**
- * Creates __consumer_offsets on first use, as Kafka does: offsets.topic.num.partitions
- * partitions, compacted, each with offsets.topic.replication.factor replicas, or as many as
- * there are brokers to hold them (said in a warning). Concurrent callers share one creation.
+ * Creates an internal topic on first use, as Kafka does: compacted, with its configured
+ * partitions and replicas, or as many replicas as there are brokers to hold them (said in a
+ * warning; min.insync.replicas comes down with it, or no write could ever be replicated).
+ * Concurrent callers share one creation.
  */
-export function ensureOffsetsTopic(ctx: BrokerContext): Promise<void> {
+export function ensureInternalTopic(ctx: BrokerContext, name: InternalTopic): Promise<void> {
   let pending = creating.get(ctx);
-  if (!pending) {
-    pending = (async () => {
-      const wanted = ctx.config.offsetsTopicReplicationFactor;
-      const rf = Math.max(1, Math.min(wanted, ctx.metadata.availableBrokers().length));
-      if (rf < wanted) log.warn({ replicationFactor: rf, wanted }, `${OFFSETS_TOPIC} is created with fewer replicas than offsets.topic.replication.factor: fewer brokers serve`);
-      const outcome = await createTopic(ctx, {
-        name: OFFSETS_TOPIC,
-        numPartitions: ctx.config.offsetsTopicNumPartitions,
-        replicationFactor: rf,
-        configs: new Map([
-          ['cleanup.policy', 'compact'],
-          ['segment.bytes', String(OFFSETS_TOPIC_SEGMENT_BYTES)],
-        ]),
-      });
+  if (!pending) creating.set(ctx, (pending = new Map()));
+  let p = pending.get(name);
+  if (!p) {
+    p = (async () => {
+      const spec = specOf(ctx, name);
+      const rf = Math.max(1, Math.min(spec.replicationFactor, ctx.metadata.availableBrokers().length));
+      if (rf < spec.replicationFactor) log.warn({ replicationFactor: rf, wanted: spec.replicationFactor }, `${name} is created with fewer replicas than configured: fewer brokers serve`);
+      const configs = new Map([['cleanup.policy', 'compact'], ...spec.configs]);
+      const minIsr = configs.get('min.insync.replicas');
+      if (minIsr !== undefined && Number(minIsr) > rf) configs.set('min.insync.replicas', String(rf));
+      const outcome = await createTopic(ctx, { name, numPartitions: spec.partitions, replicationFactor: rf, configs });
       if (outcome.errorCode !== ErrorCode.NONE && outcome.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
-        log.warn({ errorCode: outcome.errorCode, err: outcome.errorMessage }, `${OFFSETS_TOPIC} could not be created`);
+        log.warn({ errorCode: outcome.errorCode, err: outcome.errorMessage }, `${name} could not be created`);
       }
-    })().finally(() => creating.delete(ctx));
-    creating.set(ctx, pending);
+    })().finally(() => pending.delete(name));
+    pending.set(name, p);
   }
-  return pending;
+  return p;
 }

@@ -19,11 +19,14 @@ const EARLIEST_LOCAL = -4;
 const LATEST_TIERED = -5;
 
 const NOT_FOUND: TimestampAndOffset = { timestamp: -1, offset: -1 };
+const READ_COMMITTED = 1;
 
-function lookup(p: Partition, timestamp: number): TimestampAndOffset {
+/** What a consumer of this isolation level may read up to: the high watermark, or (read_committed) the last stable offset. */
+function lookup(p: Partition, timestamp: number, committedOnly: boolean): TimestampAndOffset {
+  const visibleEnd = committedOnly ? p.lastStableOffset(true) : p.highWatermark;
   switch (timestamp) {
     case LATEST:
-      return { timestamp: -1, offset: p.highWatermark };
+      return { timestamp: -1, offset: visibleEnd };
     case EARLIEST:
     case EARLIEST_LOCAL:
       return { timestamp: -1, offset: p.log.logStartOffset };
@@ -35,7 +38,7 @@ function lookup(p: Partition, timestamp: number): TimestampAndOffset {
     default: {
       const found = p.log.offsetForTimestamp(timestamp);
       // Only what consumers may read: below the high watermark.
-      return found && found.offset < p.highWatermark ? found : NOT_FOUND;
+      return found && found.offset < visibleEnd ? found : NOT_FOUND;
     }
   }
 }
@@ -57,7 +60,7 @@ export function listOffsetsHandler(ctx: BrokerContext) {
         }
         let found: TimestampAndOffset;
         try {
-          found = lookup(p, Number(wanted.timestamp));
+          found = lookup(p, Number(wanted.timestamp), version >= 2 && req.isolationLevel === READ_COMMITTED);
         } catch (e) {
           if (!(e instanceof StorageError)) throw e;
           r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;

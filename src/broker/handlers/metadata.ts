@@ -8,7 +8,7 @@ import {
 } from '../../protocol/generated/messages/metadata-response.js';
 import { ZERO_UUID } from '../../protocol/codec-runtime.js';
 import { NO_LEADER, type PartitionImage, type TopicImage } from '../../metadata/image.js';
-import { liveBrokers } from '../cluster-view.js';
+import { liveBrokers, replicaAvailability } from '../cluster-view.js';
 import type { BrokerContext } from '../broker-context.js';
 import { handler } from '../router.js';
 import { OPERATIONS_OMITTED } from './authorized-operations.js';
@@ -22,10 +22,7 @@ import { createTopic } from '../topic-creation.js';
  */
 function partitionEntry(ctx: BrokerContext, topic: string, index: number, state: PartitionImage): MetadataResponsePartition {
   const self = ctx.config.nodeId;
-  const here = state.replicas.includes(self) ? ctx.partitions.lookup(topic, index) : null;
-  const brokenHere = typeof here === 'number' && here !== ErrorCode.NOT_LEADER_OR_FOLLOWER;
-  const offline = state.replicas.filter((id) => !ctx.metadata.isAlive(id) || (id === self && brokenHere));
-  const leaderId = offline.includes(state.leader) ? NO_LEADER : state.leader;
+  const { leader: leaderId, offlineReplicas: offline, brokenHere } = replicaAvailability(ctx, topic, index, state);
   return {
     errorCode: leaderId === NO_LEADER ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
     partitionIndex: index,

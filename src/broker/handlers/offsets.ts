@@ -13,11 +13,74 @@ import { Reader } from '../../protocol/primitives/reader.js';
 import type { GroupCoordinator, OffsetToCommit } from '../../coordinator/group-coordinator.js';
 import type { Group } from '../../coordinator/group.js';
 import type { BrokerContext } from '../broker-context.js';
-import { groupWriteError } from '../../coordinator/group-log.js';
+import { coordinatorWriteError } from '../../coordinator/coordinator-log.js';
 import { handler } from '../router.js';
 
 /** offset.metadata.max.bytes. */
 const MAX_METADATA_BYTES = 4096;
+/** The largest offset a commit may name: the largest integer a number holds exactly. */
+const MAX_SAFE_OFFSET = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A partition's offset as OffsetCommit and TxnOffsetCommit carry it. */
+interface RequestedOffset {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  committedMetadata: string | null;
+}
+
+/** Each partition's answer to a commit, by topic, as both commit responses give it. */
+type CommitAnswers = { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[];
+
+/**
+ * Checks and writes the offsets of an OffsetCommit or (with `producer`) a TxnOffsetCommit:
+ * `groupError` (the member check) or a partition's own problem answers that partition, the
+ * others are written in one batch whose outcome answers them all.
+ */
+export async function commitRequestedOffsets(
+  ctx: BrokerContext,
+  groups: GroupCoordinator,
+  groupId: string,
+  groupError: number,
+  topics: { name: string; partitions: RequestedOffset[] }[],
+  withEpoch: boolean,
+  producer?: { id: bigint; epoch: number },
+): Promise<CommitAnswers> {
+  const accepted: OffsetToCommit[] = [];
+  const codes = topics.map((t) =>
+    t.partitions.map((p) => {
+      if (groupError !== ErrorCode.NONE) return groupError;
+      // Whether the partition exists, as Kafka asks its metadata: an offline one takes commits too.
+      if (p.partitionIndex < 0 || p.partitionIndex >= ctx.partitions.partitionCount(t.name)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      if (p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > MAX_METADATA_BYTES) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
+      // Offsets are numbers here: one beyond 2^53 names no record and could not be stored as sent.
+      if (p.committedOffset > MAX_SAFE_OFFSET || p.committedOffset < -MAX_SAFE_OFFSET) return ErrorCode.INVALID_COMMIT_OFFSET_SIZE;
+      accepted.push({
+        topic: t.name,
+        partition: p.partitionIndex,
+        offset: Number(p.committedOffset),
+        leaderEpoch: withEpoch ? p.committedLeaderEpoch : -1,
+        metadata: p.committedMetadata,
+      });
+      return ErrorCode.NONE;
+    }),
+  );
+  let storeError: number = ErrorCode.NONE;
+  try {
+    await groups.commit(groupId, accepted, producer);
+  } catch (e) {
+    storeError = coordinatorWriteError(e);
+    // A fenced producer is the client's affair, not the store's.
+    if (storeError !== ErrorCode.INVALID_PRODUCER_EPOCH) log.error({ err: e, group: groupId }, 'offset commit could not be stored');
+  }
+  return topics.map((t, ti) => ({
+    name: t.name,
+    partitions: t.partitions.map((p, pi) => ({
+      partitionIndex: p.partitionIndex,
+      errorCode: codes[ti][pi] === ErrorCode.NONE ? storeError : codes[ti][pi],
+    })),
+  }));
+}
 
 export function offsetCommitHandler(ctx: BrokerContext, groups: GroupCoordinator) {
   return handler(apis.OffsetCommit, 0, 9, async (req, { version }) => {
@@ -29,50 +92,28 @@ export function offsetCommitHandler(ctx: BrokerContext, groups: GroupCoordinator
       memberId: version >= 1 ? req.memberId : '',
       groupInstanceId: req.groupInstanceId,
     };
-    const groupError = groups.commitCheck(ref);
-    const accepted: OffsetToCommit[] = [];
-    const codes = req.topics.map((t) =>
-      t.partitions.map((p) => {
-        if (groupError !== ErrorCode.NONE) return groupError;
-        // Whether the partition exists, as Kafka asks its metadata: an offline one takes commits too.
-        if (p.partitionIndex < 0 || p.partitionIndex >= ctx.partitions.partitionCount(t.name)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        if (p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > MAX_METADATA_BYTES) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
-        accepted.push({
-          topic: t.name,
-          partition: p.partitionIndex,
-          offset: Number(p.committedOffset),
-          leaderEpoch: version >= 6 ? p.committedLeaderEpoch : -1,
-          metadata: p.committedMetadata,
-        });
-        return ErrorCode.NONE;
-      }),
-    );
-    let storeError: number = ErrorCode.NONE;
-    try {
-      await groups.commit(req.groupId, accepted);
-    } catch (e) {
-      log.error({ err: e, group: req.groupId }, 'offset commit could not be stored');
-      storeError = groupWriteError(e);
-    }
-    res.topics = req.topics.map((t, ti) => ({
-      name: t.name,
-      partitions: t.partitions.map((p, pi) => ({
-        partitionIndex: p.partitionIndex,
-        errorCode: codes[ti][pi] === ErrorCode.NONE ? storeError : codes[ti][pi],
-      })),
-    }));
+    res.topics = await commitRequestedOffsets(ctx, groups, req.groupId, groups.commitCheck(ref), req.topics, version >= 6);
     return res;
   });
 }
 
-/** One group's offsets, for the topics asked (null: every partition it has committed). */
+/**
+ * One group's offsets, for the topics asked (null: every partition it has committed). With
+ * `requireStable` (KIP-447, v7+), a partition whose offset a transaction still has pending
+ * answers UNSTABLE_OFFSET_COMMIT, and the consumer retries until the transaction ends.
+ */
 function fetchGroupOffsets(
   groups: GroupCoordinator,
   groupId: string,
   topics: { name: string; partitionIndexes: number[] }[] | null,
   withEpoch: boolean,
+  requireStable = false,
 ): OffsetFetchResponseTopics[] {
+  const group = requireStable ? groups.group(groupId) : undefined;
   const entry = (partitionIndex: number, topic: string): OffsetFetchResponsePartitions => {
+    if (group && [...group.pendingTxnOffsets.values()].some((pending) => pending.has(group.offsetKey(topic, partitionIndex)))) {
+      return { partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT };
+    }
     const c = groups.committed(groupId, topic, partitionIndex);
     return {
       partitionIndex,
@@ -95,11 +136,11 @@ export function offsetFetchHandler(groups: GroupCoordinator) {
     if (version >= 8) {
       res.groups = req.groups.map((g) => {
         const errorCode = groups.coordinatorError(g.groupId);
-        return { groupId: g.groupId, topics: errorCode === ErrorCode.NONE ? fetchGroupOffsets(groups, g.groupId, g.topics, withEpoch) : [], errorCode };
+        return { groupId: g.groupId, topics: errorCode === ErrorCode.NONE ? fetchGroupOffsets(groups, g.groupId, g.topics, withEpoch, req.requireStable) : [], errorCode };
       });
     } else {
       res.errorCode = groups.coordinatorError(req.groupId);
-      if (res.errorCode === ErrorCode.NONE) res.topics = fetchGroupOffsets(groups, req.groupId, req.topics, withEpoch);
+      if (res.errorCode === ErrorCode.NONE) res.topics = fetchGroupOffsets(groups, req.groupId, req.topics, withEpoch, req.requireStable);
     }
     return res;
   });
@@ -147,7 +188,7 @@ export function offsetDeleteHandler(groups: GroupCoordinator) {
       await groups.deleteOffsets(req.groupId, doomed);
     } catch (e) {
       log.error({ err: e, group: req.groupId }, 'the offset deletion could not be stored');
-      res.errorCode = groupWriteError(e);
+      res.errorCode = coordinatorWriteError(e);
       res.topics = [];
     }
     return res;

@@ -15,10 +15,11 @@ import type { Partition } from '../../replication/partition.js';
 import { waitForHighWatermark } from '../../replication/high-watermark-wait.js';
 import { currentLeader, endpointOf } from '../cluster-view.js';
 import { checkProducedRecords, type ProducedRecordsRules } from '../produce-validation.js';
-import { hasProducerId, type BatchMetadata } from '../producers/producer-entry.js';
-import { producerStateOf, type PartitionProducerState } from '../producers/producer-state.js';
+import { hasProducerId, type BatchMetadata } from '../../replication/producers/producer-entry.js';
+import { producerStateOf, type PartitionProducerState } from '../../replication/producers/producer-state.js';
 import { inTopicCodec, topicCodec } from '../recompress.js';
 import { handler } from '../router.js';
+import type { TransactionVerifier } from '../transaction-verification.js';
 
 const ACKS_NONE = 0;
 const ACKS_ALL = -1;
@@ -43,6 +44,8 @@ interface ProduceCall {
   waits: Promise<void>[];
   /** Leaders named in NOT_LEADER_OR_FOLLOWER answers, whose endpoints v10+ responses carry. */
   leaders: Set<number>;
+  /** Asks transaction coordinators about first transactional batches; null when transaction.partition.verification.enable is off. */
+  verifier: TransactionVerifier | null;
 }
 
 function partitionError(index: number, errorCode: number, errorMessage: string | null, batchIndex = -1): ProduceResponsePartitionProduceResponse {
@@ -71,9 +74,9 @@ function notLeader(call: ProduceCall, topic: string, index: number, message: str
  * high watermark passed it) within the request's timeout, with min.insync.replicas checked
  * before and after. acks=0 gets no response at all.
  */
-export function produceHandler(ctx: BrokerContext) {
+export function produceHandler(ctx: BrokerContext, verifier: TransactionVerifier) {
   return handler(apis.Produce, 3, 11, async (req: ProduceRequest, { version }) => {
-    const call: ProduceCall = { ctx, req, version, now: Date.now(), waits: [], leaders: new Set() };
+    const call: ProduceCall = { ctx, req, version, now: Date.now(), waits: [], leaders: new Set(), verifier: ctx.config.transactionPartitionVerificationEnable ? verifier : null };
     const res = createProduceResponse();
     // A broker that cannot prove its registration is alive may have been replaced as leader.
     const session = ctx.store.session();
@@ -86,15 +89,19 @@ export function produceHandler(ctx: BrokerContext) {
         else if (typeof partition === 'number') partitionResponses.push(partitionError(data.index, partition, UNSERVED[partition] ?? null));
         else if (!session.valid) partitionResponses.push(notLeader(call, topic.name, data.index, `This broker cannot prove it still leads: ${session.reason}.`));
         else partitionResponses.push(produceToPartition(call, partition, ctx.topicConfig(topic.name), data.records as Buffer | null));
+        // The records are in the log now; an acks=all wait must not hold the request's frame
+        // (up to a MiB per pipelined request) until the followers have fetched.
+        data.records = null;
       }
     }
-    await Promise.all(call.waits);
+    // A verified batch appends after its wait, and adds its own wait for acks.
+    while (call.waits.length > 0) await Promise.all(call.waits.splice(0));
     if (version >= 10) res.nodeEndpoints = [...call.leaders].flatMap((id) => endpointOf(ctx, id) ?? []);
     return req.acks === ACKS_NONE ? null : res;
   });
 }
 
-function produceToPartition(call: ProduceCall, partition: Partition, config: TopicConfigValues, records: Buffer | null): ProduceResponsePartitionProduceResponse {
+function produceToPartition(call: ProduceCall, partition: Partition, config: TopicConfigValues, records: Buffer | null, verified = false): ProduceResponsePartitionProduceResponse {
   const index = partition.index;
   const rules: ProducedRecordsRules = {
     version: call.version,
@@ -108,14 +115,13 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
     return partitionError(index, ErrorCode.NOT_ENOUGH_REPLICAS, `The in-sync replicas (${partition.isr.length}) are fewer than min.insync.replicas ${minIsr}.`);
   }
   const batch = records!;
-  if (header.reset(batch).isTransactional) {
-    // Transactional producers cannot get a producer id here (InitProducerId refuses them).
-    return partitionError(index, ErrorCode.INVALID_TXN_STATE, 'Sluice does not support transactions: transactional batches are refused');
-  }
   let producers: PartitionProducerState | null = null;
   if (hasProducerId(batch)) {
     producers = producerStateOf(partition.log);
-    const verdict = producers.check(header);
+    if (header.reset(batch).isTransactional && !verified && call.verifier && producers.openTransaction(header.producerId) < 0) {
+      return verifyFirst(call, partition, config, batch);
+    }
+    const verdict = producers.check(header.reset(batch));
     if (verdict.kind === 'rejected') return partitionError(index, verdict.errorCode, verdict.message);
     if (verdict.kind === 'duplicate') return answerDuplicate(call, partition, verdict.batch);
   }
@@ -140,6 +146,30 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
     const code = { 'invalid-record': ErrorCode.INVALID_RECORD, 'record-too-large': ErrorCode.RECORD_LIST_TOO_LARGE } as Record<string, number>;
     return partitionError(index, code[e.kind] ?? ErrorCode.KAFKA_STORAGE_ERROR, e.message);
   }
+  return r;
+}
+
+/**
+ * A producer's first transactional batch to the partition waits for its coordinator's word
+ * that the partition is in the open transaction, and is then appended as any other, if this
+ * broker still leads the partition.
+ */
+function verifyFirst(call: ProduceCall, partition: Partition, config: TopicConfigValues, batch: Buffer): ProduceResponsePartitionProduceResponse {
+  const r = partitionError(partition.index, ErrorCode.NONE, null);
+  const transactionalId = call.req.transactionalId;
+  if (transactionalId === null) {
+    return partitionError(partition.index, ErrorCode.INVALID_TXN_STATE, 'A transactional batch needs the transactional id of its producer in the request.');
+  }
+  const write = { transactionalId, producerId: header.producerId, producerEpoch: header.producerEpoch, topic: partition.topic, partition: partition.index };
+  call.waits.push(
+    call.verifier!.verify(write).then((code) => {
+      if (code !== ErrorCode.NONE) return void Object.assign(r, partitionError(partition.index, code, `The transaction coordinator did not verify this partition: error ${code}.`));
+      if (call.ctx.partitions.lookupLeader(partition.topic, partition.index) !== partition) {
+        return void Object.assign(r, notLeader(call, partition.topic, partition.index, 'Leadership moved while the transaction was verified.'));
+      }
+      Object.assign(r, produceToPartition(call, partition, config, batch, true));
+    }),
+  );
   return r;
 }
 

@@ -1,21 +1,25 @@
 import { getJson } from './api.js';
 import { h, replace } from './dom.js';
+import { clusterPage } from './pages/cluster.js';
 import { groupPage } from './pages/group.js';
 import { groupsPage } from './pages/groups.js';
 import { messagesPage } from './pages/messages.js';
 import { overviewPage } from './pages/overview.js';
 import { topicPage } from './pages/topic.js';
 import { topicsPage } from './pages/topics.js';
+import { transactionsPage } from './pages/transactions.js';
 
 // Routes live in the hash (#/topics/orders?x=1), so every page is a link and the server
 // needs no fallback route.
 const ROUTES = [
   { path: [], nav: 'overview', page: overviewPage },
+  { path: ['cluster'], nav: 'cluster', page: clusterPage },
   { path: ['topics'], nav: 'topics', page: topicsPage },
   { path: ['topics', ':name'], nav: 'topics', page: topicPage },
   { path: ['messages'], nav: 'messages', page: messagesPage },
   { path: ['groups'], nav: 'groups', page: groupsPage },
   { path: ['groups', ':id'], nav: 'groups', page: groupPage },
+  { path: ['transactions'], nav: 'transactions', page: transactionsPage },
 ];
 
 const view = document.getElementById('view');

@@ -98,6 +98,11 @@ export function formatNumber(n) {
   return Number.isInteger(n) ? n.toLocaleString('en-US') : n.toLocaleString('en-US', { maximumFractionDigits: 1 });
 }
 
+/** A count that is bad news when it is not zero. */
+export function alarming(n) {
+  return h('span', { class: n > 0 ? 'alarm' : null }, formatNumber(n));
+}
+
 export function formatTime(ms) {
   const d = new Date(ms);
   if (Number.isNaN(d.getTime()) || ms < 0) return '—';

@@ -39,14 +39,18 @@ export function onSubmit(form, action) {
 let fieldIds = 0;
 
 /**
- * A labelled control. The hint is the control's description, not part of its label, so the
+ * A labelled control. The hint (text, or an element the page updates) is the control's description, not part of its label, so the
  * accessible name stays the label alone ("Name", not "Name Letters, digits…").
  */
 export function field(label, control, { hint, wide } = {}) {
   const id = `field-${++fieldIds}`;
   control.id = id;
-  const hintEl = hint ? h('span', { class: 'hint', id: `${id}-hint` }, hint) : null;
-  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
+  // A hint given as an element is one its page rewrites as the form changes.
+  const hintEl = hint instanceof Node ? hint : hint ? h('span', { class: 'hint' }, hint) : null;
+  if (hintEl) {
+    hintEl.id ||= `${id}-hint`;
+    control.setAttribute('aria-describedby', hintEl.id);
+  }
   return h('div', { class: wide ? 'field wide' : 'field' }, h('label', { for: id }, label), control, hintEl);
 }
 

@@ -4,6 +4,8 @@ Producers report every message once, through ``on_done(error, partition, offset)
 read topics from the beginning with ``assign()`` (never a consumer group).
 """
 
+import sys
+import threading
 import time
 
 LIBRARIES = ("confluent", "kafka-python")
@@ -33,6 +35,11 @@ def idempotence_supported(library):
     return (major, minor) >= (2, 1)
 
 
+class ProducerFatal(Exception):
+    """The client can send nothing more: librdkafka raised a fatal error (an idempotent
+    producer that finds its partition's state inconsistent with what it was acknowledged)."""
+
+
 class ConfluentProducer:
     def __init__(self, bootstrap, idempotent, on_error, settings):
         from confluent_kafka import Producer
@@ -57,17 +64,30 @@ class ConfluentProducer:
 
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, partition=partition, on_delivery=report)
+                self._guarded(lambda: self._producer.produce(topic, value=value, key=key, partition=partition, on_delivery=report))
                 return
             except BufferError:
                 # The local queue is full (the broker is away): serve deliveries until it drains.
-                self._producer.poll(0.1)
+                self.poll(0.1)
 
     def poll(self, seconds):
-        self._producer.poll(seconds)
+        self._guarded(lambda: self._producer.poll(seconds))
 
     def flush(self, seconds):
-        self._producer.flush(seconds)
+        self._guarded(lambda: self._producer.flush(seconds))
+
+    @staticmethod
+    def _guarded(call):
+        from confluent_kafka import KafkaError, KafkaException
+
+        try:
+            call()
+        except KafkaException as e:
+            error = e.args[0]
+            # produce() says only _FATAL; poll() and flush() raise the fatal error itself.
+            if error.code() != KafkaError._FATAL and not error.fatal():
+                raise
+            raise ProducerFatal(str(error)) from e
 
     def close(self):
         pass
@@ -127,6 +147,53 @@ def read_all(library, bootstrap, topic, timeout_s):
     watermark as it stood when reading began, in offset order within each partition."""
     reader = _read_confluent if library == "confluent" else _read_kafka_python
     return reader(bootstrap, topic, time.monotonic() + timeout_s)
+
+
+def stdin_closed():
+    """An event set once stdin closes: how the test tells a script without a count to stop."""
+    closed = threading.Event()
+
+    def wait():
+        for _ in sys.stdin:
+            pass
+        closed.set()
+
+    threading.Thread(target=wait, daemon=True).start()
+    return closed
+
+
+def follow(bootstrap, topic, stop):
+    """Yields (partition, offset, key, value) from the start of every partition of the topic, and
+    what comes after, until the event ``stop`` is set (confluent-kafka only). A position the
+    leader no longer has (its log was cut back under it) starts over at the beginning, so that
+    records which took the place of others are seen too. Errors go to stderr: readers outlive
+    the brokers' faults."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "sluice-test-unused",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "socket.timeout.ms": 10_000,
+            "socket.connection.setup.timeout.ms": 5_000,
+            "reconnect.backoff.max.ms": 1000,
+            "topic.metadata.refresh.interval.ms": 5_000,
+        }
+    )
+    try:
+        partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        while not stop.is_set():
+            for msg in consumer.consume(1000, 0.2):
+                if msg.error():
+                    print(f"consumer error: {msg.error()}", file=sys.stderr, flush=True)
+                    continue
+                yield msg.partition(), msg.offset(), msg.key(), msg.value()
+    finally:
+        consumer.close()
 
 
 def _check_deadline(deadline, positions, ends):

@@ -10,6 +10,9 @@ summary line. The exit status is 0 only when every message sent was acknowledged
     {"ack": [partition, offset, n]}     delivered
     {"failed": n, "error": "..."}       given up on
     {"summary": {...}}                  last
+
+With --times, ack and failed lines also carry "t": [sent, reported], wall-clock milliseconds of
+the send and of the delivery report, so that outages can be timed against other clocks.
 """
 
 import argparse
@@ -18,7 +21,7 @@ import sys
 import threading
 import time
 
-from clients import DELIVERY_TIMEOUT_MS, LIBRARIES, idempotence_supported, library_version, open_producer
+from clients import DELIVERY_TIMEOUT_MS, LIBRARIES, ProducerFatal, idempotence_supported, library_version, open_producer, stdin_closed
 
 
 def parse_args():
@@ -33,6 +36,7 @@ def parse_args():
     parser.add_argument("--first", type=int, default=0, help="the first message's number")
     parser.add_argument("--value-bytes", type=int, default=0, help="pad values with dots to this size")
     parser.add_argument("--until-failures", type=int, help="stop sending after this many failed deliveries")
+    parser.add_argument("--times", action="store_true", help="add send and report times to ack and failed lines")
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="a producer setting in the library's own names (repeatable)"
     )
@@ -42,7 +46,8 @@ def parse_args():
 class Report:
     """Delivery reports may come from a client's own thread: one writer at a time."""
 
-    def __init__(self):
+    def __init__(self, times):
+        self.times = times
         self.lock = threading.Lock()
         self.acked = 0
         self.failed = 0
@@ -53,34 +58,30 @@ class Report:
             sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
             sys.stdout.flush()
 
-    def delivered(self, n, error, partition, offset):
-        if error is None:
-            self.emit({"ack": [partition, offset, n]})
-        else:
-            self.emit({"failed": n, "error": error})
+    def delivered(self, n, error, partition, offset, sent_ms):
+        line = {"ack": [partition, offset, n]} if error is None else {"failed": n, "error": error}
+        if self.times:
+            line["t"] = [sent_ms, round(time.time() * 1000)]
+        self.emit(line)
         with self.lock:
             if error is None:
                 self.acked += 1
             else:
                 self.failed += 1
 
+    def client_fatal(self, error):
+        """The client raised a fatal error: every distinct one is kept, the first often says least."""
+        with self.lock:
+            if self.fatal is None:
+                self.fatal = str(error)
+            elif str(error) not in self.fatal:
+                self.fatal += f"; {error}"
+
     def client_error(self, err):
         # Connection errors are expected while a broker restarts; a fatal one ends the run.
         if hasattr(err, "fatal") and err.fatal():
-            self.fatal = str(err)
+            self.client_fatal(err)
         print(f"client error: {err}", file=sys.stderr, flush=True)
-
-
-def stdin_closed():
-    closed = threading.Event()
-
-    def wait():
-        for _ in sys.stdin:
-            pass
-        closed.set()
-
-    threading.Thread(target=wait, daemon=True).start()
-    return closed
 
 
 def main():
@@ -88,7 +89,7 @@ def main():
     idempotent = args.idempotence == "on" or (args.idempotence == "if-supported" and idempotence_supported(args.library))
     if idempotent and not idempotence_supported(args.library):
         sys.exit(f"{library_version(args.library)} has no idempotent producer")
-    report = Report()
+    report = Report(args.times)
     settings = dict(setting.split("=", 1) for setting in args.set)
     producer = open_producer(args.library, args.bootstrap, idempotent, report.client_error, settings)
     stop = threading.Event() if args.count is not None else stdin_closed()
@@ -97,22 +98,33 @@ def main():
     sent = 0
     while not stop.is_set() and report.fatal is None and (args.count is None or sent < args.count) and not enough_failed():
         n = args.first + sent
-        producer.send(
-            args.topic,
-            n % args.partitions,
-            f"k{n}".encode(),
-            f"m{n:08d}".ljust(args.value_bytes, ".").encode(),
-            lambda error, partition, offset, n=n: report.delivered(n, error, partition, offset),
-        )
-        sent += 1
-        producer.poll(0)
+        sent_ms = round(time.time() * 1000)
+        try:
+            producer.send(
+                args.topic,
+                n % args.partitions,
+                f"k{n}".encode(),
+                f"m{n:08d}".ljust(args.value_bytes, ".").encode(),
+                lambda error, partition, offset, n=n, sent_ms=sent_ms: report.delivered(n, error, partition, offset, sent_ms),
+            )
+            sent += 1
+            producer.poll(0)
+        except ProducerFatal as e:
+            report.client_fatal(e)
+            break
         if args.rate > 0:
             # Not poll(ahead): a poll returns as soon as it has served a delivery report.
             time.sleep(max(sent / args.rate - (time.monotonic() - start), 0))
 
     deadline = time.monotonic() + DELIVERY_TIMEOUT_MS / 1000 + 30
-    while report.acked + report.failed < sent and report.fatal is None and time.monotonic() < deadline:
-        producer.flush(1)
+    while report.acked + report.failed < sent and time.monotonic() < deadline:
+        if report.fatal is not None:
+            # A fatal error fails what the client still holds: those reports come soon, or never.
+            deadline = min(deadline, time.monotonic() + 10)
+        try:
+            producer.flush(1)
+        except ProducerFatal as e:
+            report.client_fatal(e)
     producer.close()
     report.emit(
         {

@@ -1,6 +1,7 @@
 import { getJson, seg } from '../api.js';
 import { barChart } from '../charts.js';
 import { errorBox, formatNumber, formatTime, h, replace, route, stats, table } from '../dom.js';
+import { poll } from '../poll.js';
 import { stateBadge } from './groups.js';
 
 const REFRESH_MS = 2000;
@@ -45,14 +46,9 @@ function lagTable(g) {
 export async function groupPage({ root, params, alive }) {
   const body = h('div');
   replace(root, h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, h('span', { class: 'muted' }, 'Group '), params.id)), body);
-  let shown = '';
-  const refresh = async () => {
-    try {
-      const g = await getJson(`/groups/${seg(params.id)}`);
-      // Redrawing an unchanged page would only take the keyboard focus away from its reader.
-      const fingerprint = JSON.stringify(g);
-      if (!alive() || fingerprint === shown) return;
-      shown = fingerprint;
+  return poll({
+    load: () => getJson(`/groups/${seg(params.id)}`),
+    draw: (g) => {
       const withLag = g.partitions.filter((p) => p.lag !== null);
       replace(
         body,
@@ -77,11 +73,9 @@ export async function groupPage({ root, params, alive }) {
         ),
         h('section', { class: 'panel' }, h('h2', null, 'Members'), membersTable(g)),
       );
-    } catch (e) {
-      if (alive()) replace(body, errorBox(e));
-    }
-  };
-  await refresh();
-  const timer = setInterval(refresh, REFRESH_MS);
-  return () => clearInterval(timer);
+    },
+    fail: (e) => replace(body, errorBox(e)),
+    alive,
+    intervalMs: REFRESH_MS,
+  });
 }

@@ -117,9 +117,13 @@ export async function messagesPage({ root, query, alive }) {
   const results = h('section', { 'aria-live': 'polite', 'aria-busy': 'false', class: 'results' });
 
   let partitions = [];
+  const partitionHint = h('span', { class: 'hint' });
   const loadPartitions = async (selected) => {
     const detail = await getJson(`/topics/${seg(topicSelect.value)}`);
     partitions = detail.partitionDetails;
+    // Records are read from this broker's own logs: the partitions it holds no replica of are not offered.
+    const missing = detail.partitions - partitions.length;
+    partitionHint.textContent = missing > 0 ? `${missing} of ${detail.partitions} held by other brokers only: browse those in their consoles` : '';
     const range = (p) => (p.error ? `offline: ${p.error}` : `${formatNumber(p.logStartOffset)}–${formatNumber(p.highWatermark)}`);
     replace(partitionSelect, partitions.map((p) => h('option', { value: p.partition, selected: p.partition === selected }, `${p.partition}  (${range(p)})`)));
   };
@@ -187,7 +191,7 @@ export async function messagesPage({ root, query, alive }) {
       'div',
       { class: 'fields' },
       field('Topic', topicSelect),
-      field('Partition', partitionSelect),
+      field('Partition', partitionSelect, { hint: partitionHint }),
       field('Start', fromSelect),
       offsetField,
       timeField,

@@ -1,6 +1,6 @@
 import { getJson } from '../api.js';
 import { LineChart } from '../charts.js';
-import { errorBox, formatBytes, formatNumber, h, replace, stats } from '../dom.js';
+import { alarming, errorBox, formatBytes, formatNumber, h, replace, stats } from '../dom.js';
 
 const WINDOW_MS = 5 * 60 * 1000;
 const REFRESH_MS = 1000;
@@ -42,16 +42,27 @@ export async function overviewPage({ root, alive }) {
     try {
       const o = await getJson('/overview');
       if (!alive()) return;
+      const controller = o.controllerId < 0 ? h('span', { class: 'alarm' }, 'none') : o.controllerId === o.brokerId ? 'this broker' : `broker ${o.controllerId}`;
       replace(
         facts,
+        h('h2', null, 'Cluster'),
         stats([
-          ['Broker id', o.brokerId],
           ['Cluster id', o.clusterId, true],
-          ['Listeners', o.listeners.join(', '), true],
+          ['Brokers', [formatNumber(o.brokers), h('span', { class: 'aside' }, o.metadataStore)]],
+          ['Controller', controller],
           ['Topics', [formatNumber(o.topics), o.internalTopics ? h('span', { class: 'aside' }, `+${o.internalTopics} internal`) : null]],
           ['Partitions', formatNumber(o.partitions)],
+          ['Offline partitions', alarming(o.offlinePartitions)],
+          ['Under-replicated', alarming(o.underReplicatedPartitions)],
+        ]),
+        h('h2', null, `Broker ${o.brokerId}`),
+        stats([
+          ['Broker id', o.brokerId],
+          ['Listeners', o.listeners.join(', '), true],
+          ['Replicas here', [formatNumber(o.replicas), h('span', { class: 'aside' }, `${formatNumber(o.leaders)} leading`)]],
           ['Log size', formatBytes(o.totalLogBytes)],
-          ['Consumer groups', formatNumber(o.groups)],
+          // In a cluster each group lives on the broker that leads its __consumer_offsets partition.
+          [o.brokers > 1 ? 'Groups coordinated here' : 'Consumer groups', formatNumber(o.groups)],
           ['Messages in (total)', o.totals ? formatNumber(o.totals.messagesIn) : '—'],
         ]),
       );

@@ -1,28 +1,60 @@
 import { getJson, postJson, seg } from '../api.js';
-import { formatBytes, formatNumber, h, replace, route, routeWithQuery, stats, table } from '../dom.js';
+import { alarming, formatBytes, formatNumber, h, replace, route, routeWithQuery, stats, table } from '../dom.js';
 import { field, onSubmit, parseKeyValueLines } from '../forms.js';
+import { placementColumns } from '../replication.js';
 
 const browseLink = (topic, partition, offset) => routeWithQuery(route('messages'), { topic, partition, offset });
 
 /** An offline partition has no log to show, only its error. */
 const served = (value) => (p) => (p.error ? '' : value(p));
 
+function followersText(p) {
+  if (p.followers.length === 0) return '';
+  return p.followers.map((f, i) => [
+    i > 0 ? h('br') : null,
+    h('span', { class: 'mono' }, `${f.id}: `),
+    f.lag === null ? h('span', { class: 'muted' }, 'not fetched yet') : `${formatNumber(f.lag)} behind`,
+    f.inSync ? null : [' ', h('span', { class: 'badge warn' }, 'out of sync')],
+  ]);
+}
+
+/** The replicas this broker holds: their logs, and how each keeps up. */
 function partitionsTable(topic) {
+  // Lag and followers mean nothing to a partition with one replica: no columns for them then.
+  const replicated = topic.partitionDetails.some((p) => p.role === 'follower' || p.followers?.length > 0);
+  const columns = [
+    { label: 'Partition', num: true, value: (p) => p.partition },
+    { label: 'Role', value: (p) => (p.error || p.role === 'offline' ? h('span', { class: 'badge warn' }, 'offline') : p.role === 'leader' ? h('span', { class: 'badge accent' }, 'leader') : p.role) },
+    { label: 'Start offset', num: true, value: served((p) => formatNumber(p.logStartOffset)) },
+    { label: 'End offset', num: true, value: served((p) => formatNumber(p.logEndOffset)) },
+    { label: 'High watermark', num: true, value: served((p) => formatNumber(p.highWatermark)) },
+    { label: 'Records', num: true, value: served((p) => formatNumber(p.highWatermark - p.logStartOffset)) },
+    replicated ? { label: 'Lag', num: true, value: served((p) => (p.role === 'follower' ? formatNumber(p.lag) : '—')) } : null,
+    replicated ? { label: 'Followers', value: served(followersText) } : null,
+    { label: 'Size', num: true, value: served((p) => formatBytes(p.size)) },
+    { label: 'Segments', num: true, value: served((p) => p.segments.length) },
+    { label: 'Segment base offsets', value: (p) => (p.error ? h('span', { class: 'badge warn' }, `offline: ${p.error}`) : h('span', { class: 'mono' }, p.segments.join(', '))) },
+    { label: '', value: served((p) => h('a', { href: browseLink(topic.name, p.partition), 'aria-label': `Browse partition ${p.partition}` }, 'Browse')) },
+  ];
   return table(
-    [
-      { label: 'Partition', num: true, value: (p) => p.partition },
-      { label: 'Start offset', num: true, value: served((p) => formatNumber(p.logStartOffset)) },
-      { label: 'End offset', num: true, value: served((p) => formatNumber(p.logEndOffset)) },
-      { label: 'High watermark', num: true, value: served((p) => formatNumber(p.highWatermark)) },
-      { label: 'Records', num: true, value: served((p) => formatNumber(p.highWatermark - p.logStartOffset)) },
-      { label: 'Size', num: true, value: served((p) => formatBytes(p.size)) },
-      { label: 'Segments', num: true, value: served((p) => p.segments.length) },
-      { label: 'Segment base offsets', value: (p) => (p.error ? h('span', { class: 'badge warn' }, `offline: ${p.error}`) : h('span', { class: 'mono' }, p.segments.join(', '))) },
-      { label: '', value: served((p) => h('a', { href: browseLink(topic.name, p.partition), 'aria-label': `Browse partition ${p.partition}` }, 'Browse')) },
-    ],
+    columns.filter(Boolean),
     topic.partitionDetails,
-    { caption: `Partitions of ${topic.name}` },
+    { empty: 'This broker holds no replica of this topic.', caption: `Partitions of ${topic.name}` },
   );
+}
+
+/** Where each partition lives in the cluster. */
+function placementTable(topic) {
+  return table([{ label: 'Partition', num: true, value: (p) => p.partition }, ...placementColumns], topic.placement, { caption: `Replicas of ${topic.name}` });
+}
+
+/** The partitions this broker has no replica of, which it cannot show the logs of. */
+function elsewhere(topic) {
+  const here = new Set(topic.partitionDetails.map((p) => p.partition));
+  const others = topic.placement.filter((p) => !here.has(p.partition));
+  if (others.length === 0) return null;
+  const list = others.map((p) => p.partition).join(', ');
+  return h('p', { class: 'muted' }, `${others.length === 1 ? 'Partition' : 'Partitions'} ${list}: no replica on this broker. Their logs show in the consoles of the brokers that hold them (see above).`);
 }
 
 function configsSection(configs) {
@@ -59,7 +91,7 @@ function produceForm(topic, { toast }, reload) {
     'select',
     { name: 'partition' },
     h('option', { value: '' }, 'Automatic (by key)'),
-    topic.partitionDetails.map((p) => h('option', { value: p.partition }, `Partition ${p.partition}`)),
+    topic.placement.map((p) => h('option', { value: p.partition }, `Partition ${p.partition}`)),
   );
   const form = h(
     'form',
@@ -92,30 +124,37 @@ function produceForm(topic, { toast }, reload) {
   return form;
 }
 
-/** One topic: its partitions and segments, its configs, and a form to produce to it. */
+/** One topic: where its partitions live, the logs of those on this broker, its configs, and a form to produce to it. */
 export async function topicPage(ctx) {
   const { root, params, alive } = ctx;
   const topic = await getJson(`/topics/${seg(params.name)}`);
   if (!alive()) return;
   const summary = h('div');
   const partitions = h('div');
+  const placement = h('div');
   const show = (t) => {
+    // Records and size add up what this broker holds, which in a cluster may be some partitions only.
+    const here = t.replicasHere < t.partitions ? h('span', { class: 'aside' }, `in ${t.replicasHere} of ${t.partitions} partitions here`) : null;
     replace(
       summary,
       stats([
         ['Partitions', t.partitions],
-        ['Records', formatNumber(t.records)],
-        ['Size', formatBytes(t.size)],
+        ['Records', [formatNumber(t.records), here]],
+        ['Size', [formatBytes(t.size), here]],
+        ['Offline', alarming(t.offline)],
+        ['Under-replicated', alarming(t.underReplicated)],
         ['Topic id', t.id, true],
       ]),
     );
-    replace(partitions, partitionsTable(t));
+    replace(placement, placementTable(t));
+    replace(partitions, partitionsTable(t), elsewhere(t));
   };
   const reload = async () => {
     const fresh = await getJson(`/topics/${seg(params.name)}`);
     if (alive()) show(fresh);
   };
   show(topic);
+  const firstHere = topic.partitionDetails.find((p) => !p.error);
   replace(
     root,
     h(
@@ -123,10 +162,11 @@ export async function topicPage(ctx) {
       { class: 'page-head' },
       h('h1', { tabindex: '-1' }, h('span', { class: 'muted' }, 'Topic '), topic.name),
       topic.internal ? h('span', { class: 'badge' }, 'internal') : null,
-      h('div', { class: 'actions' }, h('a', { class: 'button', href: browseLink(topic.name, 0) }, 'Browse messages')),
+      firstHere ? h('div', { class: 'actions' }, h('a', { class: 'button', href: browseLink(topic.name, firstHere.partition) }, 'Browse messages')) : null,
     ),
     summary,
-    h('section', { class: 'panel' }, h('h2', null, 'Partitions'), partitions),
+    h('section', { class: 'panel' }, h('h2', null, 'Replicas and leaders'), placement),
+    h('section', { class: 'panel' }, h('h2', null, 'Partitions on this broker'), partitions),
     produceForm(topic, ctx, reload),
     configsSection(topic.configs),
   );

@@ -14,6 +14,7 @@ function createTopicForm({ navigate, toast }) {
         hint: 'Letters, digits, . _ -',
       }),
       field('Partitions', h('input', { name: 'partitions', type: 'number', min: 1, step: 1, placeholder: 'broker default' })),
+      field('Replication factor', h('input', { name: 'replicationFactor', type: 'number', min: 1, step: 1, placeholder: 'broker default' })),
       field('Configs', h('textarea', { name: 'configs', rows: 3, placeholder: 'retention.ms=86400000\ncleanup.policy=compact', spellcheck: 'false' }), {
         hint: 'Optional overrides, one name=value per line',
         wide: true,
@@ -23,9 +24,8 @@ function createTopicForm({ navigate, toast }) {
   );
   onSubmit(form, async (data) => {
     const name = data.get('name').trim();
-    const partitions = data.get('partitions');
     const body = { name, configs: Object.fromEntries(parseKeyValueLines(data.get('configs'), 'Configs')) };
-    if (partitions !== '') body.partitions = Number(partitions);
+    for (const count of ['partitions', 'replicationFactor']) if (data.get(count) !== '') body[count] = Number(data.get(count));
     await postJson('/topics', body);
     toast(`Topic ${name} created`);
     navigate(route('topics', name));
@@ -51,9 +51,12 @@ export async function topicsPage(ctx) {
               h('a', { href: route('topics', t.name) }, t.name),
               t.internal ? [' ', h('span', { class: 'badge' }, 'internal')] : null,
               t.offline ? [' ', h('span', { class: 'badge warn' }, `${t.offline} offline`)] : null,
+              t.underReplicated ? [' ', h('span', { class: 'badge warn' }, `${t.underReplicated} under-replicated`)] : null,
             ],
           },
           { label: 'Partitions', num: true, value: (t) => formatNumber(t.partitions) },
+          // Records and size are this broker's: in a cluster, of the partitions it holds.
+          { label: 'Held here', num: true, value: (t) => (t.replicasHere === t.partitions ? 'all' : formatNumber(t.replicasHere)) },
           { label: 'Records', num: true, value: (t) => formatNumber(t.records) },
           { label: 'Size', num: true, value: (t) => formatBytes(t.size) },
           { label: 'Overrides', num: true, value: (t) => (t.overrides ? h('span', { class: 'badge accent' }, t.overrides) : '—') },

@@ -46,6 +46,8 @@ export class ProducerEntry {
     public lastTimestamp: number,
     /** The broker's clock at the newest batch: what expiry measures, whatever the producer's clock says. */
     public lastSeenMs: number,
+    /** The first offset of its transaction in this partition that no marker has ended yet; -1 when none. */
+    public currentTxnFirstOffset = -1,
   ) {}
 
   get lastSequence(): number {

@@ -3,10 +3,9 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { RecordBatchHeader } from '../../protocol/records/batch-header.js';
 import type { PartitionLog, PartitionLogListener } from '../../storage/partition-log.js';
 import { ProducerEntry, sequenceAfter, type BatchMetadata } from './producer-entry.js';
+import { ControlType, controlTypeAt } from '../../protocol/records/control-record.js';
 import { deleteSnapshot, listSnapshots, readSnapshot, SnapshotError, writeSnapshot } from './producer-snapshot.js';
 
-/** Kafka's producer.id.expiration.ms default: a producer silent this long is forgotten. */
-export const PRODUCER_ID_EXPIRATION_MS = 24 * 60 * 60 * 1000;
 /** How often expiry looks (Kafka's producer.id.expiration.check.interval.ms default). */
 const EXPIRATION_CHECK_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -32,10 +31,7 @@ export class PartitionProducerState implements PartitionLogListener {
   private endOffset = 0;
   private nextExpiryCheck = 0;
 
-  constructor(
-    private readonly log: PartitionLog,
-    private readonly expirationMs = PRODUCER_ID_EXPIRATION_MS,
-  ) {
+  constructor(private readonly log: PartitionLog) {
     this.reload(Date.now());
   }
 
@@ -67,8 +63,64 @@ export class PartitionProducerState implements PartitionLogListener {
     );
   }
 
+  /**
+   * Kafka's check of a batch a coordinator writes for a producer (a transaction marker, a
+   * transactional offset commit), which carries no sequence: not from an epoch older than the
+   * producer's (a fenced producer, or a stale retry).
+   */
+  checkEpoch(producerId: bigint, epoch: number): SequenceVerdict {
+    const entry = this.producers.get(producerId);
+    if (entry && epoch < entry.epoch) {
+      return reject(ErrorCode.INVALID_PRODUCER_EPOCH, `epoch ${epoch} of producer ${producerId} is older than its current epoch ${entry.epoch}`);
+    }
+    return APPEND;
+  }
+
+  /**
+   * The first offset of a transaction still open in this partition (Kafka's first unstable
+   * offset): read_committed consumers read no further. Null when none is open.
+   */
+  firstUnstableOffset(): number | null {
+    let first: number | null = null;
+    for (const p of this.producers.values()) {
+      if (p.currentTxnFirstOffset >= 0 && (first === null || p.currentTxnFirstOffset < first)) first = p.currentTxnFirstOffset;
+    }
+    return first;
+  }
+
+  /** Open transactions, by producer: DescribeProducers' currentTxnStartOffset. */
+  openTransaction(producerId: bigint): number {
+    return this.producers.get(producerId)?.currentTxnFirstOffset ?? -1;
+  }
+
+  /**
+   * A transaction marker now in the log: the producer's open transaction ends; an aborted one
+   * goes into the segment's transaction index, with the stable offset it leaves, so that
+   * read_committed fetches can tell consumers to drop its records.
+   */
+  private applyMarker(batch: RecordBatchHeader, seenMs: number): void {
+    const producerId = batch.producerId;
+    const markerOffset = Number(batch.baseOffset);
+    let entry = this.producers.get(producerId);
+    if (!entry) {
+      entry = new ProducerEntry(producerId, batch.producerEpoch, Number(batch.maxTimestamp), seenMs);
+      this.producers.set(producerId, entry);
+    }
+    // A marker may carry a bumped epoch (an abort that fences): older batches of the producer are then gone.
+    if (batch.producerEpoch > entry.epoch) entry.add(batch.producerEpoch, { firstSequence: -1, lastSequence: -1, firstOffset: markerOffset, lastOffset: markerOffset, timestamp: Number(batch.maxTimestamp) }, seenMs);
+    const first = entry.currentTxnFirstOffset;
+    entry.currentTxnFirstOffset = -1;
+    entry.lastSeenMs = seenMs;
+    this.endOffset = markerOffset + 1;
+    const type = batch.controlType ?? controlTypeAt(this.log.readBatchAt(markerOffset) ?? Buffer.alloc(0), 0);
+    if (type === ControlType.ABORT && first >= 0) {
+      this.log.appendAbortedTxn({ producerId, firstOffset: first, lastOffset: markerOffset, lastStableOffset: this.firstUnstableOffset() ?? markerOffset + 1 });
+    }
+  }
+
   /** Takes in a batch now in the log, its offsets assigned: after an append or while replaying. */
   apply(batch: RecordBatchHeader, seenMs: number): void {
+    if (batch.isControl) return this.applyMarker(batch, seenMs);
     const producerId = batch.producerId;
     const epoch = batch.producerEpoch;
     const firstOffset = Number(batch.baseOffset);
@@ -86,6 +138,7 @@ export class PartitionProducerState implements PartitionLogListener {
       this.producers.set(producerId, entry);
     }
     entry.add(epoch, metadata, seenMs);
+    if (batch.isTransactional && entry.currentTxnFirstOffset < 0) entry.currentTxnFirstOffset = firstOffset;
     this.endOffset = lastOffset + 1;
     if (seenMs >= this.nextExpiryCheck) this.expire(seenMs);
   }
@@ -98,7 +151,8 @@ export class PartitionProducerState implements PartitionLogListener {
 
   private expire(now: number): void {
     this.nextExpiryCheck = now + EXPIRATION_CHECK_INTERVAL_MS;
-    for (const [id, entry] of this.producers) if (now - entry.lastSeenMs >= this.expirationMs) this.producers.delete(id);
+    // A producer with a transaction open stays: its transaction holds the stable offset back until it ends.
+    for (const [id, entry] of this.producers) if (now - entry.lastSeenMs >= this.log.config.producerIdExpirationMs && entry.currentTxnFirstOffset < 0) this.producers.delete(id);
   }
 
   rolled(offset: number): void {
@@ -171,7 +225,7 @@ export class PartitionProducerState implements PartitionLogListener {
     // Replayed batches count as seen now: the log does not say when they were appended, and a
     // producer kept a day too long costs less than one forgotten while it still retries.
     this.log.scanBatchHeaders(from, (batch) => {
-      if (!batch.isControl && batch.producerId >= 0n) this.apply(batch, now);
+      if (batch.producerId >= 0n) this.apply(batch, now);
     });
     this.endOffset = end;
     this.expire(now);

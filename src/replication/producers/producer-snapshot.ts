@@ -11,22 +11,25 @@ import { ProducerEntry, TRACKED_BATCHES } from './producer-entry.js';
  * partition directory, holding the state of every producer as of that log offset (all batches
  * below it, none at or after it). The content is Sluice's own, big-endian:
  *
- *   version int16 (1) | crc uint32: CRC32C of everything after it | producer count int32
+ *   version int16 (2) | crc uint32: CRC32C of everything after it | producer count int32
  *   per producer: id int64 | epoch int16 | last timestamp int64 | last seen (broker ms) int64 |
+ *                 current transaction's first offset int64 (-1: none) |
  *                 batch count int8 (0-5), then per batch, oldest first:
  *                 first sequence int32 | last sequence int32 | first offset int64 |
  *                 last offset int64 | timestamp int64
  *
  * Kafka's own format keeps one batch per producer; this one keeps all five that duplicate
  * detection uses, so retries of any batch in flight are still recognised after a restart.
+ * Version 1, written before transactions, lacks the transaction's first offset.
  */
 
 const SUFFIX = '.snapshot';
 const NAME = /^(\d{20})\.snapshot$/;
-const VERSION = 1;
+const VERSION = 2;
 const CRC_AT = 2;
 const BODY_AT = 6;
-const PRODUCER_SIZE = 8 + 2 + 8 + 8 + 1;
+const PRODUCER_SIZE = 8 + 2 + 8 + 8 + 8 + 1;
+const PRODUCER_SIZE_V1 = PRODUCER_SIZE - 8;
 const BATCH_SIZE = 4 + 4 + 8 + 8 + 8;
 
 /** A snapshot that cannot be trusted: the caller falls back to an older one or to the log. */
@@ -62,7 +65,8 @@ export function writeSnapshot(dir: string, offset: number, producers: readonly P
     at = buf.writeInt16BE(p.epoch, at);
     writeInt64(buf, p.lastTimestamp, at);
     writeInt64(buf, p.lastSeenMs, at + 8);
-    at = buf.writeInt8(p.batches.length, at + 16);
+    writeInt64(buf, p.currentTxnFirstOffset, at + 16);
+    at = buf.writeInt8(p.batches.length, at + 24);
     for (const b of p.batches) {
       at = buf.writeInt32BE(b.firstSequence, at);
       at = buf.writeInt32BE(b.lastSequence, at);
@@ -83,7 +87,9 @@ export function readSnapshot(dir: string, offset: number): ProducerEntry[] {
     throw new SnapshotError(`${snapshotPath(dir, offset)}: ${why}`);
   };
   if (buf.length < BODY_AT + 4) fail(`${buf.length} bytes are too few`);
-  if (buf.readInt16BE(0) !== VERSION) fail(`unknown version ${buf.readInt16BE(0)}`);
+  const version = buf.readInt16BE(0);
+  if (version !== VERSION && version !== 1) fail(`unknown version ${version}`);
+  const producerSize = version === 1 ? PRODUCER_SIZE_V1 : PRODUCER_SIZE;
   if (buf.readUInt32BE(CRC_AT) !== crc32c(buf.subarray(BODY_AT))) fail('CRC mismatch');
   const count = buf.readInt32BE(BODY_AT);
   let at = BODY_AT + 4;
@@ -92,11 +98,12 @@ export function readSnapshot(dir: string, offset: number): ProducerEntry[] {
   };
   const producers: ProducerEntry[] = [];
   for (let i = 0; i < count; i++) {
-    need(PRODUCER_SIZE);
-    const entry = new ProducerEntry(buf.readBigInt64BE(at), buf.readInt16BE(at + 8), readInt64(buf, at + 10), readInt64(buf, at + 18));
-    const batches = buf.readInt8(at + 26);
+    need(producerSize);
+    const txnFirstOffset = version === 1 ? -1 : readInt64(buf, at + 26);
+    const entry = new ProducerEntry(buf.readBigInt64BE(at), buf.readInt16BE(at + 8), readInt64(buf, at + 10), readInt64(buf, at + 18), txnFirstOffset);
+    const batches = buf.readInt8(at + producerSize - 1);
     if (batches < 0 || batches > TRACKED_BATCHES) fail(`producer ${entry.producerId} has ${batches} batches`);
-    at += PRODUCER_SIZE;
+    at += producerSize;
     need(batches * BATCH_SIZE);
     for (let b = 0; b < batches; b++, at += BATCH_SIZE) {
       entry.batches.push({

@@ -56,7 +56,7 @@ import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler }
 import { produceHandler } from './handlers/produce.js';
 import { ProducerIdManager } from '../coordinator/transactions/producer-id-manager.js';
 import { TransactionCoordinator } from '../coordinator/transactions/transaction-coordinator.js';
-import { TRANSACTION_STATE_TOPIC } from '../coordinator/transactions/transaction-metadata.js';
+import { TRANSACTION_STATE_TOPIC, TXN_STATE_NAMES } from '../coordinator/transactions/transaction-metadata.js';
 import { CoordinatorLog } from '../coordinator/coordinator-log.js';
 import type { Partition } from '../replication/partition.js';
 import {
@@ -200,7 +200,9 @@ export class Broker implements BrokerContext {
           leader: p.isLeader,
           underReplicated: p.underReplicated,
           lag: p.lag,
+          lastStableOffset: p.lastStableOffset(false),
         })),
+      transactionStates: () => this.transactions.all().map((md) => TXN_STATE_NAMES[md.state]),
       offline: () => ({ partitions: this.partitions.offlineCount(), logDirs: this.logs.offlineDirs().size }),
       committedOffsets: () =>
         this.groups.allGroups().flatMap((g) => [...g.offsets.values()].map((o) => ({ group: g.groupId, topic: o.topic, partition: o.partition, offset: o.offset }))),

@@ -16,6 +16,9 @@ export interface Marker {
   commit: boolean;
 }
 
+/** A marker refused for good: its producer was fenced since, or a newer coordinator wrote the producer's last marker. */
+const FENCED: ReadonlySet<number> = new Set([ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.TRANSACTION_COORDINATOR_FENCED]);
+
 /** Retry pace for partitions whose leader cannot take their marker yet. */
 const MARKER_RETRY_MS = 200;
 
@@ -32,7 +35,7 @@ export async function writeMarkerHere(ctx: BrokerContext, groups: GroupCoordinat
   try {
     await appender.appendBatch(p, batch);
   } catch (e) {
-    if (e instanceof CoordinatorLogError && e.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH) return e.errorCode;
+    if (e instanceof CoordinatorLogError && FENCED.has(e.errorCode)) return e.errorCode;
     log.warn({ partition: p.key, err: (e as Error).message }, 'could not write a transaction marker');
     const code = coordinatorWriteError(e);
     return code === ErrorCode.NOT_COORDINATOR ? ErrorCode.NOT_LEADER_OR_FOLLOWER : code === ErrorCode.COORDINATOR_NOT_AVAILABLE ? ErrorCode.NOT_ENOUGH_REPLICAS : code;
@@ -67,8 +70,9 @@ export function transactionMarkerWriter(ctx: BrokerContext, groups: GroupCoordin
         return list;
       }
     }
-    // A partition whose topic is gone has nothing to mark; a producer fenced there meanwhile is already done.
-    return list.filter((_, i) => codes[i] !== ErrorCode.NONE && codes[i] !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && codes[i] !== ErrorCode.INVALID_PRODUCER_EPOCH);
+    // A partition whose topic is gone has nothing to mark; a producer fenced there meanwhile is
+    // already done, and a newer coordinator there has taken the transaction over.
+    return list.filter((_, i) => codes[i] !== ErrorCode.NONE && codes[i] !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && !FENCED.has(codes[i]));
   }
 
   return async (job, stillCoordinator) => {

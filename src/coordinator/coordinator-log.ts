@@ -125,7 +125,7 @@ export class CoordinatorLog {
   appendBatch(partition: Partition, batch: Buffer, now = Date.now()): Promise<number> {
     const h = this.header.reset(batch);
     const producers = hasProducerId(batch) ? producerStateOf(partition.log) : null;
-    const verdict = producers?.checkEpoch(h.producerId, h.producerEpoch);
+    const verdict = producers?.checkEpoch(h.producerId, h.producerEpoch, h.isControl ? (h.controlRecord?.coordinatorEpoch ?? -1) : undefined);
     if (verdict?.kind === 'rejected') throw new CoordinatorLogError(verdict.errorCode, verdict.message);
     const appended = partition.appendAsLeader(batch, now);
     producers?.apply(this.header.reset(batch), now);
@@ -153,7 +153,7 @@ export class CoordinatorLog {
           producerId: h.producerId,
           producerEpoch: h.producerEpoch,
           transactional: h.isTransactional,
-          control: h.isControl ? h.controlType : null,
+          control: h.isControl ? (h.controlRecord?.type ?? null) : null,
           records: decoded.records.flatMap((r) => (r.key === null ? [] : [{ key: r.key, value: r.value }])),
         });
       } catch (e) {

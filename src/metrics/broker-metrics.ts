@@ -59,7 +59,11 @@ export interface MetricsSource {
     underReplicated: boolean;
     /** A follower's records behind its leader's high watermark. */
     lag: number;
+    /** The last stable offset (the high watermark unless a transaction is open). */
+    lastStableOffset: number;
   }[];
+  /** The state of each transactional id this broker coordinates. */
+  transactionStates(): string[];
   /** Committed offsets of every group, for lag. */
   committedOffsets(): { group: string; topic: string; partition: number; offset: number }[];
   /** Replicas the metadata assigns here that this broker cannot serve, and log directories that failed. */
@@ -171,6 +175,28 @@ export class BrokerMetrics {
       collect() {
         this.reset();
         for (const p of source.partitions()) this.set({ topic: p.topic, partition: String(p.partition) }, p.logEndOffset);
+      },
+    });
+    new Gauge({
+      name: 'sluice_partition_unstable_offsets',
+      help: 'High watermark minus last stable offset of a partition led here: records read_committed consumers wait for, held by an open transaction',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of source.partitions()) if (p.leader) this.set({ topic: p.topic, partition: String(p.partition) }, p.highWatermark - p.lastStableOffset);
+      },
+    });
+    new Gauge({
+      name: 'sluice_transactions',
+      help: 'Transactional ids this broker coordinates, by state (Ongoing, CompleteCommit...)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        const byState = new Map<string, number>();
+        for (const s of source.transactionStates()) byState.set(s, (byState.get(s) ?? 0) + 1);
+        for (const [state, n] of byState) this.set({ state }, n);
       },
     });
     new Gauge({

@@ -47,6 +47,15 @@ describe('the console shows transactions: coordinated here, and open in partitio
     assert.deepEqual([o.topic, o.partition, o.producerId, o.firstOffset, o.lastStableOffset, o.highWatermark], ['payments', 1, inFlight.producerId, 0, 0, 1]);
   });
 
+  test('/metrics counts the ids by state and the records the open transaction holds back', async () => {
+    const { status, text } = await http(b.base, 'GET', '/metrics');
+    assert.equal(status, 200);
+    assert.match(text, /^sluice_transactions\{state="Ongoing"\} 1$/m);
+    assert.match(text, /^sluice_transactions\{state="CompleteCommit"\} 1$/m);
+    assert.match(text, /^sluice_partition_unstable_offsets\{topic="payments",partition="1"\} 1$/m);
+    assert.match(text, /^sluice_partition_unstable_offsets\{topic="payments",partition="0"\} 0$/m);
+  });
+
   test('the Transactions page shows both tables', { skip: browserSkip }, async () => {
     const { page, problems, shot, close } = await openBrowser();
     try {

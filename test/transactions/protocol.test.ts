@@ -494,6 +494,25 @@ describe('transaction protocol edges, one broker in this process', () => {
     assert.equal(await latestOffset(client, topic, 0), 3n);
   });
 
+  test('WriteTxnMarkers from a coordinator older than the one that wrote the last marker is refused (TRANSACTION_COORDINATOR_FENCED)', async () => {
+    const topic = await newTopic(1);
+    const tp = { topic, partition: 0 };
+    const p = await newProducer();
+    const write = (coordinatorEpoch: number, transactionResult: boolean) =>
+      client.request(apis.WriteTxnMarkers, 1, {
+        markers: [{ producerId: p.producerId, producerEpoch: p.producerEpoch, transactionResult, coordinatorEpoch, topics: [{ name: topic, partitionIndexes: [0] }] }],
+      });
+    assert.deepEqual([...(await addPartitions(client, p, [tp])).values()], [ErrorCode.NONE]);
+    assert.equal((await produceTxn(client, p, tp, { sequence: 0, count: 1 })).errorCode, ErrorCode.NONE);
+    assert.equal((await write(7, true)).markers[0].topics[0].partitions[0].errorCode, ErrorCode.NONE);
+    // A paused coordinator of epoch 6 wakes up and ends what it thinks is still open: refused, nothing appended.
+    const stale = await write(6, false);
+    assert.equal(stale.markers[0].topics[0].partitions[0].errorCode, ErrorCode.TRANSACTION_COORDINATOR_FENCED);
+    assert.equal(await latestOffset(client, topic, 0), 2n);
+    const described = await client.request(apis.DescribeProducers, 0, { topics: [{ name: topic, partitionIndexes: [0] }] });
+    assert.equal(described.topics[0].partitions[0].activeProducers[0].coordinatorEpoch, 7);
+  });
+
   describe('fuzzed bodies of the transaction APIs', () => {
     /** Api key and version: a mutation leaves them, so it reaches the body decoder. */
     const KEEP = 4;

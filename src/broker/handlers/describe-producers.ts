@@ -10,9 +10,6 @@ import type { BrokerContext } from '../broker-context.js';
 import { producerStateOf } from '../../replication/producers/producer-state.js';
 import { handler } from '../router.js';
 
-/** Markers' coordinator epochs are not kept per producer (Kafka's tools only display it). */
-const NO_COORDINATOR_EPOCH = -1;
-
 /**
  * DescribeProducers: the producers each partition keeps state for, with the first offset of a
  * transaction still open there (what `sluice transactions abort` and Kafka's tool look for).
@@ -41,7 +38,7 @@ export function describeProducersHandler(ctx: BrokerContext) {
             producerEpoch: p.epoch,
             lastSequence: p.lastSequence,
             lastTimestamp: BigInt(p.lastTimestamp),
-            coordinatorEpoch: NO_COORDINATOR_EPOCH,
+            coordinatorEpoch: p.coordinatorEpoch,
             currentTxnStartOffset: BigInt(p.currentTxnFirstOffset),
           }));
       }

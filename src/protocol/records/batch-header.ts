@@ -9,7 +9,7 @@ import {
 } from './batch-layout.js';
 import { batchSizeAt } from './batch-spans.js';
 import { crc32c } from './crc32c.js';
-import { controlTypeAt, type ControlTypeId } from './control-record.js';
+import { controlRecordAt, type ControlRecord } from './control-record.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -27,9 +27,9 @@ export class RecordBatchHeader {
     if (buf !== undefined) this.reset(buf, offset);
   }
 
-  /** The type of this control batch's record, when its bytes are in the buffer (see controlTypeAt). */
-  get controlType(): ControlTypeId | null {
-    return controlTypeAt(this.buf, this.at);
+  /** This control batch's record, when its bytes are in the buffer (see controlRecordAt). */
+  get controlRecord(): ControlRecord | null {
+    return controlRecordAt(this.buf, this.at);
   }
 
   /** Points the view at the batch at offset; only the 61 header bytes need to be there. */

@@ -41,11 +41,18 @@ function varint(buf: Buffer, at: number, end: number): { value: number; next: nu
   return null;
 }
 
+/** What a transaction marker's record says. */
+export interface ControlRecord {
+  type: ControlTypeId;
+  /** The epoch of the coordinator that wrote it; -1 when the value does not say. */
+  coordinatorEpoch: number;
+}
+
 /**
- * The type of the control record of the (uncompressed, as markers always are) control batch at
- * `batchAt`, or null when `buf` ends before its key does (a scan that holds only the header).
+ * The record of the (uncompressed, as markers always are) control batch at `batchAt`, or null
+ * when `buf` ends before its key does (a scan that holds only the header).
  */
-export function controlTypeAt(buf: Buffer, batchAt: number): ControlTypeId | null {
+export function controlRecordAt(buf: Buffer, batchAt: number): ControlRecord | null {
   const end = buf.length;
   let at = batchAt + RECORD_BATCH_HEADER_SIZE;
   // length, attributes, timestamp delta, offset delta, then the key's length and bytes.
@@ -59,5 +66,10 @@ export function controlTypeAt(buf: Buffer, batchAt: number): ControlTypeId | nul
   }
   const keyLength = varint(buf, at, end);
   if (!keyLength || keyLength.value < 4 || keyLength.next + 4 > end) return null;
-  return buf.readInt16BE(keyLength.next + 2) === ControlType.COMMIT ? ControlType.COMMIT : ControlType.ABORT;
+  const type = buf.readInt16BE(keyLength.next + 2) === ControlType.COMMIT ? ControlType.COMMIT : ControlType.ABORT;
+  // The value: version int16, coordinator epoch int32.
+  const valueLength = varint(buf, keyLength.next + keyLength.value, end);
+  const epochAt = valueLength ? valueLength.next + 2 : end;
+  const coordinatorEpoch = valueLength && valueLength.value >= 6 && epochAt + 4 <= end ? buf.readInt32BE(epochAt) : -1;
+  return { type, coordinatorEpoch };
 }

@@ -50,6 +50,9 @@ export class ProducerEntry {
     public currentTxnFirstOffset = -1,
   ) {}
 
+  /** The coordinator epoch of the last marker here: markers from an older coordinator are refused. */
+  coordinatorEpoch = -1;
+
   get lastSequence(): number {
     return this.batches.length === 0 ? NO_SEQUENCE : this.batches[this.batches.length - 1].lastSequence;
   }

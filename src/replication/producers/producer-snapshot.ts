@@ -11,25 +11,27 @@ import { ProducerEntry, TRACKED_BATCHES } from './producer-entry.js';
  * partition directory, holding the state of every producer as of that log offset (all batches
  * below it, none at or after it). The content is Sluice's own, big-endian:
  *
- *   version int16 (2) | crc uint32: CRC32C of everything after it | producer count int32
+ *   version int16 (3) | crc uint32: CRC32C of everything after it | producer count int32
  *   per producer: id int64 | epoch int16 | last timestamp int64 | last seen (broker ms) int64 |
  *                 current transaction's first offset int64 (-1: none) |
+ *                 coordinator epoch of its last marker int32 (-1: none) |
  *                 batch count int8 (0-5), then per batch, oldest first:
  *                 first sequence int32 | last sequence int32 | first offset int64 |
  *                 last offset int64 | timestamp int64
  *
  * Kafka's own format keeps one batch per producer; this one keeps all five that duplicate
  * detection uses, so retries of any batch in flight are still recognised after a restart.
- * Version 1, written before transactions, lacks the transaction's first offset.
+ * Version 1, written before transactions, lacks the transaction's first offset and the
+ * coordinator epoch; version 2 lacks the coordinator epoch.
  */
 
 const SUFFIX = '.snapshot';
 const NAME = /^(\d{20})\.snapshot$/;
-const VERSION = 2;
+const VERSION = 3;
 const CRC_AT = 2;
 const BODY_AT = 6;
-const PRODUCER_SIZE = 8 + 2 + 8 + 8 + 8 + 1;
-const PRODUCER_SIZE_V1 = PRODUCER_SIZE - 8;
+/** A producer's fixed part, by snapshot version. */
+const PRODUCER_SIZES: Record<number, number> = { 1: 8 + 2 + 8 + 8 + 1, 2: 8 + 2 + 8 + 8 + 8 + 1, 3: 8 + 2 + 8 + 8 + 8 + 4 + 1 };
 const BATCH_SIZE = 4 + 4 + 8 + 8 + 8;
 
 /** A snapshot that cannot be trusted: the caller falls back to an older one or to the log. */
@@ -56,7 +58,7 @@ export function deleteSnapshot(dir: string, offset: number): void {
 /** Writes the snapshot at `offset` atomically: a crash leaves it whole or absent. */
 export function writeSnapshot(dir: string, offset: number, producers: readonly ProducerEntry[]): void {
   let size = BODY_AT + 4;
-  for (const p of producers) size += PRODUCER_SIZE + p.batches.length * BATCH_SIZE;
+  for (const p of producers) size += PRODUCER_SIZES[VERSION] + p.batches.length * BATCH_SIZE;
   const buf = Buffer.alloc(size);
   buf.writeInt16BE(VERSION, 0);
   let at = buf.writeInt32BE(producers.length, BODY_AT);
@@ -66,7 +68,8 @@ export function writeSnapshot(dir: string, offset: number, producers: readonly P
     writeInt64(buf, p.lastTimestamp, at);
     writeInt64(buf, p.lastSeenMs, at + 8);
     writeInt64(buf, p.currentTxnFirstOffset, at + 16);
-    at = buf.writeInt8(p.batches.length, at + 24);
+    buf.writeInt32BE(p.coordinatorEpoch, at + 24);
+    at = buf.writeInt8(p.batches.length, at + 28);
     for (const b of p.batches) {
       at = buf.writeInt32BE(b.firstSequence, at);
       at = buf.writeInt32BE(b.lastSequence, at);
@@ -88,8 +91,7 @@ export function readSnapshot(dir: string, offset: number): ProducerEntry[] {
   };
   if (buf.length < BODY_AT + 4) fail(`${buf.length} bytes are too few`);
   const version = buf.readInt16BE(0);
-  if (version !== VERSION && version !== 1) fail(`unknown version ${version}`);
-  const producerSize = version === 1 ? PRODUCER_SIZE_V1 : PRODUCER_SIZE;
+  const producerSize = PRODUCER_SIZES[version] ?? fail(`unknown version ${version}`);
   if (buf.readUInt32BE(CRC_AT) !== crc32c(buf.subarray(BODY_AT))) fail('CRC mismatch');
   const count = buf.readInt32BE(BODY_AT);
   let at = BODY_AT + 4;
@@ -101,6 +103,7 @@ export function readSnapshot(dir: string, offset: number): ProducerEntry[] {
     need(producerSize);
     const txnFirstOffset = version === 1 ? -1 : readInt64(buf, at + 26);
     const entry = new ProducerEntry(buf.readBigInt64BE(at), buf.readInt16BE(at + 8), readInt64(buf, at + 10), readInt64(buf, at + 18), txnFirstOffset);
+    if (version >= 3) entry.coordinatorEpoch = buf.readInt32BE(at + 34);
     const batches = buf.readInt8(at + producerSize - 1);
     if (batches < 0 || batches > TRACKED_BATCHES) fail(`producer ${entry.producerId} has ${batches} batches`);
     at += producerSize;

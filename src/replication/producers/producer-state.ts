@@ -3,7 +3,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { RecordBatchHeader } from '../../protocol/records/batch-header.js';
 import type { PartitionLog, PartitionLogListener } from '../../storage/partition-log.js';
 import { ProducerEntry, sequenceAfter, type BatchMetadata } from './producer-entry.js';
-import { ControlType, controlTypeAt } from '../../protocol/records/control-record.js';
+import { ControlType, controlRecordAt } from '../../protocol/records/control-record.js';
 import { deleteSnapshot, listSnapshots, readSnapshot, SnapshotError, writeSnapshot } from './producer-snapshot.js';
 
 /** How often expiry looks (Kafka's producer.id.expiration.check.interval.ms default). */
@@ -66,12 +66,17 @@ export class PartitionProducerState implements PartitionLogListener {
   /**
    * Kafka's check of a batch a coordinator writes for a producer (a transaction marker, a
    * transactional offset commit), which carries no sequence: not from an epoch older than the
-   * producer's (a fenced producer, or a stale retry).
+   * producer's (a fenced producer, or a stale retry), and a marker (with `coordinatorEpoch`)
+   * not from an older coordinator than the producer's last marker here.
    */
-  checkEpoch(producerId: bigint, epoch: number): SequenceVerdict {
+  checkEpoch(producerId: bigint, epoch: number, coordinatorEpoch?: number): SequenceVerdict {
     const entry = this.producers.get(producerId);
     if (entry && epoch < entry.epoch) {
       return reject(ErrorCode.INVALID_PRODUCER_EPOCH, `epoch ${epoch} of producer ${producerId} is older than its current epoch ${entry.epoch}`);
+    }
+    // A marker from a coordinator that has been replaced (paused, cut off) must not end the producer's next transaction.
+    if (entry && coordinatorEpoch !== undefined && coordinatorEpoch < entry.coordinatorEpoch) {
+      return reject(ErrorCode.TRANSACTION_COORDINATOR_FENCED, `coordinator epoch ${coordinatorEpoch} is older than ${entry.coordinatorEpoch}, of the last marker of producer ${producerId}`);
     }
     return APPEND;
   }
@@ -112,8 +117,9 @@ export class PartitionProducerState implements PartitionLogListener {
     entry.currentTxnFirstOffset = -1;
     entry.lastSeenMs = seenMs;
     this.endOffset = markerOffset + 1;
-    const type = batch.controlType ?? controlTypeAt(this.log.readBatchAt(markerOffset) ?? Buffer.alloc(0), 0);
-    if (type === ControlType.ABORT && first >= 0) {
+    const marker = batch.controlRecord ?? controlRecordAt(this.log.readBatchAt(markerOffset) ?? Buffer.alloc(0), 0);
+    entry.coordinatorEpoch = Math.max(entry.coordinatorEpoch, marker?.coordinatorEpoch ?? -1);
+    if (marker?.type === ControlType.ABORT && first >= 0) {
       this.log.appendAbortedTxn({ producerId, firstOffset: first, lastOffset: markerOffset, lastStableOffset: this.firstUnstableOffset() ?? markerOffset + 1 });
     }
   }

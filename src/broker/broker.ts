@@ -36,6 +36,7 @@ import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
 import { describeProducersHandler } from './handlers/describe-producers.js';
 import { electLeadersHandler } from './handlers/elect-leaders.js';
+import { alterReplicaLogDirsHandler } from './handlers/alter-replica-log-dirs.js';
 import { fetchHandler } from './handlers/fetch.js';
 import {
   deleteGroupsHandler,
@@ -47,6 +48,8 @@ import {
   syncGroupHandler,
 } from './handlers/groups.js';
 import { findCoordinatorHandler } from './handlers/find-coordinator.js';
+import { consumerGroupDescribeHandler, consumerGroupHeartbeatHandler } from './handlers/consumer-groups.js';
+import { ConsumerGroupCoordinator } from '../coordinator/consumer-group.js';
 import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
@@ -112,6 +115,8 @@ export class Broker implements BrokerContext {
   readonly fetchers: FollowerFetchers;
   readonly controller: Controller | null;
   readonly groups: GroupCoordinator;
+  /** KIP-848 consumer groups, beside the classic ones in `groups` (sharing their offsets). */
+  readonly consumerGroups: ConsumerGroupCoordinator;
   readonly transactions: TransactionCoordinator;
   private readonly peers: PeerConnections;
   readonly metrics: BrokerMetrics;
@@ -169,6 +174,18 @@ export class Broker implements BrokerContext {
       },
       new GroupLog(this.partitions, OFFSETS_COMMIT_TIMEOUT_MS),
     );
+    this.consumerGroups = new ConsumerGroupCoordinator(
+      {
+        assignors: staticConfig.groupConsumerAssignors,
+        sessionTimeoutMs: staticConfig.groupConsumerSessionTimeoutMs,
+        heartbeatIntervalMs: staticConfig.groupConsumerHeartbeatIntervalMs,
+      },
+      this.groups.store,
+      { allTopics: () => this.metadata.allTopics(), topic: (n) => this.metadata.topic(n), topicById: (id) => this.metadata.topicById(id) },
+      (groupId) => this.groups.coordinatorError(groupId),
+      (groupId) => !(this.groups.group(groupId)?.isEmpty ?? true),
+    );
+    this.groups.consumerGroups = this.consumerGroups;
     this.peers = new PeerConnections(this, `sluice-broker-${staticConfig.nodeId}`);
     const producerIds = new ProducerIdManager(store);
     const txnLog = new CoordinatorLog(this.partitions, TRANSACTION_STATE_TOPIC, TRANSACTION_WRITE_TIMEOUT_MS);
@@ -239,6 +256,8 @@ export class Broker implements BrokerContext {
       describeGroupsHandler(this.groups),
       listGroupsHandler(this.groups),
       deleteGroupsHandler(this.groups),
+      consumerGroupHeartbeatHandler(this.consumerGroups),
+      consumerGroupDescribeHandler(this.consumerGroups, this.groups),
       offsetCommitHandler(this, this.groups),
       offsetFetchHandler(this.groups),
       offsetDeleteHandler(this.groups),
@@ -251,6 +270,7 @@ export class Broker implements BrokerContext {
       incrementalAlterConfigsHandler(this),
       describeClusterHandler(this),
       describeLogDirsHandler(this),
+      alterReplicaLogDirsHandler(this),
       electLeadersHandler(this),
       alterPartitionReassignmentsHandler(this),
       listPartitionReassignmentsHandler(this),

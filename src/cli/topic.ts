@@ -110,6 +110,15 @@ async function addPartitions(client: KafkaClient, name: string, total: number): 
   console.log(`topic ${name} now has ${plural(total, 'partition')}`);
 }
 
+/** AlterReplicaLogDirs to one broker (the one with the given node id, else any: a single node). */
+async function moveLogDir(client: KafkaClient, name: string, partition: number, dir: string, node: number | undefined): Promise<void> {
+  const res = await client.call(() => (node === undefined ? client.any() : client.node(node)), 'AlterReplicaLogDirs', {
+    dirs: [{ path: dir, topics: [{ name, partitions: [partition] }] }],
+  });
+  for (const t of res.results) for (const p of t.partitions) check(p.errorCode, `move ${t.topicName}-${p.partitionIndex} to ${dir}`);
+  console.log(`moving ${name}-${partition} to ${dir}: the broker logs "partition moved to another log directory" once it serves from there`);
+}
+
 /** `sluice topic ...`: topic administration. */
 export function registerTopic(program: Command): void {
   const topic = program.command('topic').description('Create, list, describe, configure and delete topics');
@@ -147,6 +156,14 @@ export function registerTopic(program: Command): void {
     .argument('<name>', 'topic name')
     .argument('<total>', 'the new partition count', intParser(1))
     .action((name: string, total: number, opts: BrokerOptions) => withClient(opts, (c) => addPartitions(c, name, total)));
+
+  sub('move-log-dir', "Move a partition's replica on a broker to another of its log.dirs, online")
+    .argument('<name>', 'topic name')
+    .argument('<partition>', 'partition index', intParser(0))
+    .argument('<dir>', 'the target log directory, as the broker names it in log.dirs (absolute path)')
+    .option('-n, --node <id>', 'the broker holding the replica (default: any, for a single node)', intParser(0))
+    .addHelpText('after', '\nExample:\n  sluice topic move-log-dir orders 0 /mnt/disk2/sluice')
+    .action((name: string, partition: number, dir: string, opts: BrokerOptions & { node?: number }) => withClient(opts, (c) => moveLogDir(c, name, partition, dir, opts.node)));
 
   for (const cmd of topic.commands) withBrokersOption(cmd);
 }

@@ -55,6 +55,12 @@ export interface BrokerConfig {
   groupMinSessionTimeoutMs: number;
   /** group.max.session.timeout.ms. */
   groupMaxSessionTimeoutMs: number;
+  /** group.consumer.assignors: KIP-848 server-side assignors, the first the default. */
+  groupConsumerAssignors: string[];
+  /** group.consumer.session.timeout.ms. */
+  groupConsumerSessionTimeoutMs: number;
+  /** group.consumer.heartbeat.interval.ms. */
+  groupConsumerHeartbeatIntervalMs: number;
   /** sluice.fetch.transfer: how fetch responses send segment bytes. */
   fetchTransfer: TransferMode;
   /** sluice.console.listener: HOST:PORT of the web console, null when off. */
@@ -125,6 +131,25 @@ export interface TopicConfigValues {
   'segment.ms': number;
   'sluice.log.append.mode': AppendMode;
   'sluice.log.flush.mode': FlushMode;
+  'compression.gzip.level': number;
+  'compression.lz4.level': number;
+  'compression.zstd.level': number;
+  'follower.replication.throttled.replicas': string[];
+  'leader.replication.throttled.replicas': string[];
+  'local.retention.bytes': number;
+  'local.retention.ms': number;
+  'max.compaction.lag.ms': number;
+  'message.downconversion.enable': boolean;
+  'message.format.version': string;
+  'message.timestamp.after.max.ms': number;
+  'message.timestamp.before.max.ms': number;
+  'message.timestamp.difference.max.ms': number;
+  'min.compaction.lag.ms': number;
+  preallocate: boolean;
+  'remote.log.copy.disable': boolean;
+  'remote.log.delete.on.disable': boolean;
+  'remote.storage.enable': boolean;
+  'segment.jitter.ms': number;
 }
 
 export type TopicConfigName = keyof TopicConfigValues;

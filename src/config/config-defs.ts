@@ -35,6 +35,8 @@ export interface BrokerConfigDef<T> extends ConfigKey<T> {
   readonly default: T | null;
   /** Kafka can change it at runtime (AlterConfigs); DescribeConfigs reports the rest read-only. */
   readonly dynamic: boolean;
+  /** Accepted, stored and described for Kafka's tooling, without effect here: why. */
+  readonly noEffect?: string;
 }
 
 /** A broker config that supplies a topic config's default, most specific first. */
@@ -48,6 +50,10 @@ export interface TopicConfigDef<T> extends ConfigKey<T> {
   readonly name: TopicConfigName;
   /** The first synonym with a value (set, or a non-null default) gives the topic default. */
   readonly synonyms: readonly BrokerSynonym<T>[];
+  /** The default of a topic config no broker config supplies (Kafka has no synonym for it). */
+  readonly default?: T;
+  /** Accepted, stored and described as Kafka does, but without effect here: why. */
+  readonly noEffect?: string;
 }
 
 /** Parses and checks one value; the message reads "name=raw: problem". */
@@ -65,6 +71,8 @@ interface BrokerSpec<T> {
   default: NoInfer<T> | null;
   validate?: Validator<NoInfer<T>>;
   dynamic?: boolean;
+  /** Accepted, stored and described for Kafka's tooling, without effect here: why. */
+  noEffect?: string;
   doc: string;
 }
 
@@ -78,10 +86,12 @@ interface SynonymSpec<T> {
   validate?: Validator<T>;
   toTopic?: (value: T) => T;
   doc?: string;
+  /** Kafka lets it change at runtime; true unless told (log.message.format.version is not). */
+  dynamic?: boolean;
 }
 
 /** A topic config and the broker configs that default it, which share its type unless told. */
-function topic<T>(spec: ConfigKey<T> & { name: TopicConfigName; synonyms: SynonymSpec<T>[] }): TopicConfigDef<T> {
+function topic<T>(spec: ConfigKey<T> & { name: TopicConfigName; synonyms: SynonymSpec<T>[]; default?: T; noEffect?: string }): TopicConfigDef<T> {
   const synonyms = spec.synonyms.map(
     (s): BrokerSynonym<T> => ({
       def: broker({
@@ -89,15 +99,21 @@ function topic<T>(spec: ConfigKey<T> & { name: TopicConfigName; synonyms: Synony
         type: s.type ?? spec.type,
         validate: s.validate ?? spec.validate,
         default: s.default,
-        // Kafka lets every topic-config default change at runtime, cluster-wide.
-        dynamic: true,
+        // Kafka lets (almost) every topic-config default change at runtime, cluster-wide.
+        dynamic: s.dynamic ?? true,
+        noEffect: spec.noEffect,
         doc: s.doc ?? `The default of the topic config ${spec.name}: ${lowerFirst(spec.doc)}`,
       }),
       toTopic: s.toTopic,
     }),
   );
-  return { name: spec.name, type: spec.type, validate: spec.validate, doc: spec.doc, synonyms };
+  const doc = spec.noEffect ? `${spec.doc} Accepted as Kafka does; no effect in Sluice: ${spec.noEffect}.` : spec.doc;
+  return { name: spec.name, type: spec.type, validate: spec.validate, doc, synonyms, default: spec.default, noEffect: spec.noEffect };
 }
+
+/** Kafka's ThrottledReplicaListValidator: "*", or partition:broker pairs. */
+const throttledReplicas = (v: string[]): string | undefined =>
+  (v.length === 1 && v[0] === '*') || v.every((e) => /^\d+:\d+$/.test(e)) ? undefined : 'must be the literal "*" or a list of replicas in the form [PartitionId]:[BrokerId],[PartitionId]:[BrokerId],...';
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
@@ -250,6 +266,164 @@ export const TOPIC_DEFS: { readonly [K in TopicConfigName]: TopicConfigDef<Topic
       },
     ],
   }),
+  // The rest of Kafka 3.9's topic configs, with Kafka's types, ranges, defaults and synonyms.
+  'compression.gzip.level': topic({
+    name: 'compression.gzip.level',
+    type: int,
+    validate: (v) => (v === -1 || (v >= 1 && v <= 9) ? undefined : 'expected -1 or between 1 and 9'),
+    doc: 'The gzip level of batches the broker compresses (compression.type=gzip); -1 is the codec\'s default.',
+    noEffect: 'Sluice recompresses with each codec\'s default level',
+    synonyms: [{ name: 'compression.gzip.level', default: -1 }],
+  }),
+  'compression.lz4.level': topic({
+    name: 'compression.lz4.level',
+    type: int,
+    validate: between(1, 17),
+    doc: 'The lz4 level of batches the broker compresses (compression.type=lz4).',
+    noEffect: 'Sluice recompresses with each codec\'s default level',
+    synonyms: [{ name: 'compression.lz4.level', default: 9 }],
+  }),
+  'compression.zstd.level': topic({
+    name: 'compression.zstd.level',
+    type: int,
+    validate: between(-131_072, 22),
+    doc: 'The zstd level of batches the broker compresses (compression.type=zstd).',
+    noEffect: 'Sluice recompresses with each codec\'s default level',
+    synonyms: [{ name: 'compression.zstd.level', default: 3 }],
+  }),
+  'follower.replication.throttled.replicas': topic({
+    name: 'follower.replication.throttled.replicas',
+    type: stringList,
+    validate: throttledReplicas,
+    doc: 'Replicas (partition:broker, or * for all) whose follower fetches are throttled.',
+    noEffect: 'Sluice has no replication quotas',
+    default: [],
+    synonyms: [],
+  }),
+  'leader.replication.throttled.replicas': topic({
+    name: 'leader.replication.throttled.replicas',
+    type: stringList,
+    validate: throttledReplicas,
+    doc: 'Replicas (partition:broker, or * for all) whose leader-side replication is throttled.',
+    noEffect: 'Sluice has no replication quotas',
+    default: [],
+    synonyms: [],
+  }),
+  'local.retention.bytes': topic({
+    name: 'local.retention.bytes',
+    type: long,
+    validate: atLeast(-2),
+    doc: 'With tiered storage, the bytes kept on local disk; -2 means retention.bytes.',
+    noEffect: 'Sluice has no tiered storage',
+    synonyms: [{ name: 'log.local.retention.bytes', default: -2 }],
+  }),
+  'local.retention.ms': topic({
+    name: 'local.retention.ms',
+    type: long,
+    validate: atLeast(-2),
+    doc: 'With tiered storage, how long segments stay on local disk; -2 means retention.ms.',
+    noEffect: 'Sluice has no tiered storage',
+    synonyms: [{ name: 'log.local.retention.ms', default: -2 }],
+  }),
+  'max.compaction.lag.ms': topic({
+    name: 'max.compaction.lag.ms',
+    type: long,
+    validate: atLeast(1),
+    doc: 'The longest a record may stay uncompacted, whatever the dirty ratio.',
+    noEffect: 'the cleaner compacts by min.cleanable.dirty.ratio and tombstone horizons only',
+    synonyms: [{ name: 'log.cleaner.max.compaction.lag.ms', default: Number.POSITIVE_INFINITY }],
+  }),
+  'message.downconversion.enable': topic({
+    name: 'message.downconversion.enable',
+    type: boolean,
+    doc: 'Whether fetches of old clients get batches down-converted to their message format.',
+    noEffect: 'Sluice serves Fetch v4+ only, which never needs down-conversion',
+    synonyms: [{ name: 'log.message.downconversion.enable', default: true }],
+  }),
+  'message.format.version': topic({
+    name: 'message.format.version',
+    type: string,
+    validate: (v) => (/^\d+\.\d+(\.\d+)?(-IV\d+)?$/.test(v) ? undefined : 'expected a Kafka version such as 3.0-IV1'),
+    doc: 'The message format version of the topic (deprecated; with inter.broker.protocol.version 3.0+ it is always the v2 format).',
+    noEffect: 'Sluice always writes the v2 (magic 2) format',
+    synonyms: [{ name: 'log.message.format.version', default: '3.0-IV1', dynamic: false }],
+  }),
+  'message.timestamp.after.max.ms': topic({
+    name: 'message.timestamp.after.max.ms',
+    type: long,
+    validate: atLeast(0),
+    doc: 'With CreateTime, the furthest a record timestamp may be ahead of the broker\'s clock; later ones are refused (INVALID_TIMESTAMP).',
+    synonyms: [{ name: 'log.message.timestamp.after.max.ms', default: Number.POSITIVE_INFINITY }],
+  }),
+  'message.timestamp.before.max.ms': topic({
+    name: 'message.timestamp.before.max.ms',
+    type: long,
+    validate: atLeast(0),
+    doc: 'With CreateTime, the furthest a record timestamp may be behind the broker\'s clock; older ones are refused (INVALID_TIMESTAMP).',
+    synonyms: [{ name: 'log.message.timestamp.before.max.ms', default: Number.POSITIVE_INFINITY }],
+  }),
+  'message.timestamp.difference.max.ms': topic({
+    name: 'message.timestamp.difference.max.ms',
+    type: long,
+    validate: atLeast(0),
+    doc: 'Deprecated: with CreateTime, the largest difference between a record timestamp and the broker\'s clock (either way) when message.timestamp.before/after.max.ms are unset.',
+    synonyms: [{ name: 'log.message.timestamp.difference.max.ms', default: Number.POSITIVE_INFINITY }],
+  }),
+  'min.compaction.lag.ms': topic({
+    name: 'min.compaction.lag.ms',
+    type: long,
+    validate: atLeast(0),
+    doc: 'The least time a record stays uncompacted: the cleaner stops at the first segment holding a younger record.',
+    synonyms: [{ name: 'log.cleaner.min.compaction.lag.ms', default: 0 }],
+  }),
+  preallocate: topic({
+    name: 'preallocate',
+    type: boolean,
+    doc: 'Preallocate the file of a new segment.',
+    noEffect: 'segment files are preallocated with sluice.log.append.mode=mmap and grow as written with write, whatever this says',
+    synonyms: [{ name: 'log.preallocate', default: false }],
+  }),
+  'remote.log.copy.disable': topic({
+    name: 'remote.log.copy.disable',
+    type: boolean,
+    doc: 'With tiered storage, stop copying segments to remote storage.',
+    noEffect: 'Sluice has no tiered storage',
+    default: false,
+    synonyms: [],
+  }),
+  'remote.log.delete.on.disable': topic({
+    name: 'remote.log.delete.on.disable',
+    type: boolean,
+    doc: 'With tiered storage, delete the remote segments when remote storage is turned off.',
+    noEffect: 'Sluice has no tiered storage',
+    default: false,
+    synonyms: [],
+  }),
+  'remote.storage.enable': topic({
+    name: 'remote.storage.enable',
+    type: boolean,
+    // Kafka's answer on a cluster with remote.log.storage.system.enable=false, which Sluice always is.
+    validate: (v) => (v ? 'Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage.' : undefined),
+    doc: 'Tiered storage for the topic; Sluice has none, so only false is accepted.',
+    default: false,
+    synonyms: [],
+  }),
+  'segment.jitter.ms': topic({
+    name: 'segment.jitter.ms',
+    type: long,
+    validate: atLeast(0),
+    doc: 'A random amount of time, up to this, taken off segment.ms for each segment, so partitions do not all roll at once.',
+    synonyms: [
+      { name: 'log.roll.jitter.ms', default: null },
+      {
+        name: 'log.roll.jitter.hours',
+        type: int,
+        default: 0,
+        toTopic: (h) => h * HOUR_MS,
+        doc: 'Hours of segment roll jitter, used when log.roll.jitter.ms is unset.',
+      },
+    ],
+  }),
   'sluice.log.append.mode': topic({
     name: 'sluice.log.append.mode',
     type: oneOf(['write', 'mmap']),
@@ -273,6 +447,8 @@ export const BROKER_DEFS = {
     type: listenerList,
     default: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 9092 }],
     validate: notEmpty('listener'),
+    // Kafka can change it per broker at runtime (so not read-only); Sluice only at start-up.
+    dynamic: true,
     doc: 'Comma-separated NAME://host:port addresses to accept clients on; an empty host binds all interfaces.',
   }),
   advertisedListeners: broker({
@@ -280,6 +456,7 @@ export const BROKER_DEFS = {
     type: listenerList,
     default: null,
     validate: notEmpty('listener'),
+    dynamic: true,
     doc: 'The addresses given to clients, when they differ from listeners; a wildcard listener host is advertised as 127.0.0.1.',
   }),
   controllerListenerNames: broker({
@@ -305,6 +482,9 @@ export const BROKER_DEFS = {
   groupInitialRebalanceDelayMs: broker({ name: 'group.initial.rebalance.delay.ms', type: int, default: 3000, validate: atLeast(0), doc: 'How long a new group waits for more members before its first rebalance.' }),
   groupMinSessionTimeoutMs: broker({ name: 'group.min.session.timeout.ms', type: int, default: 6000, validate: atLeast(0), doc: 'The shortest session timeout a consumer may ask for.' }),
   groupMaxSessionTimeoutMs: broker({ name: 'group.max.session.timeout.ms', type: int, default: 1_800_000, validate: atLeast(0), doc: 'The longest session timeout a consumer may ask for.' }),
+  groupConsumerAssignors: broker({ name: 'group.consumer.assignors', type: stringList, default: ['uniform', 'range'], validate: notEmpty('assignor'), doc: 'Server-side assignors of consumer groups (KIP-848), the first the default: uniform, range (or their Kafka class names).' }),
+  groupConsumerSessionTimeoutMs: broker({ name: 'group.consumer.session.timeout.ms', type: int, default: 45_000, validate: atLeast(1), doc: 'How long a consumer group (KIP-848) member may go without heartbeating before it is removed.' }),
+  groupConsumerHeartbeatIntervalMs: broker({ name: 'group.consumer.heartbeat.interval.ms', type: int, default: 5000, validate: atLeast(1), doc: 'How often consumer group (KIP-848) members are told to heartbeat.' }),
   fetchTransfer: broker({ name: 'sluice.fetch.transfer', type: oneOf(['sendfile', 'copy']), default: 'sendfile', doc: 'How fetch responses send log bytes: sendfile from the page cache, or read and copy.' }),
   consoleListener: broker({ name: 'sluice.console.listener', type: optionalHostPort, default: { host: '127.0.0.1', port: 8080 }, doc: 'host:port of the web console; empty turns it off.' }),
   logMmapMlock: broker({ name: 'sluice.log.mmap.mlock', type: boolean, default: false, doc: 'Pin the active mapped segment in memory (sluice.log.append.mode=mmap).' }),
@@ -389,9 +569,43 @@ export const BROKER_DEFS = {
   }),
 };
 
-/** Every broker config by name: BROKER_DEFS and the topic-default synonyms. */
+const NO_SASL = 'Sluice serves PLAINTEXT listeners only, without SASL';
+const NO_IBP = 'Sluice speaks the latest inter-broker protocol and writes the v2 record format only';
+
+/**
+ * Kafka 3.9 broker configs that deployment tooling sets (Kerberos and SASL settings, legacy
+ * protocol versions) and that mean nothing here: accepted from the properties file and
+ * AlterConfigs, stored, and described with Kafka's defaults, types and dynamic flags.
+ */
+export const NO_EFFECT_BROKER_DEFS: readonly BrokerConfigDef<unknown>[] = [
+  broker({ name: 'sasl.kerberos.service.name', type: string, default: null, dynamic: true, noEffect: NO_SASL, doc: 'The Kerberos principal name that Kafka runs as.' }),
+  broker({ name: 'sasl.kerberos.kinit.cmd', type: string, default: '/usr/bin/kinit', dynamic: true, noEffect: NO_SASL, doc: 'The Kerberos kinit command path.' }),
+  broker({ name: 'sasl.kerberos.ticket.renew.window.factor', type: double, default: 0.8, dynamic: true, noEffect: NO_SASL, doc: 'The share of the ticket lifetime after which the login thread renews it.' }),
+  broker({ name: 'sasl.kerberos.ticket.renew.jitter', type: double, default: 0.05, dynamic: true, noEffect: NO_SASL, doc: 'The share of random jitter added to the renewal time.' }),
+  broker({ name: 'sasl.kerberos.min.time.before.relogin', type: long, default: 60_000, dynamic: true, noEffect: NO_SASL, doc: 'The login thread sleep time between refresh attempts, in ms.' }),
+  broker({ name: 'sasl.kerberos.principal.to.local.rules', type: stringList, default: ['DEFAULT'], dynamic: true, noEffect: NO_SASL, doc: 'Rules mapping principal names to short names.' }),
+  broker({ name: 'sasl.enabled.mechanisms', type: stringList, default: ['GSSAPI'], dynamic: true, noEffect: NO_SASL, doc: 'The SASL mechanisms enabled in the Kafka server.' }),
+  broker({ name: 'sasl.mechanism.inter.broker.protocol', type: string, default: 'GSSAPI', noEffect: NO_SASL, doc: 'The SASL mechanism used for inter-broker communication.' }),
+  broker({
+    name: 'security.inter.broker.protocol',
+    type: oneOf(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']),
+    default: 'PLAINTEXT',
+    noEffect: 'brokers talk over inter.broker.listener.name, which is PLAINTEXT',
+    doc: 'The security protocol used to communicate between brokers.',
+  }),
+  broker({
+    name: 'inter.broker.protocol.version',
+    type: string,
+    default: '3.9-IV0',
+    validate: (v) => (/^\d+\.\d+(\.\d+)?(-IV\d+)?$/.test(v) ? undefined : 'expected a Kafka version such as 3.9-IV0'),
+    noEffect: NO_IBP,
+    doc: 'The version of the inter-broker protocol.',
+  }),
+].map((d) => ({ ...d, doc: `${d.doc} Accepted as Kafka does; no effect in Sluice: ${d.noEffect}.` }));
+
+/** Every broker config by name: BROKER_DEFS, the topic-default synonyms and the no-effect ones. */
 export const ALL_BROKER_DEFS: ReadonlyMap<string, BrokerConfigDef<unknown>> = new Map(
-  [...Object.values(BROKER_DEFS), ...Object.values(TOPIC_DEFS).flatMap((t) => t.synonyms.map((s) => s.def))].map((d) => [d.name, d]),
+  [...Object.values(BROKER_DEFS), ...Object.values(TOPIC_DEFS).flatMap((t) => t.synonyms.map((s) => s.def)), ...NO_EFFECT_BROKER_DEFS].map((d) => [d.name, d]),
 );
 
 export const topicDefOf = (name: string): TopicConfigDef<unknown> | undefined =>

@@ -30,23 +30,42 @@ export type DescribedConfig = Omit<DescribeConfigsResponseDescribeConfigsResourc
 type Synonym = Omit<DescribeConfigsResponseDescribeConfigsSynonym, 'unknownTaggedFields'>;
 
 export interface DescribeOptions {
-  /** Only these names (unknown ones are skipped, as Kafka does); null or absent for all. */
+  /** Only these names (unknown ones are skipped, as Kafka does); null, empty or absent for all. */
   keys?: readonly string[] | null;
+  /**
+   * The dynamic broker configs set for this broker alone (DYNAMIC_BROKER_CONFIG), apart from
+   * the cluster-wide ones (DYNAMIC_DEFAULT_BROKER_CONFIG); both are in BrokerConfig.dynamicConfigs.
+   * Absent on a single node, where the two are one set, reported cluster-wide.
+   */
+  dynamicLayers?: { perBroker: ReadonlyMap<string, string>; clusterDefault: ReadonlyMap<string, string> };
+  /** Describing the cluster-wide resource (""): only its own synonyms, as Kafka lists them. */
+  clusterDefault?: boolean;
   /** Fill `synonyms` (DescribeConfigs v1+ IncludeSynonyms); default true. */
   includeSynonyms?: boolean;
   /** Fill `documentation` (v3+ IncludeDocumentation); default true. */
   includeDocumentation?: boolean;
 }
 
-/** The broker-level values behind a config, in Kafka's order: dynamic, static, then defaults. */
-function brokerSynonyms(config: BrokerConfig, defs: readonly BrokerConfigDef<unknown>[]): Synonym[] {
+/**
+ * The broker-level values behind a config, in Kafka's order: dynamic (this broker's, then the
+ * cluster's), static, then defaults. As Kafka's ConfigHelper.configSynonyms does, the list
+ * starts at the first entry for the chain's head: for a retention.ms at its default, the head
+ * log.retention.ms has no value anywhere, so nothing is listed (not log.retention.hours=168).
+ */
+function brokerSynonyms(config: BrokerConfig, defs: readonly BrokerConfigDef<unknown>[], options: DescribeOptions): Synonym[] {
   const layer = (values: ReadonlyMap<string, string>, source: ConfigSourceId): Synonym[] =>
     defs.flatMap((d) => (values.has(d.name) ? [{ name: d.name, value: values.get(d.name)!, source }] : []));
-  return [
-    ...layer(config.dynamicConfigs, DYNAMIC_CONFIG_SOURCE),
+  const layers = options.dynamicLayers;
+  const dynamic = layers
+    ? [...layer(layers.perBroker, ConfigSource.DYNAMIC_BROKER_CONFIG), ...layer(layers.clusterDefault, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG)]
+    : layer(config.dynamicConfigs, DYNAMIC_CONFIG_SOURCE);
+  const all = [
+    ...dynamic,
     ...layer(config.staticConfigs, ConfigSource.STATIC_BROKER_CONFIG),
     ...defs.flatMap((d) => (d.default === null ? [] : [{ name: d.name, value: d.type.format(d.default), source: ConfigSource.DEFAULT_CONFIG }])),
   ];
+  const head = all.findIndex((s) => s.name === defs[0]?.name);
+  return head < 0 ? [] : all.slice(head);
 }
 
 function entry(
@@ -67,7 +86,8 @@ function entry(
 }
 
 function selected(names: string[], options: DescribeOptions): string[] {
-  const wanted = options.keys ? new Set(options.keys) : undefined;
+  // Kafka reads an empty list of names like null: every config.
+  const wanted = options.keys && options.keys.length > 0 ? new Set(options.keys) : undefined;
   return names.filter((n) => !wanted || wanted.has(n)).sort();
 }
 
@@ -81,10 +101,11 @@ export function describeTopicConfigs(broker: BrokerConfig, overrides: Partial<To
     const overridden = overrides[key] !== undefined;
     const synonyms = [
       ...(overridden ? [{ name, value, source: ConfigSource.TOPIC_CONFIG }] : []),
-      ...brokerSynonyms(broker, def.synonyms.map((s) => s.def)),
+      ...brokerSynonyms(broker, def.synonyms.map((s) => s.def), options),
     ];
-    // The chain always ends in a default, so its head is where the value came from.
-    const source = synonyms[0].source as ConfigSourceId;
+    // The chain ends in a default, so its head is where the value came from; a config no
+    // broker config defaults (leader.replication.throttled.replicas) has none: DEFAULT_CONFIG.
+    const source = (synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG) as ConfigSourceId;
     return entry(options, { name, value, source, readOnly: false, configType: def.type.configType, doc: def.doc, synonyms });
   });
 }
@@ -96,18 +117,12 @@ export function describeBrokerConfigs(broker: BrokerConfig, options: DescribeOpt
     const supplied = topicDefSuppliedBy(name);
     // A topic default's broker synonyms that rank below this one stand behind it (ms, minutes, hours).
     const chain = supplied ? supplied.def.synonyms.slice(supplied.index).map((s) => s.def) : [def];
-    const own = broker.dynamicConfigs.has(name)
-      ? { value: broker.dynamicConfigs.get(name)!, source: DYNAMIC_CONFIG_SOURCE }
-      : broker.staticConfigs.has(name)
-        ? { value: broker.staticConfigs.get(name)!, source: ConfigSource.STATIC_BROKER_CONFIG }
-        : { value: def.default === null ? null : def.type.format(def.default), source: ConfigSource.DEFAULT_CONFIG };
-    return entry(options, {
-      name,
-      ...own,
-      readOnly: !def.dynamic,
-      configType: def.type.configType,
-      doc: def.doc,
-      synonyms: brokerSynonyms(broker, chain),
-    });
+    // The cluster-wide resource lists only its own layer (Kafka filters the rest out).
+    const synonyms = brokerSynonyms(broker, chain, options).filter((s) => !options.clusterDefault || s.source === ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG);
+    const mine = synonyms.find((s) => s.name === name);
+    const value = mine ? mine.value : def.default === null ? null : def.type.format(def.default);
+    // Kafka's source is the head of the synonym list, whichever name it is.
+    const source = (synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG) as ConfigSourceId;
+    return entry(options, { name, value, source, readOnly: !def.dynamic, configType: def.type.configType, doc: def.doc, synonyms });
   });
 }

@@ -50,7 +50,7 @@ class Layers {
 
 function unknownKeyProblem(key: string): string {
   const topicDef = topicDefOf(key);
-  if (topicDef) return `unknown broker config ${key}: it is a topic config; its broker-wide default is ${topicDef.synonyms[0].def.name}`;
+  if (topicDef) return `unknown broker config ${key}: it is a topic config; ${topicDef.synonyms[0] ? `its broker-wide default is ${topicDef.synonyms[0].def.name}` : 'set it on the topic'}`;
   const near = closestName(key, [...ALL_BROKER_DEFS.keys(), ...IGNORED_BROKER_KEYS.keys()]);
   return near ? `unknown config ${key} (did you mean ${near}?)` : `unknown config ${key}`;
 }
@@ -61,6 +61,7 @@ function topicDefault<T>(def: TopicConfigDef<T>, layers: Layers): T {
     const v = layers.get(s.def);
     if (v !== null) return s.toTopic ? s.toTopic(v) : v;
   }
+  if (def.default !== undefined) return def.default;
   throw new Error(`no broker default for topic config ${def.name}`);
 }
 
@@ -160,6 +161,9 @@ function assemble(layers: Layers, problems: string[], notes: string[]): BrokerCo
     groupInitialRebalanceDelayMs: layers.need(d.groupInitialRebalanceDelayMs),
     groupMinSessionTimeoutMs: minSession,
     groupMaxSessionTimeoutMs: maxSession,
+    groupConsumerAssignors: layers.need(d.groupConsumerAssignors),
+    groupConsumerSessionTimeoutMs: layers.need(d.groupConsumerSessionTimeoutMs),
+    groupConsumerHeartbeatIntervalMs: layers.need(d.groupConsumerHeartbeatIntervalMs),
     fetchTransfer: layers.need(d.fetchTransfer),
     consoleListener: layers.get(d.consoleListener),
     logMmapMlock: layers.need(d.logMmapMlock),

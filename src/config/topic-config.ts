@@ -59,6 +59,8 @@ export function toLogConfig(
     cleanupCompact: policy.includes('compact'),
     deleteRetentionMs: values['delete.retention.ms'],
     minCleanableDirtyRatio: values['min.cleanable.dirty.ratio'],
+    minCompactionLagMs: values['min.compaction.lag.ms'],
+    segmentJitterMs: values['segment.jitter.ms'],
     timestampType: values['message.timestamp.type'] === 'LogAppendTime' ? 'log-append' : 'create',
     flushMessages: values['flush.messages'],
     flushMs: values['flush.ms'],

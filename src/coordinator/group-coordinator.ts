@@ -9,6 +9,7 @@ import { coordinatorWriteError } from './coordinator-log.js';
 import type { GroupLog, GroupLogRecord } from './group-log.js';
 import { ControlType } from '../protocol/records/control-record.js';
 import type { Partition } from '../replication/partition.js';
+import type { ConsumerGroupsHook } from './consumer-group.js';
 
 export interface CoordinatorSettings {
   /** group.initial.rebalance.delay.ms: how long a new group waits for more members. */
@@ -84,10 +85,13 @@ export class GroupCoordinator {
   private expiryTimer: NodeJS.Timeout | null = null;
   /** Groups in their initial delay: they complete on the timer, not when everyone has joined. */
   private readonly initialDelay = new WeakMap<Group, boolean>();
+  /** KIP-848 consumer groups (consumer-group.ts): they share this coordinator's offsets and partitions. */
+  consumerGroups: ConsumerGroupsHook | null = null;
 
   constructor(
     private readonly settings: CoordinatorSettings,
-    private readonly store: GroupLog,
+    /** The __consumer_offsets records; consumer groups (KIP-848) write theirs here too. */
+    readonly store: GroupLog,
   ) {}
 
   /** Starts offset expiry; groups come as this broker takes over partitions of __consumer_offsets. */
@@ -135,6 +139,7 @@ export class GroupCoordinator {
       }
       this.restore(this.getOrCreate(groupId), value);
     }
+    this.consumerGroups?.loadPartition(partition);
     this.loaded.add(partition.index);
     log.info({ partition: partition.key, groups: this.groupsOf(partition.index).length }, 'coordinator of a __consumer_offsets partition: groups loaded');
   }
@@ -142,6 +147,7 @@ export class GroupCoordinator {
   /** Gives up the groups of a partition this broker no longer leads: their next coordinator has them. */
   unloadPartition(index: number): void {
     if (!this.loaded.delete(index)) return;
+    this.consumerGroups?.unloadPartition(index);
     for (const g of this.groupsOf(index)) {
       this.stopTimers(g);
       for (const m of g.members.values()) {
@@ -192,6 +198,7 @@ export class GroupCoordinator {
 
   close(): void {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    this.consumerGroups?.close();
     for (const g of this.groups.values()) this.stopTimers(g);
   }
 
@@ -227,6 +234,8 @@ export class GroupCoordinator {
     if (req.sessionTimeoutMs < this.settings.minSessionTimeoutMs || req.sessionTimeoutMs > this.settings.maxSessionTimeoutMs) {
       return Promise.resolve(joinError(ErrorCode.INVALID_SESSION_TIMEOUT, req.memberId));
     }
+    // A consumer group (KIP-848) with members takes no classic members: no online migration here.
+    if (this.consumerGroups?.isActive(req.groupId)) return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
     const existing = this.groups.get(req.groupId);
     if (!existing && req.memberId !== '') return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
     const group = existing ?? this.getOrCreate(req.groupId);
@@ -563,6 +572,8 @@ export class GroupCoordinator {
     if (ref.groupId === '') return ErrorCode.INVALID_GROUP_ID;
     const elsewhere = this.coordinatorError(ref.groupId);
     if (elsewhere !== ErrorCode.NONE) return elsewhere;
+    const consumerCheck = this.consumerGroups?.commitCheck(ref);
+    if (consumerCheck !== undefined) return consumerCheck;
     if (!group || group.state === 'Empty') {
       return ref.generationId < 0 ? ErrorCode.NONE : group ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.ILLEGAL_GENERATION;
     }
@@ -658,6 +669,8 @@ export class GroupCoordinator {
     const elsewhere = this.coordinatorError(groupId);
     if (elsewhere !== ErrorCode.NONE) return elsewhere;
     const group = this.groups.get(groupId);
+    const consumer = await this.consumerGroups?.deleteGroup(groupId);
+    if (consumer !== undefined && (consumer !== ErrorCode.NONE || !group)) return consumer;
     if (!group || group.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group.state !== 'Empty') return ErrorCode.NON_EMPTY_GROUP;
     group.transition('Dead');
@@ -678,6 +691,7 @@ export class GroupCoordinator {
   async expireOffsets(now: number): Promise<void> {
     for (const group of [...this.groups.values()]) {
       if (group.state !== 'Empty' || now - group.stateTimestamp < this.settings.offsetsRetentionMs) continue;
+      if (this.consumerGroups?.isActive(group.groupId)) continue;
       const expired = [...group.offsets.values()].filter((o) => now - Math.max(o.commitTimestamp, group.stateTimestamp) >= this.settings.offsetsRetentionMs);
       if (expired.length === 0) continue;
       try {

@@ -9,6 +9,19 @@ import { apiByKey } from '../protocol/generated/api-table.js';
 import type { RequestHeader } from '../protocol/generated/messages/request-header.js';
 import { FrameDecoder, FramingError } from './frame-decoder.js';
 
+/** Client id + API + version already warned about: each is logged once, not at every reconnect. */
+const warnedUnsupported = new Set<string>();
+/** Bounds the set against clients inventing ids; past it, nothing more is warned about. */
+const MAX_WARNED_UNSUPPORTED = 10_000;
+
+/** A request in a version Sluice does not serve: a warning, once per client id, API and version. */
+function warnUnsupportedOnce(clientId: string | null, api: string, version: number): void {
+  const key = `${clientId ?? ''}\u0000${api}\u0000${version}`;
+  if (warnedUnsupported.has(key) || warnedUnsupported.size >= MAX_WARNED_UNSUPPORTED) return;
+  warnedUnsupported.add(key);
+  log.warn({ clientId, api, version }, `${api} v${version} is not supported (client ${clientId === null ? 'without an id' : `"${clientId}"`}): closing its connections`);
+}
+
 export interface ConnectionInfo {
   readonly id: number;
   readonly remoteAddress: string;
@@ -120,6 +133,7 @@ export class Connection implements ConnectionInfo {
         return;
       }
       const name = apiByKey(apiKey)?.name ?? `api key ${apiKey}`;
+      warnUnsupportedOnce(header.clientId, name, version);
       return this.close(`${name} v${version} is not supported`);
     }
     try {

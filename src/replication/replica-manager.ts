@@ -49,6 +49,8 @@ export class ReplicaManager {
   /** ISR changes this broker made as leader, for metrics. */
   readonly isrChanges = { shrinks: 0, expands: 0 };
   private starting = true;
+  /** Partitions out of service while their log changes directory: the move, and where a later request wants it. */
+  private readonly moving = new Map<string, { done: Promise<void>; next: string | null }>();
 
   constructor(private readonly opts: ReplicaManagerOptions) {}
 
@@ -121,7 +123,7 @@ export class ReplicaManager {
   private reconcile(topics: Set<string>, deleted: TopicImage[]): void {
     const now = Date.now();
     for (const t of deleted) {
-      for (let i = 0; i < t.partitions.length; i++) this.remove(t.name, i);
+      for (let i = 0; i < t.partitions.length; i++) if (!this.moving.has(keyOf(t.name, i))) this.remove(t.name, i);
       log.info({ topic: t.name }, 'topic deleted');
     }
     for (const name of topics) {
@@ -133,6 +135,8 @@ export class ReplicaManager {
       let cause: unknown;
       for (let i = 0; i < t.partitions.length; i++) {
         const state = t.partitions[i];
+        // A move puts the partition back in service, as the image then has it.
+        if (this.moving.has(keyOf(name, i))) continue;
         let p = this.partitions.get(keyOf(name, i));
         if (p && p.topicId !== t.id) {
           // The topic was deleted and created again under the same name.
@@ -182,7 +186,7 @@ export class ReplicaManager {
    * topic by the same name (deleted and made again while this broker was away) is replaced.
    * When the log cannot be opened or made: why, the first time, then null (reported once).
    */
-  private attach(t: TopicImage, index: number): Partition | { cause: unknown } | null {
+  private attach(t: TopicImage, index: number, knownHighWatermark?: number): Partition | { cause: unknown } | null {
     const key = keyOf(t.name, index);
     try {
       let partitionLog = this.opts.logs.get(t.name, index);
@@ -199,7 +203,8 @@ export class ReplicaManager {
         partitionLog = this.opts.logs.get(t.name, index)!;
         writePartitionTopicId(partitionLog.dir, t.id);
       }
-      const hw = this.opts.store.kind === 'embedded' ? partitionLog.logEndOffset : (this.opts.logs.checkpointedHighWatermark(t.name, index) ?? 0);
+      const hw =
+        knownHighWatermark ?? (this.opts.store.kind === 'embedded' ? partitionLog.logEndOffset : (this.opts.logs.checkpointedHighWatermark(t.name, index) ?? 0));
       const p = new Partition(t.name, index, t.id, partitionLog, this.opts.nodeId, this.isrWriter, hw);
       this.partitions.set(key, p);
       this.reportedOffline.delete(key);
@@ -246,6 +251,78 @@ export class ReplicaManager {
     return this.partitions.get(keyOf(topic, index));
   }
 
+  /** Whether a partition's log is moving to another directory (AlterReplicaLogDirs). */
+  isMoving(topic: string, index: number): boolean {
+    return this.moving.has(keyOf(topic, index)) || this.opts.logs.futureLogs().some((m) => m.topic === topic && m.partition === index);
+  }
+
+  /**
+   * AlterReplicaLogDirs: moves a replica's log to the log directory `dir`, online. The closed
+   * segments are copied while the partition serves; then it is out of service (requests get
+   * NOT_LEADER_OR_FOLLOWER and retry) while its log closes, the rest is copied and made durable,
+   * the copy is renamed into place and opened; then it serves again from there, with its role
+   * as the image gives it. A request for a partition already moving takes effect after the move.
+   */
+  moveToDir(topic: string, index: number, dir: string): Promise<void> {
+    const key = keyOf(topic, index);
+    const running = this.moving.get(key) ?? this.precopying.get(key);
+    if (running) {
+      running.next = dir;
+      return running.done;
+    }
+    const entry = { done: Promise.resolve(), next: null as string | null };
+    this.precopying.set(key, entry);
+    entry.done = this.move(topic, index, dir, entry).finally(() => {
+      this.precopying.delete(key);
+      this.moving.delete(key);
+      const next = entry.next;
+      if (next !== null && this.opts.logs.dirOfLog(topic, index) !== next && this.partitions.has(key)) {
+        this.moveToDir(topic, index, next).catch((e: unknown) => log.warn({ partition: key, err: (e as Error).message }, 'log directory move failed'));
+      }
+    });
+    return entry.done;
+  }
+
+  private readonly precopying = new Map<string, { done: Promise<void>; next: string | null }>();
+
+  private async move(topic: string, index: number, dir: string, entry: { done: Promise<void>; next: string | null }): Promise<void> {
+    const key = keyOf(topic, index);
+    const p = this.partitions.get(key);
+    if (!p || p.log.offline) throw new Error(`${key} is not served here`);
+    const move = await this.opts.logs.startMove(topic, index, dir);
+    const current = this.partitions.get(key);
+    if (current !== p || p.log.offline) {
+      this.opts.logs.abandonMove(move);
+      throw new Error(`${key} changed while its log was copied`);
+    }
+    // Out of service: nothing appends from here until the log is open in its new place.
+    this.precopying.delete(key);
+    this.moving.set(key, entry);
+    this.partitions.delete(key);
+    this.changeRole(p, () => p.goOffline());
+    try {
+      await this.opts.logs.completeMove(move);
+    } finally {
+      this.moving.delete(key);
+      this.reattach(topic, index, p.highWatermark);
+    }
+  }
+
+  /** A moved partition back in service, as the image has it now (or its log deleted, if the image dropped it meanwhile). */
+  private reattach(topic: string, index: number, highWatermark: number): void {
+    const t = this.image.topic(topic);
+    if (!t || !this.assignedHere(topic, index)) {
+      this.deleteLog(topic, index);
+      return;
+    }
+    // A log that could not be opened again stays offline here rather than be made anew, empty.
+    if (!this.opts.logs.get(topic, index)) return;
+    const attached = this.attach(t, index, highWatermark);
+    if (!(attached instanceof Partition)) return;
+    if (attached.log.offline) this.changeRole(attached, () => attached.goOffline());
+    else this.changeRole(attached, () => attached.applyState(t.partitions[index], Date.now()));
+  }
+
   /**
    * The partition to serve, or the Kafka error for why there is none: UNKNOWN_TOPIC_OR_PARTITION
    * when the image does not list it; NOT_LEADER_OR_FOLLOWER when it has no replica here;
@@ -258,6 +335,8 @@ export class ReplicaManager {
     const p = this.partitions.get(key);
     // The directory's failure is logged where it happens, once.
     if (p) return p.log.offline ? ErrorCode.KAFKA_STORAGE_ERROR : p;
+    // Moving to another log directory, for the moment it takes to close, copy and reopen: clients retry.
+    if (this.moving.has(key)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     if (!this.assignedHere(topic, index)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     if (!this.reportedOffline.has(key)) {
       this.reportedOffline.add(key);

@@ -7,7 +7,8 @@ import type { AbortedTxn } from './transaction-index.js';
 /**
  * Log compaction (cleanup.policy=compact), after Kafka's log cleaner. One pass over a log:
  *
- * - The cleanable range is the inactive segments wholly below `upTo` (the high watermark);
+ * - The cleanable range is the inactive segments wholly below `upTo` (the high watermark),
+ *   up to the first dirty one holding a record younger than min.compaction.lag.ms;
  *   the active segment is never cleaned and never consulted. Records past the high watermark
  *   may still be truncated away, and one past it that made an older record obsolete would
  *   take that record with it.
@@ -70,10 +71,18 @@ export interface CleanableRange {
   dirtyBytes: number;
 }
 
-export function cleanableRange(log: PartitionLog, upTo = log.logEndOffset): CleanableRange {
+export function cleanableRange(log: PartitionLog, upTo = log.logEndOffset, now?: number): CleanableRange {
   const inactive = log.inactiveSegments();
   let n = 0;
   while (n < inactive.length && inactive[n].nextOffset <= upTo) n++;
+  // min.compaction.lag.ms (Kafka's firstUncleanableDirtyOffset): the range stops at the first
+  // dirty segment holding a record younger than the lag.
+  const lag = log.config.minCompactionLagMs;
+  if (now !== undefined && lag > 0) {
+    const checkpoint = log.cleanerCheckpoint;
+    const young = inactive.slice(0, n).findIndex((s) => s.nextOffset > checkpoint && s.maxTimestamp > now - lag);
+    if (young >= 0) n = young;
+  }
   const segments = inactive.slice(0, n);
   const end = n < inactive.length ? inactive[n].baseOffset : log.segmentBaseOffsets()[inactive.length];
   const start = Math.max(log.logStartOffset, segments[0]?.baseOffset ?? end);
@@ -245,7 +254,7 @@ class CleanedGroup {
  * cleanup.policy and dirty ratio (LogCleaner checks those). Moves log.cleanerCheckpoint.
  */
 export function cleanLog(log: PartitionLog, now: number, options: CleanOptions = {}): CleanStats {
-  const range = cleanableRange(log, options.upTo);
+  const range = cleanableRange(log, options.upTo, now);
   const stats: CleanStats = {
     firstDirtyOffset: range.firstDirty,
     cleanedUpTo: range.end,
@@ -300,7 +309,7 @@ export class LogCleaner {
     if (!log.config.cleanupCompact) return false;
     const last = this.lastPass.get(log);
     if (last && last.nextDeleteHorizon <= now) return true;
-    const range = cleanableRange(log, upTo);
+    const range = cleanableRange(log, upTo, now);
     if (last?.end === range.end) return false;
     return range.dirtyBytes > 0 && dirtyRatio(range) > log.config.minCleanableDirtyRatio;
   }
@@ -309,7 +318,7 @@ export class LogCleaner {
   cleanIfNeeded(log: PartitionLog, now: number, upTo?: number): CleanStats | null {
     if (!this.needsCleaning(log, now, upTo)) return null;
     const stats = cleanLog(log, now, { upTo });
-    this.lastPass.set(log, { end: cleanableRange(log, upTo).end, nextDeleteHorizon: stats.nextDeleteHorizon });
+    this.lastPass.set(log, { end: cleanableRange(log, upTo, now).end, nextDeleteHorizon: stats.nextDeleteHorizon });
     return stats;
   }
 }

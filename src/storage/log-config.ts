@@ -26,6 +26,10 @@ export interface LogConfig {
   deleteRetentionMs: number;
   /** min.cleanable.dirty.ratio: compact when this share of the log is uncleaned. */
   minCleanableDirtyRatio: number;
+  /** min.compaction.lag.ms: the cleaner leaves segments holding records younger than this. */
+  minCompactionLagMs: number;
+  /** segment.jitter.ms: each segment rolls up to this much (at random) before segment.ms. */
+  segmentJitterMs: number;
   /** message.timestamp.type. */
   timestampType: TimestampType;
   /** flush.messages: fsync after this many messages (async mode). */
@@ -57,6 +61,8 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = {
   cleanupCompact: false,
   deleteRetentionMs: 24 * 3600 * 1000,
   minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  segmentJitterMs: 0,
   timestampType: 'create',
   flushMessages: Number.POSITIVE_INFINITY,
   flushMs: Number.POSITIVE_INFINITY,

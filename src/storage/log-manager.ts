@@ -1,4 +1,6 @@
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { copyFile, open as openFile, readdir, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { log } from '../log.js';
 import { fsyncDirectory, OffsetCheckpointFile, partitionKey, type PartitionOffset } from './checkpoint-file.js';
@@ -50,6 +52,83 @@ export interface LogManagerOptions {
   cleanableEndOf?: (topic: string, partition: number) => number | undefined;
 }
 
+/**
+ * A partition log on its way to another log directory (AlterReplicaLogDirs): Kafka's future
+ * replica, `<topic>-<partition>.<uuid>-future` in the target directory.
+ */
+export interface LogMove extends TopicPartition {
+  /** The target log directory. */
+  dir: string;
+  /** The future replica's directory. */
+  future: string;
+  /** The source files copied so far, with how they looked before the copy. */
+  copied: Map<string, Stats>;
+  /** Bytes copied so far: the future replica's size in DescribeLogDirs. */
+  bytes: number;
+}
+
+/** In a moved partition's directory from its commit until its source copy is gone: this copy wins. */
+const MOVED_MARKER = '.sluice-moved-in';
+const FUTURE_SUFFIX = '-future';
+
+/**
+ * Finishes or undoes AlterReplicaLogDirs moves a crash interrupted, before anything is loaded:
+ * a future replica not committed yet is deleted (its source is whole); a committed one (its
+ * directory renamed into place, with the marker) wins over any copy of the partition left in
+ * another directory, which is deleted. So each partition is in exactly one directory.
+ */
+function finishInterruptedMoves(dirs: readonly string[]): void {
+  const movedIn = new Map<string, string>();
+  const listings = new Map<string, string[]>();
+  for (const dir of dirs) {
+    try {
+      listings.set(dir, readdirSync(dir));
+    } catch {
+      // An unreadable directory is dealt with when it is loaded.
+    }
+  }
+  for (const [dir, names] of listings) {
+    for (const name of names) {
+      if (name.endsWith(FUTURE_SUFFIX)) {
+        rmSync(join(dir, name), { recursive: true, force: true });
+        log.info({ dir, replica: name }, 'a log directory move that did not finish was undone: the partition stays where it was');
+      } else if (parsePartitionDir(name) && existsSync(join(dir, name, MOVED_MARKER))) movedIn.set(name, dir);
+    }
+  }
+  for (const [name, target] of movedIn) {
+    for (const [dir, names] of listings) {
+      if (dir === target || !names.includes(name)) continue;
+      rmSync(join(dir, name), { recursive: true, force: true });
+      fsyncDirectory(dir);
+      log.info({ from: dir, to: target, partition: name }, 'a log directory move was finished: the old copy is deleted');
+    }
+    rmSync(join(target, name, MOVED_MARKER), { force: true });
+  }
+}
+
+/**
+ * Tests kill the process at a named step of a move (SLUICE_TEST_KILL_IN_MOVE), to check that a
+ * crash there leaves the partition whole in one directory. `source-partly-deleted` removes one
+ * file of the old copy first, as a crash in the middle of its deletion would.
+ */
+function testKillPoint(step: string, source?: string): void {
+  if (process.env.SLUICE_TEST_KILL_IN_MOVE !== step) return;
+  if (source !== undefined) {
+    const first = readdirSync(source).find((n) => n.endsWith('.log'));
+    if (first) unlinkSync(join(source, first));
+  }
+  process.kill(process.pid, 'SIGKILL');
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await openFile(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Why a directory cannot be used: another process holds it. */
 export class LogDirLockedError extends Error {}
 
@@ -85,6 +164,7 @@ export class LogManager {
     const opts = { ...options, logDirs: locked.dirs };
     const manager = new LogManager(opts);
     try {
+      finishInterruptedMoves(opts.logDirs);
       for (const dir of opts.logDirs) manager.loadDirOrFail(dir);
     } catch (e) {
       locked.release();
@@ -406,6 +486,162 @@ export class LogManager {
       }
     }
     return failed;
+  }
+
+  /** log.dirs, resolved. */
+  get logDirs(): readonly string[] {
+    return this.opts.logDirs;
+  }
+
+  private readonly moves = new Map<string, LogMove>();
+
+  /** The future replicas being made (DescribeLogDirs lists them with isFutureKey). */
+  futureLogs(): LogMove[] {
+    return [...this.moves.values()];
+  }
+
+  /**
+   * AlterReplicaLogDirs, first half, while the log keeps serving: makes the future replica in
+   * `dir` and copies the closed segments' record files into it (they only ever change by
+   * truncation, which changes their size, or by being replaced or deleted, which
+   * completeMove sees).
+   */
+  async startMove(topic: string, partition: number, dir: string): Promise<LogMove> {
+    const key = partitionKey(topic, partition);
+    const entry = this.logs.get(key);
+    if (!entry) throw new StorageError('log-closed', `${key} has no log here`);
+    if (this.moves.has(key)) throw new Error(`${key} is already moving`);
+    const future = join(dir, `${key}.${randomUUID().replace(/-/g, '')}${FUTURE_SUFFIX}`);
+    const move: LogMove = { topic, partition, dir, future, copied: new Map(), bytes: 0 };
+    this.moves.set(key, move);
+    try {
+      mkdirSync(future);
+      const source = entry.log.dir;
+      const bases = entry.log.segmentBaseOffsets();
+      const active = bases[bases.length - 1];
+      for (const name of await readdir(source)) {
+        const base = /^(\d{20})\.log$/.exec(name);
+        if (!base || Number(base[1]) === active) continue;
+        try {
+          const before = await stat(join(source, name));
+          await copyFile(join(source, name), join(future, name));
+          move.copied.set(name, before);
+          move.bytes += before.size;
+        } catch (e) {
+          // Deleted meanwhile (retention, compaction): completeMove copies what is there then.
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+      }
+    } catch (e) {
+      this.moves.delete(key);
+      rmSync(future, { recursive: true, force: true });
+      throw fileSystemFailure(e, future) ?? e;
+    }
+    return move;
+  }
+
+  /** Gives up a move started with startMove, before completeMove. */
+  abandonMove(move: LogMove): void {
+    this.moves.delete(partitionKey(move.topic, move.partition));
+    rmSync(move.future, { recursive: true, force: true });
+  }
+
+  /**
+   * AlterReplicaLogDirs, second half, once nothing appends to the partition any more (the
+   * replica manager has taken it out of service): the log is closed (flushed, producer
+   * snapshot written), whatever changed since startMove is copied, every file and the future
+   * directory are fsynced, the target directory's checkpoints name the partition, and the
+   * future directory is renamed into place with a marker: the commit. Then the source goes and
+   * the log is opened again from the target. A crash before the rename leaves the source whole
+   * (the future replica is deleted at start); after it, the marked copy wins at start.
+   * Whatever fails before the commit reopens the log where it was, and throws.
+   */
+  async completeMove(move: LogMove): Promise<void> {
+    const key = partitionKey(move.topic, move.partition);
+    const entry = this.logs.get(key);
+    const sourceDir = this.dirOf.get(key);
+    if (!entry || sourceDir === undefined) {
+      this.abandonMove(move);
+      throw new StorageError('log-closed', `${key} has no log here`);
+    }
+    const old = entry.log;
+    const config = old.config;
+    const target = join(move.dir, key);
+    let committed = false;
+    try {
+      await old.close();
+      const names = await readdir(old.dir);
+      for (const name of names) {
+        const from = join(old.dir, name);
+        const now = await stat(from);
+        if (!now.isFile()) continue;
+        const before = move.copied.get(name);
+        const same = before && before.size === now.size && before.ino === now.ino && before.mtimeMs === now.mtimeMs;
+        if (!same) {
+          await copyFile(from, join(move.future, name));
+          move.bytes += now.size;
+        }
+        await fsyncPath(join(move.future, name));
+      }
+      for (const name of await readdir(move.future)) if (!names.includes(name)) rmSync(join(move.future, name), { force: true });
+      this.writeCheckpointsOf(move.dir, [{ topic: move.topic, partition: move.partition, log: old }]);
+      const fd = openSync(join(move.future, MOVED_MARKER), 'w');
+      fsyncSync(fd);
+      closeSync(fd);
+      fsyncDirectory(move.future);
+      if (existsSync(target)) throw new StorageError('io-error', `${target} is in the way`);
+      // A broker stopping meanwhile keeps the partition where its checkpoints say it is.
+      if (this.closed) throw new StorageError('log-closed', 'the broker is stopping');
+      testKillPoint('before-commit');
+      renameSync(move.future, target);
+      fsyncDirectory(move.dir);
+      committed = true;
+      testKillPoint('after-commit');
+      testKillPoint('source-partly-deleted', old.dir);
+    } catch (e) {
+      this.moves.delete(key);
+      if (!committed) {
+        rmSync(move.future, { recursive: true, force: true });
+        // Reopened where it was, unless that directory failed (its partitions stay offline) or the broker is stopping.
+        if (this.offline.has(sourceDir)) old.goOffline(this.offline.get(sourceDir)!);
+        else if (!this.closed) this.reopen(key, entry, sourceDir, old.dir, old, config);
+      }
+      throw fileSystemFailure(e, move.future) ?? e;
+    } finally {
+      this.moves.delete(key);
+    }
+    let sourceGone = true;
+    try {
+      rmSync(old.dir, { recursive: true, force: true });
+      fsyncDirectory(sourceDir);
+    } catch (e) {
+      sourceGone = false;
+      log.warn({ partition: key, dir: old.dir, err: (e as Error).message }, 'the old copy of a moved partition could not be deleted: the next start deletes it');
+    }
+    this.unplace(key);
+    this.reopen(key, entry, move.dir, target, old, config);
+    if (sourceGone) rmSync(join(target, MOVED_MARKER), { force: true });
+    log.info({ partition: key, from: sourceDir, to: move.dir }, 'partition moved to another log directory');
+  }
+
+  /** Opens a closed log again at `path` in `dir`, where it is placed, trusted as it was closed cleanly. */
+  private reopen(key: string, entry: ManagedLog, dir: string, path: string, old: PartitionLog, config: LogConfig): void {
+    const reopened = new PartitionLog(path, config, { cleanShutdown: true, recoveryPoint: old.recoveryPoint, logStartOffset: old.logStartOffset });
+    reopened.cleanerCheckpoint = Math.min(old.cleanerCheckpoint, reopened.logEndOffset);
+    reopened.health = this.healthOf(dir);
+    if (this.logs.has(key)) this.unplace(key);
+    this.place(key, { topic: entry.topic, partition: entry.partition, log: reopened }, dir);
+  }
+
+  /** The checkpoint files of one directory, with `extra` logs added (a partition moving in). */
+  private writeCheckpointsOf(dir: string, extra: ManagedLog[]): void {
+    const here = [...[...this.logs].filter(([key]) => this.dirOf.get(key) === dir).map(([, l]) => l), ...extra];
+    const offsets = (pick: (l: PartitionLog) => number): PartitionOffset[] => here.map((l) => ({ topic: l.topic, partition: l.partition, offset: pick(l.log) }));
+    new OffsetCheckpointFile(join(dir, RECOVERY_POINTS)).write(offsets((l) => l.recoveryPoint));
+    new OffsetCheckpointFile(join(dir, LOG_START_OFFSETS)).write(offsets((l) => l.logStartOffset));
+    new OffsetCheckpointFile(join(dir, CLEANER_OFFSETS)).write(offsets((l) => l.cleanerCheckpoint));
+    const hw = this.opts.highWatermarkOf;
+    if (hw) new OffsetCheckpointFile(join(dir, HIGH_WATERMARKS)).write(here.map((l) => ({ topic: l.topic, partition: l.partition, offset: hw(l.topic, l.partition) ?? 0 })));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BATCH_LENGTH_OVERHEAD, HeaderField, MIN_BATCH_LENGTH, RECORD_BATCH_HEADER_SIZE } from '../protocol/records/batch-layout.js';
 import { RecordBatchHeader } from '../protocol/records/batch-header.js';
@@ -101,6 +101,8 @@ export class PartitionLog {
   /** Why the log's directory went offline; null while it serves. */
   private offlineReason: string | null = null;
   private currentConfig: LogConfig;
+  /** segment.jitter.ms for the active segment, drawn when it is created (Kafka's rollJitterMs). */
+  private rollJitterMs = 0;
 
   /**
    * Opens (or creates) the log in `dir`. After a clean shutdown the segments are trusted;
@@ -113,6 +115,7 @@ export class PartitionLog {
     opts: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number },
   ) {
     this.currentConfig = config;
+    this.rollJitterMs = randomRollJitter(config);
     mkdirSync(dir, { recursive: true });
     this.groupCommit = new GroupCommit(() => this.flush());
     this.loadReport = this.load(opts);
@@ -226,6 +229,7 @@ export class PartitionLog {
     const next = LogSegment.create(this.dir, baseOffset, this.config);
     this.active.seal();
     this.segments.push(next);
+    this.rollJitterMs = randomRollJitter(this.config);
     for (const l of this.listeners) l.rolled(baseOffset);
   }
 
@@ -235,6 +239,7 @@ export class PartitionLog {
 
   /** A topic's new config (AlterConfigs) applies to every segment, the active one included. */
   set config(config: LogConfig) {
+    if (config.segmentJitterMs !== this.currentConfig.segmentJitterMs || config.segmentMs !== this.currentConfig.segmentMs) this.rollJitterMs = randomRollJitter(config);
     this.currentConfig = config;
     for (const s of this.segments) s.config = config;
   }
@@ -333,7 +338,7 @@ export class PartitionLog {
     // The room a failure here needed: a new mapped segment takes all of its size at once.
     let needed = records.length;
     try {
-      if (!this.active.hasRoomFor(records.length) || this.active.spansMoreThan(this.config.segmentMs, maxTimestamp)) {
+      if (!this.active.hasRoomFor(records.length) || this.active.spansMoreThan(this.config.segmentMs - this.rollJitterMs, maxTimestamp)) {
         if (this.config.appendMode === 'mmap') needed = Math.max(needed, this.config.segmentBytes);
         this.roll(this.logEndOffset);
       }
@@ -512,15 +517,59 @@ export class PartitionLog {
     });
   }
 
-  /** The record with the largest timestamp (ListOffsets MAX_TIMESTAMP). */
+  /**
+   * The record with the largest timestamp (ListOffsets MAX_TIMESTAMP): the segment with the
+   * largest, its first batch reaching it (the time index knows the batch's last offset), and in
+   * that batch the first record with that timestamp (KAFKA-16310: not the batch's last offset).
+   */
   maxTimestampAndOffset(): TimestampAndOffset | null {
-    let best: TimestampAndOffset | null = null;
+    let best: LogSegment | null = null;
     for (const seg of this.segments) {
-      if (seg.maxTimestamp >= 0 && (best === null || seg.maxTimestamp > best.timestamp)) {
-        best = { timestamp: seg.maxTimestamp, offset: seg.offsetOfMaxTimestamp };
-      }
+      if (seg.maxTimestamp >= 0 && (best === null || seg.maxTimestamp > best.maxTimestamp)) best = seg;
     }
-    return best;
+    if (best === null) return null;
+    const seg = best;
+    return this.guarded(() => {
+      const found = { timestamp: seg.maxTimestamp, offset: seg.offsetOfMaxTimestamp };
+      const b = seg.findBatch(seg.offsetOfMaxTimestamp);
+      if (!b || b.maxTimestamp !== seg.maxTimestamp) return found;
+      const batch = decodeRecordBatch(seg.readBytes(b.position, b.size));
+      // Every record of a log-append-time batch has the batch's timestamp: the first one.
+      if (batch.timestampType === 'log-append') return { ...found, offset: b.baseOffset };
+      for (const r of batch.records) {
+        if (Number(batch.baseTimestamp) + r.timestampDelta === seg.maxTimestamp) return { ...found, offset: b.baseOffset + r.offsetDelta };
+      }
+      return found;
+    });
+  }
+
+  /**
+   * ListOffsets v0 (Kafka's legacyFetchOffsetsBefore): up to `maxNumOffsets` offsets, largest
+   * first, taken from the segments' base offsets (each dated by its file's modification time)
+   * and the log end (dated now, when the active segment holds data). LATEST starts at the log
+   * end, EARLIEST at the first segment, a time at the last one modified at or before it.
+   */
+  legacyOffsetsBefore(timestamp: number, maxNumOffsets: number): number[] {
+    const points: { offset: number; time: number }[] = this.segments.map((seg) => {
+      let time: number;
+      try {
+        time = statSync(LogSegment.paths(this.dir, seg.baseOffset).log).mtimeMs;
+      } catch {
+        time = Date.now();
+      }
+      return { offset: Math.max(seg.baseOffset, this.logStartOffset), time: Math.floor(time) };
+    });
+    if (this.active.size > 0) points.push({ offset: this.logEndOffset, time: Date.now() });
+    let start: number;
+    if (timestamp === -1) start = points.length - 1;
+    else if (timestamp === -2) start = 0;
+    else {
+      start = points.length - 1;
+      while (start >= 0 && points[start].time > timestamp) start--;
+    }
+    const out: number[] = [];
+    for (let i = start; i >= 0 && out.length < maxNumOffsets; i--) out.push(points[i].offset);
+    return out.sort((a, b) => b - a);
   }
 
   /**
@@ -634,4 +683,10 @@ export class PartitionLog {
     this.segments = [];
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Kafka's LogConfig.randomSegmentJitter: up to segment.jitter.ms (and below segment.ms) at random. */
+export function randomRollJitter(config: Pick<LogConfig, 'segmentJitterMs' | 'segmentMs'>): number {
+  const bound = Math.min(config.segmentJitterMs, config.segmentMs);
+  return bound > 0 && Number.isFinite(bound) ? Math.floor(Math.random() * bound) : 0;
 }

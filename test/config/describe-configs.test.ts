@@ -37,7 +37,8 @@ test('a topic with no overrides: every topic config, in name order, from default
     isDefault: true,
     configSource: ConfigSource.DEFAULT_CONFIG,
     isSensitive: false,
-    synonyms: [{ name: 'log.retention.hours', value: '168', source: ConfigSource.DEFAULT_CONFIG }],
+    // Kafka's synonym list starts at the chain's head, log.retention.ms, which has no value: none.
+    synonyms: [],
     configType: ConfigType.LONG,
     documentation: TOPIC_DEFS['retention.ms'].doc,
   });
@@ -83,25 +84,36 @@ test('a topic override is TOPIC_CONFIG, with the broker values behind it as syno
 });
 
 test('a default set in server.properties is STATIC_BROKER_CONFIG, in the topic\'s unit', () => {
-  const broker = buildBrokerConfig(new Map([['log.retention.minutes', '30']]));
+  const broker = buildBrokerConfig(new Map([['log.retention.ms', '1800000'], ['log.retention.hours', '10']]));
   const e = byName(describeTopicConfigs(broker, {}), 'retention.ms');
   assert.equal(e.value, '1800000');
   assert.equal(e.configSource, ConfigSource.STATIC_BROKER_CONFIG);
   assert.equal(e.isDefault, false);
   assert.deepEqual(e.synonyms, [
-    { name: 'log.retention.minutes', value: '30', source: ConfigSource.STATIC_BROKER_CONFIG },
+    { name: 'log.retention.ms', value: '1800000', source: ConfigSource.STATIC_BROKER_CONFIG },
+    { name: 'log.retention.hours', value: '10', source: ConfigSource.STATIC_BROKER_CONFIG },
     { name: 'log.retention.hours', value: '168', source: ConfigSource.DEFAULT_CONFIG },
   ]);
 });
 
+test('as in Kafka, a chain whose head (log.retention.ms) is unset lists no synonym and reads DEFAULT_CONFIG', () => {
+  // Kafka's ConfigHelper.configSynonyms drops the entries before the head's first one.
+  const broker = buildBrokerConfig(new Map([['log.retention.minutes', '30']]));
+  const e = byName(describeTopicConfigs(broker, {}), 'retention.ms');
+  assert.equal(e.value, '1800000');
+  assert.equal(e.configSource, ConfigSource.DEFAULT_CONFIG);
+  assert.deepEqual(e.synonyms, []);
+});
+
 test('dynamic broker configs rank first among the broker synonyms', () => {
-  const base = buildBrokerConfig(new Map([['log.retention.hours', '10']]));
-  const { config } = withDynamicBrokerConfigs(base, new Map([['log.retention.minutes', '5']]));
+  const base = buildBrokerConfig(new Map([['log.retention.ms', '600000'], ['log.retention.hours', '10']]));
+  const { config } = withDynamicBrokerConfigs(base, new Map([['log.retention.ms', '300000']]));
   const e = byName(describeTopicConfigs(config, {}), 'retention.ms');
   assert.equal(e.value, '300000');
   assert.equal(e.configSource, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG);
   assert.deepEqual(e.synonyms, [
-    { name: 'log.retention.minutes', value: '5', source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG },
+    { name: 'log.retention.ms', value: '300000', source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG },
+    { name: 'log.retention.ms', value: '600000', source: ConfigSource.STATIC_BROKER_CONFIG },
     { name: 'log.retention.hours', value: '10', source: ConfigSource.STATIC_BROKER_CONFIG },
     { name: 'log.retention.hours', value: '168', source: ConfigSource.DEFAULT_CONFIG },
   ]);
@@ -137,7 +149,8 @@ test('broker entries: value and source from the layer that set them, readOnly un
   assert.deepEqual(byName(entries, 'listeners'), {
     name: 'listeners',
     value: 'PLAINTEXT://0.0.0.0:9092',
-    readOnly: true,
+    // Kafka changes listeners per broker at runtime, so it reports them writable.
+    readOnly: false,
     isDefault: false,
     configSource: ConfigSource.STATIC_BROKER_CONFIG,
     isSensitive: false,

@@ -5,7 +5,7 @@
  */
 import type { BrokerConfig, TopicConfigValues } from '../../config/broker-config.js';
 import { ALL_BROKER_DEFS, topicDefOf, topicDefSuppliedBy } from '../../config/config-defs.js';
-import { describeBrokerConfigs, describeTopicConfigs, DYNAMIC_CONFIG_SOURCE, type DescribedConfig, type DescribeOptions } from '../../config/describe-configs.js';
+import { ConfigSource, describeBrokerConfigs, describeTopicConfigs, type DescribedConfig, type DescribeOptions } from '../../config/describe-configs.js';
 import { withDynamicBrokerConfigs } from '../../config/load-config.js';
 import { validateTopicConfigs } from '../../config/topic-config.js';
 import { ConfigType } from '../../config/value-types.js';
@@ -42,6 +42,18 @@ function brokerNameProblem(ctx: BrokerContext, name: string): Outcome | null {
 
 const isOutcome = (x: object): x is Outcome => 'errorCode' in x;
 
+/**
+ * In a cluster, this broker's own dynamic configs (DYNAMIC_BROKER_CONFIG) apart from the
+ * cluster-wide ones; on a single node the store keeps one set, described as cluster-wide.
+ */
+function dynamicLayers(ctx: BrokerContext): DescribeOptions['dynamicLayers'] {
+  const own = ctx.store.brokerConfigsOf(ctx.config.nodeId);
+  const cluster = ctx.store.brokerConfigsOf(null);
+  if (own === cluster) return undefined;
+  const known = (m: Readonly<Record<string, string>>) => new Map(Object.entries(m).filter(([k]) => ctx.config.dynamicConfigs.has(k)));
+  return { perBroker: known(own), clusterDefault: known(cluster) };
+}
+
 /** A DescribeConfigs answer for one resource: the configs, or why there are none. */
 export function describeResource(ctx: BrokerContext, type: number, name: string, options: DescribeOptions): { outcome: Outcome; configs: DescribedConfig[] } {
   const refused = (outcome: Outcome) => ({ outcome, configs: [] });
@@ -49,14 +61,15 @@ export function describeResource(ctx: BrokerContext, type: number, name: string,
     case ResourceType.TOPIC: {
       const topic = topicNamed(ctx, name);
       if (isOutcome(topic)) return refused(topic);
-      return { outcome: succeeded(), configs: describeTopicConfigs(ctx.config, parsedOverrides(topic.configs), options) };
+      return { outcome: succeeded(), configs: describeTopicConfigs(ctx.config, parsedOverrides(topic.configs), { ...options, dynamicLayers: dynamicLayers(ctx) }) };
     }
     case ResourceType.BROKER: {
       const problem = brokerNameProblem(ctx, name);
       if (problem) return refused(problem);
-      const all = describeBrokerConfigs(ctx.config, options);
+      const clusterDefault = name === '';
+      const all = describeBrokerConfigs(ctx.config, { ...options, dynamicLayers: dynamicLayers(ctx), clusterDefault });
       // Kafka's cluster-wide resource lists only what was set cluster-wide at runtime.
-      return { outcome: succeeded(), configs: name === '' ? all.filter((c) => c.configSource === DYNAMIC_CONFIG_SOURCE) : all };
+      return { outcome: succeeded(), configs: clusterDefault ? all.filter((c) => c.configSource === ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG) : all };
     }
     case ResourceType.BROKER_LOGGER:
       // Sluice has no named loggers whose levels could be listed.
@@ -101,7 +114,7 @@ function topicResource(ctx: BrokerContext, topic: TopicImage): AlterableResource
  */
 function notLive(key: string): string | null {
   const def = ALL_BROKER_DEFS.get(key);
-  if (!def?.dynamic || topicDefSuppliedBy(key)) return null;
+  if (!def?.dynamic || topicDefSuppliedBy(key) || def.noEffect) return null;
   return `Cannot update ${key} dynamically: Sluice reads it at start-up only; set it in the properties file and restart`;
 }
 

@@ -5,17 +5,11 @@ import { createDescribeClusterResponse } from '../../protocol/generated/messages
 import type { BrokerContext } from '../broker-context.js';
 import { handler } from '../router.js';
 import { liveBrokers } from '../cluster-view.js';
+import { authorizedOperations } from './authorized-operations.js';
 
 /** Kafka's EndpointType ids. */
 const EndpointType = { BROKER: 1, CONTROLLER: 2 } as const;
 const ENDPOINT_NAMES: Record<number, string> = { [EndpointType.BROKER]: 'BROKER', [EndpointType.CONTROLLER]: 'CONTROLLER' };
-
-/**
- * What a principal may do to the cluster when no authorizer runs: every operation Kafka defines
- * on the CLUSTER resource (CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS,
- * ALTER_CONFIGS, IDEMPOTENT_WRITE), one bit per AclOperation code.
- */
-const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12].reduce((bits, code) => bits | (1 << code), 0);
 
 /** DescribeCluster: the registered brokers and the controller. */
 export function describeClusterHandler(ctx: BrokerContext) {
@@ -35,7 +29,7 @@ export function describeClusterHandler(ctx: BrokerContext) {
     res.clusterId = ctx.metadata.clusterId;
     res.controllerId = ctx.metadata.controllerId;
     res.brokers = liveBrokers(ctx).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
-    if (req.includeClusterAuthorizedOperations) res.clusterAuthorizedOperations = CLUSTER_OPERATIONS;
+    res.clusterAuthorizedOperations = authorizedOperations('cluster', req.includeClusterAuthorizedOperations);
     return res;
   });
 }

@@ -12,6 +12,7 @@ import {
 } from '../../protocol/generated/messages/describe-log-dirs-response.js';
 import type { BrokerContext } from '../broker-context.js';
 import type { Partition } from '../../replication/partition.js';
+import type { LogMove } from '../../storage/log-manager.js';
 import { handler } from '../router.js';
 
 /** Which partitions the request asks about: null for all of them. */
@@ -21,7 +22,7 @@ function selection(req: DescribeLogDirsRequest): ((p: Partition) => boolean) | n
   return (p) => wanted.get(p.topic)?.has(p.index) ?? false;
 }
 
-function describeDir(dir: string, partitions: Partition[]): DescribeLogDirsResponseDescribeLogDirsResult {
+function describeDir(dir: string, partitions: Partition[], futures: LogMove[] = []): DescribeLogDirsResponseDescribeLogDirsResult {
   const r = createDescribeLogDirsResponseDescribeLogDirsResult();
   r.logDir = dir;
   const byTopic = new Map<string, DescribeLogDirsResponseDescribeLogDirsTopic>();
@@ -29,6 +30,12 @@ function describeDir(dir: string, partitions: Partition[]): DescribeLogDirsRespo
     let topic = byTopic.get(p.topic);
     if (!topic) byTopic.set(p.topic, (topic = { name: p.topic, partitions: [] }));
     topic.partitions.push({ partitionIndex: p.index, partitionSize: BigInt(p.log.size), offsetLag: BigInt(p.lag), isFutureKey: false });
+  }
+  // Future replicas (AlterReplicaLogDirs under way), as Kafka lists them: in their target directory.
+  for (const m of futures) {
+    let topic = byTopic.get(m.topic);
+    if (!topic) byTopic.set(m.topic, (topic = { name: m.topic, partitions: [] }));
+    topic.partitions.push({ partitionIndex: m.partition, partitionSize: BigInt(m.bytes), offsetLag: 0n, isFutureKey: true });
   }
   r.topics = [...byTopic.values()];
   try {
@@ -62,6 +69,7 @@ export function describeLogDirsHandler(ctx: BrokerContext) {
       return describeDir(
         dir,
         partitions.filter((p) => dirname(p.log.dir) === dir),
+        ctx.logs.futureLogs().filter((m) => m.dir === dir && (req.topics === null || req.topics.some((t) => t.topic === m.topic && t.partitions.includes(m.partition)))),
       );
     });
     return res;

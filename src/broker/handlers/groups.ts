@@ -7,9 +7,9 @@ import { createListGroupsResponse } from '../../protocol/generated/messages/list
 import { createDeleteGroupsResponse } from '../../protocol/generated/messages/delete-groups-response.js';
 import type { GroupCoordinator } from '../../coordinator/group-coordinator.js';
 import { handler } from '../router.js';
-import { OPERATIONS_OMITTED } from './authorized-operations.js';
+import { authorizedOperations } from './authorized-operations.js';
 
-/** The only group type this coordinator runs (KIP-848's "consumer" type is not served). */
+/** The classic group type; KIP-848's `consumer` groups are in coordinator/consumer-group.ts. */
 const CLASSIC = 'classic';
 
 export function joinGroupHandler(groups: GroupCoordinator) {
@@ -79,7 +79,12 @@ export function describeGroupsHandler(groups: GroupCoordinator) {
     const res = createDescribeGroupsResponse();
     res.groups = req.groups.map((groupId): DescribeGroupsResponseDescribedGroup => {
       const g = groups.group(groupId);
-      const base = { errorCode: groups.coordinatorError(groupId), groupId, authorizedOperations: OPERATIONS_OMITTED };
+      const base = { errorCode: groups.coordinatorError(groupId), groupId, authorizedOperations: authorizedOperations('group', req.includeAuthorizedOperations) };
+      // A KIP-848 consumer group (consumer-group.ts), unless a classic group with members has the id.
+      const consumer = base.errorCode === ErrorCode.NONE && (g?.isEmpty ?? true) ? groups.consumerGroups?.describedAsClassic(groupId) : undefined;
+      if (consumer) {
+        return { ...base, groupState: consumer.state, protocolType: consumer.protocolType, protocolData: consumer.protocolData, members: consumer.members.map((m) => ({ ...m, groupInstanceId: version >= 4 ? m.groupInstanceId : null })) };
+      }
       if (!g || base.errorCode !== ErrorCode.NONE) return { ...base, groupState: base.errorCode === ErrorCode.NONE ? 'Dead' : '', protocolType: '', protocolData: '', members: [] };
       return {
         ...base,
@@ -105,16 +110,27 @@ export function listGroupsHandler(groups: GroupCoordinator) {
     const res = createListGroupsResponse();
     const states = version >= 4 ? new Set(req.statesFilter.map((s) => s.toLowerCase())) : new Set<string>();
     const types = version >= 5 ? new Set(req.typesFilter.map((t) => t.toLowerCase())) : new Set<string>();
-    if (types.size > 0 && !types.has(CLASSIC)) return res;
+    const consumer = groups.consumerGroups?.listed() ?? [];
+    const consumerIds = new Set(consumer.map((c) => c.groupId));
+    // KIP-848 consumer groups (type `consumer`), unless a classic group with members has the id.
+    const consumerListed = (types.size === 0 || types.has('consumer') ? consumer : [])
+      .filter((c) => (groups.group(c.groupId)?.isEmpty ?? true) && (states.size === 0 || states.has(c.state.toLowerCase())))
+      .map((c) => ({ groupId: c.groupId, protocolType: 'consumer', groupState: version >= 4 ? c.state : '', groupType: version >= 5 ? 'consumer' : '' }));
+    if (types.size > 0 && !types.has(CLASSIC)) {
+      res.groups = consumerListed;
+      return res;
+    }
     res.groups = groups
       .allGroups()
+      .filter((g) => !(consumerIds.has(g.groupId) && g.isEmpty))
       .filter((g) => g.state !== 'Dead' && (states.size === 0 || states.has(g.state.toLowerCase())))
       .map((g) => ({
         groupId: g.groupId,
         protocolType: g.protocolType ?? '',
         groupState: version >= 4 ? g.state : '',
         groupType: version >= 5 ? CLASSIC : '',
-      }));
+      }))
+      .concat(consumerListed);
     return res;
   });
 }

@@ -43,9 +43,21 @@ function lookup(p: Partition, timestamp: number, committedOnly: boolean): Timest
   }
 }
 
-/** ListOffsets: earliest, latest, max timestamp, or the first offset at or after a time. */
+/**
+ * ListOffsets v0 (what sarama-based tools such as Burrow send): up to maxNumOffsets offsets,
+ * largest first, as Kafka's legacyFetchOffsetsBefore gives them (segment starts and the log
+ * end); a consumer sees none past the high watermark, which takes their place.
+ */
+function legacyOffsets(p: Partition, timestamp: number, maxNumOffsets: number): bigint[] {
+  const offsets = p.log.legacyOffsetsBefore(timestamp, Math.max(0, maxNumOffsets));
+  const hw = p.highWatermark;
+  const visible = offsets.some((o) => o > hw) ? [hw, ...offsets.filter((o) => o <= hw)] : offsets;
+  return visible.map(BigInt);
+}
+
+/** ListOffsets: earliest, latest, max timestamp, or the first offset at or after a time (v0: a list of offsets). */
 export function listOffsetsHandler(ctx: BrokerContext) {
-  return handler(apis.ListOffsets, 1, 9, (req: ListOffsetsRequest, { version }) => {
+  return handler(apis.ListOffsets, 0, 9, (req: ListOffsetsRequest, { version }) => {
     const res = createListOffsetsResponse();
     res.topics = req.topics.map((t) => ({
       name: t.name,
@@ -60,6 +72,10 @@ export function listOffsetsHandler(ctx: BrokerContext) {
         }
         let found: TimestampAndOffset;
         try {
+          if (version === 0) {
+            r.oldStyleOffsets = legacyOffsets(p, Number(wanted.timestamp), wanted.maxNumOffsets);
+            return r;
+          }
           found = lookup(p, Number(wanted.timestamp), version >= 2 && req.isolationLevel === READ_COMMITTED);
         } catch (e) {
           if (!(e instanceof StorageError)) throw e;

@@ -11,7 +11,7 @@ import { NO_LEADER, type PartitionImage, type TopicImage } from '../../metadata/
 import { liveBrokers, replicaAvailability } from '../cluster-view.js';
 import type { BrokerContext } from '../broker-context.js';
 import { handler } from '../router.js';
-import { OPERATIONS_OMITTED } from './authorized-operations.js';
+import { authorizedOperations, OPERATIONS_OMITTED } from './authorized-operations.js';
 import { createTopic } from '../topic-creation.js';
 
 /**
@@ -53,12 +53,17 @@ export function metadataHandler(ctx: BrokerContext) {
     res.brokers = liveBrokers(ctx);
     res.clusterId = ctx.metadata.clusterId;
     res.controllerId = ctx.metadata.controllerId;
-    res.clusterAuthorizedOperations = OPERATIONS_OMITTED;
+    // Authorized operations, when asked (v8+; the cluster's only in v8-10): everything, there being no authorizer.
+    res.clusterAuthorizedOperations = authorizedOperations('cluster', req.includeClusterAuthorizedOperations);
+    const withOperations = (r: MetadataResponse): MetadataResponse => {
+      if (req.includeTopicAuthorizedOperations) for (const t of r.topics) t.topicAuthorizedOperations = authorizedOperations('topic', true);
+      return r;
+    };
     // v0 says "all topics" with an empty list; later versions with null.
     const all = req.topics === null || (version === 0 && req.topics.length === 0);
     if (all) {
       res.topics = ctx.metadata.allTopics().map((t) => topicEntry(ctx, t));
-      return res;
+      return withOperations(res);
     }
     const autoCreate = req.allowAutoTopicCreation && ctx.config.autoCreateTopicsEnable;
     for (const wanted of req.topics!) {
@@ -76,6 +81,6 @@ export function metadataHandler(ctx: BrokerContext) {
         res.topics.push(t ? topicEntry(ctx, t) : errorEntry(wanted.name, ZERO_UUID, created.errorCode));
       }
     }
-    return res;
+    return withOperations(res);
   });
 }

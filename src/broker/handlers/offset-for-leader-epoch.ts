@@ -9,10 +9,11 @@ import { handler } from '../router.js';
  * OffsetForLeaderEpoch (KIP-101/279/320): where the leader's log leaves a leader epoch, the
  * largest epoch it has that is not above the one asked and the offset that epoch ends at. A
  * follower cuts its log there before it fetches; a consumer checks its position after a
- * leader change. Only the leader answers, fenced by the asker's current leader epoch.
+ * leader change. Only the leader answers, fenced by the asker's current leader epoch (v2+; v0 has
+ * no leader epoch in its answer, which the codec leaves out).
  */
 export function offsetForLeaderEpochHandler(ctx: BrokerContext) {
-  return handler(apis.OffsetForLeaderEpoch, 2, 4, (req: OffsetForLeaderEpochRequest) => {
+  return handler(apis.OffsetForLeaderEpoch, 0, 4, (req: OffsetForLeaderEpochRequest) => {
     const res = createOffsetForLeaderEpochResponse();
     res.topics = req.topics.map((t) => ({
       topic: t.topic,

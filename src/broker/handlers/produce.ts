@@ -14,7 +14,7 @@ import type { BrokerContext } from '../broker-context.js';
 import type { Partition } from '../../replication/partition.js';
 import { waitForHighWatermark } from '../../replication/high-watermark-wait.js';
 import { currentLeader, endpointOf } from '../cluster-view.js';
-import { checkProducedRecords, type ProducedRecordsRules } from '../produce-validation.js';
+import { checkProducedRecords, timestampWindowOf, type ProducedRecordsRules } from '../produce-validation.js';
 import { hasProducerId, type BatchMetadata } from '../../replication/producers/producer-entry.js';
 import { producerStateOf, type PartitionProducerState } from '../../replication/producers/producer-state.js';
 import { inTopicCodec, topicCodec } from '../recompress.js';
@@ -48,13 +48,20 @@ interface ProduceCall {
   verifier: TransactionVerifier | null;
 }
 
-function partitionError(index: number, errorCode: number, errorMessage: string | null, batchIndex = -1): ProduceResponsePartitionProduceResponse {
+function partitionError(
+  index: number,
+  errorCode: number,
+  errorMessage: string | null,
+  batchIndex = -1,
+  recordErrors?: { batchIndex: number; message: string }[],
+): ProduceResponsePartitionProduceResponse {
   const r = createProduceResponsePartitionProduceResponse();
   r.index = index;
   r.errorCode = errorCode;
   r.errorMessage = errorMessage;
   r.baseOffset = -1n;
-  if (batchIndex >= 0) r.recordErrors = [{ batchIndex, batchIndexErrorMessage: errorMessage }];
+  if (recordErrors) r.recordErrors = recordErrors.map((e) => ({ batchIndex: e.batchIndex, batchIndexErrorMessage: e.message }));
+  else if (batchIndex >= 0) r.recordErrors = [{ batchIndex, batchIndexErrorMessage: errorMessage }];
   return r;
 }
 
@@ -107,9 +114,11 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
     version: call.version,
     maxMessageBytes: config['max.message.bytes'],
     compacted: config['cleanup.policy'].includes('compact'),
+    topicPartition: `${partition.topic}-${index}`,
+    timestampWindow: timestampWindowOf(config, call.now),
   };
   const problem = checkProducedRecords(records, rules);
-  if (problem) return partitionError(index, problem.errorCode, problem.message, problem.batchIndex);
+  if (problem) return partitionError(index, problem.errorCode, problem.message, problem.batchIndex, problem.recordErrors);
   const minIsr = config['min.insync.replicas'];
   if (call.req.acks === ACKS_ALL && partition.isr.length < minIsr) {
     return partitionError(index, ErrorCode.NOT_ENOUGH_REPLICAS, `The in-sync replicas (${partition.isr.length}) are fewer than min.insync.replicas ${minIsr}.`);

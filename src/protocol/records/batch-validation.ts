@@ -14,6 +14,10 @@ export type RecordSpanVisitor = (
   keyLength: number,
   valueStart: number,
   valueLength: number,
+  /** The record's index in its batch (its offset delta). */
+  index: number,
+  /** The record's timestamp delta from the batch's baseTimestamp. */
+  timestampDelta: number,
 ) => void;
 
 export interface ValidateRecordBatchOptions {
@@ -52,7 +56,7 @@ export function validateRecordBatch(buf: Buffer, offset = 0, options: ValidateRe
     if (cursor.offsetDelta !== cursor.index) {
       throw new ProtocolError('invalid-value', `record ${cursor.index} has offsetDelta ${cursor.offsetDelta}`);
     }
-    onRecord?.(cursor.buf, cursor.keyStart, cursor.keyLength, cursor.valueStart, cursor.valueLength);
+    onRecord?.(cursor.buf, cursor.keyStart, cursor.keyLength, cursor.valueStart, cursor.valueLength, cursor.index, cursor.timestampDelta);
   }
   return count;
 }

@@ -1,9 +1,13 @@
-"""One interface over confluent-kafka and kafka-python, so each test script drives both alike.
+"""One interface over confluent-kafka and kafka-python, so each test script drives both alike,
+and what the scripts here share besides (JSON lines out, stdin as the signal to stop, command
+lines of subcommands).
 
 Producers report every message once, through ``on_done(error, partition, offset)``; consumers
 read topics from the beginning with ``assign()`` (never a consumer group).
 """
 
+import argparse
+import json
 import sys
 import threading
 import time
@@ -162,13 +166,52 @@ def stdin_closed():
     return closed
 
 
+def emit(line):
+    """One JSON line on stdout, flushed: the tests read them as they come."""
+    sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def text(data):
+    """A key or value for a JSON line."""
+    return None if data is None else data.decode()
+
+
+def subcommands(doc):
+    """A command line of subcommands: returns the parser and ``command(name, run, topic=True)``,
+    which adds one, with its --bootstrap (and --topic), and returns its parser for the rest of
+    its options. Then ``args = parser.parse_args()`` and ``args.run(args)``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name, run, topic=True):
+        p = sub.add_parser(name)
+        p.add_argument("--bootstrap", required=True)
+        if topic:
+            p.add_argument("--topic", required=True)
+        p.set_defaults(run=run)
+        return p
+
+    return parser, command
+
+
+def assign_from_start(consumer, topic):
+    """Assigns a confluent-kafka consumer every partition of the topic from its start (no group);
+    returns the partitions, sorted."""
+    from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+    partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    return partitions
+
+
 def follow(bootstrap, topic, stop):
     """Yields (partition, offset, key, value) from the start of every partition of the topic, and
     what comes after, until the event ``stop`` is set (confluent-kafka only). A position the
     leader no longer has (its log was cut back under it) starts over at the beginning, so that
     records which took the place of others are seen too. Errors go to stderr: readers outlive
     the brokers' faults."""
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+    from confluent_kafka import Consumer
 
     consumer = Consumer(
         {
@@ -184,8 +227,7 @@ def follow(bootstrap, topic, stop):
         }
     )
     try:
-        partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        assign_from_start(consumer, topic)
         while not stop.is_set():
             for msg in consumer.consume(1000, 0.2):
                 if msg.error():

@@ -10,11 +10,7 @@ import argparse
 import json
 import sys
 
-from clients import LIBRARIES, follow, read_all, stdin_closed
-
-
-def text(data):
-    return None if data is None else data.decode()
+from clients import LIBRARIES, follow, read_all, stdin_closed, text
 
 
 def main():

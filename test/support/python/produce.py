@@ -16,12 +16,11 @@ the send and of the delivery report, so that outages can be timed against other 
 """
 
 import argparse
-import json
 import sys
 import threading
 import time
 
-from clients import DELIVERY_TIMEOUT_MS, LIBRARIES, ProducerFatal, idempotence_supported, library_version, open_producer, stdin_closed
+from clients import DELIVERY_TIMEOUT_MS, LIBRARIES, ProducerFatal, emit, idempotence_supported, library_version, open_producer, stdin_closed
 
 
 def parse_args():
@@ -55,8 +54,7 @@ class Report:
 
     def emit(self, line):
         with self.lock:
-            sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
-            sys.stdout.flush()
+            emit(line)
 
     def delivered(self, n, error, partition, offset, sent_ms):
         line = {"ack": [partition, offset, n]} if error is None else {"failed": n, "error": error}

@@ -27,21 +27,12 @@
         instead, whatever the level asked.
 """
 
-import argparse
-import json
 import sys
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-
-def emit(event):
-    sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
-
-
-def text(data):
-    return None if data is None else data.decode()
+from clients import assign_from_start, emit, subcommands, text
 
 
 def eos(args):
@@ -140,8 +131,7 @@ def read(args):
         }
     )
     try:
-        partitions = sorted(consumer.list_topics(args.topic, timeout=30).topics[args.topic].partitions)
-        consumer.assign([TopicPartition(args.topic, p, OFFSET_BEGINNING) for p in partitions])
+        partitions = assign_from_start(consumer, args.topic)
         at_end = set()
         deadline = time.monotonic() + args.timeout
         while len(at_end) < len(partitions):
@@ -188,10 +178,8 @@ def kafka_python_read(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    e = sub.add_parser("eos")
-    e.add_argument("--bootstrap", required=True)
+    parser, command = subcommands(__doc__)
+    e = command("eos", eos, topic=False)
     e.add_argument("--input", required=True)
     e.add_argument("--output", required=True)
     e.add_argument("--partitions", type=int, required=True)
@@ -200,19 +188,15 @@ def main():
     e.add_argument("--every", type=int, required=True)
     e.add_argument("--hang-mid-txn", type=int, default=0)
     e.add_argument("--timeout", type=float, default=60)
-    r = sub.add_parser("read")
-    r.add_argument("--bootstrap", required=True)
-    r.add_argument("--topic", required=True)
+    r = command("read", read)
     r.add_argument("--isolation", choices=("read_committed", "read_uncommitted"), required=True)
     r.add_argument("--timeout", type=float, default=30)
-    k = sub.add_parser("kafka-python-read")
-    k.add_argument("--bootstrap", required=True)
-    k.add_argument("--topic", required=True)
+    k = command("kafka-python-read", kafka_python_read)
     k.add_argument("--isolation", choices=("read_committed", "read_uncommitted"), required=True)
     k.add_argument("--until", required=True)
     k.add_argument("--timeout", type=float, default=30)
     args = parser.parse_args()
-    {"eos": eos, "read": read, "kafka-python-read": kafka_python_read}[args.command](args)
+    args.run(args)
 
 
 if __name__ == "__main__":

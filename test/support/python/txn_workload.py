@@ -27,34 +27,17 @@ record whose value is VALUE, printing {"p", "o", "v"} for each record read, then
 {"positions": {partition: next offset}}.
 """
 
-import argparse
-import json
 import sys
 import threading
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+from clients import assign_from_start, emit, stdin_closed, subcommands, text
 
 # How long one step (send_offsets, commit, abort) may take before it is retried; a step waiting
 # for a new coordinator after a crash is retried until --step-deadline.
 STEP_TIMEOUT_S = 10
-
-
-def emit(line):
-    sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
-
-
-def stdin_closed():
-    closed = threading.Event()
-
-    def wait():
-        for _ in sys.stdin:
-            pass
-        closed.set()
-
-    threading.Thread(target=wait, daemon=True).start()
-    return closed
 
 
 def now_ms():
@@ -207,9 +190,7 @@ def read(args):
     )
     deadline = time.monotonic() + args.timeout
     try:
-        partitions = sorted(consumer.list_topics(args.topic, timeout=30).topics[args.topic].partitions)
-        consumer.assign([TopicPartition(args.topic, p, OFFSET_BEGINNING) for p in partitions])
-        waiting = set(partitions)
+        waiting = set(assign_from_start(consumer, args.topic))
         positions = {}
         until = args.until.encode() if args.until is not None else None
         while waiting:
@@ -222,7 +203,7 @@ def read(args):
                 value = msg.value()
                 positions[msg.partition()] = msg.offset() + 1
                 if not args.quiet:
-                    emit({"p": msg.partition(), "o": msg.offset(), "v": None if value is None else value.decode()})
+                    emit({"p": msg.partition(), "o": msg.offset(), "v": text(value)})
                 if value == until:
                     waiting.discard(msg.partition())
         emit({"positions": positions})
@@ -231,12 +212,9 @@ def read(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, command = subcommands(__doc__)
 
-    p = sub.add_parser("produce")
-    p.add_argument("--bootstrap", required=True)
-    p.add_argument("--topic", required=True)
+    p = command("produce", produce)
     p.add_argument("--partitions", type=int, required=True)
     p.add_argument("--transactional-id", required=True)
     p.add_argument("--label", help="what values name the producer by (default: the transactional id)")
@@ -251,16 +229,12 @@ def main():
     p.add_argument("--transaction-timeout-ms", type=int, default=10000)
     p.add_argument("--step-deadline", type=float, default=60, help="seconds one transaction may take in retries")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
-    p.set_defaults(run=produce)
 
-    r = sub.add_parser("read")
-    r.add_argument("--bootstrap", required=True)
-    r.add_argument("--topic", required=True)
+    r = command("read", read)
     r.add_argument("--isolation", choices=("read_committed", "read_uncommitted"), default="read_committed")
     r.add_argument("--until", required=True, help="read each partition until a record with this value")
     r.add_argument("--timeout", type=float, default=60)
     r.add_argument("--quiet", action="store_true", help="print only the positions")
-    r.set_defaults(run=read)
 
     args = parser.parse_args()
     args.run(args)

@@ -270,12 +270,13 @@ export function cleanLog(log: PartitionLog, now: number, options: CleanOptions =
     nextDeleteHorizon: Infinity,
   };
   if (range.segments.length === 0) return stats;
-  const start = range.segments[0].baseOffset;
+  // The key map reads only which transactions were aborted; the rewrite then tracks markers.
+  const transactions = new PassTransactions(log.abortedTransactions(range.segments[0].baseOffset, range.end));
   const rules: CompactionRules = {
-    latest: latestOffsets(range.segments, range.firstDirty, new PassTransactions(log.abortedTransactions(start, range.end))),
+    latest: latestOffsets(range.segments, range.firstDirty, transactions),
     now,
     deleteRetentionMs: log.config.deleteRetentionMs,
-    transactions: new PassTransactions(log.abortedTransactions(start, range.end)),
+    transactions,
   };
   let group = new CleanedGroup(log, []);
   try {

@@ -1,6 +1,7 @@
 import type { BrokerConfig, ListenerAddress, TopicConfigValues } from '../config/broker-config.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { MetadataStore } from '../metadata/store.js';
+import type { DelayedDelivery } from '../delay/delayed-delivery.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { LogManager } from '../storage/log-manager.js';
@@ -17,6 +18,8 @@ export interface BrokerContext {
   readonly logs: LogManager;
   readonly router: Router;
   readonly metrics: BrokerMetrics;
+  /** Holds records produced for later delivery; absent where nothing may be delayed. */
+  readonly delayed?: DelayedDelivery;
   /** The address clients are told to use for this broker. */
   readonly advertised: ListenerAddress;
   /** A topic's effective configuration: its overrides over the broker's defaults. */

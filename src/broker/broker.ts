@@ -58,9 +58,21 @@ import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.
 import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './handlers/partition-reassignments.js';
 import { produceHandler } from './handlers/produce.js';
 import { ProducerIdManager } from '../coordinator/transactions/producer-id-manager.js';
+import { DelayedDelivery } from '../delay/delayed-delivery.js';
 import { TransactionCoordinator } from '../coordinator/transactions/transaction-coordinator.js';
 import { TRANSACTION_STATE_TOPIC, TXN_STATE_NAMES } from '../coordinator/transactions/transaction-metadata.js';
 import { CoordinatorLog } from '../coordinator/coordinator-log.js';
+import { SHARE_STATE_TOPIC } from '../coordinator/share/share-state-log.js';
+import { ensureInternalTopic } from './handlers/internal-topics.js';
+import { ShareStateStore } from '../coordinator/share/share-state-store.js';
+import { ShareDelivery } from './share-delivery.js';
+import { ShareDeadLetters } from './share-dead-letters.js';
+import { ShareSessions } from './share-sessions.js';
+import { shareAcknowledgeHandler, shareFetchHandler } from './handlers/share-fetch.js';
+import { readShareGroupStateHandler, remoteShareState, writeShareGroupStateHandler } from './handlers/share-state.js';
+import { ShareGroupConfigs } from '../coordinator/share/share-group-configs.js';
+import { ShareGroupCoordinator } from '../coordinator/share/share-group.js';
+import { isOtherGroup, shareGroupHandlers } from './handlers/share-groups.js';
 import type { Partition } from '../replication/partition.js';
 import {
   addOffsetsToTxnHandler,
@@ -118,8 +130,19 @@ export class Broker implements BrokerContext {
   /** KIP-848 consumer groups, beside the classic ones in `groups` (sharing their offsets). */
   readonly consumerGroups: ConsumerGroupCoordinator;
   readonly transactions: TransactionCoordinator;
+  /** Share groups' share-partitions (KIP-932) and their state on __share_group_state. */
+  readonly shareStates: ShareStateStore;
+  readonly shareDelivery: ShareDelivery;
+  readonly shareSessions = new ShareSessions();
+  private readonly shareDeadLetters: ShareDeadLetters;
+  /** Share groups' membership and assignment (KIP-932), on __consumer_offsets beside the other groups. */
+  readonly shareGroups: ShareGroupCoordinator;
+  /** Share groups' configs: their own (GROUP resources) over the broker's group.share.*. */
+  readonly shareGroupConfigs: ShareGroupConfigs;
   private readonly peers: PeerConnections;
   readonly metrics: BrokerMetrics;
+  /** Records produced for later delivery, held until due (docs/queues.md). */
+  readonly delayed: DelayedDelivery;
   private http: FastifyInstance | null = null;
   /** The web console's port, once it listens (null when sluice.console.listener is empty). */
   consolePort: number | null = null;
@@ -179,11 +202,12 @@ export class Broker implements BrokerContext {
         assignors: staticConfig.groupConsumerAssignors,
         sessionTimeoutMs: staticConfig.groupConsumerSessionTimeoutMs,
         heartbeatIntervalMs: staticConfig.groupConsumerHeartbeatIntervalMs,
+        migrationPolicy: staticConfig.groupConsumerMigrationPolicy,
       },
       this.groups.store,
       { allTopics: () => this.metadata.allTopics(), topic: (n) => this.metadata.topic(n), topicById: (id) => this.metadata.topicById(id) },
       (groupId) => this.groups.coordinatorError(groupId),
-      (groupId) => !(this.groups.group(groupId)?.isEmpty ?? true),
+      this.groups,
     );
     this.groups.consumerGroups = this.consumerGroups;
     this.peers = new PeerConnections(this, `sluice-broker-${staticConfig.nodeId}`);
@@ -194,12 +218,37 @@ export class Broker implements BrokerContext {
       idExpirationMs: staticConfig.transactionalIdExpirationMs,
       abortCheckIntervalMs: staticConfig.transactionAbortTimedOutTransactionCleanupIntervalMs,
     });
+    this.shareGroupConfigs = new ShareGroupConfigs(() => this.config, (groupId) => this.metadata.groupConfigs.get(groupId) ?? {});
+    const shareConfig = this.shareGroupConfigs.source;
+    this.shareStates = new ShareStateStore(new CoordinatorLog(this.partitions, SHARE_STATE_TOPIC, OFFSETS_COMMIT_TIMEOUT_MS), shareConfig);
+    this.shareStates.remote = remoteShareState(this, this.peers);
+    this.shareStates.createTopic = () => ensureInternalTopic(this, SHARE_STATE_TOPIC);
+    this.shareDelivery = new ShareDelivery(this, this.shareStates, shareConfig, () => this.config.groupSharePartitionMaxRecordLocks);
+    this.shareDeadLetters = new ShareDeadLetters(this, shareConfig);
+    this.shareStates.deadLetters = (key, letters, recovering) => this.shareDeadLetters.write(key, letters, recovering);
+    this.shareGroups = new ShareGroupCoordinator(
+      { maxSize: () => this.config.groupShareMaxSize, timeouts: (groupId) => this.shareGroupConfigs.timeouts(groupId) },
+      this.groups.store,
+      { allTopics: () => this.metadata.allTopics(), topic: (n) => this.metadata.topic(n), topicById: (id) => this.metadata.topicById(id) },
+      { coordinatorError: (groupId) => this.groups.coordinatorError(groupId), exists: (groupId) => isOtherGroup(this.groups, groupId) },
+      this.shareStates,
+    );
+    this.groups.shareGroups = this.shareGroups;
+    this.shareGroups.onMemberRemoved = (groupId, memberId) => {
+      const session = this.shareSessions.drop(groupId, memberId);
+      if (session) this.shareDelivery.release(groupId, memberId, session.partitions.values());
+    };
     // A coordinator goes with the leadership of its internal topic's partition.
     const coordinators = new Map<string, { loadPartition(p: Partition): void; unloadPartition(index: number): void }>([
       [OFFSETS_TOPIC, this.groups],
       [TRANSACTION_STATE_TOPIC, this.transactions],
+      [SHARE_STATE_TOPIC, this.shareStates],
     ]);
     this.partitions.onRoleChange((p, before) => {
+      if (before === 'leader' && p.role !== 'leader') {
+        const topicId = this.metadata.topic(p.topic)?.id;
+        if (topicId !== undefined) this.shareStates.dropTopicPartition(topicId, p.index);
+      }
       const coordinator = coordinators.get(p.topic);
       if (!coordinator) return;
       if (p.role === 'leader') coordinator.loadPartition(p);
@@ -220,6 +269,15 @@ export class Broker implements BrokerContext {
           lastStableOffset: p.lastStableOffset(false),
         })),
       transactionStates: () => this.transactions.all().map((md) => TXN_STATE_NAMES[md.state]),
+      sharePartitions: () =>
+        this.shareStates.livePartitions().map(({ key, sp }) => ({
+          group: key.groupId,
+          topic: this.metadata.topicById(key.topicId)?.name ?? key.topicId,
+          partition: key.partition,
+          startOffset: sp.startOffset,
+          ...sp.counts(),
+        })),
+      deadLetters: () => this.shareDeadLetters.written,
       offline: () => ({ partitions: this.partitions.offlineCount(), logDirs: this.logs.offlineDirs().size }),
       committedOffsets: () =>
         this.groups.allGroups().flatMap((g) => [...g.offsets.values()].map((o) => ({ group: g.groupId, topic: o.topic, partition: o.partition, offset: o.offset }))),
@@ -232,6 +290,7 @@ export class Broker implements BrokerContext {
       isrChanges: () => this.partitions.isrChanges,
     });
     this.router.observe = (api) => this.metrics.startRequest(api);
+    this.delayed = DelayedDelivery.open(this, () => producerIds.nextProducerId());
     this.router.register(
       apiVersionsHandler(this),
       metadataHandler(this),
@@ -256,8 +315,18 @@ export class Broker implements BrokerContext {
       describeGroupsHandler(this.groups),
       listGroupsHandler(this.groups),
       deleteGroupsHandler(this.groups),
-      consumerGroupHeartbeatHandler(this.consumerGroups),
+      consumerGroupHeartbeatHandler(this.consumerGroups, (groupId) => this.shareGroups.has(groupId)),
       consumerGroupDescribeHandler(this.consumerGroups, this.groups),
+      // Kafka leaves the share group APIs out of ApiVersions while they are off.
+      ...(staticConfig.groupShareEnable
+        ? [
+            ...shareGroupHandlers(this.shareGroups, this.groups, () => this.metadata),
+            shareFetchHandler(this, this.shareDelivery, this.shareSessions),
+            shareAcknowledgeHandler(this, this.shareDelivery, this.shareSessions),
+      readShareGroupStateHandler(this.shareStates),
+      writeShareGroupStateHandler(this.shareStates),
+          ]
+        : []),
       offsetCommitHandler(this, this.groups),
       offsetFetchHandler(this.groups),
       offsetDeleteHandler(this.groups),
@@ -334,6 +403,7 @@ export class Broker implements BrokerContext {
       broker.groups.start(OFFSETS_RETENTION_CHECK_MS);
       broker.transactions.start();
       broker.partitions.start(broker.fetchers);
+      broker.delayed.start();
       broker.controller?.start();
       server.serve();
       log.info(
@@ -450,10 +520,12 @@ export class Broker implements BrokerContext {
     if (this.store.kind === 'etcd' && this.staticConfig.controlledShutdownEnable) await this.controlledShutdown();
     await this.http?.close();
     await this.server.close(SHUTDOWN_GRACE_MS);
+    await this.delayed.stop();
     this.controller?.stop();
     await this.fetchers.close();
     this.partitions.stop();
     this.groups.close();
+    this.shareStates.close();
     this.transactions.close();
     this.peers.close();
     await this.logs.close();

@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
-import { decodeAssignment } from '../client/group-consumer.js';
+import { decodeAssignment } from '../protocol/consumer-protocol.js';
 import { commitOffsets, committedOffsets, coordinatorRequest, type PartitionOffset, type TopicPartitions } from '../client/group-offsets.js';
 import { check, type KafkaClient } from '../client/kafka-client.js';
+import { listGroups } from '../client/groups.js';
 import { EARLIEST, LATEST, listOffsets } from '../client/offsets.js';
 import { describeTopic, partitionOf } from '../client/topics.js';
 import type { DescribeGroupsResponseDescribedGroup } from '../protocol/generated/messages/describe-groups-response.js';
@@ -31,20 +32,12 @@ function formatAssignment(assigned: TopicPartitions[]): string {
 }
 
 async function list(client: KafkaClient): Promise<void> {
-  const md = await client.retrying(() => client.metadata([]));
-  // Each broker lists the groups it coordinates.
-  const responses = await Promise.all(md.brokers.map((b) => client.call(() => client.node(b.nodeId), 'ListGroups', { statesFilter: [], typesFilter: [] })));
-  const groups = new Map<string, { state: string; type: string }>();
-  for (const res of responses) {
-    check(res.errorCode, 'list groups');
-    for (const g of res.groups) groups.set(g.groupId, { state: g.groupState, type: g.protocolType });
-  }
-  const rows = [...groups].sort(([a], [b]) => a.localeCompare(b)).map(([id, g]) => [id, g.state, g.type]);
+  const rows = (await listGroups(client)).map((g) => [g.groupId, g.state, g.protocolType]);
   process.stdout.write(formatTable(['group', 'state', 'protocol-type'], rows));
 }
 
 /** Log end offsets of every partition of these topics; topics that are gone are left out. */
-async function logEndOffsets(client: KafkaClient, topics: Iterable<string>): Promise<Map<string, bigint>> {
+export async function logEndOffsets(client: KafkaClient, topics: Iterable<string>): Promise<Map<string, bigint>> {
   const out = new Map<string, bigint>();
   await Promise.all(
     [...topics].map(async (topic) => {
@@ -94,7 +87,7 @@ async function describe(client: KafkaClient, groupId: string): Promise<void> {
   process.stdout.write(out);
 }
 
-interface ResetOptions extends BrokerOptions {
+export interface ResetOptions extends BrokerOptions {
   topic: string;
   partition?: number;
   toEarliest?: boolean;
@@ -105,7 +98,7 @@ interface ResetOptions extends BrokerOptions {
 }
 
 /** The new offset of each partition, by the one --to-* option given. */
-async function targetOffsets(client: KafkaClient, opts: ResetOptions, partitions: number[]): Promise<Map<number, bigint>> {
+export async function targetOffsets(client: KafkaClient, opts: ResetOptions, partitions: number[]): Promise<Map<number, bigint>> {
   const topic = await describeTopic(client, opts.topic);
   if (opts.toEarliest) return listOffsets(client, topic, partitions, EARLIEST);
   const latest = await listOffsets(client, topic, partitions, LATEST);
@@ -120,11 +113,29 @@ async function targetOffsets(client: KafkaClient, opts: ResetOptions, partitions
   return new Map(partitions.map((p) => [p, wanted < earliest.get(p)! ? earliest.get(p)! : wanted > latest.get(p)! ? latest.get(p)! : wanted]));
 }
 
-async function resetOffsets(client: KafkaClient, groupId: string, opts: ResetOptions): Promise<void> {
+/** The partitions a reset moves, once the options are checked: exactly one --to-* option. */
+export async function resetPartitions(client: KafkaClient, opts: ResetOptions): Promise<number[]> {
   const chosen = [opts.toEarliest, opts.toLatest, opts.toDatetime !== undefined, opts.toOffset !== undefined].filter(Boolean).length;
   if (chosen !== 1) throw new UsageError('give exactly one of --to-earliest, --to-latest, --to-datetime, --to-offset');
   const topic = await describeTopic(client, opts.topic);
-  const partitions = opts.partition !== undefined ? [partitionOf(topic, opts.partition).partition] : topic.partitions.map((p) => p.partition);
+  return opts.partition !== undefined ? [partitionOf(topic, opts.partition).partition] : topic.partitions.map((p) => p.partition);
+}
+
+/** The options of a reset-offsets command, consumer or share group. */
+export function withResetOptions(cmd: Command): Command {
+  return cmd
+    .argument('<group>', 'group id')
+    .requiredOption('-t, --topic <topic>', 'the topic whose offsets to move')
+    .option('-p, --partition <n>', 'only this partition (default: all)', intParser(0))
+    .option('--to-earliest', 'to the oldest offset')
+    .option('--to-latest', 'to the end')
+    .option('--to-datetime <time>', 'to the first offset at or after this time (ISO 8601, or ms since the epoch)', timestampParser)
+    .option('--to-offset <n>', 'to this offset (kept within the log)', offsetParser)
+    .addOption(new Option('--execute', 'commit the new offsets (default: only print them)'));
+}
+
+async function resetOffsets(client: KafkaClient, groupId: string, opts: ResetOptions): Promise<void> {
+  const partitions = await resetPartitions(client, opts);
 
   const group = await describeGroup(client, groupId);
   if (group.members.length > 0) {
@@ -160,15 +171,7 @@ export function registerGroup(program: Command): void {
     .argument('<group>', 'group id')
     .action((groupId: string, opts: BrokerOptions) => withClient(opts, (c) => describe(c, groupId)));
 
-  sub('reset-offsets', "Move an inactive group's committed offsets (a dry run unless --execute)")
-    .argument('<group>', 'group id')
-    .requiredOption('-t, --topic <topic>', 'the topic whose offsets to move')
-    .option('-p, --partition <n>', 'only this partition (default: all)', intParser(0))
-    .option('--to-earliest', 'to the oldest offset')
-    .option('--to-latest', 'to the end')
-    .option('--to-datetime <time>', 'to the first offset at or after this time (ISO 8601, or ms since the epoch)', timestampParser)
-    .option('--to-offset <n>', 'to this offset (kept within the log)', offsetParser)
-    .addOption(new Option('--execute', 'commit the new offsets (default: only print them)'))
+  withResetOptions(sub('reset-offsets', "Move an inactive group's committed offsets (a dry run unless --execute)"))
     .addHelpText('after', '\nExamples:\n  sluice group reset-offsets billing --topic orders --to-datetime 2024-05-01T00:00:00Z\n  sluice group reset-offsets billing --topic orders --to-earliest --execute')
     .action((groupId: string, opts: ResetOptions) => withClient(opts, (c) => resetOffsets(c, groupId, opts)));
 

@@ -3,9 +3,12 @@ import { Command, CommanderError } from 'commander';
 import { apis } from '../protocol/generated/api-table.js';
 import { registerCluster } from './cluster.js';
 import { registerConsume } from './consume.js';
+import { registerDelayed } from './delayed.js';
 import { registerDevCluster } from './dev-cluster.js';
+import { registerDlq } from './dlq.js';
 import { describeError, exitCodeOf, UsageError } from './errors.js';
 import { registerGroup } from './group.js';
+import { registerShareGroup } from './share-group.js';
 import { registerProduce } from './produce.js';
 import { registerTopic } from './topic.js';
 import { registerTransactions } from './transactions.js';
@@ -18,7 +21,7 @@ const program = new Command('sluice')
 
 // The broker is a large module graph that the client commands never use (it doubles their
 // start-up time): it is loaded for `serve` and for the overall help only.
-const CLIENT_COMMANDS = new Set(['apis', 'topic', 'produce', 'consume', 'group', 'cluster', 'dev-cluster', 'transactions']);
+const CLIENT_COMMANDS = new Set(['apis', 'topic', 'produce', 'consume', 'group', 'share-group', 'cluster', 'dev-cluster', 'transactions', 'delayed', 'dlq']);
 if (!CLIENT_COMMANDS.has(process.argv[2] ?? '')) (await import('./serve.js')).registerServe(program);
 
 program
@@ -36,7 +39,10 @@ registerTopic(program);
 registerProduce(program);
 registerConsume(program);
 registerGroup(program);
+registerShareGroup(program);
+registerDlq(program);
 registerTransactions(program);
+registerDelayed(program);
 registerCluster(program);
 registerDevCluster(program);
 

@@ -1,39 +1,12 @@
 import { ErrorCode } from '../protocol/generated/errors.js';
-import { ConsumerProtocolAssignmentCodec, type ConsumerProtocolAssignment } from '../protocol/generated/messages/consumer-protocol-assignment.js';
 import { ConsumerProtocolSubscriptionCodec } from '../protocol/generated/messages/consumer-protocol-subscription.js';
 import type { JoinGroupResponseMember } from '../protocol/generated/messages/join-group-response.js';
-import type { MessageCodec } from '../protocol/codec-runtime.js';
-import { Reader } from '../protocol/primitives/reader.js';
+import { decodeAssignment, decodeSubscription, encodeAssignment, encodeVersioned } from '../protocol/consumer-protocol.js';
 import { check, type KafkaClient } from './kafka-client.js';
 import { commitOffsets, committedOffsets, coordinatorRequest, type PartitionOffset, type TopicPartitions } from './group-offsets.js';
 
 const PROTOCOL_TYPE = 'consumer';
 const ASSIGNOR = 'range';
-
-/**
- * Consumer-protocol messages travel as an int16 version and the message in that version. We
- * write version 0, which every consumer reads; newer versions only add fields, so reading a
- * newer one as the newest we know is safe.
- */
-function encodeVersioned<T>(codec: MessageCodec<T>, message: T): Buffer {
-  const version = Buffer.alloc(2);
-  return Buffer.concat([version, codec.encode(message, 0)]);
-}
-
-function decodeVersioned<T>(codec: MessageCodec<T>, bytes: Buffer): T {
-  const r = new Reader(bytes);
-  return codec.read(r, Math.min(r.int16(), codec.maxVersion));
-}
-
-export function encodeAssignment(assignment: readonly TopicPartitions[]): Buffer {
-  return encodeVersioned(ConsumerProtocolAssignmentCodec, { assignedPartitions: assignment.map((a) => ({ topic: a.topic, partitions: [...a.partitions] })), userData: null });
-}
-
-export function decodeAssignment(bytes: Buffer): TopicPartitions[] {
-  if (bytes.length === 0) return [];
-  const a: ConsumerProtocolAssignment = decodeVersioned(ConsumerProtocolAssignmentCodec, bytes);
-  return a.assignedPartitions.map((t) => ({ topic: t.topic, partitions: [...t.partitions].sort((x, y) => x - y) }));
-}
 
 /**
  * Kafka's range assignor: for each topic, its partitions in order are cut into consecutive
@@ -109,7 +82,7 @@ export class GroupMember {
   async join(): Promise<TopicPartitions[]> {
     this.stopHeartbeats();
     const { groupId } = this.options;
-    const metadata = encodeVersioned(ConsumerProtocolSubscriptionCodec, { topics: this.options.topics, userData: null, ownedPartitions: [], generationId: -1, rackId: null });
+    const metadata = encodeVersioned(ConsumerProtocolSubscriptionCodec, { topics: this.options.topics, userData: null, ownedPartitions: [], generationId: -1, rackId: null }, 0);
     for (;;) {
       const joined = await coordinatorRequest(
         this.client,
@@ -160,7 +133,7 @@ export class GroupMember {
 
   /** As the leader: the range assignment of every member's subscription. */
   private async assign(members: JoinGroupResponseMember[]): Promise<{ memberId: string; assignment: Buffer }[]> {
-    const subscriptions = new Map(members.map((m) => [m.memberId, decodeVersioned(ConsumerProtocolSubscriptionCodec, m.metadata).topics]));
+    const subscriptions = new Map(members.map((m) => [m.memberId, decodeSubscription(m.metadata).topics]));
     const topics = [...new Set([...subscriptions.values()].flat())];
     const md = await this.client.retrying(() => this.client.metadata(topics));
     // Topics that do not exist (yet) are simply not assigned, as in Kafka.

@@ -1,6 +1,7 @@
 import type { AppendMode, FlushMode } from '../storage/log-config.js';
 import type { IndexMode } from '../storage/index-storage.js';
 import type { TransferMode } from '../native/file-transfer.js';
+import type { MigrationPolicy } from '../coordinator/consumer-group.js';
 
 /** One entry of `listeners` / `advertised.listeners`: NAME://host:port. */
 export interface ListenerAddress {
@@ -60,7 +61,19 @@ export interface BrokerConfig {
   /** group.consumer.session.timeout.ms. */
   groupConsumerSessionTimeoutMs: number;
   /** group.consumer.heartbeat.interval.ms. */
+  /** group.consumer.migration.policy (KIP-848 online migration). */
+  groupConsumerMigrationPolicy: MigrationPolicy;
   groupConsumerHeartbeatIntervalMs: number;
+  /** group.share.*: share groups (KIP-932); a group's share.* configs override some (see coordinator/share/share-group-configs.ts). */
+  groupShareEnable: boolean;
+  groupShareRecordLockDurationMs: number;
+  groupShareMinRecordLockDurationMs: number;
+  groupShareMaxRecordLockDurationMs: number;
+  groupShareDeliveryCountLimit: number;
+  groupSharePartitionMaxRecordLocks: number;
+  groupShareSessionTimeoutMs: number;
+  groupShareHeartbeatIntervalMs: number;
+  groupShareMaxSize: number;
   /** sluice.fetch.transfer: how fetch responses send segment bytes. */
   fetchTransfer: TransferMode;
   /** sluice.console.listener: HOST:PORT of the web console, null when off. */
@@ -91,6 +104,13 @@ export interface BrokerConfig {
   transactionStateLogReplicationFactor: number;
   transactionStateLogMinIsr: number;
   transactionStateLogSegmentBytes: number;
+  /** share.coordinator.state.topic.*: the internal topic of share-group state (KIP-932). */
+  shareStateTopicNumPartitions: number;
+  shareStateTopicReplicationFactor: number;
+  shareStateTopicMinIsr: number;
+  shareStateTopicSegmentBytes: number;
+  /** sluice.delivery.delay.max.ms: the longest delay a record may ask for; 0 turns delayed delivery off. */
+  deliveryDelayMaxMs: number;
   producerIdExpirationMs: number;
   transactionMaxTimeoutMs: number;
   transactionalIdExpirationMs: number;
@@ -131,6 +151,8 @@ export interface TopicConfigValues {
   'segment.ms': number;
   'sluice.log.append.mode': AppendMode;
   'sluice.log.flush.mode': FlushMode;
+  /** Delay of records produced without a delay header; 0 for none. */
+  'sluice.delivery.delay.ms': number;
   'compression.gzip.level': number;
   'compression.lz4.level': number;
   'compression.zstd.level': number;

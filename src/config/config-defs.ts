@@ -120,6 +120,8 @@ const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
+/** The delay store's timing wheel spans a little more than this (see src/delay/timer-wheel.ts). */
+const MAX_DELIVERY_DELAY_MS = 7 * DAY_MS;
 
 /** Scales a time to ms, keeping Kafka's "any negative retention means unlimited" as -1. */
 const toMsOrUnlimited = (unitMs: number) => (v: number) => (v < 0 ? -1 : v * unitMs);
@@ -272,7 +274,6 @@ export const TOPIC_DEFS: { readonly [K in TopicConfigName]: TopicConfigDef<Topic
     type: int,
     validate: (v) => (v === -1 || (v >= 1 && v <= 9) ? undefined : 'expected -1 or between 1 and 9'),
     doc: 'The gzip level of batches the broker compresses (compression.type=gzip); -1 is the codec\'s default.',
-    noEffect: 'Sluice recompresses with each codec\'s default level',
     synonyms: [{ name: 'compression.gzip.level', default: -1 }],
   }),
   'compression.lz4.level': topic({
@@ -280,7 +281,7 @@ export const TOPIC_DEFS: { readonly [K in TopicConfigName]: TopicConfigDef<Topic
     type: int,
     validate: between(1, 17),
     doc: 'The lz4 level of batches the broker compresses (compression.type=lz4).',
-    noEffect: 'Sluice recompresses with each codec\'s default level',
+    noEffect: 'the lz4 codec here compresses at one speed, without levels',
     synonyms: [{ name: 'compression.lz4.level', default: 9 }],
   }),
   'compression.zstd.level': topic({
@@ -288,7 +289,6 @@ export const TOPIC_DEFS: { readonly [K in TopicConfigName]: TopicConfigDef<Topic
     type: int,
     validate: between(-131_072, 22),
     doc: 'The zstd level of batches the broker compresses (compression.type=zstd).',
-    noEffect: 'Sluice recompresses with each codec\'s default level',
     synonyms: [{ name: 'compression.zstd.level', default: 3 }],
   }),
   'follower.replication.throttled.replicas': topic({
@@ -329,8 +329,7 @@ export const TOPIC_DEFS: { readonly [K in TopicConfigName]: TopicConfigDef<Topic
     name: 'max.compaction.lag.ms',
     type: long,
     validate: atLeast(1),
-    doc: 'The longest a record may stay uncompacted, whatever the dirty ratio.',
-    noEffect: 'the cleaner compacts by min.cleanable.dirty.ratio and tombstone horizons only',
+    doc: 'The longest a record may stay uncompacted, whatever the dirty ratio; on a compacted topic the active segment rolls by then too.',
     synonyms: [{ name: 'log.cleaner.max.compaction.lag.ms', default: Number.POSITIVE_INFINITY }],
   }),
   'message.downconversion.enable': topic({
@@ -436,6 +435,13 @@ export const TOPIC_DEFS: { readonly [K in TopicConfigName]: TopicConfigDef<Topic
     doc: 'async leaves durability to the OS and flush.*; sync fdatasyncs (group-committed) before every acknowledgement.',
     synonyms: [{ name: 'sluice.log.flush.mode', default: 'async' }],
   }),
+  'sluice.delivery.delay.ms': topic({
+    name: 'sluice.delivery.delay.ms',
+    type: long,
+    validate: between(0, MAX_DELIVERY_DELAY_MS),
+    doc: 'Delay before a produced record enters the topic when it carries no sluice-delay-ms or sluice-deliver-at header; 0 delivers at once.',
+    synonyms: [{ name: 'sluice.delivery.delay.ms', default: 0 }],
+  }),
 };
 
 /** Broker configs that are not topic-config defaults, keyed by their BrokerConfig meaning. */
@@ -484,7 +490,22 @@ export const BROKER_DEFS = {
   groupMaxSessionTimeoutMs: broker({ name: 'group.max.session.timeout.ms', type: int, default: 1_800_000, validate: atLeast(0), doc: 'The longest session timeout a consumer may ask for.' }),
   groupConsumerAssignors: broker({ name: 'group.consumer.assignors', type: stringList, default: ['uniform', 'range'], validate: notEmpty('assignor'), doc: 'Server-side assignors of consumer groups (KIP-848), the first the default: uniform, range (or their Kafka class names).' }),
   groupConsumerSessionTimeoutMs: broker({ name: 'group.consumer.session.timeout.ms', type: int, default: 45_000, validate: atLeast(1), doc: 'How long a consumer group (KIP-848) member may go without heartbeating before it is removed.' }),
+  groupConsumerMigrationPolicy: broker({
+    name: 'group.consumer.migration.policy',
+    type: oneOf(['bidirectional', 'upgrade', 'downgrade', 'disabled']),
+    default: 'bidirectional',
+    doc: 'Whether a group with members switches protocols as they change (KIP-848): a classic group becomes a consumer group when a consumer-protocol member joins (upgrade), and back when the last one leaves (downgrade).',
+  }),
   groupConsumerHeartbeatIntervalMs: broker({ name: 'group.consumer.heartbeat.interval.ms', type: int, default: 5000, validate: atLeast(1), doc: 'How often consumer group (KIP-848) members are told to heartbeat.' }),
+  groupShareEnable: broker({ name: 'group.share.enable', type: boolean, default: true, doc: 'Serve share groups (KIP-932); when false their APIs are left out of ApiVersions, as Kafka does.' }),
+  groupShareRecordLockDurationMs: broker({ name: 'group.share.record.lock.duration.ms', type: int, default: 30_000, validate: between(1000, 3_600_000), doc: 'How long a share consumer holds the records it acquired before they are offered again; share.record.lock.duration.ms overrides it per group.' }),
+  groupShareMinRecordLockDurationMs: broker({ name: 'group.share.min.record.lock.duration.ms', type: int, default: 15_000, validate: between(1000, 30_000), doc: 'The shortest share.record.lock.duration.ms a group may set.' }),
+  groupShareMaxRecordLockDurationMs: broker({ name: 'group.share.max.record.lock.duration.ms', type: int, default: 60_000, validate: between(30_000, 3_600_000), doc: 'The longest share.record.lock.duration.ms a group may set.' }),
+  groupShareDeliveryCountLimit: broker({ name: 'group.share.delivery.count.limit', type: int, default: 5, validate: between(2, 10), doc: 'Deliveries of a record to a share group before it is archived (or dead-lettered); share.delivery.count.limit overrides it per group.' }),
+  groupSharePartitionMaxRecordLocks: broker({ name: 'group.share.partition.max.record.locks', type: int, default: 2000, validate: between(100, 10_000), doc: 'Records of a share-partition acquired at once, across its consumers.' }),
+  groupShareSessionTimeoutMs: broker({ name: 'group.share.session.timeout.ms', type: int, default: 45_000, validate: atLeast(1), doc: 'How long a share group member may go without heartbeating before it is removed; share.session.timeout.ms overrides it per group.' }),
+  groupShareHeartbeatIntervalMs: broker({ name: 'group.share.heartbeat.interval.ms', type: int, default: 5000, validate: atLeast(1), doc: 'How often share group members are told to heartbeat; share.heartbeat.interval.ms overrides it per group.' }),
+  groupShareMaxSize: broker({ name: 'group.share.max.size', type: int, default: 200, validate: between(1, 1000), doc: 'Members a share group takes; one more is refused with GROUP_MAX_SIZE_REACHED.' }),
   fetchTransfer: broker({ name: 'sluice.fetch.transfer', type: oneOf(['sendfile', 'copy']), default: 'sendfile', doc: 'How fetch responses send log bytes: sendfile from the page cache, or read and copy.' }),
   consoleListener: broker({ name: 'sluice.console.listener', type: optionalHostPort, default: { host: '127.0.0.1', port: 8080 }, doc: 'host:port of the web console; empty turns it off.' }),
   logMmapMlock: broker({ name: 'sluice.log.mmap.mlock', type: boolean, default: false, doc: 'Pin the active mapped segment in memory (sluice.log.append.mode=mmap).' }),
@@ -535,6 +556,23 @@ export const BROKER_DEFS = {
     doc: 'min.insync.replicas of __transaction_state (at most its replication factor).',
   }),
   transactionStateLogSegmentBytes: broker({ name: 'transaction.state.log.segment.bytes', type: int, default: 104_857_600, validate: atLeast(1), doc: 'Segment size of __transaction_state.' }),
+  shareStateTopicNumPartitions: broker({ name: 'share.coordinator.state.topic.num.partitions', type: int, default: 50, validate: atLeast(1), doc: 'Partitions of the internal __share_group_state topic; fixed once it exists.' }),
+  shareStateTopicReplicationFactor: broker({
+    name: 'share.coordinator.state.topic.replication.factor',
+    type: int,
+    default: 3,
+    validate: atLeast(1),
+    doc: 'Replicas of each __share_group_state partition; fewer when fewer brokers are up at its creation.',
+  }),
+  shareStateTopicMinIsr: broker({ name: 'share.coordinator.state.topic.min.isr', type: int, default: 2, validate: atLeast(1), doc: 'min.insync.replicas of __share_group_state (at most its replication factor).' }),
+  shareStateTopicSegmentBytes: broker({ name: 'share.coordinator.state.topic.segment.bytes', type: int, default: 104_857_600, validate: atLeast(1), doc: 'Segment size of __share_group_state.' }),
+  deliveryDelayMaxMs: broker({
+    name: 'sluice.delivery.delay.max.ms',
+    type: long,
+    default: 3 * DAY_MS,
+    validate: between(0, MAX_DELIVERY_DELAY_MS),
+    doc: 'The longest delay a record may ask for (sluice-delay-ms, sluice-deliver-at, sluice.delivery.delay.ms); 0 turns delayed delivery off and the headers are then ignored.',
+  }),
   producerIdExpirationMs: broker({ name: 'producer.id.expiration.ms', type: int, default: 86_400_000, validate: atLeast(1), doc: 'A producer id with no write to a partition for this long is forgotten there (a transaction still open keeps it).' }),
   transactionMaxTimeoutMs: broker({ name: 'transaction.max.timeout.ms', type: int, default: 900_000, validate: atLeast(1), doc: 'The longest transaction.timeout.ms a producer may ask for.' }),
   transactionalIdExpirationMs: broker({
@@ -634,12 +672,10 @@ export const IGNORED_BROKER_KEYS: ReadonlyMap<string, string> = new Map([
   ['controller.quorum.voters', SINGLE_NODE],
   ['controller.quorum.bootstrap.servers', SINGLE_NODE],
   ['listener.security.protocol.map', 'Sluice serves PLAINTEXT only'],
-  ['share.coordinator.state.topic.replication.factor', SINGLE_NODE],
-  ['share.coordinator.state.topic.min.isr', SINGLE_NODE],
   ['num.replica.fetchers', 'Sluice runs one fetcher per leader broker, on the event loop'],
   ['zookeeper.connect', SINGLE_NODE],
   ['zookeeper.connection.timeout.ms', SINGLE_NODE],
-  ['group.coordinator.rebalance.protocols', 'Sluice runs the classic group protocol'],
+  ['group.coordinator.rebalance.protocols', 'Sluice always serves the classic and consumer (KIP-848) group protocols; share groups follow group.share.enable'],
   ['group.coordinator.threads', NO_THREAD_POOLS],
   ['num.network.threads', NO_THREAD_POOLS],
   ['num.io.threads', NO_THREAD_POOLS],

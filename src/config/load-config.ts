@@ -138,6 +138,10 @@ function assemble(layers: Layers, problems: string[], notes: string[]): BrokerCo
   if (minSession > maxSession) {
     problems.push(`group.min.session.timeout.ms=${minSession} is above group.max.session.timeout.ms=${maxSession}`);
   }
+  const lock = [d.groupShareMinRecordLockDurationMs, d.groupShareRecordLockDurationMs, d.groupShareMaxRecordLockDurationMs].map((def) => ({ name: def.name, value: layers.need(def) }));
+  if (lock[0].value > lock[1].value || lock[1].value > lock[2].value) {
+    problems.push(`${lock.map((l) => `${l.name}=${l.value}`).join(', ')}: expected min <= default <= max`);
+  }
 
   const topicDefaults = resolveTopicDefaults(layers);
   return {
@@ -164,6 +168,16 @@ function assemble(layers: Layers, problems: string[], notes: string[]): BrokerCo
     groupConsumerAssignors: layers.need(d.groupConsumerAssignors),
     groupConsumerSessionTimeoutMs: layers.need(d.groupConsumerSessionTimeoutMs),
     groupConsumerHeartbeatIntervalMs: layers.need(d.groupConsumerHeartbeatIntervalMs),
+    groupConsumerMigrationPolicy: layers.need(d.groupConsumerMigrationPolicy),
+    groupShareEnable: layers.need(d.groupShareEnable),
+    groupShareRecordLockDurationMs: layers.need(d.groupShareRecordLockDurationMs),
+    groupShareMinRecordLockDurationMs: layers.need(d.groupShareMinRecordLockDurationMs),
+    groupShareMaxRecordLockDurationMs: layers.need(d.groupShareMaxRecordLockDurationMs),
+    groupShareDeliveryCountLimit: layers.need(d.groupShareDeliveryCountLimit),
+    groupSharePartitionMaxRecordLocks: layers.need(d.groupSharePartitionMaxRecordLocks),
+    groupShareSessionTimeoutMs: layers.need(d.groupShareSessionTimeoutMs),
+    groupShareHeartbeatIntervalMs: layers.need(d.groupShareHeartbeatIntervalMs),
+    groupShareMaxSize: layers.need(d.groupShareMaxSize),
     fetchTransfer: layers.need(d.fetchTransfer),
     consoleListener: layers.get(d.consoleListener),
     logMmapMlock: layers.need(d.logMmapMlock),
@@ -185,6 +199,11 @@ function assemble(layers: Layers, problems: string[], notes: string[]): BrokerCo
     transactionStateLogReplicationFactor: layers.need(d.transactionStateLogReplicationFactor),
     transactionStateLogMinIsr: layers.need(d.transactionStateLogMinIsr),
     transactionStateLogSegmentBytes: layers.need(d.transactionStateLogSegmentBytes),
+    shareStateTopicNumPartitions: layers.need(d.shareStateTopicNumPartitions),
+    shareStateTopicReplicationFactor: layers.need(d.shareStateTopicReplicationFactor),
+    shareStateTopicMinIsr: layers.need(d.shareStateTopicMinIsr),
+    shareStateTopicSegmentBytes: layers.need(d.shareStateTopicSegmentBytes),
+    deliveryDelayMaxMs: layers.need(d.deliveryDelayMaxMs),
     producerIdExpirationMs: layers.need(d.producerIdExpirationMs),
     transactionMaxTimeoutMs: layers.need(d.transactionMaxTimeoutMs),
     transactionalIdExpirationMs: layers.need(d.transactionalIdExpirationMs),

@@ -60,6 +60,7 @@ export function toLogConfig(
     deleteRetentionMs: values['delete.retention.ms'],
     minCleanableDirtyRatio: values['min.cleanable.dirty.ratio'],
     minCompactionLagMs: values['min.compaction.lag.ms'],
+    maxCompactionLagMs: values['max.compaction.lag.ms'],
     segmentJitterMs: values['segment.jitter.ms'],
     timestampType: values['message.timestamp.type'] === 'LogAppendTime' ? 'log-append' : 'create',
     flushMessages: values['flush.messages'],

@@ -9,6 +9,7 @@ import { clusterView } from './cluster-view.js';
 import type { ConsoleBroker } from './console-broker.js';
 import { groupDetail, groupSummaries } from './groups-view.js';
 import { overview } from './overview.js';
+import { queuesView } from './queues-view.js';
 import { browseRecords, type BrowseFrom } from './record-browser.js';
 import { refusal } from './request-guard.js';
 import type { ThroughputSampler } from './throughput.js';
@@ -205,6 +206,7 @@ export function apiRoutes(deps: ApiDeps) {
 
     api.get('/groups', async () => groupSummaries(broker));
     api.get('/transactions', async () => transactionsView(broker));
+    api.get('/queues', async () => queuesView(broker));
 
     api.get<{ Params: { group: string } }>('/groups/:group', async (req) => {
       const detail = groupDetail(broker, req.params.group);

@@ -1,7 +1,11 @@
 import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { BrokerConfig, ListenerAddress } from '../config/broker-config.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import type { ShareGroupCoordinator } from '../coordinator/share/share-group.js';
+import type { ShareGroupConfigs } from '../coordinator/share/share-group-configs.js';
+import type { ShareStateStore } from '../coordinator/share/share-state-store.js';
 import type { TransactionCoordinator } from '../coordinator/transactions/transaction-coordinator.js';
+import type { DelayedDelivery } from '../delay/delayed-delivery.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
@@ -20,6 +24,10 @@ export interface ConsoleBroker {
   readonly partitions: ReplicaManager;
   readonly groups: GroupCoordinator;
   readonly transactions: TransactionCoordinator;
+  readonly shareGroups: Pick<ShareGroupCoordinator, 'listed' | 'group'>;
+  readonly shareStates: Pick<ShareStateStore, 'livePartitions'>;
+  readonly shareGroupConfigs: Pick<ShareGroupConfigs, 'source'>;
+  readonly delayed: Pick<DelayedDelivery, 'heldByMinute'>;
   readonly metrics: BrokerMetrics;
   /** Bound Kafka listeners, with the ports the system gave. */
   readonly listeners: readonly BoundListener[];

@@ -1,6 +1,5 @@
 import type { Group, Member } from '../coordinator/group.js';
-import { ConsumerProtocolAssignmentCodec } from '../protocol/generated/messages/consumer-protocol-assignment.js';
-import { Reader } from '../protocol/primitives/reader.js';
+import { decodeAssignment } from '../protocol/consumer-protocol.js';
 import type { ConsoleBroker } from './console-broker.js';
 
 export interface GroupSummary {
@@ -44,18 +43,10 @@ export interface GroupDetail extends GroupSummary {
   partitions: PartitionLag[];
 }
 
-/**
- * A consumer-protocol assignment: an int16 version, then the message in that version (newer
- * versions only add fields, so reading as the newest known one is safe).
- */
-function decodeAssignment(group: Group, member: Member): MemberView['assignment'] {
+function assignmentView(group: Group, member: Member): MemberView['assignment'] {
   if (group.protocolType !== 'consumer') return null;
-  // Nothing yet: the member has not been through SyncGroup.
-  if (member.assignment.length === 0) return [];
   try {
-    const r = new Reader(member.assignment);
-    const version = Math.min(r.int16(), ConsumerProtocolAssignmentCodec.maxVersion);
-    return ConsumerProtocolAssignmentCodec.read(r, version).assignedPartitions.map((a) => ({ topic: a.topic, partitions: [...a.partitions].sort((x, y) => x - y) }));
+    return decodeAssignment(member.assignment);
   } catch {
     return null;
   }
@@ -105,7 +96,7 @@ function memberViews(group: Group): MemberView[] {
     groupInstanceId: m.groupInstanceId,
     clientId: m.clientId,
     clientHost: m.clientHost,
-    assignment: decodeAssignment(group, m),
+    assignment: assignmentView(group, m),
   }));
 }
 

@@ -128,6 +128,39 @@ export const rangeAssignor: Assignor = {
   },
 };
 
+/**
+ * Kafka's share-group `simple` assignor (KIP-932): share-partitions take several consumers at
+ * once, so every subscribed partition goes to at least one member (the uniform assignment,
+ * sticky and balanced), and a member that would get nothing (more members than partitions)
+ * shares the subscribed partition with the fewest members, keeping one it has when it can.
+ */
+export const shareSimpleAssignor: Assignor = {
+  name: 'simple',
+  assign(members, topics) {
+    const target = uniformAssignor.assign(members, topics);
+    const sharers = new Map<string, number>();
+    const key = (topicId: string, p: number): string => `${topicId}:${p}`;
+    for (const byTopic of target.values()) for (const [topicId, parts] of byTopic) for (const p of parts) sharers.set(key(topicId, p), (sharers.get(key(topicId, p)) ?? 0) + 1);
+    for (const m of ordered(members)) {
+      if (target.get(m.memberId)!.size > 0) continue;
+      let best: { topicId: string; partition: number; n: number; kept: boolean } | null = null;
+      for (const topicId of [...m.topics].sort()) {
+        const t = topics.get(topicId);
+        if (!t) continue;
+        for (let p = 0; p < t.partitions; p++) {
+          const n = sharers.get(key(topicId, p)) ?? 0;
+          const kept = m.current.get(topicId)?.has(p) ?? false;
+          if (best === null || n < best.n || (n === best.n && kept && !best.kept)) best = { topicId, partition: p, n, kept };
+        }
+      }
+      if (best === null) continue;
+      add(target, m.memberId, best.topicId, best.partition);
+      sharers.set(key(best.topicId, best.partition), best.n + 1);
+    }
+    return target;
+  },
+};
+
 const BY_NAME = new Map<string, Assignor>([
   ['uniform', uniformAssignor],
   ['range', rangeAssignor],

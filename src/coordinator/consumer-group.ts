@@ -14,9 +14,13 @@ import {
 import type { Partition } from '../replication/partition.js';
 import { ConsumerProtocolSubscriptionCodec } from '../protocol/generated/messages/consumer-protocol-subscription.js';
 import { ConsumerProtocolAssignmentCodec } from '../protocol/generated/messages/consumer-protocol-assignment.js';
-import { coordinatorWriteError, versionedRecord, type CoordinatorRecord } from './coordinator-log.js';
+import { coordinatorWriteError, innerMap, versionedRecord, type CoordinatorRecord } from './coordinator-log.js';
 import type { GroupLog } from './group-log.js';
-import type { MemberRef } from './group-coordinator.js';
+import { joinError, syncError, type JoinRequest, type MemberRef, type SyncRequest } from './group-coordinator.js';
+import { Member as ClassicMember, type Protocol } from './group.js';
+import { createJoinGroupResponse, type JoinGroupResponse } from '../protocol/generated/messages/join-group-response.js';
+import { createSyncGroupResponse, type SyncGroupResponse } from '../protocol/generated/messages/sync-group-response.js';
+import { decodeAssignment, decodeSubscription, encodeAssignment, type NamedPartitions } from '../protocol/consumer-protocol.js';
 import { assignorsFromConfig, type AssignableTopic, type Assignor, type AssignorMember } from './assignors.js';
 
 /** topicId -> partitions. */
@@ -39,7 +43,31 @@ export interface ConsumerGroupSettings {
   sessionTimeoutMs: number;
   /** group.consumer.heartbeat.interval.ms. */
   heartbeatIntervalMs: number;
+  /** group.consumer.migration.policy: which way a group may switch protocols while it has members. */
+  migrationPolicy: MigrationPolicy;
 }
+
+export type MigrationPolicy = 'bidirectional' | 'upgrade' | 'downgrade' | 'disabled';
+
+/** What this coordinator asks of the classic one for KIP-848's online migration. */
+export interface ClassicGroups {
+  /** Whether a classic group with members has this id. */
+  isActive(groupId: string): boolean;
+  /** A classic group's members, when it may become a consumer group; else why not. */
+  stableMembers(groupId: string): { generationId: number; protocolName: string | null; members: ClassicMember[] } | string;
+  /** Drops a classic group's members: a consumer group has taken them over. */
+  release(groupId: string): void;
+  /** Takes a consumer group's members back as a classic group, which then rebalances. */
+  adopt(groupId: string, generationId: number, members: ClassicMember[]): void;
+}
+
+/** A member speaking the classic protocol (JoinGroup, SyncGroup, Heartbeat) inside a consumer group. */
+export interface ClassicProtocols {
+  sessionTimeoutMs: number;
+  protocols: Protocol[];
+}
+
+const CONSUMER_PROTOCOL_TYPE = 'consumer';
 
 /** The topics the coordinator can see (the metadata image). */
 export interface TopicsView {
@@ -53,9 +81,14 @@ export interface ConsumerGroupsHook {
   loadPartition(partition: Partition): void;
   unloadPartition(index: number): void;
   /** undefined: not a consumer group, the classic checks apply. */
-  commitCheck(ref: MemberRef): number | undefined;
-  /** A consumer group with members: its offsets do not expire, classic members may not join. */
+  commitCheck(ref: MemberRef, apiVersion: number): number | undefined;
+  /** A consumer group with members: its offsets do not expire, classic members join it (below). */
   isActive(groupId: string): boolean;
+  /** The classic protocol's requests for a consumer group's members; undefined: not a consumer group with members. */
+  classicJoin(req: JoinRequest): Promise<JoinGroupResponse> | undefined;
+  classicSync(req: SyncRequest): SyncGroupResponse | undefined;
+  classicHeartbeat(ref: MemberRef): number | undefined;
+  classicLeave(groupId: string, members: { memberId: string; groupInstanceId: string | null }[]): { topError: number; results: number[] } | undefined;
   /** undefined: no such consumer group. */
   deleteGroup(groupId: string): Promise<number | undefined>;
   close(): void;
@@ -92,6 +125,8 @@ export class ConsumerMember {
   revocationTimer: NodeJS.Timeout | null = null;
   /** The assignment last sent to the member, to send it again only when it changes. */
   lastSent: string | null = null;
+  /** Set for a member that joined with JoinGroup (KIP-848's online migration). */
+  classic: ClassicProtocols | null = null;
   /** What was last written to __consumer_offsets, to write only changes. */
   persistedMetadata: string | null = null;
   persistedAssignment: string | null = null;
@@ -155,14 +190,14 @@ export interface HeartbeatResult {
   assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
 }
 
-function toList(tps: TopicPartitions): { topicId: string; partitions: number[] }[] {
+export function toList(tps: TopicPartitions): { topicId: string; partitions: number[] }[] {
   return [...tps]
     .filter(([, parts]) => parts.size > 0)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([topicId, parts]) => ({ topicId, partitions: [...parts].sort((a, b) => a - b) }));
 }
 
-function fromList(list: { topicId: string; partitions: number[] }[]): TopicPartitions {
+export function fromList(list: { topicId: string; partitions: number[] }[]): TopicPartitions {
   const m: TopicPartitions = new Map();
   for (const t of list) {
     let s = m.get(t.topicId);
@@ -172,7 +207,7 @@ function fromList(list: { topicId: string; partitions: number[] }[]): TopicParti
   return m;
 }
 
-function fingerprint(tps: TopicPartitions): string {
+export function fingerprint(tps: TopicPartitions): string {
   return JSON.stringify(toList(tps));
 }
 
@@ -197,7 +232,7 @@ function overlaps(a: TopicPartitions, b: TopicPartitions): boolean {
 }
 
 /** A member id as Kafka's clients make them: a random UUID in URL-safe base64. */
-function newMemberId(): string {
+export function newMemberId(): string {
   return randomBytes(16).toString('base64url');
 }
 
@@ -233,8 +268,7 @@ export class ConsumerGroupCoordinator implements ConsumerGroupsHook {
     private readonly topics: TopicsView,
     /** NONE when this broker coordinates the group (the classic coordinator's answer). */
     private readonly coordinatorError: (groupId: string) => number,
-    /** Whether a classic group with members has this id. */
-    private readonly classicGroupActive: (groupId: string) => boolean,
+    private readonly classic: ClassicGroups,
   ) {
     this.assignors = assignorsFromConfig(settings.assignors);
   }
@@ -280,7 +314,10 @@ export class ConsumerGroupCoordinator implements ConsumerGroupsHook {
       regex = compileRegex(req.subscribedTopicRegex);
       if (regex === null) return error(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex ${req.subscribedTopicRegex} is not a valid regular expression.`);
     }
-    if (this.classicGroupActive(req.groupId)) return error(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
+    if (this.classic.isActive(req.groupId)) {
+      const refused = this.upgrade(req.groupId);
+      if (refused !== null) return error(ErrorCode.GROUP_ID_NOT_FOUND, refused);
+    }
 
     let group = this.groups.get(req.groupId);
     if (req.memberEpoch < 0) return this.leave(group, req);
@@ -300,7 +337,7 @@ export class ConsumerGroupCoordinator implements ConsumerGroupsHook {
       bump = joined.bump;
     } else {
       const known = group.members.get(req.memberId);
-      if (!known || known.memberEpoch === STATIC_LEAVE_EPOCH) return error(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
+      if (!known || known.memberEpoch === STATIC_LEAVE_EPOCH || known.classic) return error(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
       if (req.instanceId !== null && known.instanceId !== req.instanceId) return error(ErrorCode.FENCED_INSTANCE_ID);
       const owned = req.topicPartitions === null ? null : fromList(req.topicPartitions);
       if (req.memberEpoch > known.memberEpoch) return error(ErrorCode.FENCED_MEMBER_EPOCH, `The member epoch ${req.memberEpoch} is newer than the member's ${known.memberEpoch}.`);
@@ -370,29 +407,8 @@ export class ConsumerGroupCoordinator implements ConsumerGroupsHook {
         }
         if (previous.memberEpoch === STATIC_LEAVE_EPOCH) {
           // The static member is back: its new member id takes the old one's place, epoch and assignment.
-          const memberId = req.memberId !== '' ? req.memberId : newMemberId();
-          const member = new ConsumerMember(memberId);
-          Object.assign(member, {
-            instanceId: req.instanceId,
-            subscribedTopicNames: previous.subscribedTopicNames,
-            subscribedTopicRegex: previous.subscribedTopicRegex,
-            regex: previous.regex,
-            serverAssignor: previous.serverAssignor,
-            rebalanceTimeoutMs: previous.rebalanceTimeoutMs,
-            memberEpoch: previous.previousMemberEpoch >= 0 ? previous.previousMemberEpoch : 0,
-            previousMemberEpoch: previous.previousMemberEpoch,
-            state: previous.state,
-            assigned: previous.assigned,
-            pendingRevocation: previous.pendingRevocation,
-          });
-          this.stopTimers(previous);
-          group.members.delete(previous.memberId);
-          group.members.set(memberId, member);
-          group.staticMembers.set(req.instanceId, memberId);
-          const target = group.target.get(previous.memberId);
-          group.target.delete(previous.memberId);
-          if (target) group.target.set(memberId, target);
-          this.writeMemberTombstones(group, previous.memberId);
+          const member = this.takeOverStatic(group, previous, req.memberId !== '' ? req.memberId : newMemberId());
+          if (previous.previousMemberEpoch < 0) member.memberEpoch = 0;
           return { member, bump: false };
         }
       }
@@ -416,6 +432,34 @@ export class ConsumerGroupCoordinator implements ConsumerGroupsHook {
     if (req.instanceId !== null) group.staticMembers.set(req.instanceId, memberId);
     log.debug({ group: group.groupId, member: memberId }, 'consumer group member joined');
     return { member, bump: true };
+  }
+
+  /** A static member's instance id comes back under a new member id: it takes the old one's place, epoch and assignment. */
+  private takeOverStatic(group: ConsumerGroup, previous: ConsumerMember, memberId: string): ConsumerMember {
+    const member = new ConsumerMember(memberId);
+    Object.assign(member, {
+      instanceId: previous.instanceId,
+      subscribedTopicNames: previous.subscribedTopicNames,
+      subscribedTopicRegex: previous.subscribedTopicRegex,
+      regex: previous.regex,
+      serverAssignor: previous.serverAssignor,
+      rebalanceTimeoutMs: previous.rebalanceTimeoutMs,
+      memberEpoch: previous.memberEpoch === STATIC_LEAVE_EPOCH ? previous.previousMemberEpoch : previous.memberEpoch,
+      previousMemberEpoch: previous.previousMemberEpoch,
+      state: previous.state,
+      assigned: previous.assigned,
+      pendingRevocation: previous.pendingRevocation,
+      classic: previous.classic,
+    });
+    this.stopTimers(previous);
+    group.members.delete(previous.memberId);
+    group.members.set(memberId, member);
+    group.staticMembers.set(previous.instanceId!, memberId);
+    const target = group.target.get(previous.memberId);
+    group.target.delete(previous.memberId);
+    if (target) group.target.set(memberId, target);
+    this.writeMemberTombstones(group, previous.memberId);
+    return member;
   }
 
   private async leave(group: ConsumerGroup | undefined, req: HeartbeatRequest): Promise<HeartbeatResult> {
@@ -450,6 +494,7 @@ export class ConsumerGroupCoordinator implements ConsumerGroupsHook {
     this.bumpEpoch(group);
     this.maybeRecomputeTarget(group);
     if (group.members.size === 0) group.stateTimestamp = Date.now();
+    else if (member.classic === null && this.migrates('downgrade') && [...group.members.values()].every((m) => m.classic !== null)) this.downgrade(group);
   }
 
   private scheduleSessionExpiry(group: ConsumerGroup, member: ConsumerMember): void {
@@ -458,7 +503,7 @@ export class ConsumerGroupCoordinator implements ConsumerGroupsHook {
       if (group.members.get(member.memberId) !== member) return;
       this.removeMember(group, member, 'session expired');
       this.persist(group).catch((e: unknown) => log.error({ err: e, group: group.groupId }, 'could not store the consumer group state'));
-    }, this.settings.sessionTimeoutMs);
+    }, member.classic?.sessionTimeoutMs ?? this.settings.sessionTimeoutMs);
     member.sessionTimer.unref();
   }
 
@@ -598,6 +643,232 @@ export class ConsumerGroupCoordinator implements ConsumerGroupsHook {
     member.revocationTimer.unref();
   }
 
+  // ---- classic members and online migration (KIP-848) ------------------------------------
+
+  private migrates(direction: 'upgrade' | 'downgrade'): boolean {
+    return this.settings.migrationPolicy === 'bidirectional' || this.settings.migrationPolicy === direction;
+  }
+
+  /** The partitions of a consumer-protocol message, by topic id; topics this broker does not know are left out. */
+  private topicIds(named: readonly NamedPartitions[]): TopicPartitions {
+    const out: TopicPartitions = new Map();
+    for (const t of named) {
+      const id = this.topics.topic(t.topic)?.id;
+      if (id !== undefined) for (const p of t.partitions) addTo(out, id, p);
+    }
+    return out;
+  }
+
+  private named(tps: TopicPartitions): NamedPartitions[] {
+    return toList(tps).map((t) => ({ topic: this.topicName(t.topicId), partitions: t.partitions }));
+  }
+
+  /**
+   * A consumer-protocol member joins a classic group (KIP-848's upgrade): the classic members
+   * carry on inside a consumer group with their generation as member epoch and their
+   * assignment; the new member's arrival then moves the group to a new target, which they
+   * reach by rejoining when their heartbeat says so. Null, or why the group cannot be upgraded.
+   */
+  private upgrade(groupId: string): string | null {
+    if (!this.migrates('upgrade')) return `Group ${groupId} is a classic group and group.consumer.migration.policy does not allow upgrading it.`;
+    const classic = this.classic.stableMembers(groupId);
+    if (typeof classic === 'string') return classic;
+    const group = new ConsumerGroup(groupId);
+    group.groupEpoch = group.assignmentEpoch = Math.max(classic.generationId, this.groups.get(groupId)?.groupEpoch ?? 0);
+    group.assignorName = this.assignors[0].name;
+    try {
+      for (const c of classic.members) {
+        const subscription = decodeSubscription(c.metadataFor(classic.protocolName));
+        const m = new ConsumerMember(c.memberId);
+        Object.assign(m, {
+          instanceId: c.groupInstanceId,
+          rackId: subscription.rackId,
+          clientId: c.clientId,
+          clientHost: c.clientHost,
+          subscribedTopicNames: [...new Set(subscription.topics)].sort(),
+          rebalanceTimeoutMs: c.rebalanceTimeoutMs,
+          memberEpoch: classic.generationId,
+          previousMemberEpoch: classic.generationId,
+          assigned: this.topicIds(decodeAssignment(c.assignment)),
+          classic: { sessionTimeoutMs: c.sessionTimeoutMs, protocols: c.protocols },
+        });
+        group.members.set(m.memberId, m);
+        group.target.set(m.memberId, new Map([...m.assigned].map(([t, ps]) => [t, new Set(ps)])));
+        if (m.instanceId !== null) group.staticMembers.set(m.instanceId, m.memberId);
+      }
+    } catch (e) {
+      return `Group ${groupId} cannot be upgraded: a member's consumer protocol metadata does not parse (${(e as Error).message}).`;
+    }
+    group.subscriptionFingerprint = JSON.stringify([...this.subscribedTopics(group).values()].map((t) => [t.id, t.partitions]).sort());
+    this.classic.release(groupId);
+    this.groups.set(groupId, group);
+    for (const m of group.members.values()) this.scheduleSessionExpiry(group, m);
+    log.info({ group: groupId, epoch: group.groupEpoch, members: group.members.size }, 'classic group upgraded to a consumer group');
+    return null;
+  }
+
+  /** The last consumer-protocol member left: the classic members go on as a classic group (KIP-848's downgrade). */
+  private downgrade(group: ConsumerGroup): void {
+    const members = [...group.members.values()];
+    for (const m of members) {
+      this.stopTimers(m);
+      this.writeMemberTombstones(group, m.memberId);
+    }
+    group.members.clear();
+    group.staticMembers.clear();
+    group.target.clear();
+    this.groups.delete(group.groupId);
+    this.classic.adopt(
+      group.groupId,
+      group.groupEpoch,
+      members.map((m) => {
+        const c = new ClassicMember(m.memberId, m.instanceId, m.clientId, m.clientHost, m.classic!.sessionTimeoutMs, m.rebalanceTimeoutMs, CONSUMER_PROTOCOL_TYPE, m.classic!.protocols);
+        c.assignment = encodeAssignment(this.named(m.assigned), 3);
+        return c;
+      }),
+    );
+    log.info({ group: group.groupId, epoch: group.groupEpoch, members: members.length }, 'consumer group downgraded to a classic group');
+  }
+
+  /** The member a classic request names, or its error (Kafka's validateConsumerGroupMember). */
+  private classicMember(group: ConsumerGroup, memberId: string, instanceId: string | null): ConsumerMember | number {
+    const id = instanceId === null ? memberId : group.staticMembers.get(instanceId);
+    const member = id === undefined ? undefined : group.members.get(id);
+    if (!member || member.classic === null) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (instanceId !== null && member.memberId !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    return member;
+  }
+
+  private activeGroup(groupId: string): ConsumerGroup | undefined {
+    const group = this.groups.get(groupId);
+    return group && group.members.size > 0 ? group : undefined;
+  }
+
+  /**
+   * JoinGroup to a consumer group: the member's subscription and owned partitions come from its
+   * protocol metadata; it is reconciled as a consumer-protocol member would be and answered at
+   * once with its member epoch as generation. No member leads: the assignment is the
+   * coordinator's, handed out by SyncGroup.
+   */
+  classicJoin(req: JoinRequest): Promise<JoinGroupResponse> | undefined {
+    const group = this.activeGroup(req.groupId);
+    if (!group) return undefined;
+    if (req.protocolType !== CONSUMER_PROTOCOL_TYPE || req.protocols.length === 0) return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
+    if (req.memberId === '' && req.groupInstanceId === null && req.requireKnownMemberId) return Promise.resolve(joinError(ErrorCode.MEMBER_ID_REQUIRED, newMemberId()));
+    let subscription;
+    try {
+      subscription = decodeSubscription(req.protocols[0].metadata);
+    } catch {
+      return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
+    }
+    const memberId = req.memberId !== '' ? req.memberId : newMemberId();
+    let member = group.members.get(memberId);
+    let bump = false;
+    if (member) {
+      if (member.classic === null) return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, memberId));
+      if (req.groupInstanceId !== null && member.instanceId !== req.groupInstanceId) return Promise.resolve(joinError(ErrorCode.FENCED_INSTANCE_ID, memberId));
+    } else {
+      const previousId = req.groupInstanceId === null ? undefined : group.staticMembers.get(req.groupInstanceId);
+      const previous = previousId === undefined ? undefined : group.members.get(previousId);
+      if (previous) member = this.takeOverStatic(group, previous, memberId);
+      else {
+        member = new ConsumerMember(memberId);
+        member.instanceId = req.groupInstanceId;
+        group.members.set(memberId, member);
+        if (req.groupInstanceId !== null) group.staticMembers.set(req.groupInstanceId, memberId);
+        bump = true;
+      }
+    }
+    member.classic = { sessionTimeoutMs: req.sessionTimeoutMs, protocols: req.protocols };
+    member.clientId = req.clientId;
+    member.clientHost = req.clientHost;
+    member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    if (subscription.rackId !== null) member.rackId = subscription.rackId;
+    const names = [...new Set(subscription.topics)].sort();
+    if (JSON.stringify(names) !== JSON.stringify(member.subscribedTopicNames)) bump = true;
+    member.subscribedTopicNames = names;
+    this.scheduleSessionExpiry(group, member);
+    if (bump) this.bumpEpoch(group);
+    this.maybeRecomputeTarget(group);
+    // What it owns now is what its metadata lists (nothing, for an eager member that revoked
+    // everything before rejoining): a revocation it has already done completes in this join.
+    const owned = this.topicIds(subscription.ownedPartitions);
+    this.reconcile(group, member, owned);
+    if (member.state === MemberState.UNREVOKED_PARTITIONS) this.reconcile(group, member, owned);
+    const res = createJoinGroupResponse();
+    res.memberId = member.memberId;
+    res.generationId = member.memberEpoch;
+    res.protocolType = CONSUMER_PROTOCOL_TYPE;
+    res.protocolName = req.protocols[0].name;
+    const joined = member;
+    return this.persist(group).then(
+      () => res,
+      (e: unknown) => {
+        log.error({ err: e, group: group.groupId, member: joined.memberId }, 'could not store the consumer group state');
+        return joinError(coordinatorWriteError(e), joined.memberId);
+      },
+    );
+  }
+
+  /** SyncGroup: the member's current assignment, unless the group moved on and it must rejoin first. */
+  classicSync(req: SyncRequest): SyncGroupResponse | undefined {
+    const group = this.activeGroup(req.groupId);
+    if (!group) return undefined;
+    const member = this.classicMember(group, req.memberId, req.groupInstanceId);
+    if (typeof member === 'number') return syncError(member);
+    if (req.generationId !== member.memberEpoch) return syncError(ErrorCode.ILLEGAL_GENERATION);
+    const protocolName = member.classic!.protocols[0].name;
+    if ((req.protocolType !== null && req.protocolType !== CONSUMER_PROTOCOL_TYPE) || (req.protocolName !== null && req.protocolName !== protocolName)) {
+      return syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    }
+    // A member still revoking has rejoined already: it gets what it keeps, revokes the rest, then rejoins.
+    if (group.groupEpoch > member.memberEpoch && member.state !== MemberState.UNREVOKED_PARTITIONS) return syncError(ErrorCode.REBALANCE_IN_PROGRESS);
+    this.scheduleSessionExpiry(group, member);
+    const res = createSyncGroupResponse();
+    res.protocolType = CONSUMER_PROTOCOL_TYPE;
+    res.protocolName = protocolName;
+    res.assignment = encodeAssignment(this.named(member.assigned), 3);
+    return res;
+  }
+
+  /**
+   * Heartbeat: REBALANCE_IN_PROGRESS tells the member to rejoin when the group moved past its
+   * epoch, when it has partitions to revoke, or when partitions it waits for are free now.
+   */
+  classicHeartbeat(ref: MemberRef): number | undefined {
+    const group = this.activeGroup(ref.groupId);
+    if (!group) return undefined;
+    const member = this.classicMember(group, ref.memberId, ref.groupInstanceId);
+    if (typeof member === 'number') return member;
+    if (ref.generationId !== member.memberEpoch) return ErrorCode.ILLEGAL_GENERATION;
+    this.scheduleSessionExpiry(group, member);
+    const waiting = member.state === MemberState.UNRELEASED_PARTITIONS && this.waitsOnOthers(group, member);
+    if (member.memberEpoch < group.groupEpoch || member.state === MemberState.UNREVOKED_PARTITIONS || (member.state === MemberState.UNRELEASED_PARTITIONS && !waiting)) {
+      return ErrorCode.REBALANCE_IN_PROGRESS;
+    }
+    return ErrorCode.NONE;
+  }
+
+  /** Whether another member still owns a partition of this member's target. */
+  private waitsOnOthers(group: ConsumerGroup, member: ConsumerMember): boolean {
+    const others = this.ownedByOthers(group, member);
+    for (const [t, ps] of group.target.get(member.memberId) ?? []) for (const p of ps) if (has(others, t, p)) return true;
+    return false;
+  }
+
+  classicLeave(groupId: string, members: { memberId: string; groupInstanceId: string | null }[]): { topError: number; results: number[] } | undefined {
+    const group = this.activeGroup(groupId);
+    if (!group) return undefined;
+    const results = members.map(({ memberId, groupInstanceId }) => {
+      const member = this.classicMember(group, memberId === '' && groupInstanceId !== null ? (group.staticMembers.get(groupInstanceId) ?? '') : memberId, groupInstanceId);
+      if (typeof member === 'number') return member;
+      this.removeMember(group, member, 'left the group');
+      return ErrorCode.NONE;
+    });
+    this.persist(group).catch((e: unknown) => log.error({ err: e, group: groupId }, 'could not store the consumer group state'));
+    return { topError: ErrorCode.NONE, results };
+  }
+
   // ---- offsets ---------------------------------------------------------------------------
 
   /**
@@ -605,12 +876,16 @@ export class ConsumerGroupCoordinator implements ConsumerGroupsHook {
    * member's current one (STALE_MEMBER_EPOCH otherwise), as Kafka's ConsumerGroup checks it;
    * commits from outside the group (admin, generation -1) only while it has no members.
    */
-  commitCheck(ref: MemberRef): number | undefined {
+  commitCheck(ref: MemberRef, apiVersion: number): number | undefined {
     const group = this.groups.get(ref.groupId);
     // An empty group takes commits from outside (the classic checks); a non-empty one only from its members.
     if (!group || group.members.size === 0) return undefined;
     const member = group.members.get(ref.memberId);
     if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
+    // Classic members know generations, not member epochs; the others need OffsetCommit v9+,
+    // the version that carries a member epoch.
+    if (member.classic) return ref.generationId === member.memberEpoch ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+    if (apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
     if (ref.generationId !== member.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
     return ErrorCode.NONE;
   }
@@ -658,7 +933,7 @@ export class ConsumerGroupCoordinator implements ConsumerGroupsHook {
         subscribedTopicRegex: m.subscribedTopicRegex,
         rebalanceTimeoutMs: m.rebalanceTimeoutMs,
         serverAssignor: m.serverAssignor,
-        classicMemberMetadata: null,
+        classicMemberMetadata: m.classic && { sessionTimeoutMs: m.classic.sessionTimeoutMs, supportedProtocols: m.classic.protocols },
       };
       const metaPrint = JSON.stringify(meta);
       if (metaPrint !== m.persistedMetadata) {
@@ -678,7 +953,10 @@ export class ConsumerGroupCoordinator implements ConsumerGroupsHook {
         m.persistedAssignment = assignmentPrint;
       }
     }
-    if (group.groupEpoch !== group.persistedEpoch) {
+    if (this.groups.get(group.groupId) !== group) {
+      // Converted back to a classic group (downgrade): the consumer group's records go.
+      records.push({ key: metadataKey(group.groupId), value: null });
+    } else if (group.groupEpoch !== group.persistedEpoch) {
       records.push({ key: metadataKey(group.groupId), value: versionedRecord(0, (w) => ConsumerGroupMetadataValueCodec.write(w, { epoch: group.groupEpoch }, 0)) });
       group.persistedEpoch = group.groupEpoch;
     }
@@ -696,33 +974,10 @@ export class ConsumerGroupCoordinator implements ConsumerGroupsHook {
     const epochs = new Map<string, number | null>();
     const metas = new Map<string, Map<string, ConsumerGroupMemberMetadataValue | null>>();
     const assignments = new Map<string, Map<string, ConsumerGroupCurrentMemberAssignmentValue | null>>();
-    const inner = <T>(m: Map<string, Map<string, T>>, g: string): Map<string, T> => {
-      let x = m.get(g);
-      if (!x) m.set(g, (x = new Map()));
-      return x;
-    };
-    this.store.log.replay(partition, (batch) => {
-      if (batch.control !== null) return;
-      for (const r of batch.records) {
-        try {
-          const kr = new Reader(r.key);
-          const type = kr.int16();
-          const vr = r.value === null ? null : new Reader(r.value);
-          const vv = vr?.int16() ?? 0;
-          if (type === KEY.METADATA) {
-            const k = ConsumerGroupMetadataKeyCodec.read(kr, type);
-            epochs.set(k.groupId, vr === null ? null : ConsumerGroupMetadataValueCodec.read(vr, vv).epoch);
-          } else if (type === KEY.MEMBER_METADATA) {
-            const k = ConsumerGroupMemberMetadataKeyCodec.read(kr, type);
-            inner(metas, k.groupId).set(k.memberId, vr === null ? null : ConsumerGroupMemberMetadataValueCodec.read(vr, vv));
-          } else if (type === KEY.CURRENT_ASSIGNMENT) {
-            const k = ConsumerGroupCurrentMemberAssignmentKeyCodec.read(kr, type);
-            inner(assignments, k.groupId).set(k.memberId, vr === null ? null : ConsumerGroupCurrentMemberAssignmentValueCodec.read(vr, vv));
-          }
-        } catch (e) {
-          log.warn({ err: e, partition: partition.key }, 'skipped an unreadable consumer group record');
-        }
-      }
+    this.store.log.replayRecords(partition, readConsumerGroupRecord, (r) => {
+      if (r.kind === 'metadata') epochs.set(r.groupId, r.epoch);
+      else if (r.kind === 'member') innerMap(metas, r.groupId).set(r.memberId, r.value);
+      else innerMap(assignments, r.groupId).set(r.memberId, r.value);
     });
     let loaded = 0;
     for (const [groupId, epoch] of epochs) {
@@ -744,6 +999,7 @@ export class ConsumerGroupCoordinator implements ConsumerGroupsHook {
           regex: meta.subscribedTopicRegex === null ? null : compileRegex(meta.subscribedTopicRegex),
           rebalanceTimeoutMs: meta.rebalanceTimeoutMs,
           serverAssignor: meta.serverAssignor,
+          classic: meta.classicMemberMetadata && { sessionTimeoutMs: meta.classicMemberMetadata.sessionTimeoutMs, protocols: meta.classicMemberMetadata.supportedProtocols },
           persistedMetadata: JSON.stringify(meta),
         });
         const a = assignments.get(groupId)?.get(memberId);
@@ -823,4 +1079,29 @@ function memberMetadataKey(groupId: string, memberId: string): Buffer {
 
 function currentAssignmentKey(groupId: string, memberId: string): Buffer {
   return versionedRecord(KEY.CURRENT_ASSIGNMENT, (w) => ConsumerGroupCurrentMemberAssignmentKeyCodec.write(w, { groupId, memberId }, KEY.CURRENT_ASSIGNMENT));
+}
+
+type ConsumerGroupRecord =
+  | { kind: 'metadata'; groupId: string; epoch: number | null }
+  | { kind: 'member'; groupId: string; memberId: string; value: ConsumerGroupMemberMetadataValue | null }
+  | { kind: 'assignment'; groupId: string; memberId: string; value: ConsumerGroupCurrentMemberAssignmentValue | null };
+
+/** One __consumer_offsets record, when it is a consumer group record this coordinator keeps; a null value is a tombstone. */
+function readConsumerGroupRecord(key: Buffer, value: Buffer | null): ConsumerGroupRecord | null {
+  const kr = new Reader(key);
+  const type = kr.int16();
+  const vr = value === null ? null : new Reader(value);
+  const vv = vr?.int16() ?? 0;
+  if (type === KEY.METADATA) {
+    return { kind: 'metadata', groupId: ConsumerGroupMetadataKeyCodec.read(kr, type).groupId, epoch: vr && ConsumerGroupMetadataValueCodec.read(vr, vv).epoch };
+  }
+  if (type === KEY.MEMBER_METADATA) {
+    const k = ConsumerGroupMemberMetadataKeyCodec.read(kr, type);
+    return { kind: 'member', groupId: k.groupId, memberId: k.memberId, value: vr && ConsumerGroupMemberMetadataValueCodec.read(vr, vv) };
+  }
+  if (type === KEY.CURRENT_ASSIGNMENT) {
+    const k = ConsumerGroupCurrentMemberAssignmentKeyCodec.read(kr, type);
+    return { kind: 'assignment', groupId: k.groupId, memberId: k.memberId, value: vr && ConsumerGroupCurrentMemberAssignmentValueCodec.read(vr, vv) };
+  }
+  return null;
 }

@@ -161,4 +161,32 @@ export class CoordinatorLog {
       }
     });
   }
+
+  /**
+   * Replays the records of one partition, transaction markers left out: `read` makes of each
+   * what a coordinator keeps (null for the kinds it does not); one that does not parse is
+   * skipped with a warning, as a later record of the same key may well supersede it.
+   */
+  replayRecords<T>(partition: Partition, read: (key: Buffer, value: Buffer | null) => T | null, visit: (record: T) => void): void {
+    this.replay(partition, (batch) => {
+      if (batch.control !== null) return;
+      for (const r of batch.records) {
+        let record: T | null;
+        try {
+          record = read(r.key, r.value);
+        } catch (e) {
+          log.warn({ err: e, partition: partition.key }, `skipped an unreadable ${this.topic} record`);
+          continue;
+        }
+        if (record !== null) visit(record);
+      }
+    });
+  }
+}
+
+/** The inner map of a two-level map, created when missing (group id, then member id). */
+export function innerMap<T>(outer: Map<string, Map<string, T>>, key: string): Map<string, T> {
+  let inner = outer.get(key);
+  if (!inner) outer.set(key, (inner = new Map()));
+  return inner;
 }

@@ -9,7 +9,7 @@ import { coordinatorWriteError } from './coordinator-log.js';
 import type { GroupLog, GroupLogRecord } from './group-log.js';
 import { ControlType } from '../protocol/records/control-record.js';
 import type { Partition } from '../replication/partition.js';
-import type { ConsumerGroupsHook } from './consumer-group.js';
+import type { ClassicGroups, ConsumerGroupsHook } from './consumer-group.js';
 
 export interface CoordinatorSettings {
   /** group.initial.rebalance.delay.ms: how long a new group waits for more members. */
@@ -59,14 +59,14 @@ export interface OffsetToCommit {
   metadata: string | null;
 }
 
-function joinError(errorCode: number, memberId = ''): JoinGroupResponse {
+export function joinError(errorCode: number, memberId = ''): JoinGroupResponse {
   const res = createJoinGroupResponse();
   res.errorCode = errorCode;
   res.memberId = memberId;
   return res;
 }
 
-function syncError(errorCode: number): SyncGroupResponse {
+export function syncError(errorCode: number): SyncGroupResponse {
   const res = createSyncGroupResponse();
   res.errorCode = errorCode;
   return res;
@@ -78,7 +78,20 @@ function syncError(errorCode: number): SyncGroupResponse {
  * restart written to __consumer_offsets first. Incremental cooperative rebalancing needs no
  * support here: clients drive its rounds with ordinary rebalances.
  */
-export class GroupCoordinator {
+/** What this coordinator asks of the share group coordinator beside it (see GroupCoordinator.shareGroups). */
+export interface ShareGroupsHook {
+  loadPartition(partition: Partition): void;
+  unloadPartition(index: number): void;
+  close(): void;
+  /** Whether a share group has the id: classic members cannot join it. */
+  has(groupId: string): boolean;
+  /** undefined: no such share group. */
+  deleteGroup(groupId: string): Promise<number | undefined>;
+  /** ListGroups: the share groups, type `share`. */
+  listed(): { groupId: string; state: string }[];
+}
+
+export class GroupCoordinator implements ClassicGroups {
   private readonly groups = new Map<string, Group>();
   /** The __consumer_offsets partitions this broker leads and has loaded. */
   private readonly loaded = new Set<number>();
@@ -87,6 +100,8 @@ export class GroupCoordinator {
   private readonly initialDelay = new WeakMap<Group, boolean>();
   /** KIP-848 consumer groups (consumer-group.ts): they share this coordinator's offsets and partitions. */
   consumerGroups: ConsumerGroupsHook | null = null;
+  /** Share groups (KIP-932, share/share-group.ts): their membership is on these partitions too. */
+  shareGroups: ShareGroupsHook | null = null;
 
   constructor(
     private readonly settings: CoordinatorSettings,
@@ -128,6 +143,7 @@ export class GroupCoordinator {
           leaderEpoch: r.value.leaderEpoch,
           metadata: r.value.metadata,
           commitTimestamp: Number(r.value.commitTimestamp),
+          expireTimestamp: Number(r.value.expireTimestamp),
         });
       }
     });
@@ -140,6 +156,7 @@ export class GroupCoordinator {
       this.restore(this.getOrCreate(groupId), value);
     }
     this.consumerGroups?.loadPartition(partition);
+    this.shareGroups?.loadPartition(partition);
     this.loaded.add(partition.index);
     log.info({ partition: partition.key, groups: this.groupsOf(partition.index).length }, 'coordinator of a __consumer_offsets partition: groups loaded');
   }
@@ -148,6 +165,7 @@ export class GroupCoordinator {
   unloadPartition(index: number): void {
     if (!this.loaded.delete(index)) return;
     this.consumerGroups?.unloadPartition(index);
+    this.shareGroups?.unloadPartition(index);
     for (const g of this.groupsOf(index)) {
       this.stopTimers(g);
       for (const m of g.members.values()) {
@@ -199,6 +217,7 @@ export class GroupCoordinator {
   close(): void {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     this.consumerGroups?.close();
+    this.shareGroups?.close();
     for (const g of this.groups.values()) this.stopTimers(g);
   }
 
@@ -234,8 +253,10 @@ export class GroupCoordinator {
     if (req.sessionTimeoutMs < this.settings.minSessionTimeoutMs || req.sessionTimeoutMs > this.settings.maxSessionTimeoutMs) {
       return Promise.resolve(joinError(ErrorCode.INVALID_SESSION_TIMEOUT, req.memberId));
     }
-    // A consumer group (KIP-848) with members takes no classic members: no online migration here.
-    if (this.consumerGroups?.isActive(req.groupId)) return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
+    if (this.shareGroups?.has(req.groupId)) return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
+    // A consumer group (KIP-848) with members takes classic members in (online migration).
+    const inConsumerGroup = this.consumerGroups?.classicJoin(req);
+    if (inConsumerGroup) return inConsumerGroup;
     const existing = this.groups.get(req.groupId);
     if (!existing && req.memberId !== '') return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
     const group = existing ?? this.getOrCreate(req.groupId);
@@ -454,6 +475,8 @@ export class GroupCoordinator {
   sync(req: SyncRequest): Promise<SyncGroupResponse> {
     const elsewhere = this.coordinatorError(req.groupId);
     if (elsewhere !== ErrorCode.NONE) return Promise.resolve(syncError(elsewhere));
+    const inConsumerGroup = this.consumerGroups?.classicSync(req);
+    if (inConsumerGroup) return Promise.resolve(inConsumerGroup);
     const group = this.groups.get(req.groupId);
     const { error, member } = this.memberCheck(group, req);
     if (error !== ErrorCode.NONE) return Promise.resolve(syncError(error));
@@ -504,6 +527,8 @@ export class GroupCoordinator {
   heartbeat(ref: MemberRef): number {
     const elsewhere = this.coordinatorError(ref.groupId);
     if (elsewhere !== ErrorCode.NONE) return elsewhere;
+    const inConsumerGroup = this.consumerGroups?.classicHeartbeat(ref);
+    if (inConsumerGroup !== undefined) return inConsumerGroup;
     const group = this.groups.get(ref.groupId);
     const { error, member } = this.memberCheck(group, ref);
     if (error !== ErrorCode.NONE) return error;
@@ -515,6 +540,8 @@ export class GroupCoordinator {
   leave(groupId: string, members: { memberId: string; groupInstanceId: string | null }[]): { topError: number; results: number[] } {
     const elsewhere = this.coordinatorError(groupId);
     if (elsewhere !== ErrorCode.NONE) return { topError: elsewhere, results: members.map(() => elsewhere) };
+    const inConsumerGroup = this.consumerGroups?.classicLeave(groupId, members);
+    if (inConsumerGroup) return inConsumerGroup;
     const group = this.groups.get(groupId);
     if (!group) return { topError: ErrorCode.UNKNOWN_MEMBER_ID, results: members.map(() => ErrorCode.UNKNOWN_MEMBER_ID) };
     const results = members.map(({ memberId, groupInstanceId }) => {
@@ -528,6 +555,49 @@ export class GroupCoordinator {
     });
     if (results.some((r) => r === ErrorCode.NONE)) this.afterMemberLeft(group, 'members left');
     return { topError: ErrorCode.NONE, results };
+  }
+
+  // ---- online migration (KIP-848): members moving to and from a consumer group ----------
+
+  isActive(groupId: string): boolean {
+    return !(this.groups.get(groupId)?.isEmpty ?? true);
+  }
+
+  stableMembers(groupId: string): { generationId: number; protocolName: string | null; members: Member[] } | string {
+    const group = this.groups.get(groupId);
+    if (!group || group.isEmpty) return `Group ${groupId} has no classic members.`;
+    if (group.protocolType !== 'consumer') return `Group ${groupId} is a classic group of protocol type ${group.protocolType}, not consumer.`;
+    if (group.state !== 'Stable') return `Group ${groupId} is a classic group in the middle of a rebalance (${group.state}); try again.`;
+    return { generationId: group.generationId, protocolName: group.protocolName, members: [...group.members.values()] };
+  }
+
+  release(groupId: string): void {
+    const group = this.groups.get(groupId);
+    if (!group) return;
+    this.stopTimers(group);
+    group.members.clear();
+    group.staticMembers.clear();
+    group.leaderId = null;
+    group.protocolName = null;
+    group.transition('Empty');
+    this.persistInBackground(group);
+  }
+
+  adopt(groupId: string, generationId: number, members: Member[]): void {
+    const group = this.getOrCreate(groupId);
+    group.generationId = generationId;
+    group.protocolType = 'consumer';
+    for (const m of members) {
+      group.members.set(m.memberId, m);
+      if (m.groupInstanceId !== null) group.staticMembers.set(m.groupInstanceId, m.memberId);
+      this.scheduleSessionExpiry(group, m);
+    }
+    group.protocolName = group.selectProtocol();
+    group.leaderId = members[0].memberId;
+    group.transition('Stable');
+    // The members learn of it from their next heartbeat and rejoin: a classic rebalance gives them a classic assignment.
+    this.prepareRebalance(group, 'downgraded from a consumer group');
+    this.persistInBackground(group);
   }
 
   /**
@@ -567,12 +637,12 @@ export class GroupCoordinator {
    * (generation -1, no member id) are allowed while it is empty; members must be of the
    * current generation and not in the middle of a rebalance's sync phase.
    */
-  commitCheck(ref: MemberRef): number {
+  commitCheck(ref: MemberRef, apiVersion: number): number {
     const group = this.groups.get(ref.groupId);
     if (ref.groupId === '') return ErrorCode.INVALID_GROUP_ID;
     const elsewhere = this.coordinatorError(ref.groupId);
     if (elsewhere !== ErrorCode.NONE) return elsewhere;
-    const consumerCheck = this.consumerGroups?.commitCheck(ref);
+    const consumerCheck = this.consumerGroups?.commitCheck(ref, apiVersion);
     if (consumerCheck !== undefined) return consumerCheck;
     if (!group || group.state === 'Empty') {
       return ref.generationId < 0 ? ErrorCode.NONE : group ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.ILLEGAL_GENERATION;
@@ -607,19 +677,20 @@ export class GroupCoordinator {
    * Writes offsets for a group. With `producer` (TxnOffsetCommit) they go in the producer's
    * transactional batch and count only once its commit marker is written there.
    */
-  async commit(groupId: string, offsets: OffsetToCommit[], producer?: { id: bigint; epoch: number }): Promise<void> {
+  async commit(groupId: string, offsets: OffsetToCommit[], producer?: { id: bigint; epoch: number }, retentionMs = -1): Promise<void> {
     const group = this.getOrCreate(groupId);
     const now = Date.now();
+    const expireTimestamp = retentionMs >= 0 ? now + retentionMs : -1;
     const records: GroupLogRecord[] = offsets.map((o) => ({
       kind: 'offset',
       topic: o.topic,
       partition: o.partition,
-      value: { offset: BigInt(o.offset), leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestamp: BigInt(now), expireTimestamp: -1n },
+      value: { offset: BigInt(o.offset), leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestamp: BigInt(now), expireTimestamp: BigInt(expireTimestamp) },
     }));
     await this.store.append(groupId, records, producer);
     const target = producer ? this.pendingOf(group, producer.id) : group.offsets;
     for (const o of offsets) {
-      target.set(group.offsetKey(o.topic, o.partition), { topic: o.topic, partition: o.partition, offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestamp: now });
+      target.set(group.offsetKey(o.topic, o.partition), { topic: o.topic, partition: o.partition, offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestamp: now, expireTimestamp });
     }
   }
 
@@ -668,6 +739,8 @@ export class GroupCoordinator {
   async deleteGroup(groupId: string): Promise<number> {
     const elsewhere = this.coordinatorError(groupId);
     if (elsewhere !== ErrorCode.NONE) return elsewhere;
+    const share = await this.shareGroups?.deleteGroup(groupId);
+    if (share !== undefined) return share;
     const group = this.groups.get(groupId);
     const consumer = await this.consumerGroups?.deleteGroup(groupId);
     if (consumer !== undefined && (consumer !== ErrorCode.NONE || !group)) return consumer;
@@ -687,12 +760,17 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
-  /** Expires the offsets of groups that have been empty for offsets.retention.minutes. */
+  /**
+   * Expires the offsets of empty groups: offsets.retention.minutes after the group emptied (or
+   * the commit, if later), or at the expire time a v2-4 commit's retention time set.
+   */
   async expireOffsets(now: number): Promise<void> {
     for (const group of [...this.groups.values()]) {
-      if (group.state !== 'Empty' || now - group.stateTimestamp < this.settings.offsetsRetentionMs) continue;
+      if (group.state !== 'Empty') continue;
       if (this.consumerGroups?.isActive(group.groupId)) continue;
-      const expired = [...group.offsets.values()].filter((o) => now - Math.max(o.commitTimestamp, group.stateTimestamp) >= this.settings.offsetsRetentionMs);
+      const expired = [...group.offsets.values()].filter((o) =>
+        o.expireTimestamp >= 0 ? now >= o.expireTimestamp : now - Math.max(o.commitTimestamp, group.stateTimestamp) >= this.settings.offsetsRetentionMs,
+      );
       if (expired.length === 0) continue;
       try {
         await this.deleteOffsets(group.groupId, expired);

@@ -46,6 +46,8 @@ export interface CommittedOffset {
   leaderEpoch: number;
   metadata: string;
   commitTimestamp: number;
+  /** Set by OffsetCommit v2-4's retention time: the offset expires then, not offsets.retention.minutes after the group empties. -1: not set. */
+  expireTimestamp: number;
 }
 
 /** One consumer group: its members, generation, and committed offsets. */

@@ -20,7 +20,9 @@ export function offsetCommitKey(group: string, topic: string, partition: number)
 }
 
 export function offsetCommitValue(value: OffsetCommitValue): Buffer {
-  return versionedRecord(OFFSET_COMMIT_VALUE_VERSION, (w) => OffsetCommitValueCodec.write(w, value, OFFSET_COMMIT_VALUE_VERSION));
+  // Only version 1 carries an expire timestamp (Kafka writes it for OffsetCommit v2-4's retention time).
+  const version = value.expireTimestamp >= 0n ? 1 : OFFSET_COMMIT_VALUE_VERSION;
+  return versionedRecord(version, (w) => OffsetCommitValueCodec.write(w, value, version));
 }
 
 export function groupMetadataKey(group: string): Buffer {

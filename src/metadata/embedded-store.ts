@@ -18,6 +18,8 @@ interface StoredImage {
   version: 1;
   topics: StoredTopic[];
   brokerConfigs: Record<string, string>;
+  /** Absent in images written before group configs existed. */
+  groupConfigs?: Record<string, Record<string, string>>;
 }
 
 const IMAGE_FILE = 'sluice-metadata.json';
@@ -59,6 +61,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
       const stored = JSON.parse(readFileSync(path, 'utf8')) as StoredImage;
       for (const t of stored.topics) store.image.putTopic(store.topicOf(t));
       store.image.brokerConfigs = stored.brokerConfigs ?? {};
+      for (const [groupId, configs] of Object.entries(stored.groupConfigs ?? {})) store.image.groupConfigs.set(groupId, configs);
     }
     return store;
   }
@@ -81,6 +84,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
       version: 1,
       topics: this.image.allTopics().map((t) => ({ name: t.name, id: t.id, partitions: t.partitions.length, configs: t.configs })),
       brokerConfigs: this.image.brokerConfigs,
+      groupConfigs: Object.fromEntries(this.image.groupConfigs),
     };
     writeFileAtomically(join(this.dir, IMAGE_FILE), `${JSON.stringify(stored, null, 1)}\n`);
   }
@@ -164,6 +168,16 @@ export class EmbeddedMetadataStore implements MetadataStore {
 
   brokerConfigsOf(): Record<string, string> {
     return this.image.brokerConfigs;
+  }
+
+  async setGroupConfigs(groupId: string, configs: Record<string, string>): Promise<void> {
+    const before = this.image.groupConfigs.get(groupId);
+    const put = (c: Record<string, string> | undefined) => (c === undefined || Object.keys(c).length === 0 ? this.image.groupConfigs.delete(groupId) : this.image.groupConfigs.set(groupId, c));
+    this.commit(
+      () => put(configs),
+      () => put(before),
+      noChanges(),
+    );
   }
 
   /** Never raced on one node; kept in memory only, as nothing but this node's own replica is there to change. */

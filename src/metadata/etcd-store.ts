@@ -25,6 +25,8 @@ export const KEYS = {
   partition: (topicId: string, index: number) => `partitions/${topicId}/${index}`,
   partitionsOf: (topicId: string) => `partitions/${topicId}/`,
   brokerConfigs: (broker: number | null) => `configs/brokers/${broker ?? 'default'}`,
+  /** Encoded, as a group id may hold a slash. */
+  groupConfigs: (groupId: string) => `configs/groups/${encodeURIComponent(groupId)}`,
   producerIds: 'producer-ids',
 } as const;
 
@@ -327,6 +329,9 @@ export class EtcdMetadataStore implements MetadataStore {
       // Partitions of a topic not committed yet (or of a creation that lost) wait for their topic key.
       const topic = this.topicNames.get(a);
       if (topic) changes.topics.add(topic);
+    } else if (kind === 'configs' && a === 'groups') {
+      if (deleted) this.image.groupConfigs.delete(decodeURIComponent(b));
+      else this.image.groupConfigs.set(decodeURIComponent(b), json<Record<string, string>>(kv));
     } else if (kind === 'configs') {
       const record = deleted ? {} : json<Record<string, string>>(kv);
       if (b === 'default') this.defaultConfigs = record;
@@ -482,6 +487,14 @@ export class EtcdMetadataStore implements MetadataStore {
   async setBrokerConfigs(broker: number | null, configs: Record<string, string>): Promise<void> {
     await this.write('changing broker configs', async () => {
       const res = await this.ns.put(KEYS.brokerConfigs(broker)).value(JSON.stringify(configs));
+      await this.seen(res.header.revision);
+    });
+  }
+
+  async setGroupConfigs(groupId: string, configs: Record<string, string>): Promise<void> {
+    await this.write('changing group configs', async () => {
+      const key = KEYS.groupConfigs(groupId);
+      const res = Object.keys(configs).length === 0 ? await this.ns.delete().key(key) : await this.ns.put(key).value(JSON.stringify(configs));
       await this.seen(res.header.revision);
     });
   }

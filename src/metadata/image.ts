@@ -64,6 +64,8 @@ export class MetadataImage {
   controllerId = NO_LEADER;
   /** Dynamic broker configs in force for this broker: the cluster-wide ones under its own. */
   brokerConfigs: Record<string, string> = {};
+  /** Group configs (ConfigResource GROUP) by group id: only groups that set some. */
+  readonly groupConfigs = new Map<string, Record<string, string>>();
 
   constructor(readonly clusterId: string) {}
 

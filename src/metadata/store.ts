@@ -64,6 +64,8 @@ export interface MetadataStore {
   setBrokerConfigs(broker: number | null, configs: Record<string, string>): Promise<void>;
   /** The stored dynamic configs of a scope, as set (not merged). */
   brokerConfigsOf(broker: number | null): Record<string, string>;
+  /** A group's configs (share groups' share.* and the like); an empty set removes them. */
+  setGroupConfigs(groupId: string, configs: Record<string, string>): Promise<void>;
   /**
    * Replaces a partition's state if its partition epoch is still `expectedEpoch`. Resolves
    * false when another writer got there first; the image then holds what won.

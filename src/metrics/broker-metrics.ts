@@ -64,6 +64,10 @@ export interface MetricsSource {
   }[];
   /** The state of each transactional id this broker coordinates. */
   transactionStates(): string[];
+  /** Share-partitions served here (KIP-932): records in flight by state, and where the group stands. */
+  sharePartitions(): { group: string; topic: string; partition: number; startOffset: number; available: number; acquired: number; acknowledged: number; archived: number }[];
+  /** Records written to share groups' dead-letter topics since start. */
+  deadLetters(): number;
   /** Committed offsets of every group, for lag. */
   committedOffsets(): { group: string; topic: string; partition: number; offset: number }[];
   /** Replicas the metadata assigns here that this broker cannot serve, and log directories that failed. */
@@ -187,6 +191,30 @@ export class BrokerMetrics {
         for (const p of source.partitions()) if (p.leader) this.set({ topic: p.topic, partition: String(p.partition) }, p.highWatermark - p.lastStableOffset);
       },
     });
+    new Gauge({
+      name: 'sluice_share_partition_records',
+      help: 'Records of a share-partition (share group on a topic partition) past its start offset, by state: available (to deliver again), acquired, acknowledged, archived',
+      labelNames: ['group', 'topic', 'partition', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of source.sharePartitions()) {
+          const labels = { group: s.group, topic: s.topic, partition: String(s.partition) };
+          for (const state of ['available', 'acquired', 'acknowledged', 'archived'] as const) this.set({ ...labels, state }, s[state]);
+        }
+      },
+    });
+    new Gauge({
+      name: 'sluice_share_partition_start_offset',
+      help: 'The share-partition start offset: every record before it is acknowledged or archived',
+      labelNames: ['group', 'topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of source.sharePartitions()) this.set({ group: s.group, topic: s.topic, partition: String(s.partition) }, s.startOffset);
+      },
+    });
+    followedCounter('sluice_share_dead_letters_total', 'Records share groups wrote to their dead-letter topics', registers, () => source.deadLetters());
     new Gauge({
       name: 'sluice_transactions',
       help: 'Transactional ids this broker coordinates, by state (Ongoing, CompleteCommit...)',

@@ -96,6 +96,12 @@ export function cleanableRange(log: PartitionLog, upTo = log.logEndOffset, now?:
   return { segments, end, firstDirty, cleanBytes, dirtyBytes };
 }
 
+/** max.compaction.lag.ms: whether a dirty segment of the range holds a record at least that old (by its first batch, as Kafka measures). */
+function compactionOverdue(log: PartitionLog, range: CleanableRange, now: number): boolean {
+  const lag = log.config.maxCompactionLagMs;
+  return range.segments.some((s) => s.nextOffset > range.firstDirty && s.firstBatchTimestamp >= 0 && now - s.firstBatchTimestamp >= lag);
+}
+
 /** Kafka's cleanable ratio: the dirty share of the cleanable range's bytes. */
 export function dirtyRatio(range: CleanableRange): number {
   const total = range.cleanBytes + range.dirtyBytes;
@@ -297,7 +303,8 @@ export function cleanLog(log: PartitionLog, now: number, options: CleanOptions =
 
 /**
  * Decides when logs need a pass, as Kafka's cleaner manager does: cleanup.policy includes
- * compact and either the dirty ratio is above min.cleanable.dirty.ratio or a delete horizon
+ * compact and either the dirty ratio is above min.cleanable.dirty.ratio, a dirty record is
+ * older than max.compaction.lag.ms, or a delete horizon
  * set by an earlier pass has come. A log whose cleanable range has not grown since its last
  * pass is skipped until a horizon comes: the pass would do the same again (segments it left
  * dirty, holding nothing to keep, stay so until later records arrive). What it knows of past
@@ -312,7 +319,7 @@ export class LogCleaner {
     if (last && last.nextDeleteHorizon <= now) return true;
     const range = cleanableRange(log, upTo, now);
     if (last?.end === range.end) return false;
-    return range.dirtyBytes > 0 && dirtyRatio(range) > log.config.minCleanableDirtyRatio;
+    return range.dirtyBytes > 0 && (dirtyRatio(range) > log.config.minCleanableDirtyRatio || compactionOverdue(log, range, now));
   }
 
   /** Cleans `log` if it needs it; null if it did not. */

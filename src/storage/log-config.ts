@@ -28,6 +28,8 @@ export interface LogConfig {
   minCleanableDirtyRatio: number;
   /** min.compaction.lag.ms: the cleaner leaves segments holding records younger than this. */
   minCompactionLagMs: number;
+  /** max.compaction.lag.ms: a dirty record this old calls for a pass whatever the dirty ratio, and rolls the segment holding it. */
+  maxCompactionLagMs: number;
   /** segment.jitter.ms: each segment rolls up to this much (at random) before segment.ms. */
   segmentJitterMs: number;
   /** message.timestamp.type. */
@@ -62,6 +64,7 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = {
   deleteRetentionMs: 24 * 3600 * 1000,
   minCleanableDirtyRatio: 0.5,
   minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.POSITIVE_INFINITY,
   segmentJitterMs: 0,
   timestampType: 'create',
   flushMessages: Number.POSITIVE_INFINITY,
@@ -73,3 +76,12 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = {
   indexMode: 'heap',
   producerIdExpirationMs: 24 * 3600 * 1000,
 };
+
+/**
+ * How long the active segment may span (Kafka's LogConfig.maxSegmentMs): segment.ms, or
+ * max.compaction.lag.ms when that is shorter on a compacted log, since the cleaner only
+ * reaches records once their segment has rolled.
+ */
+export function rollAfterMs(config: Pick<LogConfig, 'segmentMs' | 'cleanupCompact' | 'maxCompactionLagMs'>): number {
+  return config.cleanupCompact ? Math.min(config.segmentMs, config.maxCompactionLagMs) : config.segmentMs;
+}

@@ -1,5 +1,5 @@
 import { readSync } from 'node:fs';
-import { HeaderField } from '../protocol/records/batch-layout.js';
+import { Attribute, HeaderField } from '../protocol/records/batch-layout.js';
 import { batchSizeAt } from '../protocol/records/batch-spans.js';
 import type { FileRegion } from '../native/file-transfer.js';
 import { readInt64 } from './int64.js';
@@ -49,4 +49,37 @@ export function forEachBatch(log: PartitionLog, from: number, upTo: number, visi
     }
     if (!advanced) return;
   }
+}
+
+/** One whole batch of a log read into memory, with its offsets. */
+export interface LogBatch {
+  baseOffset: number;
+  lastOffset: number;
+  /** A transaction marker. */
+  control: boolean;
+  bytes: Buffer;
+}
+
+/**
+ * The whole batches from the one holding `offset`, about `maxBytes` of them (always at least
+ * one) below `upTo`, read into memory: for share groups, which hand out records by offset.
+ */
+export function batchesFrom(log: PartitionLog, offset: number, maxBytes: number, upTo: number): LogBatch[] {
+  const region = log.read(offset, Math.max(maxBytes, 1), upTo);
+  if (!region) return [];
+  const bytes = readRegion(region);
+  const out: LogBatch[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const size = batchSizeAt(bytes, at, bytes.length, true);
+    if (size === 0) break;
+    const baseOffset = readInt64(bytes, at + HeaderField.baseOffset);
+    out.push({
+      baseOffset,
+      lastOffset: baseOffset + bytes.readInt32BE(at + HeaderField.lastOffsetDelta),
+      control: (bytes.readInt16BE(at + HeaderField.attributes) & Attribute.control) !== 0,
+      bytes: bytes.subarray(at, at + size),
+    });
+    at += size;
+  }
+  return out;
 }

@@ -7,7 +7,7 @@ import type { FileRegion } from '../native/file-transfer.js';
 import { log } from '../log.js';
 import { GroupCommit } from './group-commit.js';
 import { readInt64, writeInt64 } from './int64.js';
-import type { LogConfig } from './log-config.js';
+import { rollAfterMs, type LogConfig } from './log-config.js';
 import { LogSegment } from './segment.js';
 import { finishInterruptedSwaps } from './segment-swap.js';
 import { fileSystemFailure, StorageError } from './storage-error.js';
@@ -338,7 +338,7 @@ export class PartitionLog {
     // The room a failure here needed: a new mapped segment takes all of its size at once.
     let needed = records.length;
     try {
-      if (!this.active.hasRoomFor(records.length) || this.active.spansMoreThan(this.config.segmentMs - this.rollJitterMs, maxTimestamp)) {
+      if (!this.active.hasRoomFor(records.length) || this.active.spansMoreThan(rollAfterMs(this.config) - this.rollJitterMs, maxTimestamp)) {
         if (this.config.appendMode === 'mmap') needed = Math.max(needed, this.config.segmentBytes);
         this.roll(this.logEndOffset);
       }

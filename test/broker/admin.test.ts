@@ -685,7 +685,7 @@ describe('every advertised version, through Sluice’s codec', () => {
         { resourceType: BROKER, resourceName: '', configurationKeys: null },
         { resourceType: BROKER, resourceName: '2', configurationKeys: null },
         { resourceType: 8, resourceName: '1', configurationKeys: null },
-        { resourceType: 32, resourceName: 'group', configurationKeys: null },
+        { resourceType: 16, resourceName: 'metrics', configurationKeys: null },
         { resourceType: TOPIC, resourceName: 'no such topic', configurationKeys: null },
       ],
       includeSynonyms: false,
@@ -699,7 +699,7 @@ describe('every advertised version, through Sluice’s codec', () => {
         [BROKER, '', ErrorCode.NONE, null, []],
         [BROKER, '2', ErrorCode.INVALID_REQUEST, 'Unexpected broker id, expected 1 or empty string, but received 2', []],
         [8, '1', ErrorCode.NONE, null, []],
-        [32, 'group', ErrorCode.INVALID_REQUEST, 'Unsupported resource type: GROUP', []],
+        [16, 'metrics', ErrorCode.INVALID_REQUEST, 'Unsupported resource type: CLIENT_METRICS', []],
         [TOPIC, 'no such topic', ErrorCode.INVALID_TOPIC_EXCEPTION, 'topic name "no such topic" may only hold ASCII letters, digits, \'.\', \'_\' and \'-\'', []],
       ],
     );

@@ -219,6 +219,22 @@ describe('produce checks around compression', () => {
     );
   });
 
+  test('compression.gzip.level and compression.zstd.level set the level the broker recompresses with', async () => {
+    // Text that compresses well, and better with effort.
+    const words = Array.from({ length: 4000 }, (_, i) => `w${(i * 7919) % 1013}`).join(' ');
+    const plain = encodeRecordBatch({ baseTimestamp: 0n, records: [{ key: null, value: Buffer.from(words) }] });
+    const storedSize = async (codec: string, level: string): Promise<number> => {
+      const topic = `levels-${codec}-${level}`;
+      await broker.broker.partitions.createTopic(topic, onThisNode(1), { 'compression.type': codec, [`compression.${codec}.level`]: level });
+      assert.equal((await produceBatch(client, topic, 0, plain)).errorCode, ErrorCode.NONE);
+      const [stored] = storedBatches(broker.broker.partitions.get(topic, 0)!);
+      assert.equal(stored.records[0].value!.toString(), words);
+      return stored.batchLength;
+    };
+    assert.ok((await storedSize('gzip', '1')) > (await storedSize('gzip', '9')), 'gzip 9 smaller than gzip 1');
+    assert.ok((await storedSize('zstd', '1')) > (await storedSize('zstd', '19')), 'zstd 19 smaller than zstd 1');
+  });
+
   test('max.message.bytes applies to the batch as stored, after recompression', async () => {
     await broker.broker.partitions.createTopic('small-plain', onThisNode(1), { 'compression.type': 'uncompressed', 'max.message.bytes': '1000' });
     const squeezed = encodeRecordBatch({

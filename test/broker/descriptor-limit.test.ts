@@ -40,12 +40,16 @@ const TOPICS: TopicPlan[] = [
   { name: 'kcat-async', writer: 'kcat', sync: false },
 ];
 
-/** The descriptors a process has open on files under `dir`. */
+/**
+ * The descriptors a process has open on partition log files under `dir`: the delay store's few
+ * files (its directory, __sluice_delayed) stay open beside the budget, as the broker's sockets do.
+ */
 function openLogFiles(pid: number, dir: string): number {
   let n = 0;
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(dir)) n++;
+      const path = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (path.startsWith(dir) && !path.includes('/__sluice_delayed/')) n++;
     } catch {
       // Closed between the listing and the look.
     }

@@ -154,6 +154,35 @@ describe('version floors: what Kafka 3.9 serves, raw requests', () => {
     assert.deepEqual(metadata.topics.map((t) => [t.name, t.errorCode, t.partitions.length]), [['floors-groups', ErrorCode.NONE, 1]]);
   });
 
+  test('OffsetCommit v2-4 retention time: the offset expires then, stored with an expire timestamp as Kafka does', async () => {
+    assert.equal(await createTopic(client, 'floors-retention'), ErrorCode.NONE);
+    const commit = (group: string, retentionTimeMs: bigint) =>
+      client.request(apis.OffsetCommit, 2, {
+        groupId: group,
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        groupInstanceId: null,
+        retentionTimeMs,
+        topics: [{ name: 'floors-retention', partitions: [{ partitionIndex: 0, committedOffset: 5n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null }] }],
+      });
+    // The first FindCoordinator creates __consumer_offsets; commits wait for it to load.
+    await client.request(apis.FindCoordinator, 0, { key: 'floors-short', keyType: 0, coordinatorKeys: [] });
+    for (let i = 0; (await commit('floors-short', 60_000n)).topics[0].partitions[0].errorCode !== ErrorCode.NONE; i++) {
+      assert.ok(i < 100, 'no group coordinator');
+      await sleep(100);
+    }
+    assert.equal((await commit('floors-default', -1n)).topics[0].partitions[0].errorCode, ErrorCode.NONE);
+    const stored = broker.broker.groups.committed('floors-short', 'floors-retention', 0)!;
+    assert.ok(stored.expireTimestamp >= stored.commitTimestamp + 60_000 && stored.expireTimestamp < stored.commitTimestamp + 61_000);
+    assert.equal(broker.broker.groups.committed('floors-default', 'floors-retention', 0)!.expireTimestamp, -1);
+    // Two minutes on: the short one is gone, the other kept for offsets.retention.minutes (7 days).
+    await broker.broker.groups.expireOffsets(Date.now() + 120_000);
+    const fetched = async (group: string) =>
+      (await client.request(apis.OffsetFetch, 1, { groupId: group, topics: [{ name: 'floors-retention', partitionIndexes: [0] }], groups: [], requireStable: false })).topics[0].partitions[0].committedOffset;
+    assert.equal(await fetched('floors-short'), -1n);
+    assert.equal(await fetched('floors-default'), 5n);
+  });
+
   test('ListOffsets MAX_TIMESTAMP: the record with the largest timestamp, not its batch\'s last (KAFKA-16310)', async () => {
     assert.equal(await createTopic(client, 'floors-max-ts'), ErrorCode.NONE);
     const t = Date.now() - 60_000;
@@ -554,8 +583,17 @@ const CLIENTS_TESTED: Record<string, string> = {
   DescribeProducers: 'raw, `sluice transactions`',
   DescribeTransactions: 'raw, `sluice transactions`',
   ListTransactions: 'raw, `sluice transactions`',
-  ConsumerGroupHeartbeat: '@platformatic/kafka (`groupProtocol: consumer`)',
+  ConsumerGroupHeartbeat: '@platformatic/kafka (`groupProtocol: consumer`), librdkafka 2.15 (`group.protocol=consumer`)',
   ConsumerGroupDescribe: '@platformatic/kafka, raw',
+  ShareGroupHeartbeat: 'librdkafka 2.15 share consumer, raw',
+  ShareGroupDescribe: 'raw, `sluice share-group`',
+  ShareFetch: 'librdkafka 2.15 share consumer, raw',
+  ShareAcknowledge: 'librdkafka 2.15 share consumer, raw',
+  ReadShareGroupState: 'Sluice brokers',
+  WriteShareGroupState: 'Sluice brokers',
+  DescribeShareGroupOffsets: 'raw, `sluice share-group`',
+  AlterShareGroupOffsets: 'raw, `sluice share-group reset-offsets`',
+  DeleteShareGroupOffsets: 'raw',
 };
 
 const COMPATIBILITY_DOC = join(import.meta.dirname, '../../docs/compatibility.md');

@@ -20,6 +20,8 @@ test('Kafka\'s numbering of config sources and types', () => {
     STATIC_BROKER_CONFIG: 4,
     DEFAULT_CONFIG: 5,
     DYNAMIC_BROKER_LOGGER_CONFIG: 6,
+    CLIENT_METRICS_CONFIG: 7,
+    GROUP_CONFIG: 8,
   });
   assert.deepEqual(ConfigType, { UNKNOWN: 0, BOOLEAN: 1, STRING: 2, INT: 3, SHORT: 4, LONG: 5, DOUBLE: 6, LIST: 7, CLASS: 8, PASSWORD: 9 });
 });

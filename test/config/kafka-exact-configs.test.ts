@@ -92,7 +92,7 @@ describe('configs exactly as Kafka reports them (kafkajs, kafka-python)', () => 
     const kafkaNames = Object.keys(KAFKA_39_TOPIC_DEFAULTS);
     const sluiceOwn = [...entries.keys()].filter((n) => n.startsWith('sluice.'));
     assert.deepEqual([...entries.keys()].filter((n) => !n.startsWith('sluice.')).sort(), kafkaNames.sort());
-    assert.deepEqual(sluiceOwn.sort(), ['sluice.log.append.mode', 'sluice.log.flush.mode']);
+    assert.deepEqual(sluiceOwn.sort(), ['sluice.delivery.delay.ms', 'sluice.log.append.mode', 'sluice.log.flush.mode']);
     for (const [name, value] of Object.entries(KAFKA_39_TOPIC_DEFAULTS)) {
       const e = entries.get(name)!;
       assert.equal(e.configValue, value, name);

@@ -68,6 +68,7 @@ test('defaults follow Kafka where Kafka has one, and Sluice\'s own choices other
     'segment.ms': 168 * 3_600_000,
     'sluice.log.append.mode': 'write',
     'sluice.log.flush.mode': 'async',
+    'sluice.delivery.delay.ms': 0,
     // The rest of Kafka 3.9's topic configs, at Kafka's defaults.
     'compression.gzip.level': -1,
     'compression.lz4.level': 9,

@@ -717,6 +717,34 @@ test('LogCleaner cleans when the dirty ratio passes min.cleanable.dirty.ratio or
   }
 });
 
+test('max.compaction.lag.ms: a dirty record that old calls for a pass whatever the dirty ratio, and rolls the segment holding it', async () => {
+  for (const maxCompactionLagMs of [30_000, Number.POSITIVE_INFINITY]) {
+    const { dir, cleanup } = tempDir('max-lag');
+    try {
+      // A ratio of 1 is never exceeded: only the lag can call for a pass.
+      const log = openLog(dir, testConfig({ segmentMs: 1_000_000_000, cleanupCompact: true, cleanupDelete: false, minCleanableDirtyRatio: 1, maxCompactionLagMs }));
+      const cleaner = new LogCleaner();
+      const add = (key: string, value: string, at: number) => appendBatch(log, { compression: CompressionType.None, records: [{ key, value }] }, at);
+      add('a', '1', 100_000);
+      add('a', '2', 140_000);
+      add('c', '1', 180_000);
+      if (maxCompactionLagMs === Number.POSITIVE_INFINITY) {
+        assert.equal(log.inactiveSegments().length, 0, 'segment.ms alone: nothing rolled');
+        assert.equal(cleaner.cleanIfNeeded(log, 1_000_000), null);
+      } else {
+        assert.equal(log.inactiveSegments().length, 2, 'each record 30 s past its segment\'s first rolled it');
+        assert.equal(cleaner.cleanIfNeeded(log, 129_999), null, 'the oldest dirty record is not 30 s old yet');
+        const pass = cleaner.cleanIfNeeded(log, 130_000);
+        assert.ok(pass && pass.recordsRemoved === 1, 'overdue: cleaned below the dirty ratio');
+        assert.deepEqual(entries(snapshot(log)).map((e) => `${e.key}=${e.value}`), ['a=2', 'c=1']);
+      }
+      await log.close();
+    } finally {
+      cleanup();
+    }
+  }
+});
+
 test('a pass that leaves segments with nothing to keep is not repeated until later records arrive', async () => {
   const { dir, cleanup } = tempDir('no-repeat');
   try {

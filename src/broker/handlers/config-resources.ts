@@ -15,6 +15,8 @@ import { topicNameProblem } from '../../metadata/names.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { BrokerContext } from '../broker-context.js';
 import { failed, rolledBack, succeeded, type Outcome } from './admin-outcome.js';
+import { describeGroupConfigs, groupConfigProblems, isGroupListConfig } from '../../coordinator/share/share-group-configs.js';
+import { isInternalTopic } from './internal-topics.js';
 
 /** Kafka's ConfigResource.Type ids. */
 const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const;
@@ -74,6 +76,9 @@ export function describeResource(ctx: BrokerContext, type: number, name: string,
     case ResourceType.BROKER_LOGGER:
       // Sluice has no named loggers whose levels could be listed.
       return { outcome: brokerNameProblem(ctx, name) ?? succeeded(), configs: [] };
+    case ResourceType.GROUP:
+      // A group's configs exist whether or not the group does, as in Kafka.
+      return { outcome: succeeded(), configs: describeGroupConfigs(ctx.metadata.groupConfigs.get(name) ?? {}, ctx.config, options) };
     default:
       return refused(unsupportedType(type));
   }
@@ -144,6 +149,26 @@ function brokerResource(ctx: BrokerContext, name: string): AlterableResource {
   };
 }
 
+/** Why a topic cannot take a group's dead letters: only its name is checked, it need not exist yet. */
+function deadLetterTopicProblem(name: string): string | undefined {
+  if (isInternalTopic(name)) return `${name} is an internal topic`;
+  return topicNameProblem(name) ?? undefined;
+}
+
+/** A group's configs (share groups' share.* and Sluice's), kept with the cluster metadata. */
+function groupResource(ctx: BrokerContext, groupId: string): AlterableResource {
+  return {
+    current: ctx.metadata.groupConfigs.get(groupId) ?? {},
+    isList: isGroupListConfig,
+    inherited: (key) => valueOf(describeGroupConfigs({}, ctx.config, { ...ONE_VALUE, keys: [key] })),
+    prepare(next) {
+      const problems = groupConfigProblems(next, ctx.config, deadLetterTopicProblem);
+      if (problems.length > 0) return { problems };
+      return { commit: () => ctx.store.setGroupConfigs(groupId, next) };
+    },
+  };
+}
+
 function alterableResource(ctx: BrokerContext, type: number, name: string): AlterableResource | Outcome {
   switch (type) {
     case ResourceType.TOPIC: {
@@ -152,6 +177,8 @@ function alterableResource(ctx: BrokerContext, type: number, name: string): Alte
     }
     case ResourceType.BROKER:
       return brokerNameProblem(ctx, name) ?? brokerResource(ctx, name);
+    case ResourceType.GROUP:
+      return name === '' ? failed(ErrorCode.INVALID_REQUEST, 'Group id must not be empty') : groupResource(ctx, name);
     default:
       return unsupportedType(type);
   }

@@ -9,11 +9,12 @@ import {
 import type { ConsumerGroupCoordinator, TopicPartitions } from '../../coordinator/consumer-group.js';
 import type { GroupCoordinator } from '../../coordinator/group-coordinator.js';
 import { handler } from '../router.js';
-import { OPERATIONS_OMITTED } from './authorized-operations.js';
+import { authorizedOperations } from './authorized-operations.js';
 
 /** ConsumerGroupHeartbeat (KIP-848): v0 (the coordinator names new members), v1 (Kafka 4: members name themselves, regex subscriptions). */
-export function consumerGroupHeartbeatHandler(consumers: ConsumerGroupCoordinator) {
+export function consumerGroupHeartbeatHandler(consumers: ConsumerGroupCoordinator, isShareGroup: (groupId: string) => boolean) {
   return handler(apis.ConsumerGroupHeartbeat, 0, 1, async (req, { header, connection }) => {
+    if (isShareGroup(req.groupId)) return { ...createConsumerGroupHeartbeatResponse(), errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${req.groupId} is not a consumer group.` };
     const result = await consumers.heartbeat(
       {
         groupId: req.groupId,
@@ -59,7 +60,7 @@ export function consumerGroupDescribeHandler(consumers: ConsumerGroupCoordinator
         assignmentEpoch: -1,
         assignorName: '',
         members: [],
-        authorizedOperations: OPERATIONS_OMITTED,
+        authorizedOperations: authorizedOperations('group', req.includeAuthorizedOperations),
       };
       if (base.errorCode !== ErrorCode.NONE) return base;
       const g = consumers.group(groupId);

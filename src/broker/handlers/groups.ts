@@ -11,6 +11,7 @@ import { authorizedOperations } from './authorized-operations.js';
 
 /** The classic group type; KIP-848's `consumer` groups are in coordinator/consumer-group.ts. */
 const CLASSIC = 'classic';
+const SHARE = 'share';
 
 export function joinGroupHandler(groups: GroupCoordinator) {
   return handler(apis.JoinGroup, 0, 9, async (req, { version, header, connection }) => {
@@ -82,6 +83,8 @@ export function describeGroupsHandler(groups: GroupCoordinator) {
       const base = { errorCode: groups.coordinatorError(groupId), groupId, authorizedOperations: authorizedOperations('group', req.includeAuthorizedOperations) };
       // A KIP-848 consumer group (consumer-group.ts), unless a classic group with members has the id.
       const consumer = base.errorCode === ErrorCode.NONE && (g?.isEmpty ?? true) ? groups.consumerGroups?.describedAsClassic(groupId) : undefined;
+      // Kafka describes share groups with ShareGroupDescribe only.
+      if (base.errorCode === ErrorCode.NONE && !g && groups.shareGroups?.has(groupId)) return { ...base, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, groupState: '', protocolType: '', protocolData: '', members: [] };
       if (consumer) {
         return { ...base, groupState: consumer.state, protocolType: consumer.protocolType, protocolData: consumer.protocolData, members: consumer.members.map((m) => ({ ...m, groupInstanceId: version >= 4 ? m.groupInstanceId : null })) };
       }
@@ -116,8 +119,12 @@ export function listGroupsHandler(groups: GroupCoordinator) {
     const consumerListed = (types.size === 0 || types.has('consumer') ? consumer : [])
       .filter((c) => (groups.group(c.groupId)?.isEmpty ?? true) && (states.size === 0 || states.has(c.state.toLowerCase())))
       .map((c) => ({ groupId: c.groupId, protocolType: 'consumer', groupState: version >= 4 ? c.state : '', groupType: version >= 5 ? 'consumer' : '' }));
+    // Share groups (KIP-932): type and protocol type `share`.
+    const shareListed = (types.size === 0 || types.has(SHARE) ? (groups.shareGroups?.listed() ?? []) : [])
+      .filter((s) => states.size === 0 || states.has(s.state.toLowerCase()))
+      .map((s) => ({ groupId: s.groupId, protocolType: SHARE, groupState: version >= 4 ? s.state : '', groupType: version >= 5 ? SHARE : '' }));
     if (types.size > 0 && !types.has(CLASSIC)) {
-      res.groups = consumerListed;
+      res.groups = [...consumerListed, ...shareListed];
       return res;
     }
     res.groups = groups
@@ -130,7 +137,7 @@ export function listGroupsHandler(groups: GroupCoordinator) {
         groupState: version >= 4 ? g.state : '',
         groupType: version >= 5 ? CLASSIC : '',
       }))
-      .concat(consumerListed);
+      .concat(consumerListed, shareListed);
     return res;
   });
 }

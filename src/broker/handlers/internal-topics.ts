@@ -1,13 +1,14 @@
 import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic-records.js';
 import { TRANSACTION_STATE_TOPIC } from '../../coordinator/transactions/transaction-metadata.js';
+import { SHARE_STATE_TOPIC } from '../../coordinator/share/share-state-log.js';
 import { log } from '../../log.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { BrokerContext } from '../broker-context.js';
 import { createTopic } from '../topic-creation.js';
 
 /** The topics Kafka keeps its own state in (Kafka's Topic.isInternal). */
-export type InternalTopic = typeof OFFSETS_TOPIC | typeof TRANSACTION_STATE_TOPIC;
-const INTERNAL_TOPICS: ReadonlySet<string> = new Set<InternalTopic>([OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC]);
+export type InternalTopic = typeof OFFSETS_TOPIC | typeof TRANSACTION_STATE_TOPIC | typeof SHARE_STATE_TOPIC;
+const INTERNAL_TOPICS: ReadonlySet<string> = new Set<InternalTopic>([OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC, SHARE_STATE_TOPIC]);
 
 /**
  * Clients may read these but neither delete them nor delete their records: that would drop
@@ -21,11 +22,22 @@ interface InternalTopicSpec {
   configs: [string, string][];
 }
 
-/** Kafka's offsets.topic.* and transaction.state.log.* settings for each. */
+/** Kafka's offsets.topic.*, transaction.state.log.* and share.coordinator.state.topic.* settings for each. */
 function specOf(ctx: BrokerContext, name: InternalTopic): InternalTopicSpec {
   const c = ctx.config;
   if (name === OFFSETS_TOPIC) {
     return { partitions: c.offsetsTopicNumPartitions, replicationFactor: c.offsetsTopicReplicationFactor, configs: [['segment.bytes', String(c.offsetsTopicSegmentBytes)]] };
+  }
+  if (name === SHARE_STATE_TOPIC) {
+    return {
+      partitions: c.shareStateTopicNumPartitions,
+      replicationFactor: c.shareStateTopicReplicationFactor,
+      configs: [
+        ['segment.bytes', String(c.shareStateTopicSegmentBytes)],
+        ['min.insync.replicas', String(c.shareStateTopicMinIsr)],
+        ['unclean.leader.election.enable', 'false'],
+      ],
+    };
   }
   return {
     partitions: c.transactionStateLogNumPartitions,

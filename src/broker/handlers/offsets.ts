@@ -8,8 +8,7 @@ import {
   type OffsetFetchResponseTopics,
 } from '../../protocol/generated/messages/offset-fetch-response.js';
 import { createOffsetDeleteResponse } from '../../protocol/generated/messages/offset-delete-response.js';
-import { ConsumerProtocolSubscriptionCodec } from '../../protocol/generated/messages/consumer-protocol-subscription.js';
-import { Reader } from '../../protocol/primitives/reader.js';
+import { decodeSubscription } from '../../protocol/consumer-protocol.js';
 import type { GroupCoordinator, OffsetToCommit } from '../../coordinator/group-coordinator.js';
 import type { Group } from '../../coordinator/group.js';
 import type { BrokerContext } from '../broker-context.js';
@@ -45,6 +44,8 @@ export async function commitRequestedOffsets(
   topics: { name: string; partitions: RequestedOffset[] }[],
   withEpoch: boolean,
   producer?: { id: bigint; epoch: number },
+  /** OffsetCommit v2-4's retention time: the offsets expire this long after the commit; -1 for the broker's retention. */
+  retentionMs = -1,
 ): Promise<CommitAnswers> {
   const accepted: OffsetToCommit[] = [];
   const codes = topics.map((t) =>
@@ -67,7 +68,7 @@ export async function commitRequestedOffsets(
   );
   let storeError: number = ErrorCode.NONE;
   try {
-    await groups.commit(groupId, accepted, producer);
+    await groups.commit(groupId, accepted, producer, retentionMs);
   } catch (e) {
     storeError = coordinatorWriteError(e);
     // A fenced producer is the client's affair, not the store's.
@@ -92,7 +93,8 @@ export function offsetCommitHandler(ctx: BrokerContext, groups: GroupCoordinator
       memberId: version >= 1 ? req.memberId : '',
       groupInstanceId: req.groupInstanceId,
     };
-    res.topics = await commitRequestedOffsets(ctx, groups, req.groupId, groups.commitCheck(ref), req.topics, version >= 6);
+    const retentionMs = version >= 2 && version <= 4 ? Number(req.retentionTimeMs) : -1;
+    res.topics = await commitRequestedOffsets(ctx, groups, req.groupId, groups.commitCheck(ref, version), req.topics, version >= 6, undefined, retentionMs);
     return res;
   });
 }
@@ -153,9 +155,7 @@ function subscribedTopics(group: Group): Set<string> {
   for (const m of group.members.values()) {
     const metadata = m.metadataFor(group.protocolName);
     try {
-      const r = new Reader(metadata);
-      const version = Math.min(r.int16(), ConsumerProtocolSubscriptionCodec.maxVersion);
-      for (const t of ConsumerProtocolSubscriptionCodec.read(r, version).topics) topics.add(t);
+      for (const t of decodeSubscription(metadata).topics) topics.add(t);
     } catch {
       // Unreadable metadata subscribes to nothing we can name.
     }

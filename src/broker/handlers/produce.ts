@@ -17,9 +17,10 @@ import { currentLeader, endpointOf } from '../cluster-view.js';
 import { checkProducedRecords, timestampWindowOf, type ProducedRecordsRules } from '../produce-validation.js';
 import { hasProducerId, type BatchMetadata } from '../../replication/producers/producer-entry.js';
 import { producerStateOf, type PartitionProducerState } from '../../replication/producers/producer-state.js';
-import { inTopicCodec, topicCodec } from '../recompress.js';
+import { inTopicCodec, topicCodec, topicCodecLevel } from '../recompress.js';
 import { handler } from '../router.js';
 import type { TransactionVerifier } from '../transaction-verification.js';
+import { delayOf, type DelayVerdict } from '../../delay/delay-headers.js';
 
 const ACKS_NONE = 0;
 const ACKS_ALL = -1;
@@ -124,6 +125,8 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
     return partitionError(index, ErrorCode.NOT_ENOUGH_REPLICAS, `The in-sync replicas (${partition.isr.length}) are fewer than min.insync.replicas ${minIsr}.`);
   }
   const batch = records!;
+  const delay = delayOf(batch, { topicDelayMs: config['sluice.delivery.delay.ms'], maxDelayMs: call.ctx.config.deliveryDelayMaxMs, now: call.now });
+  if (delay.kind !== 'now') return holdDelayed(call, partition, config, batch, delay);
   let producers: PartitionProducerState | null = null;
   if (hasProducerId(batch)) {
     producers = producerStateOf(partition.log);
@@ -134,7 +137,7 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
     if (verdict.kind === 'rejected') return partitionError(index, verdict.errorCode, verdict.message);
     if (verdict.kind === 'duplicate') return answerDuplicate(call, partition, verdict.batch);
   }
-  const stored = inTopicCodec(batch, topicCodec(config['compression.type']));
+  const stored = inTopicCodec(batch, topicCodec(config['compression.type']), topicCodecLevel(config));
   if (stored !== batch) {
     const recoded = checkProducedRecords(stored, rules);
     if (recoded) return partitionError(index, recoded.errorCode, `after recompression to ${config['compression.type']}: ${recoded.message}`);
@@ -154,6 +157,32 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
     if (!(e instanceof StorageError)) throw e;
     const code = { 'invalid-record': ErrorCode.INVALID_RECORD, 'record-too-large': ErrorCode.RECORD_LIST_TOO_LARGE } as Record<string, number>;
     return partitionError(index, code[e.kind] ?? ErrorCode.KAFKA_STORAGE_ERROR, e.message);
+  }
+  return r;
+}
+
+/**
+ * A batch with records due later goes to the delay store instead of the log, and is answered
+ * with offset -1: it has none yet (docs/queues.md). Idempotent producers are refused: their
+ * next batch to the partition would find a gap in their sequences where this one is held.
+ */
+function holdDelayed(call: ProduceCall, partition: Partition, config: TopicConfigValues, batch: Buffer, delay: Exclude<DelayVerdict, { kind: 'now' }>): ProduceResponsePartitionProduceResponse {
+  const index = partition.index;
+  if (delay.kind === 'refused') return partitionError(index, ErrorCode.INVALID_RECORD, `delayed delivery: ${delay.recordErrors[0].message}`, -1, delay.recordErrors);
+  if (hasProducerId(batch)) {
+    return partitionError(index, ErrorCode.INVALID_RECORD, 'delayed delivery (sluice-delay-ms, sluice-deliver-at, sluice.delivery.delay.ms) is not open to idempotent or transactional producers: produce with enable.idempotence=false');
+  }
+  const delayed = call.ctx.delayed;
+  if (!delayed) return partitionError(index, ErrorCode.INVALID_RECORD, 'this broker holds no delayed records');
+  const r = partitionError(index, ErrorCode.NONE, null);
+  const storageError = (e: unknown): void => {
+    log.error({ err: e, partition: partition.key }, 'the delay store could not take records');
+    Object.assign(r, partitionError(index, ErrorCode.KAFKA_STORAGE_ERROR, 'the delay store could not take the records'));
+  };
+  try {
+    call.waits.push(delayed.hold(partition.topic, index, delay.records, config['sluice.log.flush.mode']).catch(storageError));
+  } catch (e) {
+    storageError(e);
   }
   return r;
 }

@@ -5,6 +5,7 @@ import { groupPage } from './pages/group.js';
 import { groupsPage } from './pages/groups.js';
 import { messagesPage } from './pages/messages.js';
 import { overviewPage } from './pages/overview.js';
+import { queuesPage } from './pages/queues.js';
 import { topicPage } from './pages/topic.js';
 import { topicsPage } from './pages/topics.js';
 import { transactionsPage } from './pages/transactions.js';
@@ -20,6 +21,7 @@ const ROUTES = [
   { path: ['groups'], nav: 'groups', page: groupsPage },
   { path: ['groups', ':id'], nav: 'groups', page: groupPage },
   { path: ['transactions'], nav: 'transactions', page: transactionsPage },
+  { path: ['queues'], nav: 'queues', page: queuesPage },
 ];
 
 const view = document.getElementById('view');

@@ -7,3 +7,6 @@ export const GENERATED_DIR = resolve(PACKAGE_ROOT, 'src/protocol/generated');
 export function defaultSpecDir(): string {
   return process.env.SLUICE_PROTOCOL_SPECS ?? resolve(PACKAGE_ROOT, '../shared/kafka-protocol');
 }
+
+/** Specs of API versions newer than the reference set's (see specs/README.md). */
+export const SPEC_OVERLAY_DIR = resolve(PACKAGE_ROOT, 'src/protocol/codegen/specs');

@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SPEC_OVERLAY_DIR } from './locations.js';
 
 /** Inclusive version range; max is Infinity for open ranges ("3+"). null stands for "none". */
 export interface VersionRange {
@@ -63,7 +64,7 @@ export interface MessageSpec {
   structs: StructSpec[];
 }
 
-export const SPEC_FOLDERS = ['messages', 'group-coordinator', 'transaction-coordinator'] as const;
+export const SPEC_FOLDERS = ['messages', 'group-coordinator', 'transaction-coordinator', 'share-coordinator'] as const;
 
 const PRIMITIVES = new Set<string>([
   'bool', 'int8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'float64', 'string', 'bytes', 'uuid', 'records',
@@ -220,15 +221,30 @@ export interface ProtocolSpecs {
   errors: ErrorSpec[];
 }
 
-/** Reads every message spec and the error table under a kafka-protocol folder. */
-export function loadSpecs(root: string): ProtocolSpecs {
-  const messages: MessageSpec[] = [];
-  for (const folder of SPEC_FOLDERS) {
-    for (const file of readdirSync(join(root, folder)).filter((f) => f.endsWith('.json')).sort()) {
-      const source = `${folder}/${file}`;
-      messages.push(parseSpec(readFileSync(join(root, source), 'utf8'), source));
-    }
-  }
+function specFiles(root: string): string[] {
+  return SPEC_FOLDERS.flatMap((folder) => (existsSync(join(root, folder)) ? readdirSync(join(root, folder)) : []).filter((f) => f.endsWith('.json')).map((f) => `${folder}/${f}`));
+}
+
+/**
+ * A spec from the overlay folder: a whole spec, or `{"extends": "<reference path>", ...}`, the
+ * reference spec with the top-level keys given (a new validVersions, say) put in its place.
+ */
+function overlaySpecText(root: string, overlay: string, source: string): string {
+  const raw = JSON.parse(stripJsonComments(readFileSync(join(overlay, source), 'utf8'))) as Record<string, unknown>;
+  if (typeof raw.extends !== 'string') return JSON.stringify(raw);
+  const { extends: base, ...changes } = raw;
+  return JSON.stringify({ ...(JSON.parse(stripJsonComments(readFileSync(join(root, base), 'utf8'))) as object), ...changes });
+}
+
+/**
+ * Reads every message spec and the error table under a kafka-protocol folder, with the
+ * overlay's specs (see specs/README.md) in place of the reference ones of the same path.
+ */
+export function loadSpecs(root: string, overlay = SPEC_OVERLAY_DIR): ProtocolSpecs {
+  const texts = new Map<string, string>();
+  for (const source of specFiles(root)) texts.set(source, readFileSync(join(root, source), 'utf8'));
+  for (const source of specFiles(overlay)) texts.set(source, overlaySpecText(root, overlay, source));
+  const messages = [...texts.keys()].sort().map((source) => parseSpec(texts.get(source)!, source));
   const errors = (JSON.parse(readFileSync(join(root, 'errors.json'), 'utf8')) as ErrorSpec[]).map((e) => ({
     code: e.code,
     name: e.name,

@@ -2,8 +2,9 @@ import { constants as bufferConstants } from 'node:buffer';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { overCap } from './output-cap.js';
 
-export function gzipCompress(data: Buffer): Buffer {
-  return gzipSync(data);
+/** level -1 (or none): zlib's default. */
+export function gzipCompress(data: Buffer, level = -1): Buffer {
+  return gzipSync(data, { level });
 }
 
 /** zlib stops inflating at maxOutputLength by itself, so a gzip bomb never gets its memory. */

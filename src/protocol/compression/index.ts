@@ -9,7 +9,8 @@ import { zstdCompress, zstdDecompress } from './zstd.js';
 export { COMPRESSION_TYPES, CompressionType, compressionName, isCompressionType };
 
 interface Codec {
-  compress(data: Buffer): Buffer;
+  /** level: the codec's own scale; codecs without levels ignore it. */
+  compress(data: Buffer, level?: number): Buffer;
   decompress(data: Buffer, maxOutputBytes: number): Buffer;
 }
 
@@ -23,13 +24,14 @@ const CODECS: readonly Codec[] = [
   identity,
   { compress: gzipCompress, decompress: gzipDecompress },
   { compress: snappyCompress, decompress: snappyDecompress },
+  // lz4_flex compresses at one speed: lz4 has no levels here.
   { compress: lz4Compress, decompress: lz4Decompress },
   { compress: zstdCompress, decompress: zstdDecompress },
 ];
 
-export function compress(type: CompressionType, data: Buffer): Buffer {
+export function compress(type: CompressionType, data: Buffer, level?: number): Buffer {
   try {
-    return codecFor(type).compress(data);
+    return codecFor(type).compress(data, level);
   } catch (err) {
     throw asCompressionError(type, err);
   }

@@ -13,8 +13,9 @@ import { checkDeclaredSize, overCap } from './output-cap.js';
 const dctx = new zstd.DCtx();
 const STREAM_OUT_SIZE = zstd.dStreamOutSize();
 
-export function zstdCompress(data: Buffer): Buffer {
-  return compress(data);
+/** No level: the library's default (3, as Kafka's). */
+export function zstdCompress(data: Buffer, level?: number): Buffer {
+  return compress(data, level === undefined ? undefined : { compressionLevel: level });
 }
 
 export function zstdDecompress(data: Buffer, maxOutputBytes: number): Buffer {

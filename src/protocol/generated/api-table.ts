@@ -176,6 +176,12 @@ import { DeleteShareGroupStateRequestCodec } from './messages/delete-share-group
 import { DeleteShareGroupStateResponseCodec } from './messages/delete-share-group-state-response.js';
 import { ReadShareGroupStateSummaryRequestCodec } from './messages/read-share-group-state-summary-request.js';
 import { ReadShareGroupStateSummaryResponseCodec } from './messages/read-share-group-state-summary-response.js';
+import { DescribeShareGroupOffsetsRequestCodec } from './messages/describe-share-group-offsets-request.js';
+import { DescribeShareGroupOffsetsResponseCodec } from './messages/describe-share-group-offsets-response.js';
+import { AlterShareGroupOffsetsRequestCodec } from './messages/alter-share-group-offsets-request.js';
+import { AlterShareGroupOffsetsResponseCodec } from './messages/alter-share-group-offsets-response.js';
+import { DeleteShareGroupOffsetsRequestCodec } from './messages/delete-share-group-offsets-request.js';
+import { DeleteShareGroupOffsetsResponseCodec } from './messages/delete-share-group-offsets-response.js';
 
 /** Every API by name: key, versions and the request and response codecs. */
 export const apis = {
@@ -267,6 +273,9 @@ export const apis = {
   WriteShareGroupState: api(85, 'WriteShareGroupState', WriteShareGroupStateRequestCodec, WriteShareGroupStateResponseCodec, null),
   DeleteShareGroupState: api(86, 'DeleteShareGroupState', DeleteShareGroupStateRequestCodec, DeleteShareGroupStateResponseCodec, null),
   ReadShareGroupStateSummary: api(87, 'ReadShareGroupStateSummary', ReadShareGroupStateSummaryRequestCodec, ReadShareGroupStateSummaryResponseCodec, null),
+  DescribeShareGroupOffsets: api(90, 'DescribeShareGroupOffsets', DescribeShareGroupOffsetsRequestCodec, DescribeShareGroupOffsetsResponseCodec, null),
+  AlterShareGroupOffsets: api(91, 'AlterShareGroupOffsets', AlterShareGroupOffsetsRequestCodec, AlterShareGroupOffsetsResponseCodec, null),
+  DeleteShareGroupOffsets: api(92, 'DeleteShareGroupOffsets', DeleteShareGroupOffsetsRequestCodec, DeleteShareGroupOffsetsResponseCodec, null),
 } as const;
 
 export const ApiKey = {
@@ -358,6 +367,9 @@ export const ApiKey = {
   WriteShareGroupState: 85,
   DeleteShareGroupState: 86,
   ReadShareGroupStateSummary: 87,
+  DescribeShareGroupOffsets: 90,
+  AlterShareGroupOffsets: 91,
+  DeleteShareGroupOffsets: 92,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 export type ApiName = keyof typeof apis;

@@ -22,6 +22,8 @@ export interface RecordBatchInput {
   partitionLeaderEpoch?: number;
   /** Default none. */
   compression?: CompressionType;
+  /** The codec's level (compression.gzip.level, compression.zstd.level); default the codec's own. */
+  compressionLevel?: number;
   /** Default 'create'. */
   timestampType?: TimestampType;
   transactional?: boolean;
@@ -74,7 +76,7 @@ export function encodeRecordBatch(input: RecordBatchInput): Buffer {
   if (compression === CompressionType.None) {
     batch = encodeRecords(records, RECORD_BATCH_HEADER_SIZE);
   } else {
-    const compressed = compress(compression, encodeRecords(records, 0));
+    const compressed = compress(compression, encodeRecords(records, 0), input.compressionLevel);
     batch = Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + compressed.length);
     compressed.copy(batch, RECORD_BATCH_HEADER_SIZE);
   }

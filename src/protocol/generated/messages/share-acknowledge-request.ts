@@ -195,5 +195,5 @@ function readShareAcknowledgeRequestAcknowledgementBatch(r: Reader, _v: number):
 }
 
 export const ShareAcknowledgeRequestCodec: rt.MessageCodec<ShareAcknowledgeRequest> = rt.messageCodec(
-  'ShareAcknowledgeRequest', 0, 0, 0, writeShareAcknowledgeRequest, readShareAcknowledgeRequest, createShareAcknowledgeRequest,
+  'ShareAcknowledgeRequest', 0, 1, 0, writeShareAcknowledgeRequest, readShareAcknowledgeRequest, createShareAcknowledgeRequest,
 );

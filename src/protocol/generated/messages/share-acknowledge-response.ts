@@ -240,5 +240,5 @@ function readShareAcknowledgeResponseNodeEndpoint(r: Reader, _v: number): ShareA
 }
 
 export const ShareAcknowledgeResponseCodec: rt.MessageCodec<ShareAcknowledgeResponse> = rt.messageCodec(
-  'ShareAcknowledgeResponse', 0, 0, 0, writeShareAcknowledgeResponse, readShareAcknowledgeResponse, createShareAcknowledgeResponse,
+  'ShareAcknowledgeResponse', 0, 1, 0, writeShareAcknowledgeResponse, readShareAcknowledgeResponse, createShareAcknowledgeResponse,
 );

@@ -4,61 +4,49 @@ import { Writer } from '../../primitives/writer.js';
 import * as rt from '../../codec-runtime.js';
 
 export interface ShareFetchRequest {
-  /** The group identifier. */
   groupId: string | null;
-  /** The member ID. */
   memberId: string | null;
-  /** The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for consecutive requests. */
+  /** 0 opens a share session, -1 closes it, else one more than the last request's. */
   shareSessionEpoch: number;
-  /** The maximum time in milliseconds to wait for the response. */
   maxWaitMs: number;
-  /** The minimum bytes to accumulate in the response. */
   minBytes: number;
-  /** The maximum bytes to fetch.  See KIP-74 for cases where this limit may not be honored. */
   maxBytes: number;
-  /** The topics to fetch. */
+  /** The most records to acquire; batch boundaries may exceed it. */
+  maxRecords: number;
+  /** How many records the consumer likes per acquired range. */
+  batchSize: number;
   topics: ShareFetchRequestFetchTopic[];
-  /** The partitions to remove from this share session. */
   forgottenTopicsData: ShareFetchRequestForgottenTopic[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
 export interface ShareFetchRequestFetchTopic {
-  /** The unique topic ID. */
   topicId: string;
-  /** The partitions to fetch. */
   partitions: ShareFetchRequestFetchPartition[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
 export interface ShareFetchRequestFetchPartition {
-  /** The partition index. */
   partitionIndex: number;
-  /** The maximum bytes to fetch from this partition. 0 when only acknowledgement with no fetching is required. See KIP-74 for cases where this limit may not be honored. */
   partitionMaxBytes: number;
-  /** Record batches to acknowledge. */
   acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
 export interface ShareFetchRequestAcknowledgementBatch {
-  /** First offset of batch of records to acknowledge. */
   firstOffset: bigint;
-  /** Last offset (inclusive) of batch of records to acknowledge. */
   lastOffset: bigint;
-  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject. */
+  /** 0 gap, 1 accept, 2 release, 3 reject: one for the whole range, or one per offset. */
   acknowledgeTypes: number[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
 export interface ShareFetchRequestForgottenTopic {
-  /** The unique topic ID. */
   topicId: string;
-  /** The partitions indexes to forget. */
   partitions: number[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
@@ -72,6 +60,8 @@ export function createShareFetchRequest(): ShareFetchRequest {
     maxWaitMs: 0,
     minBytes: 0,
     maxBytes: 2147483647,
+    maxRecords: 500,
+    batchSize: 500,
     topics: [],
     forgottenTopicsData: [],
   };
@@ -92,6 +82,16 @@ function writeShareFetchRequest(w: Writer, m: ShareFetchRequest, v: number): voi
   w.int32(m.maxWaitMs);
   w.int32(m.minBytes);
   w.int32(m.maxBytes);
+  if (v === 1) {
+    w.int32(m.maxRecords);
+  } else {
+    if (!(m.maxRecords === 500)) throw rt.unencodable('ShareFetchRequest.maxRecords', v, 'a non-default value cannot be written');
+  }
+  if (v === 1) {
+    w.int32(m.batchSize);
+  } else {
+    if (!(m.batchSize === 500)) throw rt.unencodable('ShareFetchRequest.batchSize', v, 'a non-default value cannot be written');
+  }
   w.uvarint(m.topics.length + 1);
   for (const e0 of m.topics) {
     writeShareFetchRequestFetchTopic(w, e0, v);
@@ -110,6 +110,14 @@ function readShareFetchRequest(r: Reader, v: number): ShareFetchRequest {
   const f_maxWaitMs: number = r.int32();
   const f_minBytes: number = r.int32();
   const f_maxBytes: number = r.int32();
+  let f_maxRecords: number = 500;
+  if (v === 1) {
+    f_maxRecords = r.int32();
+  }
+  let f_batchSize: number = 500;
+  if (v === 1) {
+    f_batchSize = r.int32();
+  }
   let f_topics: ShareFetchRequestFetchTopic[];
   {
     const n = r.compactArrayLength(17);
@@ -128,7 +136,7 @@ function readShareFetchRequest(r: Reader, v: number): ShareFetchRequest {
   }
   let unknown: rt.TaggedField[] | undefined;
   unknown = rt.readTaggedSection(r, null);
-  const out: ShareFetchRequest = { groupId: f_groupId, memberId: f_memberId, shareSessionEpoch: f_shareSessionEpoch, maxWaitMs: f_maxWaitMs, minBytes: f_minBytes, maxBytes: f_maxBytes, topics: f_topics, forgottenTopicsData: f_forgottenTopicsData };
+  const out: ShareFetchRequest = { groupId: f_groupId, memberId: f_memberId, shareSessionEpoch: f_shareSessionEpoch, maxWaitMs: f_maxWaitMs, minBytes: f_minBytes, maxBytes: f_maxBytes, maxRecords: f_maxRecords, batchSize: f_batchSize, topics: f_topics, forgottenTopicsData: f_forgottenTopicsData };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
@@ -153,7 +161,7 @@ function readShareFetchRequestFetchTopic(r: Reader, v: number): ShareFetchReques
   const f_topicId: string = r.uuid();
   let f_partitions: ShareFetchRequestFetchPartition[];
   {
-    const n = r.compactArrayLength(9);
+    const n = r.compactArrayLength(5);
     if (n === null) throw rt.unexpectedNull('ShareFetchRequestFetchTopic.partitions');
     const a: ShareFetchRequestFetchPartition[] = [];
     for (let i = 0; i < n; i++) a.push(readShareFetchRequestFetchPartition(r, v));
@@ -176,7 +184,11 @@ export function createShareFetchRequestFetchPartition(): ShareFetchRequestFetchP
 
 function writeShareFetchRequestFetchPartition(w: Writer, m: ShareFetchRequestFetchPartition, v: number): void {
   w.int32(m.partitionIndex);
-  w.int32(m.partitionMaxBytes);
+  if (v === 0) {
+    w.int32(m.partitionMaxBytes);
+  } else {
+    if (!(m.partitionMaxBytes === 0)) throw rt.unencodable('ShareFetchRequestFetchPartition.partitionMaxBytes', v, 'a non-default value cannot be written');
+  }
   w.uvarint(m.acknowledgementBatches.length + 1);
   for (const e0 of m.acknowledgementBatches) {
     writeShareFetchRequestAcknowledgementBatch(w, e0, v);
@@ -186,7 +198,10 @@ function writeShareFetchRequestFetchPartition(w: Writer, m: ShareFetchRequestFet
 
 function readShareFetchRequestFetchPartition(r: Reader, v: number): ShareFetchRequestFetchPartition {
   const f_partitionIndex: number = r.int32();
-  const f_partitionMaxBytes: number = r.int32();
+  let f_partitionMaxBytes: number = 0;
+  if (v === 0) {
+    f_partitionMaxBytes = r.int32();
+  }
   let f_acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[];
   {
     const n = r.compactArrayLength(17);
@@ -272,5 +287,5 @@ function readShareFetchRequestForgottenTopic(r: Reader, _v: number): ShareFetchR
 }
 
 export const ShareFetchRequestCodec: rt.MessageCodec<ShareFetchRequest> = rt.messageCodec(
-  'ShareFetchRequest', 0, 0, 0, writeShareFetchRequest, readShareFetchRequest, createShareFetchRequest,
+  'ShareFetchRequest', 0, 1, 0, writeShareFetchRequest, readShareFetchRequest, createShareFetchRequest,
 );

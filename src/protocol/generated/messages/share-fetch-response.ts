@@ -5,77 +5,56 @@ import type { RecordsData } from '../../records-data.js';
 import * as rt from '../../codec-runtime.js';
 
 export interface ShareFetchResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The top-level response error code. */
   errorCode: number;
-  /** The top-level error message, or null if there was no error. */
   errorMessage: string | null;
-  /** The response topics. */
+  /** How long acquired records stay locked to this consumer. */
+  acquisitionLockTimeoutMs: number;
   responses: ShareFetchResponseShareFetchableTopicResponse[];
-  /** Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. */
   nodeEndpoints: ShareFetchResponseNodeEndpoint[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
 export interface ShareFetchResponseShareFetchableTopicResponse {
-  /** The unique topic ID. */
   topicId: string;
-  /** The topic partitions. */
   partitions: ShareFetchResponsePartitionData[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
 export interface ShareFetchResponsePartitionData {
-  /** The partition index. */
   partitionIndex: number;
-  /** The fetch error code, or 0 if there was no fetch error. */
   errorCode: number;
-  /** The fetch error message, or null if there was no fetch error. */
   errorMessage: string | null;
-  /** The acknowledge error code, or 0 if there was no acknowledge error. */
   acknowledgeErrorCode: number;
-  /** The acknowledge error message, or null if there was no acknowledge error. */
   acknowledgeErrorMessage: string | null;
   currentLeader: ShareFetchResponseLeaderIdAndEpoch;
-  /** The record data. */
   records: RecordsData | null;
-  /** The acquired records. */
   acquiredRecords: ShareFetchResponseAcquiredRecords[];
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
 export interface ShareFetchResponseLeaderIdAndEpoch {
-  /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch. */
   leaderEpoch: number;
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
 export interface ShareFetchResponseAcquiredRecords {
-  /** The earliest offset in this batch of acquired records. */
   firstOffset: bigint;
-  /** The last offset of this batch of acquired records. */
   lastOffset: bigint;
-  /** The delivery count of this batch of acquired records. */
   deliveryCount: number;
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
 }
 
 export interface ShareFetchResponseNodeEndpoint {
-  /** The ID of the associated node. */
   nodeId: number;
-  /** The node's hostname. */
   host: string;
-  /** The node's port. */
   port: number;
-  /** The rack of the node, or null if it has not been assigned to a rack. */
   rack: string | null;
   /** Tagged fields this code does not know, kept so that they round-trip. */
   unknownTaggedFields?: rt.TaggedField[];
@@ -86,6 +65,7 @@ export function createShareFetchResponse(): ShareFetchResponse {
     throttleTimeMs: 0,
     errorCode: 0,
     errorMessage: null,
+    acquisitionLockTimeoutMs: 0,
     responses: [],
     nodeEndpoints: [],
   };
@@ -99,6 +79,7 @@ function writeShareFetchResponse(w: Writer, m: ShareFetchResponse, v: number): v
   } else {
     w.compactString(m.errorMessage);
   }
+  w.int32(m.acquisitionLockTimeoutMs);
   w.uvarint(m.responses.length + 1);
   for (const e0 of m.responses) {
     writeShareFetchResponseShareFetchableTopicResponse(w, e0, v);
@@ -114,6 +95,7 @@ function readShareFetchResponse(r: Reader, v: number): ShareFetchResponse {
   const f_throttleTimeMs: number = r.int32();
   const f_errorCode: number = r.int16();
   const f_errorMessage: string | null = r.compactNullableString();
+  const f_acquisitionLockTimeoutMs: number = r.int32();
   let f_responses: ShareFetchResponseShareFetchableTopicResponse[];
   {
     const n = r.compactArrayLength(17);
@@ -132,7 +114,7 @@ function readShareFetchResponse(r: Reader, v: number): ShareFetchResponse {
   }
   let unknown: rt.TaggedField[] | undefined;
   unknown = rt.readTaggedSection(r, null);
-  const out: ShareFetchResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, responses: f_responses, nodeEndpoints: f_nodeEndpoints };
+  const out: ShareFetchResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, acquisitionLockTimeoutMs: f_acquisitionLockTimeoutMs, responses: f_responses, nodeEndpoints: f_nodeEndpoints };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
 }
@@ -312,5 +294,5 @@ function readShareFetchResponseNodeEndpoint(r: Reader, _v: number): ShareFetchRe
 }
 
 export const ShareFetchResponseCodec: rt.MessageCodec<ShareFetchResponse> = rt.messageCodec(
-  'ShareFetchResponse', 0, 0, 0, writeShareFetchResponse, readShareFetchResponse, createShareFetchResponse,
+  'ShareFetchResponse', 0, 1, 0, writeShareFetchResponse, readShareFetchResponse, createShareFetchResponse,
 );

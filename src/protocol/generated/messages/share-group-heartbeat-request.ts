@@ -71,5 +71,5 @@ function readShareGroupHeartbeatRequest(r: Reader, _v: number): ShareGroupHeartb
 }
 
 export const ShareGroupHeartbeatRequestCodec: rt.MessageCodec<ShareGroupHeartbeatRequest> = rt.messageCodec(
-  'ShareGroupHeartbeatRequest', 0, 0, 0, writeShareGroupHeartbeatRequest, readShareGroupHeartbeatRequest, createShareGroupHeartbeatRequest,
+  'ShareGroupHeartbeatRequest', 0, 1, 0, writeShareGroupHeartbeatRequest, readShareGroupHeartbeatRequest, createShareGroupHeartbeatRequest,
 );

@@ -153,5 +153,5 @@ function readShareGroupHeartbeatResponseAssignment(r: Reader, v: number): ShareG
 }
 
 export const ShareGroupHeartbeatResponseCodec: rt.MessageCodec<ShareGroupHeartbeatResponse> = rt.messageCodec(
-  'ShareGroupHeartbeatResponse', 0, 0, 0, writeShareGroupHeartbeatResponse, readShareGroupHeartbeatResponse, createShareGroupHeartbeatResponse,
+  'ShareGroupHeartbeatResponse', 0, 1, 0, writeShareGroupHeartbeatResponse, readShareGroupHeartbeatResponse, createShareGroupHeartbeatResponse,
 );

@@ -1,21 +1,36 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
 import type { ListenerAddress } from '../config/broker-config.js';
 import { parseListener } from '../config/listeners.js';
 
 /** The log message that says a broker serves its listeners; its fields name them. */
 export const STARTED_MESSAGE = 'broker started';
 
+/** Whether dist/ holds a build at least as new as every source file under src/. */
+function builtFromTheseSources(): boolean {
+  const sources = readdirSync(join(PACKAGE_ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+  return sources.every((f) => {
+    const built = join(PACKAGE_ROOT, 'dist/src', f.replace(/\.ts$/, '.js'));
+    return existsSync(built) && statSync(built).mtimeMs >= statSync(join(PACKAGE_ROOT, 'src', f)).mtimeMs;
+  });
+}
+
+let entry: string[] | null = null;
+
 /**
- * This CLI's entry beside this module: the built main.js, or main.ts when running from the
- * sources (then through tsx), so a broker child runs the same code as its parent.
+ * The command line of this CLI for a child process: the built main.js, or, running from the
+ * sources, main.ts through tsx, unless a build of those very sources is there (`npm test`
+ * builds first), which starts without compiling them again. A child runs its parent's code.
  */
-function cliEntry(): string[] {
+export function cliEntry(): string[] {
+  if (entry) return entry;
   const here = fileURLToPath(import.meta.url);
-  const ts = here.endsWith('.ts');
-  const main = fileURLToPath(new URL(ts ? './main.ts' : './main.js', import.meta.url));
-  return ts ? ['--import', 'tsx', main] : [main];
+  if (!here.endsWith('.ts')) return (entry = [fileURLToPath(new URL('./main.js', import.meta.url))]);
+  return (entry = builtFromTheseSources() ? [join(PACKAGE_ROOT, 'dist/src/cli/main.js')] : ['--import', 'tsx', fileURLToPath(new URL('./main.ts', import.meta.url))]);
 }
 
 export interface ServeOptions {

@@ -1,29 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { cliEntry } from '../../src/cli/broker-process.js';
 import { runCommand, startCommand, type CommandResult, type RunningCommand } from '../support/commands.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const DIST_MAIN = join(ROOT, 'dist/src/cli/main.js');
-const SOURCE_MAIN = join(ROOT, 'src/cli/main.ts');
-
-/**
- * The built CLI when it is at least as new as its sources (`npm test` builds first), so each run
- * skips compiling; else the sources through tsx, so a test run alone never tests stale code.
- */
-function cliCommand(): string[] {
-  const fresh = ['src/cli', 'src/client'].every((dir) =>
-    readdirSync(join(ROOT, dir))
-      .filter((f) => f.endsWith('.ts'))
-      .every((f) => {
-        const built = join(ROOT, 'dist', dir, f.replace(/\.ts$/, '.js'));
-        return existsSync(built) && statSync(built).mtimeMs >= statSync(join(ROOT, dir, f)).mtimeMs;
-      }),
-  );
-  return fresh ? [DIST_MAIN] : ['--import', 'tsx', SOURCE_MAIN];
-}
-
-const CLI = cliCommand();
+const CLI = cliEntry();
 
 export interface SluiceOptions {
   input?: string | Buffer;

@@ -8,7 +8,6 @@
 // system's libraries instead (.ci/run installs their -dev packages).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const PACKAGE = '@confluentinc/kafka-javascript';
@@ -27,8 +26,8 @@ if (readJson(`${installed}package.json`)?.version === locked && existsSync(bindi
 process.stderr.write(`building ${PACKAGE} ${locked} (librdkafka from source) in ${folder}; this takes a few minutes\n`);
 const npm = spawnSync('npm', ['ci', '--prefix', folder, '--no-audit', '--no-fund', '--loglevel=error'], {
   stdio: 'inherit',
-  // librdkafka's own make runs one job unless told; the build is most of the time this takes.
-  env: { ...process.env, CKJS_LINKING: 'dynamic', MAKEFLAGS: process.env.MAKEFLAGS ?? `-j${availableParallelism()}` },
+  // One make job: the binding's build generates librdkafka's config.h in a step that parallel jobs race past.
+  env: { ...process.env, CKJS_LINKING: 'dynamic', MAKEFLAGS: '' },
 });
 if (npm.status === 0 && existsSync(binding)) process.exit(0);
 

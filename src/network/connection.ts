@@ -26,9 +26,19 @@ export interface ConnectionInfo {
   readonly id: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The listener the connection came in on (its name in `listeners`, e.g. PLAINTEXT, SASL_SSL). */
+  readonly listenerName: string;
+  /**
+   * Who the client is, in Kafka's form "User:name": the SASL user once authenticated, the
+   * certificate's subject on an SSL listener with client authentication, else User:ANONYMOUS.
+   */
+  readonly principal: string;
   /** Closes the connection (a handler that must drop a client, e.g. a protocol violation). */
   close(reason: string): void;
 }
+
+/** Kafka's principal of a client that has not authenticated. */
+export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS';
 
 /** What a handler gives back: a body to encode, or nothing to send (acks=0 produce). */
 export type HandlerResult = unknown | null;
@@ -67,9 +77,11 @@ export class Connection implements ConnectionInfo {
   private paused = false;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  principal = ANONYMOUS_PRINCIPAL;
 
   constructor(
     readonly id: number,
+    readonly listenerName: string,
     private readonly socket: Socket,
     private readonly router: RequestRouter,
     private readonly sender: FileSender,

@@ -18,7 +18,7 @@ export class SocketServer {
   private readonly connections = new Map<number, { socket: Socket; connection: Connection }>();
   private nextId = 1;
   /** Connections accepted before serve(): held, unread, until the broker can answer them. */
-  private held: Socket[] | null = [];
+  private held: { socket: Socket; listenerName: string }[] | null = [];
 
   constructor(
     private readonly router: RequestRouter,
@@ -30,7 +30,7 @@ export class SocketServer {
   async listen(listeners: { name: string; host: string; port: number }[]): Promise<BoundListener[]> {
     const bound: BoundListener[] = [];
     for (const l of listeners) {
-      const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+      const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket, l.name));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(l.port, l.host || '0.0.0.0', () => {
@@ -57,17 +57,17 @@ export class SocketServer {
   serve(): void {
     const held = this.held ?? [];
     this.held = null;
-    for (const socket of held) {
+    for (const { socket, listenerName } of held) {
       if (socket.destroyed) continue;
-      this.accept(socket);
+      this.accept(socket, listenerName);
       socket.resume();
     }
   }
 
-  private accept(socket: Socket): void {
+  private accept(socket: Socket, listenerName: string): void {
     if (this.held) {
       socket.pause();
-      this.held.push(socket);
+      this.held.push({ socket, listenerName });
       return;
     }
     if (this.connections.size >= this.maxConnections) {
@@ -76,7 +76,7 @@ export class SocketServer {
       return;
     }
     const id = this.nextId++;
-    const connection = new Connection(id, socket, this.router, this.sender, this.limits);
+    const connection = new Connection(id, listenerName, socket, this.router, this.sender, this.limits);
     this.connections.set(id, { socket, connection });
     socket.once('close', () => this.connections.delete(id));
   }
@@ -86,7 +86,7 @@ export class SocketServer {
     // server.close() calls back only once every connection is gone, so start it, deal with
     // the connections, and wait for it last.
     const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    for (const socket of this.held ?? []) socket.destroy();
+    for (const { socket } of this.held ?? []) socket.destroy();
     const open = [...this.connections.values()];
     const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([Promise.allSettled(open.map((c) => c.connection.finish())), grace]);

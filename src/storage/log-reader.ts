@@ -55,8 +55,8 @@ export function forEachBatch(log: PartitionLog, from: number, upTo: number, visi
 export interface LogBatch {
   baseOffset: number;
   lastOffset: number;
-  /** A transaction marker. */
-  control: boolean;
+  /** A transaction marker, or a batch emptied of its records (an idempotent producer's held batch): nothing to hand out. */
+  recordless: boolean;
   bytes: Buffer;
 }
 
@@ -76,7 +76,7 @@ export function batchesFrom(log: PartitionLog, offset: number, maxBytes: number,
     out.push({
       baseOffset,
       lastOffset: baseOffset + bytes.readInt32BE(at + HeaderField.lastOffsetDelta),
-      control: (bytes.readInt16BE(at + HeaderField.attributes) & Attribute.control) !== 0,
+      recordless: (bytes.readInt16BE(at + HeaderField.attributes) & Attribute.control) !== 0 || bytes.readInt32BE(at + HeaderField.recordCount) === 0,
       bytes: bytes.subarray(at, at + size),
     });
     at += size;

@@ -318,7 +318,8 @@ export class PartitionLog {
       const count = records.readInt32BE(at + HeaderField.recordCount);
       const lastDelta = records.readInt32BE(at + HeaderField.lastOffsetDelta);
       if (opts.assignOffsets) {
-        if (count <= 0 || lastDelta !== count - 1) {
+        // An emptied batch (no records, its offsets kept) holds a held record's producer sequence.
+        if (count < 0 || (count > 0 ? lastDelta !== count - 1 : lastDelta < 0)) {
           throw new StorageError('invalid-record', `lastOffsetDelta ${lastDelta} does not match ${count} records`);
         }
         writeInt64(records, next, at);

@@ -8,7 +8,8 @@ import { assertSucceeded, runCommand } from '../support/commands.js';
 import { RawConnection } from '../support/raw-connection.js';
 import { produceBatch } from '../support/raw-requests.js';
 import { startTestBroker, type InProcessBroker } from '../support/test-broker.js';
-import { kcat, skipUnlessPresent } from '../support/tools.js';
+import { confluentKafka, kafkaPython, kcat, skipUnlessPresent } from '../support/tools.js';
+import { consumePython } from '../support/python-clients.js';
 import { createTopic, kafkaClient, percentiles, readWithKcat, until, watch } from './delay-clients.js';
 
 describe('delayed delivery from real clients', { timeout: 120_000 }, () => {
@@ -162,15 +163,38 @@ describe('delayed delivery from real clients', { timeout: 120_000 }, () => {
     }
   });
 
-  test('an idempotent producer is told delayed delivery is not for it', async () => {
+  test('an idempotent producer mixes delayed and immediate records: each arrives once, its sequence carries on, every client reads past the held batch', { skip: skipUnlessPresent(kcat, confluentKafka, kafkaPython) }, async () => {
     const topic = 'idempotent-delayed';
     await createTopic(kafka, topic);
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 1 } });
+    const watcher = await watch(kafka, topic);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {
-      await assert.rejects(producer.send({ topic, messages: [{ value: 'x', headers: { 'sluice-delay-ms': '100' } }] }), (e: Error & { type?: string }) => e.type === 'INVALID_RECORD');
-      // The refusal cost its sequence nothing: the producer carries on.
-      await producer.send({ topic, messages: [{ value: 'y' }] });
+      await producer.send({ topic, messages: [{ value: 'first' }] });
+      await producer.send({ topic, messages: [{ value: 'held-1', headers: { 'sluice-delay-ms': '300' } }, { value: 'held-2', headers: { 'sluice-delay-ms': '300' } }] });
+      // The held batch took its sequence numbers: the next batch follows on without a gap.
+      await producer.send({ topic, messages: [{ value: 'after' }] });
+      assert.ok(await until(() => watcher.seen.length === 4, 20_000), `seen ${JSON.stringify(watcher.seen.map((s) => s.value))}`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(watcher.seen.map((s) => s.value), ['first', 'after', 'held-1', 'held-2']);
+      for (const read of [(await readWithKcat(broker.bootstrap, topic)).map((r) => r.value), ...(await Promise.all((['confluent', 'kafka-python'] as const).map(async (library) => (await consumePython(library, broker.bootstrap, topic, 20)).map((r) => r.v))))]) {
+        assert.deepEqual(read, ['first', 'after', 'held-1', 'held-2']);
+      }
+    } finally {
+      await producer.disconnect();
+      await watcher.stop();
+    }
+  });
+
+  test('a transactional producer is told delayed delivery is not for it', async () => {
+    const topic = 'transactional-delayed';
+    await createTopic(kafka, topic);
+    const producer = kafka.producer({ transactionalId: 'delayed-txn', idempotent: true, maxInFlightRequests: 1, retry: { retries: 1 } });
+    await producer.connect();
+    try {
+      const txn = await producer.transaction();
+      await assert.rejects(txn.send({ topic, messages: [{ value: 'x', headers: { 'sluice-delay-ms': '100' } }] }), (e: Error & { type?: string }) => e.type === 'INVALID_RECORD');
+      await txn.abort();
     } finally {
       await producer.disconnect();
     }

@@ -5,7 +5,7 @@ import type { ShareGroupConfig } from '../../src/coordinator/share/share-group-c
 import { AckType, RecordState, SharePartition, type DeadLetter, type LogBatchSpan } from '../../src/coordinator/share/share-partition.js';
 
 /** Batches of the log: [base, last] pairs, none a transaction marker unless said. */
-const spans = (...ranges: [number, number, boolean?][]): LogBatchSpan[] => ranges.map(([baseOffset, lastOffset, control]) => ({ baseOffset, lastOffset, control: control ?? false }));
+const spans = (...ranges: [number, number, boolean?][]): LogBatchSpan[] => ranges.map(([baseOffset, lastOffset, recordless]) => ({ baseOffset, lastOffset, recordless: recordless ?? false }));
 /** Kafka's defaults, with what a test changes. */
 const cfg = (c: Partial<ShareGroupConfig> = {}): ShareGroupConfig => ({ autoOffsetReset: 'latest', lockDurationMs: 30_000, readCommitted: false, deliveryCountLimit: 5, retryBackoffMs: [], deadLetterTopic: null, ...c });
 const T0 = 1_000_000;

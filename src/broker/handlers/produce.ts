@@ -9,6 +9,7 @@ import {
 } from '../../protocol/generated/messages/produce-response.js';
 import type { ProduceRequest } from '../../protocol/generated/messages/produce-request.js';
 import { RecordBatchHeader } from '../../protocol/records/batch-header.js';
+import { emptiedBatch } from '../../protocol/records/record-batch.js';
 import { StorageError } from '../../storage/storage-error.js';
 import type { BrokerContext } from '../broker-context.js';
 import type { Partition } from '../../replication/partition.js';
@@ -20,7 +21,7 @@ import { producerStateOf, type PartitionProducerState } from '../../replication/
 import { inTopicCodec, topicCodec, topicCodecLevel } from '../recompress.js';
 import { handler } from '../router.js';
 import type { TransactionVerifier } from '../transaction-verification.js';
-import { delayOf, type DelayVerdict } from '../../delay/delay-headers.js';
+import { delayOf, type DelayedRecord } from '../../delay/delay-headers.js';
 
 const ACKS_NONE = 0;
 const ACKS_ALL = -1;
@@ -126,17 +127,22 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
   }
   const batch = records!;
   const delay = delayOf(batch, { topicDelayMs: config['sluice.delivery.delay.ms'], maxDelayMs: call.ctx.config.deliveryDelayMaxMs, now: call.now });
-  if (delay.kind !== 'now') return holdDelayed(call, partition, config, batch, delay);
+  if (delay.kind === 'refused') return partitionError(index, ErrorCode.INVALID_RECORD, `delayed delivery: ${delay.recordErrors[0].message}`, -1, delay.recordErrors);
   let producers: PartitionProducerState | null = null;
   if (hasProducerId(batch)) {
+    const transactional = header.reset(batch).isTransactional;
+    if (transactional && delay.kind !== 'now') {
+      return partitionError(index, ErrorCode.INVALID_RECORD, 'delayed delivery (sluice-delay-ms, sluice-deliver-at, sluice.delivery.delay.ms) is not open to transactional producers: a held record cannot follow its transaction');
+    }
     producers = producerStateOf(partition.log);
-    if (header.reset(batch).isTransactional && !verified && call.verifier && producers.openTransaction(header.producerId) < 0) {
+    if (transactional && !verified && call.verifier && producers.openTransaction(header.producerId) < 0) {
       return verifyFirst(call, partition, config, batch);
     }
     const verdict = producers.check(header.reset(batch));
     if (verdict.kind === 'rejected') return partitionError(index, verdict.errorCode, verdict.message);
     if (verdict.kind === 'duplicate') return answerDuplicate(call, partition, verdict.batch);
   }
+  if (delay.kind !== 'now') return holdDelayed(call, partition, config, batch, delay.records, producers);
   const stored = inTopicCodec(batch, topicCodec(config['compression.type']), topicCodecLevel(config));
   if (stored !== batch) {
     const recoded = checkProducedRecords(stored, rules);
@@ -163,15 +169,12 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
 
 /**
  * A batch with records due later goes to the delay store instead of the log, and is answered
- * with offset -1: it has none yet (docs/queues.md). Idempotent producers are refused: their
- * next batch to the partition would find a gap in their sequences where this one is held.
+ * with offset -1: it has none yet (docs/queues.md). An idempotent producer's batch leaves its
+ * emptied header in the log, which carries the producer's sequence on (a retry is answered as
+ * a duplicate, its next batch follows on) and replicates and survives restarts as any batch.
  */
-function holdDelayed(call: ProduceCall, partition: Partition, config: TopicConfigValues, batch: Buffer, delay: Exclude<DelayVerdict, { kind: 'now' }>): ProduceResponsePartitionProduceResponse {
+function holdDelayed(call: ProduceCall, partition: Partition, config: TopicConfigValues, batch: Buffer, records: readonly DelayedRecord[], producers: PartitionProducerState | null): ProduceResponsePartitionProduceResponse {
   const index = partition.index;
-  if (delay.kind === 'refused') return partitionError(index, ErrorCode.INVALID_RECORD, `delayed delivery: ${delay.recordErrors[0].message}`, -1, delay.recordErrors);
-  if (hasProducerId(batch)) {
-    return partitionError(index, ErrorCode.INVALID_RECORD, 'delayed delivery (sluice-delay-ms, sluice-deliver-at, sluice.delivery.delay.ms) is not open to idempotent or transactional producers: produce with enable.idempotence=false');
-  }
   const delayed = call.ctx.delayed;
   if (!delayed) return partitionError(index, ErrorCode.INVALID_RECORD, 'this broker holds no delayed records');
   const r = partitionError(index, ErrorCode.NONE, null);
@@ -180,7 +183,14 @@ function holdDelayed(call: ProduceCall, partition: Partition, config: TopicConfi
     Object.assign(r, partitionError(index, ErrorCode.KAFKA_STORAGE_ERROR, 'the delay store could not take the records'));
   };
   try {
-    call.waits.push(delayed.hold(partition.topic, index, delay.records, config['sluice.log.flush.mode']).catch(storageError));
+    // Held before the sequence is taken: a crash in between makes a retry hold the records twice, never lose them.
+    call.waits.push(delayed.hold(partition.topic, index, records, config['sluice.log.flush.mode']).catch(storageError));
+    if (producers) {
+      const emptied = emptiedBatch(batch);
+      const appended = partition.appendAsLeader(emptied, call.now);
+      producers.apply(header.reset(emptied), call.now);
+      call.waits.push(awaitAcks(call, partition, appended.durable, appended.lastOffset + 1, config['min.insync.replicas'], r));
+    }
   } catch (e) {
     storageError(e);
   }

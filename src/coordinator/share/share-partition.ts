@@ -51,8 +51,8 @@ export interface DeadLetter {
 export interface LogBatchSpan {
   baseOffset: number;
   lastOffset: number;
-  /** A transaction marker: no consumer gets it, so its offsets are archived as they are reached. */
-  control: boolean;
+  /** A transaction marker or an emptied batch: no consumer gets it, so its offsets are archived as they are reached. */
+  recordless: boolean;
 }
 
 /**
@@ -139,9 +139,9 @@ export class SharePartition {
       if (b.lastOffset < this.endOffset) continue;
       const last = Math.min(b.lastOffset, fetchableEnd - 1);
       for (let o = Math.max(b.baseOffset, this.endOffset); o <= last; o++) {
-        const r: InFlight = { state: b.control ? RecordState.ARCHIVED : RecordState.AVAILABLE, deliveryCount: 0, owner: null, lockedUntil: 0, availableAt: 0 };
+        const r: InFlight = { state: b.recordless ? RecordState.ARCHIVED : RecordState.AVAILABLE, deliveryCount: 0, owner: null, lockedUntil: 0, availableAt: 0 };
         this.records.set(o, r);
-        if (b.control) continue;
+        if (b.recordless) continue;
         this.take(o, r, member, lockedUntil, taken);
         inFlight++;
       }

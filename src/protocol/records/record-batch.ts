@@ -105,6 +105,19 @@ export function encodeRecordBatch(input: RecordBatchInput): Buffer {
   return batch;
 }
 
+/**
+ * `batch` with its records taken out and its offsets kept: what Kafka's log cleaner leaves of an
+ * idempotent producer's last batch, so the producer's sequence outlives the records.
+ */
+export function emptiedBatch(batch: Buffer): Buffer {
+  const empty = Buffer.from(batch.subarray(0, RECORD_BATCH_HEADER_SIZE));
+  empty.writeInt32BE(RECORD_BATCH_HEADER_SIZE - BATCH_LENGTH_OVERHEAD, HeaderField.batchLength);
+  empty.writeInt16BE(empty.readInt16BE(HeaderField.attributes) & ~Attribute.compressionMask, HeaderField.attributes);
+  empty.writeInt32BE(0, HeaderField.recordCount);
+  empty.writeUInt32BE(crc32c(empty.subarray(CRC_START)), HeaderField.crc);
+  return empty;
+}
+
 function defaultMaxTimestamp(baseTimestamp: bigint, records: readonly RecordInput[]): bigint {
   if (records.length === 0) return baseTimestamp;
   let maxDelta = -Infinity;

@@ -3,9 +3,10 @@ import { ErrorCode } from '../protocol/generated/errors.js';
 import type { Partition } from '../replication/partition.js';
 import { coordinatorWriteError } from '../coordinator/coordinator-log.js';
 import type { ShareGroupConfig, ShareGroupConfigSource } from '../coordinator/share/share-group-config.js';
-import type { AcquiredRange, DeadLetter, LogBatchSpan, SharePartition } from '../coordinator/share/share-partition.js';
+import type { AcquiredRange, DeadLetter, SharePartition } from '../coordinator/share/share-partition.js';
 import { ShareStateError, type ShareKey, type ShareStateStore } from '../coordinator/share/share-state-store.js';
-import { batchesFrom } from '../storage/log-reader.js';
+import { batchesFrom, type LogBatch } from '../storage/log-reader.js';
+import type { AbortedTxn } from '../storage/transaction-index.js';
 import { StorageError } from '../storage/storage-error.js';
 import type { BrokerContext } from './broker-context.js';
 
@@ -108,7 +109,8 @@ export class ShareDelivery {
     sp.skipTo(p.log.logStartOffset);
     const upTo = cfg.readCommitted ? p.lastStableOffset(true) : p.highWatermark;
     try {
-      const spans: LogBatchSpan[] = sp.endOffset < upTo && maxRecords > 0 ? batchesFrom(p.log, sp.endOffset, maxBytes, upTo) : [];
+      let spans: LogBatch[] = sp.endOffset < upTo && maxRecords > 0 ? batchesFrom(p.log, sp.endOffset, maxBytes, upTo) : [];
+      if (cfg.readCommitted && spans.length > 0) spans = withoutAborted(spans, p.log.abortedTransactions(spans[0].baseOffset, upTo));
       const ranges = sp.acquire(memberId, maxRecords, this.maxRecordLocks(), spans, upTo, now, cfg);
       if (ranges.length === 0) return { records: null, ranges };
       this.store.persist(key, sp).catch((e: unknown) => log.warn({ err: e, ...key }, 'could not store a share-partition acquisition'));
@@ -157,4 +159,13 @@ export class ShareDelivery {
   lockDurationMs(groupId: string): number {
     return this.config(groupId).lockDurationMs;
   }
+}
+
+/**
+ * read_committed: a batch of an aborted transaction goes to no one, as a marker does not; its
+ * offsets are archived as they are reached (KIP-932).
+ */
+function withoutAborted(batches: readonly LogBatch[], aborted: readonly AbortedTxn[]): LogBatch[] {
+  const isAborted = (b: LogBatch): boolean => b.transactionOf !== null && aborted.some((t) => t.producerId === b.transactionOf && t.firstOffset <= b.baseOffset && b.baseOffset < t.lastOffset);
+  return batches.map((b) => (isAborted(b) ? { ...b, recordless: true } : b));
 }

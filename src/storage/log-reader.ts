@@ -57,6 +57,8 @@ export interface LogBatch {
   lastOffset: number;
   /** A transaction marker, or a batch emptied of its records (an idempotent producer's held batch): nothing to hand out. */
   recordless: boolean;
+  /** The batch's producer when it belongs to a transaction, else null. */
+  transactionOf: bigint | null;
   bytes: Buffer;
 }
 
@@ -73,10 +75,12 @@ export function batchesFrom(log: PartitionLog, offset: number, maxBytes: number,
     const size = batchSizeAt(bytes, at, bytes.length, true);
     if (size === 0) break;
     const baseOffset = readInt64(bytes, at + HeaderField.baseOffset);
+    const attributes = bytes.readInt16BE(at + HeaderField.attributes);
     out.push({
       baseOffset,
       lastOffset: baseOffset + bytes.readInt32BE(at + HeaderField.lastOffsetDelta),
-      recordless: (bytes.readInt16BE(at + HeaderField.attributes) & Attribute.control) !== 0 || bytes.readInt32BE(at + HeaderField.recordCount) === 0,
+      recordless: (attributes & Attribute.control) !== 0 || bytes.readInt32BE(at + HeaderField.recordCount) === 0,
+      transactionOf: attributes & Attribute.transactional ? bytes.readBigInt64BE(at + HeaderField.producerId) : null,
       bytes: bytes.subarray(at, at + size),
     });
     at += size;

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
-import { ack, acquired, ShareTestBroker } from '../support/share-requests.js';
+import { Kafka, logLevel } from 'kafkajs';
+import { ack, acquired, setGroupConfigs, ShareTestBroker } from '../support/share-requests.js';
 import { onThisNode } from '../support/test-broker.js';
 
 /**
@@ -89,4 +90,34 @@ test('share-partition state survives a restart: the start offset, and records he
   const got = acquired(await again.fetch());
   assert.deepEqual(got.ranges, [[2, 4, 2]], 'delivered once before the restart');
   assert.deepEqual(got.values, ['s2', 's3', 's4']);
+});
+
+test('read_committed share groups hand out committed records only: an aborted transaction is archived, an open one waits', async () => {
+  const topicId = await topic('share-txn');
+  await setGroupConfigs(env.client, 'sg-committed', { 'share.isolation.level': 'read_committed', 'share.auto.offset.reset': 'earliest' });
+  await setGroupConfigs(env.client, 'sg-uncommitted', { 'share.auto.offset.reset': 'earliest' });
+  const kafka = new Kafka({ brokers: [env.broker.bootstrap], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ transactionalId: 'share-txn', idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    const inTxn = async (values: string[], end: 'commit' | 'abort' | 'open') => {
+      const txn = await producer.transaction();
+      await txn.send({ topic: 'share-txn', messages: values.map((value) => ({ value })) });
+      if (end !== 'open') await txn[end]();
+      return txn;
+    };
+    await inTxn(['c0', 'c1'], 'commit');
+    await inTxn(['a0', 'a1'], 'abort');
+    await inTxn(['c2'], 'commit');
+    const open = await inTxn(['o0'], 'open');
+    const committed = acquired(await member('sg-committed', 'member-a', topicId).fetch());
+    assert.deepEqual(committed.values, ['c0', 'c1', 'c2'], 'the aborted records go to no one; the open transaction is past the last stable offset');
+    const all = acquired(await member('sg-uncommitted', 'member-a', topicId).fetch());
+    assert.deepEqual(all.values, ['c0', 'c1', 'a0', 'a1', 'c2', 'o0']);
+    await open.commit();
+    const later = acquired(await member('sg-committed', 'member-b', topicId).fetch());
+    assert.deepEqual(later.values, ['o0'], 'once committed, the open transaction is handed out');
+  } finally {
+    await producer.disconnect();
+  }
 });

@@ -30,15 +30,18 @@ export interface ProduceSpec extends ProduceTarget {
   rate?: number;
 }
 
-export function produce(bin: string, bootstrap: string, spec: ProduceSpec): Promise<ProduceResult> {
-  const args = [...produceArgs(bootstrap, spec), '--acks', spec.acks];
+/** `--set key=value` for each librdkafka setting. */
+const settingArgs = (settings: Readonly<Record<string, string>>): string[] => Object.entries(settings).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+
+export function produce(bin: string, bootstrap: string, spec: ProduceSpec, settings: Readonly<Record<string, string>> = {}): Promise<ProduceResult> {
+  const args = [...produceArgs(bootstrap, spec), '--acks', spec.acks, ...settingArgs(settings)];
   if (spec.lingerMs !== undefined) args.push('--linger-ms', String(spec.lingerMs));
   if (spec.rate !== undefined) args.push('--rate', String(spec.rate));
   return runGenerator<ProduceResult>(bin, args);
 }
 
-export function consume(bin: string, bootstrap: string, topic: string, count: number, consumers: number): Promise<ConsumeResult> {
-  return runGenerator<ConsumeResult>(bin, consumeArgs(bootstrap, topic, count, consumers));
+export function consume(bin: string, bootstrap: string, topic: string, count: number, consumers: number, settings: Readonly<Record<string, string>> = {}): Promise<ConsumeResult> {
+  return runGenerator<ConsumeResult>(bin, [...consumeArgs(bootstrap, topic, count, consumers), ...settingArgs(settings)]);
 }
 
 export function loopbackTcp(bin: string, bytes: number): Promise<TcpResult> {

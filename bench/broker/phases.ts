@@ -11,6 +11,8 @@ export interface PhaseTarget {
   brokerPids: readonly number[];
   /** What the brokers need besides themselves (a cluster's etcd): its CPU is reported apart, not as other processes'. */
   supportPids?: readonly number[];
+  /** More librdkafka settings for the load generator (security.protocol=ssl...). */
+  clientSettings?: Readonly<Record<string, string>>;
 }
 
 export function brokerTarget(broker: RunningBroker): PhaseTarget {
@@ -62,8 +64,8 @@ export async function runPhase(bin: string, target: PhaseTarget, spec: PhaseSpec
   try {
     result =
       spec.kind === 'produce'
-        ? await produce(bin, target.bootstrap, { topic: spec.topic, count: spec.count, size: spec.size, acks: spec.acks ?? '1', lingerMs: spec.lingerMs, rate: spec.rate })
-        : await consume(bin, target.bootstrap, spec.topic, spec.count, spec.consumers ?? 1);
+        ? await produce(bin, target.bootstrap, { topic: spec.topic, count: spec.count, size: spec.size, acks: spec.acks ?? '1', lingerMs: spec.lingerMs, rate: spec.rate }, target.clientSettings)
+        : await consume(bin, target.bootstrap, spec.topic, spec.count, spec.consumers ?? 1, target.clientSettings);
   } catch (e) {
     meter.stop();
     throw e;

@@ -123,6 +123,10 @@ void parse_options(int argc, char **argv, const char *usage, struct common_optio
         else if (!strcmp(k, "--size")) c->size = parse_u64(k, v);
         else if (!strcmp(k, "--linger-ms")) c->linger_ms = v;
         else if (!strcmp(k, "--consumers")) c->consumers = parse_u64(k, v);
+        else if (!strcmp(k, "--set")) {
+            if (c->n_settings == MAX_SETTINGS || !strchr(v, '=')) die("--set takes key=value, at most %d times", MAX_SETTINGS);
+            c->settings[c->n_settings++] = v;
+        }
         else if (!extra(own, k, v)) die("unknown option %s", k);
     }
 }
@@ -156,6 +160,12 @@ rd_kafka_conf_t *client_conf(const struct common_options *c) {
     set(conf, "socket.nagle.disable", "true");
     /* Frames up to the largest fetch the consumer asks for, plus headers. */
     set(conf, "receive.message.max.bytes", "200000000");
+    for (int i = 0; i < c->n_settings; i++) {
+        char key[256];
+        const char *eq = strchr(c->settings[i], '=');
+        snprintf(key, sizeof key, "%.*s", (int)(eq - c->settings[i]), c->settings[i]);
+        set(conf, key, eq + 1);
+    }
     rd_kafka_conf_set_error_cb(conf, on_error);
     return conf;
 }

@@ -99,6 +99,8 @@ struct percentiles samples_percentiles(struct samples *s);
 /* ---------------------------------------------------------------------------------------- */
 /* Options                                                                                  */
 
+#define MAX_SETTINGS 16
+
 /* The options both generators take. */
 struct common_options {
     const char *mode;
@@ -108,6 +110,9 @@ struct common_options {
     uint64_t size;
     const char *linger_ms;
     uint64_t consumers;
+    /* --set key=value, repeatable: more librdkafka settings (security.protocol=ssl...). */
+    const char *settings[MAX_SETTINGS];
+    int n_settings;
 };
 
 uint64_t parse_u64(const char *name, const char *s);

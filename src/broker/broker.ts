@@ -19,6 +19,12 @@ import { nativeAddon, nativeAddonError } from '../native/addon.js';
 import { descriptorLimit } from '../native/descriptor-limit.js';
 import { createFileSender } from '../native/file-transfer.js';
 import { SocketServer, type BoundListener } from '../network/socket-server.js';
+import { brokerQuotas } from '../security/quotas/broker-quotas.js';
+import type { QuotaStats } from '../security/quotas/quota-stats.js';
+import { openTlsListeners, type TlsListener } from '../security/tls/tls-listener.js';
+import { SaslAuthenticators } from '../security/sasl/authenticators.js';
+import { AclEnforcer } from '../security/acl/acl-enforcer.js';
+import { Authorizer } from '../security/acl/authorizer.js';
 import { FollowerFetchers } from '../replication/follower-fetcher.js';
 import { ReplicaManager } from '../replication/replica-manager.js';
 import { descriptorBudget, logDescriptors } from '../storage/descriptor-cache.js';
@@ -37,6 +43,10 @@ import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
 import { describeProducersHandler } from './handlers/describe-producers.js';
 import { electLeadersHandler } from './handlers/elect-leaders.js';
 import { alterReplicaLogDirsHandler } from './handlers/alter-replica-log-dirs.js';
+import { alterClientQuotasHandler, describeClientQuotasHandler } from './handlers/client-quotas.js';
+import { saslAuthenticateHandler, saslHandshakeHandler } from './handlers/sasl.js';
+import { createAclsHandler, deleteAclsHandler, describeAclsHandler } from './handlers/acls.js';
+import { alterUserScramCredentialsHandler, describeUserScramCredentialsHandler } from './handlers/scram-credentials.js';
 import { fetchHandler } from './handlers/fetch.js';
 import {
   deleteGroupsHandler,
@@ -158,6 +168,7 @@ export class Broker implements BrokerContext {
     private readonly server: SocketServer,
     readonly listeners: BoundListener[],
     readonly advertisedListeners: ListenerAddress[],
+    private readonly quotaStats: QuotaStats,
   ) {
     this.config = withStoredBrokerConfigs(staticConfig, store.image.brokerConfigs);
     // First, so that what reads configs after a change finds the new ones.
@@ -288,8 +299,25 @@ export class Broker implements BrokerContext {
         elections: this.controller?.stats.elections ?? 0,
       }),
       isrChanges: () => this.partitions.isrChanges,
+      quotas: () => this.quotaStats,
     });
     this.router.observe = (api) => this.metrics.startRequest(api);
+    const sasl = new SaslAuthenticators(
+      () => this.config,
+      () => this.metadata,
+      (listener, mechanism, succeeded) => this.metrics.authentication(listener, mechanism, succeeded),
+    );
+    this.router.authenticatorFor = (connection) => sasl.sessionFor(connection);
+    const authorizer = new Authorizer(
+      () => this.metadata.acls.values(),
+      () => ({ enabled: this.config.authorizerClassName !== '', superUsers: this.config.superUsers, allowEveryoneIfNoAclFound: this.config.allowEveryoneIfNoAclFound }),
+    );
+    authorizer.onDenied = (resourceType, operation) => this.metrics.authorizationDenied(resourceType, operation);
+    const enforcer = new AclEnforcer(authorizer, {
+      metadata: () => this.metadata,
+      autoCreateTopics: () => this.config.autoCreateTopicsEnable,
+    });
+    this.router.authorize = (api, request, ctx, serve) => enforcer.enforce(api, request, ctx, serve);
     this.delayed = DelayedDelivery.open(this, () => producerIds.nextProducerId());
     this.router.register(
       apiVersionsHandler(this),
@@ -343,6 +371,15 @@ export class Broker implements BrokerContext {
       electLeadersHandler(this),
       alterPartitionReassignmentsHandler(this),
       listPartitionReassignmentsHandler(this),
+      saslHandshakeHandler(),
+      saslAuthenticateHandler(),
+      describeUserScramCredentialsHandler(this),
+      alterUserScramCredentialsHandler(this),
+      describeClientQuotasHandler(this),
+      alterClientQuotasHandler(this),
+      createAclsHandler(this, authorizer),
+      describeAclsHandler(this, authorizer),
+      deleteAclsHandler(this, authorizer),
     );
   }
 
@@ -370,18 +407,37 @@ export class Broker implements BrokerContext {
     );
     const locked = LockedLogDirs.lock(config.logDirs);
     const router = new Router();
+    // Read through `broker` and `store`, which exist once started: the settings in force then (dynamic ones included).
+    const quotas = brokerQuotas(() => broker?.config ?? config, () => store?.image ?? null);
     const sender = createFileSender(config.fetchTransfer);
+    let tls: Map<string, TlsListener>;
+    try {
+      tls = openTlsListeners(config);
+    } catch (e) {
+      locked.release();
+      throw e;
+    }
+    if (tls.size > 0 && sender.mode === 'sendfile') {
+      log.info({ listeners: [...tls.keys()] }, 'fetch responses on TLS listeners are copied through the process, which encrypts them; other listeners keep sendfile');
+    }
     const server = new SocketServer(
       router,
       sender,
-      { maxFrameBytes: config.socketRequestMaxBytes, maxInFlight: config.queuedMaxRequests, idleTimeoutMs: config.connectionsMaxIdleMs },
+      {
+        maxFrameBytes: config.socketRequestMaxBytes,
+        maxInFlight: config.queuedMaxRequests,
+        idleTimeoutMs: config.connectionsMaxIdleMs,
+        frameTimeoutMs: config.requestFrameTimeoutMs,
+      },
       config.maxConnections,
+      quotas.limiter,
     );
     let store: MetadataStore | null = null;
     let logs: LogManager | null = null;
     let broker: Broker | null = null;
+    router.quotas = quotas.enforcement;
     try {
-      const listeners = await server.listen(config.listeners);
+      const listeners = await server.listen(config.listeners.map((l) => ({ ...l, tls: tls.get(l.name) })));
       const advertised = advertisedEndpoints(config, listeners);
       const opened = await openStore(config, advertised, locked.dirs[0]);
       store = opened;
@@ -399,7 +455,7 @@ export class Broker implements BrokerContext {
         },
         locked,
       );
-      broker = new Broker(config, logs, opened, router, server, listeners, advertised);
+      broker = new Broker(config, logs, opened, router, server, listeners, advertised, quotas.stats);
       broker.groups.start(OFFSETS_RETENTION_CHECK_MS);
       broker.transactions.start();
       broker.partitions.start(broker.fetchers);

@@ -10,21 +10,23 @@ export interface BrokerEndpoint {
 }
 
 /**
- * A registered broker's address on the listener this broker answers on (brokers of one
- * cluster name their listeners alike), or its first one. Null when it is not registered.
+ * A registered broker's address on a listener (brokers of one cluster name their listeners
+ * alike): a client is told the addresses of the listener it came in on, so a client of the SSL
+ * listener stays on SSL. This broker's first listener by default; a broker without the listener
+ * is given by its first one. Null when it is not registered.
  */
-export function endpointOf(ctx: BrokerContext, nodeId: number): BrokerEndpoint | null {
+export function endpointOf(ctx: BrokerContext, nodeId: number, listenerName = ctx.advertised.name): BrokerEndpoint | null {
   const b = ctx.metadata.brokers.get(nodeId);
   if (!b) return null;
-  const e = b.endpoints.find((x) => x.name === ctx.advertised.name) ?? b.endpoints[0];
+  const e = b.endpoints.find((x) => x.name === listenerName) ?? b.endpoints[0];
   return e ? { nodeId, host: e.host, port: e.port, rack: b.rack } : null;
 }
 
 /** Every registered broker, by id, as Metadata and DescribeCluster list them. */
-export function liveBrokers(ctx: BrokerContext): BrokerEndpoint[] {
+export function liveBrokers(ctx: BrokerContext, listenerName?: string): BrokerEndpoint[] {
   return [...ctx.metadata.brokers.keys()]
     .sort((a, b) => a - b)
-    .flatMap((id) => endpointOf(ctx, id) ?? []);
+    .flatMap((id) => endpointOf(ctx, id, listenerName) ?? []);
 }
 
 /** What the availability of a partition's replicas is read from. */

@@ -30,7 +30,7 @@ export class PeerConnections {
     if (this.closed) return Promise.reject(new Error('the broker is stopping'));
     let c = this.connections.get(nodeId);
     if (!c) {
-      const e = endpointOf(this.ctx, nodeId);
+      const e = endpointOf(this.ctx, nodeId, this.ctx.config.interBrokerListenerName?.toUpperCase());
       c = e ? BrokerConnection.open(e.host, e.port, this.clientId, CONNECT_TIMEOUT_MS) : Promise.reject(new Error(`broker ${nodeId} is not registered`));
       const opening = c;
       opening.catch(() => {

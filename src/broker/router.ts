@@ -2,7 +2,7 @@ import type { ApiEntry } from '../protocol/api-entry.js';
 import type { RequestHeader } from '../protocol/generated/messages/request-header.js';
 import { createApiVersionsResponse, type ApiVersionsResponse } from '../protocol/generated/messages/api-versions-response.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
-import type { ConnectionInfo, HandlerResult, RequestRouter } from '../network/connection.js';
+import type { Connection, ConnectionAuthenticator, ConnectionInfo, HandlerResult, RequestRouter } from '../network/connection.js';
 
 export interface RequestContext {
   header: RequestHeader;
@@ -38,6 +38,12 @@ export class Router implements RequestRouter {
   private readonly handlers = new Map<number, ApiHandler>();
   /** Called as each request starts; the function it returns is called when its response is ready. */
   observe: ((api: string) => () => void) | null = null;
+  /** Measures each answered request against its client's quotas, throttling it when over. */
+  quotas: { begin(header: RequestHeader, request: unknown, connection: ConnectionInfo): (response: HandlerResult) => Promise<void> } | null = null;
+  /** The authenticator of each new connection (SASL listeners); none until set. */
+  authenticatorFor: ((connection: Connection) => ConnectionAuthenticator | null) | null = null;
+  /** Checks each request against the ACLs before its handler serves it (src/security/acl); none without an authorizer. */
+  authorize: ((api: ApiHandler['api'], request: unknown, ctx: RequestContext, serve: (request: unknown) => Promise<HandlerResult>) => Promise<HandlerResult>) | null = null;
 
   register(...handlers: ApiHandler[]): void {
     for (const h of handlers) this.handlers.set(h.api.apiKey, h);
@@ -65,8 +71,14 @@ export class Router implements RequestRouter {
   async handle(header: RequestHeader, body: unknown, connection: ConnectionInfo): Promise<HandlerResult> {
     const h = this.handlers.get(header.requestApiKey)!;
     const done = this.observe?.(h.api.name);
+    // Before the handler, which may let go of the request's records once they are stored.
+    const settleQuotas = this.quotas?.begin(header, body, connection);
     try {
-      return await h.handle(body, { header, version: header.requestApiVersion, connection });
+      const ctx = { header, version: header.requestApiVersion, connection };
+      const serve = async (request: unknown) => h.handle(request, ctx);
+      const response = await (this.authorize ? this.authorize(h.api, body, ctx, serve) : serve(body));
+      await settleQuotas?.(response);
+      return response;
     } finally {
       done?.();
     }

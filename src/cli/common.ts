@@ -1,10 +1,13 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { KafkaClient } from '../client/kafka-client.js';
+import { readClientSecurity } from '../client/sasl-properties.js';
 
 export const DEFAULT_BROKERS = 'localhost:9092';
 
 export interface BrokerOptions {
   brokers: string[];
+  /** A Kafka client properties file: security.protocol, SASL login, ssl.ca.location. */
+  commandConfig?: string;
 }
 
 function parseBrokers(value: string): string[] {
@@ -17,19 +20,22 @@ function parseBrokers(value: string): string[] {
   return list;
 }
 
-/** `--brokers`, on every command that talks to a cluster (so each one's --help shows it). */
+/** `--brokers` and `--command-config`, on every command that talks to a cluster (so each one's --help shows them). */
 export function withBrokersOption(cmd: Command): Command {
-  return cmd.addOption(
-    new Option('-b, --brokers <host:port,...>', 'brokers to bootstrap from')
-      .env('SLUICE_BROKERS')
-      .default(parseBrokers(DEFAULT_BROKERS), DEFAULT_BROKERS)
-      .argParser(parseBrokers),
-  );
+  return cmd
+    .addOption(
+      new Option('-b, --brokers <host:port,...>', 'brokers to bootstrap from')
+        .env('SLUICE_BROKERS')
+        .default(parseBrokers(DEFAULT_BROKERS), DEFAULT_BROKERS)
+        .argParser(parseBrokers),
+    )
+    .addOption(new Option('--command-config <file>', 'Kafka client properties: security.protocol, sasl.mechanism, sasl.jaas.config (or sasl.username/sasl.password), ssl.ca.location').env('SLUICE_COMMAND_CONFIG'));
 }
 
 /** Runs `fn` with a client of the cluster, closing it afterwards whatever happens. */
 export async function withClient<T>(opts: BrokerOptions, fn: (client: KafkaClient) => Promise<T>): Promise<T> {
-  const client = new KafkaClient({ brokers: opts.brokers, clientId: 'sluice-cli' });
+  const security = opts.commandConfig === undefined ? undefined : readClientSecurity(opts.commandConfig);
+  const client = new KafkaClient({ brokers: opts.brokers, clientId: 'sluice-cli', security });
   try {
     return await fn(client);
   } finally {

@@ -54,6 +54,7 @@ function connectionMessage(e: ConnectionError): string {
   const reason = CONNECTION_REASONS[e.code] ?? (colon > 0 ? e.message.slice(colon + 2) : e.message);
   if (e.code === 'EUNSUPPORTED') return `${e.message} — the broker is too old for this command`;
   if (e.code === 'ENOENT') return `${e.message} — the cluster metadata changed; try again`;
+  if (e.code === 'EAUTH') return `${e.message} — check the login in --command-config`;
   return `cannot reach ${address}: ${reason} — is a broker running? start one with \`sluice serve\` or pass --brokers`;
 }
 

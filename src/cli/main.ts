@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { apis } from '../protocol/generated/api-table.js';
+import { registerAcl } from './acl.js';
 import { registerCluster } from './cluster.js';
 import { registerConsume } from './consume.js';
 import { registerDelayed } from './delayed.js';
@@ -10,8 +11,10 @@ import { describeError, exitCodeOf, UsageError } from './errors.js';
 import { registerGroup } from './group.js';
 import { registerShareGroup } from './share-group.js';
 import { registerProduce } from './produce.js';
+import { registerQuota } from './quota.js';
 import { registerTopic } from './topic.js';
 import { registerTransactions } from './transactions.js';
+import { registerUser } from './user.js';
 
 const program = new Command('sluice')
   .description('A Kafka-compatible streaming broker, and a command line client for any Kafka cluster')
@@ -21,7 +24,7 @@ const program = new Command('sluice')
 
 // The broker is a large module graph that the client commands never use (it doubles their
 // start-up time): it is loaded for `serve` and for the overall help only.
-const CLIENT_COMMANDS = new Set(['apis', 'topic', 'produce', 'consume', 'group', 'share-group', 'cluster', 'dev-cluster', 'transactions', 'delayed', 'dlq']);
+const CLIENT_COMMANDS = new Set(['apis', 'topic', 'produce', 'consume', 'group', 'share-group', 'cluster', 'dev-cluster', 'transactions', 'delayed', 'dlq', 'quota', 'user', 'acl']);
 if (!CLIENT_COMMANDS.has(process.argv[2] ?? '')) (await import('./serve.js')).registerServe(program);
 
 program
@@ -45,6 +48,9 @@ registerTransactions(program);
 registerDelayed(program);
 registerCluster(program);
 registerDevCluster(program);
+registerQuota(program);
+registerUser(program);
+registerAcl(program);
 
 program.addHelpText(
   'after',

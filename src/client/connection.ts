@@ -1,10 +1,12 @@
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { FrameDecoder } from '../network/frame-decoder.js';
 import { apis, type ApiName } from '../protocol/generated/api-table.js';
 import { encodeRequestFrame, responseHeaderVersion } from '../protocol/headers.js';
 import { Reader } from '../protocol/primitives/reader.js';
 import { ResponseHeaderCodec } from '../protocol/generated/messages/response-header.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
+import { authenticate, usesClientTls, type ClientSecurity } from './sasl.js';
 
 type Api = (typeof apis)[ApiName];
 export type RequestOf<N extends ApiName> = Parameters<(typeof apis)[N]['request']['encode']>[0];
@@ -60,15 +62,16 @@ export class BrokerConnection {
     socket.on('close', () => this.fail(new ConnectionError(`${address}: connection closed`)));
   }
 
-  static async open(host: string, port: number, clientId: string, timeoutMs = 10_000): Promise<BrokerConnection> {
+  static async open(host: string, port: number, clientId: string, timeoutMs = 10_000, security?: ClientSecurity): Promise<BrokerConnection> {
     const address = `${host}:${port}`;
-    const socket = connect({ host, port, noDelay: true });
+    const tls = usesClientTls(security);
+    const socket = tls ? connectTls({ host, port, ca: security?.ca ?? undefined, servername: isIP(host) ? undefined : host }).setNoDelay(true) : connect({ host, port, noDelay: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new ConnectionError(`${address}: no connection after ${timeoutMs} ms`, 'ETIMEDOUT'));
       }, timeoutMs);
-      socket.once('connect', () => {
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         resolve();
       });
@@ -78,7 +81,13 @@ export class BrokerConnection {
       });
     });
     const conn = new BrokerConnection(socket, address, clientId);
-    await conn.negotiate();
+    try {
+      await conn.negotiate();
+      if (security?.sasl) await authenticate(conn, security.sasl);
+    } catch (e) {
+      conn.close();
+      throw e;
+    }
     return conn;
   }
 

@@ -3,6 +3,7 @@ import { errorByCode, ErrorCode } from '../protocol/generated/errors.js';
 import type { ApiName } from '../protocol/generated/api-table.js';
 import type { MetadataResponse } from '../protocol/generated/messages/metadata-response.js';
 import { BrokerConnection, ConnectionError, type RequestOf, type ResponseOf } from './connection.js';
+import type { ClientSecurity } from './sasl.js';
 
 /** A Kafka error code in a response, with Kafka's name and whether retrying may help. */
 export class KafkaError extends Error {
@@ -34,6 +35,8 @@ export interface ClientOptions {
   /** Connection attempts and retriable errors are retried this many times. */
   retries?: number;
   retryBackoffMs?: number;
+  /** TLS and SASL (--command-config); plaintext without. */
+  security?: ClientSecurity;
 }
 
 function splitHostPort(address: string): { host: string; port: number } {
@@ -64,7 +67,7 @@ export class KafkaClient {
     const key = `${host}:${port}`;
     let conn = this.connections.get(key);
     if (!conn) {
-      conn = BrokerConnection.open(host, port, this.clientId);
+      conn = BrokerConnection.open(host, port, this.clientId, undefined, this.options.security);
       // A failed or closed connection is forgotten, so the next request reconnects.
       conn.catch(() => this.connections.delete(key));
       this.connections.set(key, conn);
@@ -137,7 +140,7 @@ export class KafkaClient {
       try {
         return await attempt();
       } catch (e) {
-        const retriable = (e instanceof ConnectionError && e.code !== 'EUNSUPPORTED' && e.code !== 'EINVAL') || (e instanceof KafkaError && e.retriable);
+        const retriable = (e instanceof ConnectionError && e.code !== 'EUNSUPPORTED' && e.code !== 'EINVAL' && e.code !== 'EAUTH') || (e instanceof KafkaError && e.retriable);
         if (!retriable || i >= this.retries) throw e;
         await new Promise((resolve) => setTimeout(resolve, this.backoffMs * 2 ** i));
       }

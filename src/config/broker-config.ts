@@ -1,7 +1,9 @@
+import type { ListenerSasl } from '../security/sasl/listener-sasl.js';
 import type { AppendMode, FlushMode } from '../storage/log-config.js';
 import type { IndexMode } from '../storage/index-storage.js';
 import type { TransferMode } from '../native/file-transfer.js';
 import type { MigrationPolicy } from '../coordinator/consumer-group.js';
+import type { ListenerTls, SecurityProtocol } from './listeners.js';
 
 /** One entry of `listeners` / `advertised.listeners`: NAME://host:port. */
 export interface ListenerAddress {
@@ -22,6 +24,18 @@ export interface BrokerConfig {
   listeners: ListenerAddress[];
   /** advertised.listeners; defaults to listeners. */
   advertisedListeners: ListenerAddress[];
+  /** The security protocol of each listener, by name (listener.security.protocol.map); see securityProtocolOf. */
+  listenerSecurityProtocols: ReadonlyMap<string, SecurityProtocol>;
+  /** The TLS settings of each SSL and SASL_SSL listener, by name. */
+  tlsListeners: ReadonlyMap<string, ListenerTls>;
+  /** The SASL settings of each SASL_PLAINTEXT and SASL_SSL listener, by name. */
+  saslListeners: ReadonlyMap<string, ListenerSasl>;
+  /** sluice.ssl.handshake.timeout.ms. */
+  sslHandshakeTimeoutMs: number;
+  /** sluice.ssl.reload.check.interval.ms; 0: never. */
+  sslReloadCheckIntervalMs: number;
+  /** sluice.request.frame.timeout.ms. */
+  requestFrameTimeoutMs: number;
   /** log.dirs (or log.dir). */
   logDirs: string[];
   /** num.partitions. */
@@ -30,6 +44,12 @@ export interface BrokerConfig {
   defaultReplicationFactor: number;
   /** auto.create.topics.enable. */
   autoCreateTopicsEnable: boolean;
+  /** authorizer.class.name: empty when no authorizer runs. */
+  authorizerClassName: string;
+  /** super.users, one principal each. */
+  superUsers: string[];
+  /** allow.everyone.if.no.acl.found. */
+  allowEveryoneIfNoAclFound: boolean;
   /** message.max.bytes: the largest record batch accepted (topic default of max.message.bytes). */
   messageMaxBytes: number;
   /** socket.request.max.bytes: the largest request frame accepted. */
@@ -38,6 +58,13 @@ export interface BrokerConfig {
   connectionsMaxIdleMs: number;
   /** max.connections. */
   maxConnections: number;
+  /** max.connections.per.ip, max.connections.per.ip.overrides (host:count pairs), max.connection.creation.rate. */
+  maxConnectionsPerIp: number;
+  maxConnectionsPerIpOverrides: string;
+  maxConnectionCreationRate: number;
+  /** quota.window.num and quota.window.size.seconds: the samples client quotas are measured over. */
+  quotaWindowNum: number;
+  quotaWindowSizeSeconds: number;
   /** queued.max.requests: requests in flight per connection before it stops reading. */
   queuedMaxRequests: number;
   /** log.retention.check.interval.ms. */

@@ -4,16 +4,22 @@
  * (describe-configs.ts); nothing else lists config names.
  */
 import type { TopicConfigName, TopicConfigValues } from './broker-config.js';
-import { listenerList, optionalHostPort } from './listeners.js';
+import { formatJaasConfig, parseJaasConfig, type JaasConfig } from '../security/sasl/jaas.js';
+import { DEFAULT_SECURITY_PROTOCOL_MAP, listenerList, optionalHostPort, securityProtocolMap } from './listeners.js';
+import { parsePerIpOverrides } from '../security/quotas/per-ip-overrides.js';
 import {
   atLeast,
+  bad,
   between,
   boolean,
+  ConfigType,
   double,
   int,
   long,
   notEmpty,
+  ok,
   oneOf,
+  password,
   string,
   stringList,
   subsetOf,
@@ -21,6 +27,25 @@ import {
   type Validator,
   type ValueType,
 } from './value-types.js';
+
+/** The SASL mechanisms Sluice serves. */
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+
+/** sasl.jaas.config: one JAAS login module entry, parsed (never evaluated), secret in DescribeConfigs. */
+const jaasConfig: ValueType<JaasConfig> = {
+  configType: ConfigType.PASSWORD,
+  parse(raw) {
+    try {
+      return ok(parseJaasConfig(raw));
+    } catch (e) {
+      return bad((e as Error).message);
+    }
+  },
+  format: formatJaasConfig,
+};
+
+/** authorizer.class.name values that turn ACL enforcement on: Kafka's two authorizers and Sluice's own name. */
+export const AUTHORIZER_CLASS_NAMES = ['org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'kafka.security.authorizer.AclAuthorizer', 'sluice.acl'];
 
 interface ConfigKey<T> {
   readonly name: string;
@@ -37,6 +62,10 @@ export interface BrokerConfigDef<T> extends ConfigKey<T> {
   readonly dynamic: boolean;
   /** Accepted, stored and described for Kafka's tooling, without effect here: why. */
   readonly noEffect?: string;
+  /** Also settable for one listener as listener.name.<listener>.<name>, which wins there. */
+  readonly perListener?: boolean;
+  /** Also settable for one listener and SASL mechanism: listener.name.<listener>.<mechanism>.<name>. */
+  readonly perMechanism?: boolean;
 }
 
 /** A broker config that supplies a topic config's default, most specific first. */
@@ -73,6 +102,8 @@ interface BrokerSpec<T> {
   dynamic?: boolean;
   /** Accepted, stored and described for Kafka's tooling, without effect here: why. */
   noEffect?: string;
+  perListener?: boolean;
+  perMechanism?: boolean;
   doc: string;
 }
 
@@ -444,6 +475,39 @@ export const TOPIC_DEFS: { readonly [K in TopicConfigName]: TopicConfigDef<Topic
   }),
 };
 
+/** Kafka's store types: the others are accepted so that a Kafka file loads, and refused on a TLS listener. */
+const STORE_TYPE = oneOf(['JKS', 'PKCS12', 'PEM']);
+const sslConfig = <T>(spec: BrokerSpec<T>): BrokerConfigDef<T> => broker({ ...spec, perListener: true });
+
+/**
+ * TLS listeners' settings (ssl.*), each also settable per listener. Kafka's defaults (JKS) are
+ * kept so they describe as in Kafka; a TLS listener needs the PEM type set, as Kafka does for PEM.
+ * Read-only here: certificates are reloaded from their files (sluice.ssl.reload.check.interval.ms).
+ */
+const SSL_DEFS = {
+  sslKeystoreType: sslConfig({ name: 'ssl.keystore.type', type: STORE_TYPE, default: 'JKS', doc: 'The format of the key store; Sluice reads PEM only.' }),
+  sslKeystoreLocation: sslConfig({ name: 'ssl.keystore.location', type: string, default: null, doc: 'A PEM file holding the private key and the certificate chain of TLS listeners.' }),
+  sslKeystoreKey: sslConfig({ name: 'ssl.keystore.key', type: password, default: null, doc: 'The private key in PEM, inline (with ssl.keystore.certificate.chain), instead of ssl.keystore.location.' }),
+  sslKeystoreCertificateChain: sslConfig({ name: 'ssl.keystore.certificate.chain', type: password, default: null, doc: 'The certificate chain in PEM, inline (with ssl.keystore.key).' }),
+  sslKeyPassword: sslConfig({ name: 'ssl.key.password', type: password, default: null, doc: 'The password of an encrypted private key.' }),
+  sslTruststoreType: sslConfig({ name: 'ssl.truststore.type', type: STORE_TYPE, default: 'JKS', doc: 'The format of the trust store; Sluice reads PEM only.' }),
+  sslTruststoreLocation: sslConfig({ name: 'ssl.truststore.location', type: string, default: null, doc: 'A PEM file of the CA certificates client certificates must chain to.' }),
+  sslTruststoreCertificates: sslConfig({ name: 'ssl.truststore.certificates', type: password, default: null, doc: 'The CA certificates in PEM, inline, instead of ssl.truststore.location.' }),
+  sslClientAuth: sslConfig({
+    name: 'ssl.client.auth',
+    type: oneOf(['required', 'requested', 'none']),
+    default: 'none',
+    doc: 'Whether TLS clients must (required) or may (requested) present a certificate; its subject becomes their principal.',
+  }),
+  sslEnabledProtocols: sslConfig({
+    name: 'ssl.enabled.protocols',
+    type: subsetOf(['TLSv1.2', 'TLSv1.3']),
+    default: ['TLSv1.2', 'TLSv1.3'],
+    validate: notEmpty('protocol'),
+    doc: 'The TLS versions TLS listeners accept.',
+  }),
+};
+
 /** Broker configs that are not topic-config defaults, keyed by their BrokerConfig meaning. */
 export const BROKER_DEFS = {
   nodeId: broker({ name: 'node.id', type: int, default: 1, validate: atLeast(0), doc: 'The id of this broker in metadata responses.' }),
@@ -475,10 +539,41 @@ export const BROKER_DEFS = {
   logDir: broker({ name: 'log.dir', type: stringList, default: ['./data'], validate: notEmpty('directory'), doc: 'The directory holding the partition logs, used when log.dirs is unset.' }),
   numPartitions: broker({ name: 'num.partitions', type: int, default: 1, validate: atLeast(1), doc: 'Partitions of a topic created without a partition count.' }),
   defaultReplicationFactor: broker({ name: 'default.replication.factor', type: int, default: 1, validate: atLeast(1), doc: 'Replication factor of a topic created without one.' }),
+  authorizerClassName: broker({
+    name: 'authorizer.class.name',
+    type: string,
+    default: '',
+    validate: (v: string) => (v === '' || AUTHORIZER_CLASS_NAMES.includes(v) ? undefined : `expected one of ${AUTHORIZER_CLASS_NAMES.join(', ')} (or empty)`),
+    doc: 'The authorizer that enforces ACLs; empty: none, every principal may do everything.',
+  }),
+  superUsers: broker({ name: 'super.users', type: string, default: '', doc: 'Principals (User:name) separated by semicolons that every ACL check allows.' }),
+  allowEveryoneIfNoAclFound: broker({ name: 'allow.everyone.if.no.acl.found', type: boolean, default: false, doc: 'Allow every principal on a resource no ACL matches.' }),
   autoCreateTopicsEnable: broker({ name: 'auto.create.topics.enable', type: boolean, default: true, doc: 'Create a topic when a client asks for metadata of one that does not exist.' }),
   socketRequestMaxBytes: broker({ name: 'socket.request.max.bytes', type: int, default: 104_857_600, validate: atLeast(1), doc: 'The largest request frame accepted; larger ones close the connection.' }),
   connectionsMaxIdleMs: broker({ name: 'connections.max.idle.ms', type: long, default: 600_000, validate: atLeast(-1), doc: 'Close connections idle for this long; -1 never closes them.' }),
   maxConnections: broker({ name: 'max.connections', type: int, default: 2_147_483_647, validate: atLeast(0), dynamic: true, doc: 'Connections accepted at once; further ones wait until others close.' }),
+  maxConnectionsPerIp: broker({ name: 'max.connections.per.ip', type: int, default: 2_147_483_647, validate: atLeast(0), dynamic: true, doc: 'Connections one client address may hold open; further ones are closed at once.' }),
+  maxConnectionsPerIpOverrides: broker({
+    name: 'max.connections.per.ip.overrides',
+    type: string,
+    default: '',
+    validate: (v) => {
+      const parsed = parsePerIpOverrides(v);
+      return typeof parsed === 'string' ? parsed : undefined;
+    },
+    dynamic: true,
+    doc: 'host:count pairs, comma-separated: max.connections.per.ip for these addresses.',
+  }),
+  maxConnectionCreationRate: broker({
+    name: 'max.connection.creation.rate',
+    type: int,
+    default: 2_147_483_647,
+    validate: atLeast(0),
+    dynamic: true,
+    doc: 'New connections a second each listener accepts; past it, new connections are read from only once the rate is back under.',
+  }),
+  quotaWindowNum: broker({ name: 'quota.window.num', type: int, default: 11, validate: atLeast(1), doc: 'Samples kept in memory for client quotas.' }),
+  quotaWindowSizeSeconds: broker({ name: 'quota.window.size.seconds', type: int, default: 1, validate: atLeast(1), doc: 'The time span of each sample for client quotas.' }),
   queuedMaxRequests: broker({ name: 'queued.max.requests', type: int, default: 500, validate: atLeast(1), doc: 'Requests in flight per connection before the broker stops reading from it.' }),
   logRetentionCheckIntervalMs: broker({ name: 'log.retention.check.interval.ms', type: long, default: 300_000, validate: atLeast(1), doc: 'How often segments are checked against retention.' }),
   logCleanerBackoffMs: broker({ name: 'log.cleaner.backoff.ms', type: long, default: 15_000, validate: atLeast(1), doc: 'How often compacted topics are checked for a cleaning pass.' }),
@@ -598,6 +693,66 @@ export const BROKER_DEFS = {
   autoLeaderRebalanceEnable: broker({ name: 'auto.leader.rebalance.enable', type: boolean, default: true, doc: 'Give leadership back to preferred replicas every leader.imbalance.check.interval.seconds.' }),
   leaderImbalanceCheckIntervalSeconds: broker({ name: 'leader.imbalance.check.interval.seconds', type: long, default: 300, validate: atLeast(1), doc: 'How often the controller gives leadership back to preferred replicas.' }),
   controlledShutdownEnable: broker({ name: 'controlled.shutdown.enable', type: boolean, default: true, doc: 'A stopping broker hands its leaderships over first, so clients see no error beyond retriable ones.' }),
+  listenerSecurityProtocolMap: broker({
+    name: 'listener.security.protocol.map',
+    type: securityProtocolMap,
+    default: DEFAULT_SECURITY_PROTOCOL_MAP,
+    doc: 'NAME:PROTOCOL pairs giving the security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) of each listener name; by default each protocol is a listener name of itself.',
+  }),
+  ...SSL_DEFS,
+  saslEnabledMechanisms: broker({
+    name: 'sasl.enabled.mechanisms',
+    type: subsetOf(SASL_MECHANISMS),
+    // Kafka's default, GSSAPI, needs Kerberos, which Sluice does not offer: every mechanism it has instead.
+    default: [...SASL_MECHANISMS],
+    validate: notEmpty('mechanism'),
+    dynamic: true,
+    perListener: true,
+    doc: 'The SASL mechanisms SASL_PLAINTEXT and SASL_SSL listeners offer (Kafka defaults to GSSAPI, which Sluice lacks).',
+  }),
+  saslJaasConfig: broker({
+    name: 'sasl.jaas.config',
+    type: jaasConfig,
+    default: null,
+    perMechanism: true,
+    doc: 'A JAAS login module entry; PlainLoginModule options user_<name>="<password>" are the PLAIN users. Parsed, never evaluated.',
+  }),
+  connectionsMaxReauthMs: broker({
+    name: 'connections.max.reauth.ms',
+    type: long,
+    default: 0,
+    validate: atLeast(0),
+    perListener: true,
+    doc: 'SASL sessions last this long (KIP-368): a client must re-authenticate before, or its next request closes the connection. 0: forever.',
+  }),
+  saslServerMaxReceiveSize: broker({
+    name: 'sasl.server.max.receive.size',
+    type: int,
+    default: 524_288,
+    validate: atLeast(1),
+    doc: 'The largest frame accepted before a SASL client has authenticated.',
+  }),
+  sslHandshakeTimeoutMs: broker({
+    name: 'sluice.ssl.handshake.timeout.ms',
+    type: int,
+    default: 10_000,
+    validate: atLeast(1),
+    doc: 'A TLS handshake not complete this long after the connection opened closes the connection.',
+  }),
+  sslReloadCheckIntervalMs: broker({
+    name: 'sluice.ssl.reload.check.interval.ms',
+    type: long,
+    default: 30_000,
+    validate: atLeast(0),
+    doc: 'How often the PEM files of TLS listeners are checked for change; a changed set is loaded for new connections, existing ones go on. 0: never.',
+  }),
+  requestFrameTimeoutMs: broker({
+    name: 'sluice.request.frame.timeout.ms',
+    type: long,
+    default: 60_000,
+    validate: atLeast(1),
+    doc: 'A request frame begun must arrive whole within this long, however steadily its bytes trickle in; else the connection is closed.',
+  }),
   logMaxOpenFiles: broker({
     name: 'sluice.log.max.open.files',
     type: int,
@@ -607,7 +762,7 @@ export const BROKER_DEFS = {
   }),
 };
 
-const NO_SASL = 'Sluice serves PLAINTEXT listeners only, without SASL';
+const NO_SASL = 'Sluice offers no Kerberos (GSSAPI), and brokers talk to each other without SASL';
 const NO_IBP = 'Sluice speaks the latest inter-broker protocol and writes the v2 record format only';
 
 /**
@@ -622,7 +777,6 @@ export const NO_EFFECT_BROKER_DEFS: readonly BrokerConfigDef<unknown>[] = [
   broker({ name: 'sasl.kerberos.ticket.renew.jitter', type: double, default: 0.05, dynamic: true, noEffect: NO_SASL, doc: 'The share of random jitter added to the renewal time.' }),
   broker({ name: 'sasl.kerberos.min.time.before.relogin', type: long, default: 60_000, dynamic: true, noEffect: NO_SASL, doc: 'The login thread sleep time between refresh attempts, in ms.' }),
   broker({ name: 'sasl.kerberos.principal.to.local.rules', type: stringList, default: ['DEFAULT'], dynamic: true, noEffect: NO_SASL, doc: 'Rules mapping principal names to short names.' }),
-  broker({ name: 'sasl.enabled.mechanisms', type: stringList, default: ['GSSAPI'], dynamic: true, noEffect: NO_SASL, doc: 'The SASL mechanisms enabled in the Kafka server.' }),
   broker({ name: 'sasl.mechanism.inter.broker.protocol', type: string, default: 'GSSAPI', noEffect: NO_SASL, doc: 'The SASL mechanism used for inter-broker communication.' }),
   broker({
     name: 'security.inter.broker.protocol',
@@ -645,6 +799,27 @@ export const NO_EFFECT_BROKER_DEFS: readonly BrokerConfigDef<unknown>[] = [
 export const ALL_BROKER_DEFS: ReadonlyMap<string, BrokerConfigDef<unknown>> = new Map(
   [...Object.values(BROKER_DEFS), ...Object.values(TOPIC_DEFS).flatMap((t) => t.synonyms.map((s) => s.def)), ...NO_EFFECT_BROKER_DEFS].map((d) => [d.name, d]),
 );
+
+const LISTENER_SCOPED = /^listener\.name\.([A-Za-z0-9_-]+)\.(.+)$/;
+
+/**
+ * The def of a broker config name, plain or scoped to one listener
+ * (listener.name.<listener in lower case>.<name>, for configs that allow it); listener is upper case.
+ */
+export function brokerConfigKey(key: string): { def: BrokerConfigDef<unknown>; listener: string | null } | undefined {
+  const plain = ALL_BROKER_DEFS.get(key);
+  if (plain) return { def: plain, listener: null };
+  const m = LISTENER_SCOPED.exec(key);
+  if (!m) return undefined;
+  const def = ALL_BROKER_DEFS.get(m[2]);
+  if (def?.perListener) return { def, listener: m[1].toUpperCase() };
+  // SASL login settings go one level deeper, as in Kafka: listener.name.<listener>.<mechanism>.<name>.
+  const mechanism = /^([a-z0-9-]+)\.(.+)$/.exec(m[2]);
+  const mechanismDef = mechanism ? ALL_BROKER_DEFS.get(mechanism[2]) : undefined;
+  return mechanismDef?.perMechanism ? { def: mechanismDef, listener: m[1].toUpperCase() } : undefined;
+}
+
+export const listenerScopedName = (listener: string, name: string): string => `listener.name.${listener.toLowerCase()}.${name}`;
 
 export const topicDefOf = (name: string): TopicConfigDef<unknown> | undefined =>
   Object.hasOwn(TOPIC_DEFS, name) ? TOPIC_DEFS[name as TopicConfigName] : undefined;
@@ -671,7 +846,6 @@ export const IGNORED_BROKER_KEYS: ReadonlyMap<string, string> = new Map([
   ['process.roles', SINGLE_NODE],
   ['controller.quorum.voters', SINGLE_NODE],
   ['controller.quorum.bootstrap.servers', SINGLE_NODE],
-  ['listener.security.protocol.map', 'Sluice serves PLAINTEXT only'],
   ['num.replica.fetchers', 'Sluice runs one fetcher per leader broker, on the event loop'],
   ['zookeeper.connect', SINGLE_NODE],
   ['zookeeper.connection.timeout.ms', SINGLE_NODE],

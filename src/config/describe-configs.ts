@@ -9,7 +9,7 @@ import type {
 import type { BrokerConfig, TopicConfigName, TopicConfigValues } from './broker-config.js';
 import { ALL_BROKER_DEFS, TOPIC_DEFS, topicDefSuppliedBy, type BrokerConfigDef, type TopicConfigDef } from './config-defs.js';
 import { effectiveTopicConfig } from './topic-config.js';
-import type { ConfigTypeId } from './value-types.js';
+import { ConfigType, type ConfigTypeId } from './value-types.js';
 
 /** Kafka's DescribeConfigsResponse.ConfigSource ids. */
 export const ConfigSource = {
@@ -74,14 +74,16 @@ function entry(
   options: DescribeOptions,
   e: { name: string; value: string | null; source: ConfigSourceId; readOnly: boolean; configType: ConfigTypeId; doc: string; synonyms: Synonym[] },
 ): DescribedConfig {
+  // Secrets are described as set or not, never with their value, as Kafka does.
+  const sensitive = e.configType === ConfigType.PASSWORD;
   return {
     name: e.name,
-    value: e.value,
+    value: sensitive ? null : e.value,
     readOnly: e.readOnly,
     isDefault: e.source === ConfigSource.DEFAULT_CONFIG,
     configSource: e.source,
-    isSensitive: false,
-    synonyms: options.includeSynonyms === false ? [] : e.synonyms,
+    isSensitive: sensitive,
+    synonyms: options.includeSynonyms === false ? [] : sensitive ? e.synonyms.map((s) => ({ ...s, value: null })) : e.synonyms,
     configType: e.configType,
     documentation: options.includeDocumentation === false ? null : e.doc,
   };

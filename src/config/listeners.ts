@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { ListenerAddress } from './broker-config.js';
 import { bad, ConfigType, listOf, ok, type Parsed, type ValueType } from './value-types.js';
 
@@ -69,7 +70,83 @@ export const optionalHostPort: ValueType<HostPort | null> = {
   format: (v) => (v === null ? '' : formatHostPort(v)),
 };
 
+/** The host part of a Host header or bind address, without port or IPv6 brackets, lower case. */
+function hostnameOf(hostAndPort: string): string {
+  const m = /^\[([^\]]*)\](?::\d*)?$|^([^:]*)(?::\d*)?$/.exec(hostAndPort.trim());
+  return (m?.[1] ?? m?.[2] ?? hostAndPort).toLowerCase();
+}
+
+/** A host (or host:port) only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const name = hostnameOf(host);
+  return name === 'localhost' || name === '::1' || (isIP(name) === 4 && name.startsWith('127.'));
+}
+
 /** Hosts that mean "every interface" when binding, and nothing a client can connect to. */
 export function isWildcardHost(host: string): boolean {
   return host === ALL_INTERFACES || host === '::';
+}
+
+/** Kafka's security protocols: what a listener speaks, whatever its name. */
+export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
+
+/** Kafka's default listener.security.protocol.map: each protocol is a listener name of itself. */
+export const DEFAULT_SECURITY_PROTOCOL_MAP: ReadonlyMap<string, SecurityProtocol> = new Map(SECURITY_PROTOCOLS.map((p) => [p, p]));
+
+export const usesTls = (p: SecurityProtocol): boolean => p === 'SSL' || p === 'SASL_SSL';
+export const usesSasl = (p: SecurityProtocol): boolean => p === 'SASL_PLAINTEXT' || p === 'SASL_SSL';
+
+const MAP_ENTRY = /^([A-Za-z0-9_-]+):([A-Za-z_]+)$/;
+
+/** listener.security.protocol.map: NAME:PROTOCOL pairs; names and protocols are case-insensitive, as in Kafka. */
+export const securityProtocolMap: ValueType<ReadonlyMap<string, SecurityProtocol>> = {
+  configType: ConfigType.STRING,
+  parse(raw) {
+    const entries = listOf((text): Parsed<[string, SecurityProtocol]> => {
+      const m = MAP_ENTRY.exec(text);
+      if (!m) return bad('expected NAME:PROTOCOL');
+      const protocol = m[2].toUpperCase();
+      if (!(SECURITY_PROTOCOLS as readonly string[]).includes(protocol)) return bad(`unknown security protocol ${m[2]} (expected one of ${SECURITY_PROTOCOLS.join(', ')})`);
+      return ok([m[1].toUpperCase(), protocol as SecurityProtocol]);
+    }, ([name, protocol]) => `${name}:${protocol}`).parse(raw);
+    if (!entries.ok) return entries;
+    const map = new Map<string, SecurityProtocol>();
+    for (const [name, protocol] of entries.value) {
+      if (map.has(name)) return bad(`listener ${name} is mapped twice`);
+      map.set(name, protocol);
+    }
+    return ok(map);
+  },
+  format: (map) => [...map].map(([name, protocol]) => `${name}:${protocol}`).join(','),
+};
+
+/** ssl.client.auth. */
+export type ClientAuth = 'required' | 'requested' | 'none';
+
+/**
+ * The TLS settings of one SSL or SASL_SSL listener: the broker-wide ssl.* configs with its
+ * listener.name.<name>.ssl.* overrides applied. Key material is PEM, from files or inline.
+ */
+export interface ListenerTls {
+  /** ssl.keystore.location: a PEM file with the private key and the certificate chain. */
+  keystoreLocation: string | null;
+  /** ssl.keystore.key / ssl.keystore.certificate.chain: the same, inline. */
+  keystoreKey: string | null;
+  keystoreCertificateChain: string | null;
+  /** ssl.key.password: decrypts an encrypted private key. */
+  keyPassword: string | null;
+  /** ssl.truststore.location / ssl.truststore.certificates: the CAs client certificates must chain to. */
+  truststoreLocation: string | null;
+  truststoreCertificates: string | null;
+  clientAuth: ClientAuth;
+  /** ssl.enabled.protocols: TLSv1.2, TLSv1.3. */
+  enabledProtocols: string[];
+}
+
+/** The security protocol of a listener of the broker (by name, as in `listeners`). */
+export function securityProtocolOf(config: { listenerSecurityProtocols: ReadonlyMap<string, SecurityProtocol> }, listenerName: string): SecurityProtocol {
+  const protocol = config.listenerSecurityProtocols.get(listenerName.toUpperCase());
+  if (!protocol) throw new Error(`no listener named ${listenerName}`);
+  return protocol;
 }

@@ -7,7 +7,9 @@ import type { BrokerConfig, ListenerAddress, TopicConfigName, TopicConfigValues 
 import {
   ALL_BROKER_DEFS,
   BROKER_DEFS,
+  brokerConfigKey,
   IGNORED_BROKER_KEYS,
+  listenerScopedName,
   parseConfigValue,
   TOPIC_DEFS,
   topicDefOf,
@@ -15,7 +17,8 @@ import {
   type TopicConfigDef,
 } from './config-defs.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
-import { formatListener, isWildcardHost, listenerList } from './listeners.js';
+import { listenerSasl } from '../security/sasl/listener-sasl.js';
+import { formatHostPort, formatListener, isLoopback, isWildcardHost, listenerList, usesSasl, usesTls, type ListenerTls, type SecurityProtocol } from './listeners.js';
 import { closestName } from './suggest.js';
 
 export { ConfigError, type ConfigProblem } from './config-error.js';
@@ -38,6 +41,13 @@ class Layers {
   get<T>(def: BrokerConfigDef<T>): T | null {
     const layer = this.dynamics.has(def.name) ? this.dynamics : this.statics.has(def.name) ? this.statics : undefined;
     return layer ? (layer.get(def.name) as T) : def.default;
+  }
+
+  /** A config that can be set per listener: listener.name.<listener>.<name> wins over <name>. */
+  forListener<T>(def: BrokerConfigDef<T>, listener: string, mechanism?: string): T | null {
+    const scoped = listenerScopedName(listener, mechanism ? `${mechanism.toLowerCase()}.${def.name}` : def.name);
+    for (const layer of [this.dynamics, this.statics]) if (layer.has(scoped)) return layer.get(scoped) as T;
+    return this.get(def);
   }
 
   /** For configs with a default: null would be a bug in the table, not in the user's file. */
@@ -72,18 +82,21 @@ function resolveTopicDefaults(layers: Layers): TopicConfigValues {
 }
 
 /**
- * Sluice binds PLAINTEXT listeners only. Controller listeners (from a KRaft server.properties)
- * are dropped rather than refused, so Kafka's sample configs load unchanged.
+ * The listeners to bind, each with a security protocol from listener.security.protocol.map.
+ * Controller listeners (from a KRaft server.properties) are dropped rather than refused, so
+ * Kafka's sample configs load unchanged.
  */
-function plaintextListeners(def: BrokerConfigDef<ListenerAddress[]>, all: ListenerAddress[], controllerNames: ReadonlySet<string>, problems: string[]): ListenerAddress[] {
+function servedListeners(
+  def: BrokerConfigDef<ListenerAddress[]>,
+  all: ListenerAddress[],
+  controllerNames: ReadonlySet<string>,
+  protocols: ReadonlyMap<string, SecurityProtocol>,
+  problems: string[],
+): ListenerAddress[] {
   const listeners = all.filter((l) => !controllerNames.has(l.name));
   const where = `${def.name}=${listenerList.format(all)}`;
   for (const l of listeners) {
-    if (l.name === 'PLAINTEXT') continue;
-    const why = ['SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(l.name)
-      ? `security protocol ${l.name} is not supported`
-      : `listener name ${l.name} is not supported (listener.security.protocol.map is ignored)`;
-    problems.push(`${where}: ${why}; Sluice serves PLAINTEXT listeners only`);
+    if (!protocols.has(l.name)) problems.push(`${where}: listener name ${l.name} has no security protocol: add ${l.name}:PLAINTEXT (or SSL, SASL_PLAINTEXT, SASL_SSL) to listener.security.protocol.map`);
   }
   if (listeners.length === 0 && all.length > 0) problems.push(`${where}: no listener left once the controller listeners are set aside`);
   const seen = new Set<string>();
@@ -93,6 +106,37 @@ function plaintextListeners(def: BrokerConfigDef<ListenerAddress[]>, all: Listen
     seen.add(address);
   }
   return listeners;
+}
+
+/** The ssl.* settings of a TLS listener, checked for a usable key and certificate source. */
+function listenerTls(layers: Layers, listener: string, problems: string[]): ListenerTls {
+  const d = BROKER_DEFS;
+  const get = <T>(def: BrokerConfigDef<T>): T | null => layers.forListener(def, listener);
+  const tls: ListenerTls = {
+    keystoreLocation: get(d.sslKeystoreLocation),
+    keystoreKey: get(d.sslKeystoreKey),
+    keystoreCertificateChain: get(d.sslKeystoreCertificateChain),
+    keyPassword: get(d.sslKeyPassword),
+    truststoreLocation: get(d.sslTruststoreLocation),
+    truststoreCertificates: get(d.sslTruststoreCertificates),
+    clientAuth: get(d.sslClientAuth) ?? 'none',
+    enabledProtocols: get(d.sslEnabledProtocols) ?? [],
+  };
+  const where = `listener ${listener} (TLS)`;
+  const pemOnly = (def: BrokerConfigDef<string>, what: string): void => {
+    const type = get(def);
+    if (type !== 'PEM') problems.push(`${where}: ${def.name} is ${type}: set ${def.name}=PEM (Sluice reads PEM ${what} only)`);
+  };
+  pemOnly(d.sslKeystoreType, 'key stores');
+  const inline = tls.keystoreKey !== null || tls.keystoreCertificateChain !== null;
+  if (tls.keystoreLocation !== null && inline) problems.push(`${where}: set either ssl.keystore.location or ssl.keystore.key with ssl.keystore.certificate.chain, not both`);
+  else if (inline && (tls.keystoreKey === null || tls.keystoreCertificateChain === null)) problems.push(`${where}: ssl.keystore.key and ssl.keystore.certificate.chain go together`);
+  else if (tls.keystoreLocation === null && !inline) problems.push(`${where}: no private key and certificate: set ssl.keystore.location (a PEM file) or ssl.keystore.key and ssl.keystore.certificate.chain`);
+  const trusted = tls.truststoreLocation !== null || tls.truststoreCertificates !== null;
+  if (tls.truststoreLocation !== null && tls.truststoreCertificates !== null) problems.push(`${where}: set either ssl.truststore.location or ssl.truststore.certificates, not both`);
+  if (trusted) pemOnly(d.sslTruststoreType, 'trust stores');
+  if (tls.clientAuth !== 'none' && !trusted) problems.push(`${where}: ssl.client.auth=${tls.clientAuth} needs the CAs client certificates chain to: set ssl.truststore.location or ssl.truststore.certificates`);
+  return tls;
 }
 
 /**
@@ -110,7 +154,7 @@ function defaultAdvertised(listeners: ListenerAddress[], notes: string[]): Liste
 }
 
 function formatLayer(values: ReadonlyMap<string, unknown>): Map<string, string> {
-  return new Map([...values].map(([name, v]) => [name, ALL_BROKER_DEFS.get(name)!.type.format(v)]));
+  return new Map([...values].map(([name, v]) => [name, brokerConfigKey(name)!.def.type.format(v)]));
 }
 
 /** Problems go to `problems`; `notes` collects what is worth telling an operator. */
@@ -121,13 +165,38 @@ function assemble(layers: Layers, problems: string[], notes: string[]): BrokerCo
   if (brokerId !== null && brokerId !== nodeId) problems.push(`broker.id=${brokerId} and node.id=${nodeId} differ; set only node.id`);
 
   const controllerNames = new Set(layers.need(d.controllerListenerNames).map((n) => n.toUpperCase()));
-  const listeners = plaintextListeners(d.listeners, layers.need(d.listeners), controllerNames, problems);
+  const protocolMap = layers.need(d.listenerSecurityProtocolMap);
+  const listeners = servedListeners(d.listeners, layers.need(d.listeners), controllerNames, protocolMap, problems);
+  const listenerSecurityProtocols = new Map(listeners.map((l) => [l.name, protocolMap.get(l.name) ?? 'PLAINTEXT']));
+  const tlsListeners = new Map([...listenerSecurityProtocols].filter(([, p]) => usesTls(p)).map(([name]) => [name, listenerTls(layers, name, problems)]));
+  const saslListeners = new Map(
+    [...listenerSecurityProtocols].filter(([, p]) => usesSasl(p)).map(([name]) => [name, listenerSasl(name, (def, mechanism) => layers.forListener(def, name, mechanism), notes)]),
+  );
+  for (const key of [...layers.statics.keys(), ...layers.dynamics.keys()]) {
+    const scopedTo = brokerConfigKey(key)?.listener;
+    if (scopedTo && !listenerSecurityProtocols.has(scopedTo) && !controllerNames.has(scopedTo)) problems.push(`${key}: there is no listener named ${scopedTo}`);
+  }
+  const interBroker = layers.get(d.interBrokerListenerName)?.toUpperCase() ?? listeners[0]?.name;
+  const interBrokerProtocol = interBroker === undefined ? undefined : listenerSecurityProtocols.get(interBroker);
+  if (layers.isSet(d.interBrokerListenerName) && interBrokerProtocol === undefined) {
+    problems.push(`inter.broker.listener.name=${interBroker}: there is no listener of that name`);
+  } else if (interBrokerProtocol !== undefined && interBrokerProtocol !== 'PLAINTEXT' && (layers.isSet(d.interBrokerListenerName) || layers.need(d.metadataStore) !== 'embedded')) {
+    problems.push(
+      `inter.broker.listener.name=${interBroker}: its security protocol is ${interBrokerProtocol}, and brokers talk to each other over PLAINTEXT only: name a PLAINTEXT listener (e.g. one on a private address)`,
+    );
+  }
+  const console = layers.get(d.consoleListener);
+  // Clients that must prove who they are would otherwise have a way around it.
+  const authenticates = [...listenerSecurityProtocols.values()].some(usesSasl) || [...tlsListeners.values()].some((t) => t.clientAuth !== 'none') || layers.need(d.authorizerClassName) !== '';
+  if (console !== null && authenticates && !isLoopback(console.host)) {
+    problems.push(`sluice.console.listener=${formatHostPort(console)}: the web console has no login, so with SASL, TLS client authentication or an authorizer configured it may listen on a loopback address only (e.g. 127.0.0.1:8080)`);
+  }
   const advertisedSet = layers.get(d.advertisedListeners);
   let advertisedListeners: ListenerAddress[];
   if (advertisedSet === null) {
     advertisedListeners = defaultAdvertised(listeners, notes);
   } else {
-    advertisedListeners = plaintextListeners(d.advertisedListeners, advertisedSet, controllerNames, problems);
+    advertisedListeners = servedListeners(d.advertisedListeners, advertisedSet, controllerNames, protocolMap, problems);
     for (const l of advertisedListeners.filter((a) => isWildcardHost(a.host))) {
       problems.push(`advertised.listeners=${listenerList.format(advertisedSet)}: ${formatListener(l)} is the wildcard address, which clients cannot connect to`);
     }
@@ -148,14 +217,28 @@ function assemble(layers: Layers, problems: string[], notes: string[]): BrokerCo
     nodeId,
     listeners,
     advertisedListeners,
+    listenerSecurityProtocols,
+    tlsListeners,
+    saslListeners,
+    sslHandshakeTimeoutMs: layers.need(d.sslHandshakeTimeoutMs),
+    sslReloadCheckIntervalMs: layers.need(d.sslReloadCheckIntervalMs),
+    requestFrameTimeoutMs: layers.need(d.requestFrameTimeoutMs),
     logDirs: layers.get(d.logDirs) ?? layers.need(d.logDir),
     numPartitions: layers.need(d.numPartitions),
     defaultReplicationFactor: layers.need(d.defaultReplicationFactor),
     autoCreateTopicsEnable: layers.need(d.autoCreateTopicsEnable),
+    authorizerClassName: layers.need(d.authorizerClassName),
+    superUsers: layers.need(d.superUsers).split(';').map((p) => p.trim()).filter((p) => p !== ''),
+    allowEveryoneIfNoAclFound: layers.need(d.allowEveryoneIfNoAclFound),
     messageMaxBytes: topicDefaults['max.message.bytes'],
     socketRequestMaxBytes: layers.need(d.socketRequestMaxBytes),
     connectionsMaxIdleMs: layers.need(d.connectionsMaxIdleMs),
     maxConnections: layers.need(d.maxConnections),
+    maxConnectionsPerIp: layers.need(d.maxConnectionsPerIp),
+    maxConnectionsPerIpOverrides: layers.need(d.maxConnectionsPerIpOverrides),
+    maxConnectionCreationRate: layers.need(d.maxConnectionCreationRate),
+    quotaWindowNum: layers.need(d.quotaWindowNum),
+    quotaWindowSizeSeconds: layers.need(d.quotaWindowSizeSeconds),
     queuedMaxRequests: layers.need(d.queuedMaxRequests),
     logRetentionCheckIntervalMs: layers.need(d.logRetentionCheckIntervalMs),
     logCleanerBackoffMs: layers.need(d.logCleanerBackoffMs),
@@ -179,7 +262,7 @@ function assemble(layers: Layers, problems: string[], notes: string[]): BrokerCo
     groupShareHeartbeatIntervalMs: layers.need(d.groupShareHeartbeatIntervalMs),
     groupShareMaxSize: layers.need(d.groupShareMaxSize),
     fetchTransfer: layers.need(d.fetchTransfer),
-    consoleListener: layers.get(d.consoleListener),
+    consoleListener: console,
     logMmapMlock: layers.need(d.logMmapMlock),
     logIndexMode: layers.need(d.logIndexMode),
     logMaxOpenFiles: layers.need(d.logMaxOpenFiles),
@@ -229,14 +312,14 @@ export function buildBrokerConfig(props: ReadonlyMap<string, string>, overrides:
   const notes: string[] = [];
   const statics = new Map<string, unknown>();
   for (const [key, raw] of new Map([...props, ...overrides])) {
-    const def = ALL_BROKER_DEFS.get(key);
+    const def = brokerConfigKey(key)?.def;
     if (!def) {
       const ignored = IGNORED_BROKER_KEYS.get(key);
       if (ignored) log.debug({ key, value: raw }, `ignoring ${key}: ${ignored}`);
       else problems.push(unknownKeyProblem(key));
       continue;
     }
-    const parsed = parseConfigValue(def, raw);
+    const parsed = parseConfigValue({ ...def, name: key }, raw);
     if (parsed.ok) statics.set(key, parsed.value);
     else problems.push(parsed.message);
   }
@@ -261,7 +344,7 @@ export function withDynamicBrokerConfigs(base: BrokerConfig, dynamic: ReadonlyMa
   const errors: ConfigProblem[] = [];
   const dynamics = new Map<string, unknown>();
   for (const [name, raw] of dynamic) {
-    const def = ALL_BROKER_DEFS.get(name);
+    const def = brokerConfigKey(name)?.def;
     if (!def) {
       errors.push({ name, message: `Unknown broker config name: ${name}` });
     } else if (!def.dynamic) {
@@ -274,7 +357,7 @@ export function withDynamicBrokerConfigs(base: BrokerConfig, dynamic: ReadonlyMa
   }
   const statics = new Map<string, unknown>();
   for (const [name, text] of base.staticConfigs) {
-    const parsed = parseConfigValue(ALL_BROKER_DEFS.get(name)!, text);
+    const parsed = parseConfigValue(brokerConfigKey(name)!.def, text);
     if (!parsed.ok) throw new Error(`static config no longer parses: ${parsed.message}`);
     statics.set(name, parsed.value);
   }

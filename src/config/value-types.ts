@@ -117,6 +117,9 @@ export const string: ValueType<string> = {
   format: (s) => s,
 };
 
+/** A secret (Kafka's PASSWORD type): DescribeConfigs reports it sensitive, without its value. */
+export const password: ValueType<string> = { ...string, configType: ConfigType.PASSWORD };
+
 /** One of a fixed set of strings, matched exactly as Kafka does. */
 export function oneOf<const V extends string>(values: readonly V[]): ValueType<V> {
   return {

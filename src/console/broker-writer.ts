@@ -1,5 +1,5 @@
 import { check, KafkaClient, KafkaError } from '../client/kafka-client.js';
-import { formatHostPort } from '../config/listeners.js';
+import { formatHostPort, securityProtocolOf } from '../config/listeners.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import { encodeRecordBatch } from '../protocol/records/record-batch.js';
 import type { ConsoleBroker } from './console-broker.js';
@@ -19,9 +19,14 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** All in-sync replicas: the answer comes once the record is as durable as any client's. */
 const ACKS_ALL = -1;
 
-/** host:port of the broker's first listener, seen from this process. */
+/**
+ * host:port of the broker's first PLAINTEXT listener, seen from this process: the console has no
+ * credentials of its own, and writes as User:ANONYMOUS (docs/security.md).
+ */
 function ownAddress(broker: ConsoleBroker): string {
-  const { host, port } = broker.listeners[0];
+  const plaintext = broker.listeners.find((l) => securityProtocolOf(broker.config, l.name) === 'PLAINTEXT');
+  if (!plaintext) throw new Error('the console writes through a PLAINTEXT listener, and this broker has none: add one on 127.0.0.1');
+  const { host, port } = plaintext;
   // A wildcard bind is reachable on loopback; a specific address only on itself.
   const reachable = host === '' || host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   return formatHostPort({ host: reachable, port });

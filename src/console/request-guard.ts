@@ -1,15 +1,4 @@
-import { isIP } from 'node:net';
-
-/** The host part of a Host header or bind address, without port or IPv6 brackets, lower case. */
-function hostnameOf(hostAndPort: string): string {
-  const m = /^\[([^\]]*)\](?::\d*)?$|^([^:]*)(?::\d*)?$/.exec(hostAndPort.trim());
-  return (m?.[1] ?? m?.[2] ?? hostAndPort).toLowerCase();
-}
-
-export function isLoopback(host: string): boolean {
-  const name = hostnameOf(host);
-  return name === 'localhost' || name === '::1' || (isIP(name) === 4 && name.startsWith('127.'));
-}
+import { isLoopback } from '../config/listeners.js';
 
 export interface RequestFacts {
   method: string;

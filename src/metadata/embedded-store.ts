@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import { readCheckpointFile, writeCheckpointFile, writeFileAtomically } from '../storage/checkpoint-file.js';
-import { MetadataImage, type BrokerImage, type PartitionImage, type TopicImage } from './image.js';
+import { aclKey, MetadataImage, type AclImage, type BrokerImage, type PartitionImage, type ScramCredentialImage, type TopicImage } from './image.js';
 import { claimDirectory } from './meta-properties.js';
 import { newClusterId } from './names.js';
 import { MetadataWriteError, noChanges, type ImageChanges, type MetadataStore, type SessionState } from './store.js';
@@ -20,6 +20,12 @@ interface StoredImage {
   brokerConfigs: Record<string, string>;
   /** Absent in images written before group configs existed. */
   groupConfigs?: Record<string, Record<string, string>>;
+  /** Absent in images written before client quotas existed. */
+  clientQuotas?: Record<string, Record<string, number>>;
+  /** Absent in images written before ACLs existed. */
+  acls?: AclImage[];
+  /** Absent in images written before SCRAM credentials existed. */
+  scramCredentials?: Record<string, Record<string, ScramCredentialImage>>;
 }
 
 const IMAGE_FILE = 'sluice-metadata.json';
@@ -62,6 +68,9 @@ export class EmbeddedMetadataStore implements MetadataStore {
       for (const t of stored.topics) store.image.putTopic(store.topicOf(t));
       store.image.brokerConfigs = stored.brokerConfigs ?? {};
       for (const [groupId, configs] of Object.entries(stored.groupConfigs ?? {})) store.image.groupConfigs.set(groupId, configs);
+      for (const [entity, quotas] of Object.entries(stored.clientQuotas ?? {})) store.image.clientQuotas.set(entity, quotas);
+      for (const acl of stored.acls ?? []) store.image.acls.set(aclKey(acl), acl);
+      for (const [user, credentials] of Object.entries(stored.scramCredentials ?? {})) store.image.scramCredentials.set(user, credentials);
     }
     return store;
   }
@@ -85,6 +94,9 @@ export class EmbeddedMetadataStore implements MetadataStore {
       topics: this.image.allTopics().map((t) => ({ name: t.name, id: t.id, partitions: t.partitions.length, configs: t.configs })),
       brokerConfigs: this.image.brokerConfigs,
       groupConfigs: Object.fromEntries(this.image.groupConfigs),
+      clientQuotas: Object.fromEntries(this.image.clientQuotas),
+      acls: [...this.image.acls.values()],
+      scramCredentials: Object.fromEntries(this.image.scramCredentials),
     };
     writeFileAtomically(join(this.dir, IMAGE_FILE), `${JSON.stringify(stored, null, 1)}\n`);
   }
@@ -175,6 +187,43 @@ export class EmbeddedMetadataStore implements MetadataStore {
     const put = (c: Record<string, string> | undefined) => (c === undefined || Object.keys(c).length === 0 ? this.image.groupConfigs.delete(groupId) : this.image.groupConfigs.set(groupId, c));
     this.commit(
       () => put(configs),
+      () => put(before),
+      noChanges(),
+    );
+  }
+
+  async setClientQuotas(entity: string, quotas: Record<string, number>): Promise<void> {
+    const before = this.image.clientQuotas.get(entity);
+    const put = (q: Record<string, number> | undefined) => (q === undefined || Object.keys(q).length === 0 ? this.image.clientQuotas.delete(entity) : this.image.clientQuotas.set(entity, q));
+    this.commit(
+      () => put(quotas),
+      () => put(before),
+      noChanges(),
+    );
+  }
+
+  async changeAcls(added: AclImage[], removed: AclImage[]): Promise<void> {
+    const before = new Map(this.image.acls);
+    const restore = () => {
+      this.image.acls.clear();
+      for (const [k, v] of before) this.image.acls.set(k, v);
+    };
+    this.commit(
+      () => {
+        for (const a of removed) this.image.acls.delete(aclKey(a));
+        for (const a of added) this.image.acls.set(aclKey(a), a);
+      },
+      restore,
+      noChanges(),
+    );
+  }
+
+  async setScramCredentials(user: string, credentials: Record<string, ScramCredentialImage>): Promise<void> {
+    const before = this.image.scramCredentials.get(user);
+    const put = (c: Record<string, ScramCredentialImage> | undefined) =>
+      c === undefined || Object.keys(c).length === 0 ? this.image.scramCredentials.delete(user) : this.image.scramCredentials.set(user, c);
+    this.commit(
+      () => put(credentials),
       () => put(before),
       noChanges(),
     );

@@ -6,7 +6,7 @@ import { Etcd3, isRecoverableError, type IKeyValue, type Lease, type Namespace, 
 import { log } from '../log.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import { writeFileAtomically } from '../storage/checkpoint-file.js';
-import { MetadataImage, NO_LEADER, type EndpointImage, type PartitionImage, type TopicImage } from './image.js';
+import { aclKey, MetadataImage, NO_LEADER, type AclImage, type EndpointImage, type PartitionImage, type ScramCredentialImage, type TopicImage } from './image.js';
 import { claimDirectory, readIdentity } from './meta-properties.js';
 import { newClusterId } from './names.js';
 import { anyChange, MetadataWriteError, noChanges, type ImageChanges, type MetadataStore, type SessionState } from './store.js';
@@ -27,7 +27,13 @@ export const KEYS = {
   brokerConfigs: (broker: number | null) => `configs/brokers/${broker ?? 'default'}`,
   /** Encoded, as a group id may hold a slash. */
   groupConfigs: (groupId: string) => `configs/groups/${encodeURIComponent(groupId)}`,
+  /** Encoded: an entity key holds user and client names. */
+  clientQuotas: (entity: string) => `configs/quotas/${encodeURIComponent(entity)}`,
   producerIds: 'producer-ids',
+  /** One key per ACL binding, its aclKey encoded. */
+  acl: (key: string) => `acls/${encodeURIComponent(key)}`,
+  /** A user's SCRAM credentials (encoded: a user name may hold a slash). */
+  scramCredentials: (user: string) => `scram/${encodeURIComponent(user)}`,
 } as const;
 
 interface TopicRecord {
@@ -329,6 +335,16 @@ export class EtcdMetadataStore implements MetadataStore {
       // Partitions of a topic not committed yet (or of a creation that lost) wait for their topic key.
       const topic = this.topicNames.get(a);
       if (topic) changes.topics.add(topic);
+    } else if (kind === 'scram') {
+      if (deleted) this.image.scramCredentials.delete(decodeURIComponent(a));
+      else this.image.scramCredentials.set(decodeURIComponent(a), json<Record<string, ScramCredentialImage>>(kv));
+    } else if (kind === 'acls') {
+      const id = decodeURIComponent(a);
+      if (deleted) this.image.acls.delete(id);
+      else this.image.acls.set(id, json<AclImage>(kv));
+    } else if (kind === 'configs' && a === 'quotas') {
+      if (deleted) this.image.clientQuotas.delete(decodeURIComponent(b));
+      else this.image.clientQuotas.set(decodeURIComponent(b), json<Record<string, number>>(kv));
     } else if (kind === 'configs' && a === 'groups') {
       if (deleted) this.image.groupConfigs.delete(decodeURIComponent(b));
       else this.image.groupConfigs.set(decodeURIComponent(b), json<Record<string, string>>(kv));
@@ -496,6 +512,32 @@ export class EtcdMetadataStore implements MetadataStore {
       const key = KEYS.groupConfigs(groupId);
       const res = Object.keys(configs).length === 0 ? await this.ns.delete().key(key) : await this.ns.put(key).value(JSON.stringify(configs));
       await this.seen(res.header.revision);
+    });
+  }
+
+  async setClientQuotas(entity: string, quotas: Record<string, number>): Promise<void> {
+    await this.write('changing client quotas', async () => {
+      const key = KEYS.clientQuotas(entity);
+      const res = Object.keys(quotas).length === 0 ? await this.ns.delete().key(key) : await this.ns.put(key).value(JSON.stringify(quotas));
+      await this.seen(res.header.revision);
+    });
+  }
+
+  async setScramCredentials(user: string, credentials: Record<string, ScramCredentialImage>): Promise<void> {
+    await this.write('changing SCRAM credentials', async () => {
+      const key = KEYS.scramCredentials(user);
+      const res = Object.keys(credentials).length === 0 ? await this.ns.delete().key(key) : await this.ns.put(key).value(JSON.stringify(credentials));
+      await this.seen(res.header.revision);
+    });
+  }
+
+  async changeAcls(added: AclImage[], removed: AclImage[]): Promise<void> {
+    await this.write('changing ACLs', async () => {
+      // Each binding is its own key, so concurrent changes of other bindings never conflict.
+      let revision: string | null = null;
+      for (const a of removed) revision = (await this.ns.delete().key(KEYS.acl(aclKey(a)))).header.revision;
+      for (const a of added) revision = (await this.ns.put(KEYS.acl(aclKey(a))).value(JSON.stringify(a))).header.revision;
+      if (revision !== null) await this.seen(revision);
     });
   }
 

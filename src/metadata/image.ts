@@ -54,6 +54,36 @@ export interface ReassignmentImage {
 }
 
 /**
+ * One ACL binding (Kafka's AclBinding) with Kafka's wire codes for the resource type, pattern
+ * type, operation and permission; stored with the cluster metadata.
+ */
+export interface AclImage {
+  resourceType: number;
+  resourceName: string;
+  patternType: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permission: number;
+}
+
+/** The identity of a binding: two equal bindings are one. */
+export function aclKey(a: AclImage): string {
+  return JSON.stringify([a.resourceType, a.resourceName, a.patternType, a.principal, a.host, a.operation, a.permission]);
+}
+
+/**
+ * A user's SCRAM credential for one mechanism, base64: what checks a login, never the password
+ * (RFC 5802's StoredKey and ServerKey, with the salt and iterations they were made with).
+ */
+export interface ScramCredentialImage {
+  salt: string;
+  storedKey: string;
+  serverKey: string;
+  iterations: number;
+}
+
+/**
  * What a broker knows of the cluster, kept current by its metadata store: every broker reads
  * this and nothing else, the single node and the cluster alike.
  */
@@ -66,6 +96,12 @@ export class MetadataImage {
   brokerConfigs: Record<string, string> = {};
   /** Group configs (ConfigResource GROUP) by group id: only groups that set some. */
   readonly groupConfigs = new Map<string, Record<string, string>>();
+  /** Client quotas (user, client-id and ip entities) by entity key (security/quotas/quota-entity.ts), then by quota key. */
+  readonly clientQuotas = new Map<string, Record<string, number>>();
+  /** ACL bindings, by aclKey. */
+  readonly acls = new Map<string, AclImage>();
+  /** SCRAM credentials by user, then by mechanism name (SCRAM-SHA-256, SCRAM-SHA-512). */
+  readonly scramCredentials = new Map<string, Record<string, ScramCredentialImage>>();
 
   constructor(readonly clusterId: string) {}
 

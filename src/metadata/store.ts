@@ -1,4 +1,4 @@
-import type { MetadataImage, PartitionImage, TopicImage } from './image.js';
+import type { AclImage, MetadataImage, PartitionImage, ScramCredentialImage, TopicImage } from './image.js';
 
 /** What one update of the image changed, for those who act on it. */
 export interface ImageChanges {
@@ -66,6 +66,12 @@ export interface MetadataStore {
   brokerConfigsOf(broker: number | null): Record<string, string>;
   /** A group's configs (share groups' share.* and the like); an empty set removes them. */
   setGroupConfigs(groupId: string, configs: Record<string, string>): Promise<void>;
+  /** An entity's client quotas, by quota key; an empty set removes the entity. */
+  setClientQuotas(entity: string, quotas: Record<string, number>): Promise<void>;
+  /** Adds and removes ACL bindings (adding one already there, or removing one that is not, changes nothing). */
+  changeAcls(added: AclImage[], removed: AclImage[]): Promise<void>;
+  /** Replaces a user's SCRAM credentials, by mechanism name; an empty set removes the user. */
+  setScramCredentials(user: string, credentials: Record<string, ScramCredentialImage>): Promise<void>;
   /**
    * Replaces a partition's state if its partition epoch is still `expectedEpoch`. Resolves
    * false when another writer got there first; the image then holds what won.

@@ -76,6 +76,8 @@ export interface MetricsSource {
   controller(): { active: boolean; offlinePartitions: number; elections: number; uncleanElections: number };
   /** ISR changes this broker made as leader, since start. */
   isrChanges(): { shrinks: number; expands: number };
+  /** Running totals of quota enforcement: throttle time and throttled requests by quota type, refused connections by reason. */
+  quotas(): { throttleMs: ReadonlyMap<string, number>; throttled: ReadonlyMap<string, number>; refused: ReadonlyMap<string, number> };
 }
 
 /** A counter that follows a running total read when scraped. */
@@ -93,6 +95,23 @@ function followedCounter(name: string, help: string, registers: Registry[], tota
   });
 }
 
+/** A labelled counter that follows running totals, by label value, read when scraped. */
+function followedCounters(name: string, help: string, label: string, registers: Registry[], totals: () => ReadonlyMap<string, number>): void {
+  const seen = new Map<string, number>();
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers,
+    collect() {
+      for (const [value, now] of totals()) {
+        this.inc({ [label]: value }, now - (seen.get(value) ?? 0));
+        seen.set(value, now);
+      }
+    },
+  });
+}
+
 /**
  * The broker's Prometheus metrics, named as a Kafka operator knows them from Kafka's JMX beans
  * through the usual exporters, with the process's beside them. One registry per broker, so
@@ -105,6 +124,9 @@ export class BrokerMetrics {
   private readonly bytesOut: Counter<'topic'>;
   private readonly requests: Counter<'request'>;
   private readonly requestSeconds: Histogram<'request'>;
+  private readonly authSuccesses: Counter<'listener' | 'mechanism'>;
+  private readonly authFailures: Counter<'listener' | 'mechanism'>;
+  private readonly authzDenials: Counter<'resource_type' | 'operation'>;
 
   constructor(source: MetricsSource) {
     const own = new Registry();
@@ -118,6 +140,20 @@ export class BrokerMetrics {
       help: 'Time from reading a request to its response being ready, by API',
       labelNames: ['request'],
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    });
+    const authLabels = ['listener', 'mechanism'] as const;
+    this.authSuccesses = new Counter({ name: 'sluice_authentication_successes_total', help: 'SASL authentications and re-authentications that succeeded, by listener and mechanism', labelNames: authLabels, registers });
+    this.authFailures = new Counter({
+      name: 'sluice_authentication_failures_total',
+      help: 'SASL authentications that failed (mechanism "unsupported" for one the listener does not offer), by listener and mechanism',
+      labelNames: authLabels,
+      registers,
+    });
+    this.authzDenials = new Counter({
+      name: 'sluice_authorization_denials_total',
+      help: 'ACL checks that denied a principal, by resource type and operation',
+      labelNames: ['resource_type', 'operation'],
       registers,
     });
     const gauge = (name: string, help: string, value: () => number): void =>
@@ -214,6 +250,9 @@ export class BrokerMetrics {
         for (const s of source.sharePartitions()) this.set({ group: s.group, topic: s.topic, partition: String(s.partition) }, s.startOffset);
       },
     });
+    followedCounters('sluice_throttle_time_ms_total', 'Throttle time given to clients over their quotas, by quota type (produce, fetch, request, connection_creation)', 'quota_type', registers, () => source.quotas().throttleMs);
+    followedCounters('sluice_throttled_requests_total', 'Requests (and connections) throttled by a quota, by quota type', 'quota_type', registers, () => source.quotas().throttled);
+    followedCounters('sluice_connections_refused_total', 'Connections refused, by reason (max_connections, max_connections_per_ip, connection_creation_rate)', 'reason', registers, () => source.quotas().refused);
     followedCounter('sluice_share_dead_letters_total', 'Records share groups wrote to their dead-letter topics', registers, () => source.deadLetters());
     new Gauge({
       name: 'sluice_transactions',
@@ -268,6 +307,14 @@ export class BrokerMetrics {
   }
 
   /** Starts timing a request; the returned function ends it. */
+  authentication(listener: string, mechanism: string, succeeded: boolean): void {
+    (succeeded ? this.authSuccesses : this.authFailures).inc({ listener, mechanism });
+  }
+
+  authorizationDenied(resourceType: string, operation: string): void {
+    this.authzDenials.inc({ resource_type: resourceType, operation });
+  }
+
   startRequest(api: string): () => void {
     this.requests.inc({ request: api });
     return this.requestSeconds.startTimer({ request: api });

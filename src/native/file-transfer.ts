@@ -1,5 +1,6 @@
 import { read } from 'node:fs';
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { ExternalBytes } from '../protocol/primitives/writer.js';
 import { nativeAddon, type NativeAddon } from './addon.js';
 
@@ -46,8 +47,12 @@ function writeDone(socket: Socket, data: Buffer): Promise<void> {
   return new Promise((resolve, reject) => socket.write(data, (err) => (err ? reject(err) : resolve())));
 }
 
-/** The kernel-level descriptor of a plain TCP socket; -1 for TLS or anything else. */
+/**
+ * The kernel-level descriptor of a plain TCP socket; -1 for anything else. A TLS socket's handle
+ * shows the descriptor beneath too, but bytes sent there would skip the encryption.
+ */
 function socketFd(socket: Socket): number {
+  if (socket instanceof TLSSocket) return -1;
   const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
   return typeof handle?.fd === 'number' ? handle.fd : -1;
 }
@@ -128,7 +133,10 @@ function readAt(fd: number, buf: Buffer, length: number, position: number): Prom
 
 let nextTransferId = 1;
 
-/** sendfile(2) through the addon: file pages go to the socket without entering the process. */
+/**
+ * sendfile(2) through the addon: file pages go to the socket without entering the process. TLS
+ * sockets take the copying path, since their bytes must be encrypted in the process.
+ */
 class SendfileSender implements FileSender {
   readonly mode = 'sendfile' as const;
 
@@ -138,10 +146,10 @@ class SendfileSender implements FileSender {
   ) {}
 
   async send(socket: Socket, region: FileRegion): Promise<void> {
-    // sendfile writes below libuv: whatever socket.write queued must reach the kernel first.
-    while (socket.writableLength > 0) await writeDone(socket, Buffer.alloc(0));
     const fd = socketFd(socket);
     if (fd < 0) return this.fallback.send(socket, region);
+    // sendfile writes below libuv: whatever socket.write queued must reach the kernel first.
+    while (socket.writableLength > 0) await writeDone(socket, Buffer.alloc(0));
     if (region.byteLength === 0) return;
     const file = await region.file.acquire();
     const id = nextTransferId++ >>> 0;

@@ -7,7 +7,7 @@ import { Writer, chunksLength, type Chunk } from '../protocol/primitives/writer.
 import { ProtocolError } from '../protocol/protocol-error.js';
 import { apiByKey } from '../protocol/generated/api-table.js';
 import type { RequestHeader } from '../protocol/generated/messages/request-header.js';
-import { FrameDecoder, FramingError } from './frame-decoder.js';
+import { FrameDecoder, FramingError, type FrameLimit } from './frame-decoder.js';
 
 /** Client id + API + version already warned about: each is logged once, not at every reconnect. */
 const warnedUnsupported = new Set<string>();
@@ -33,8 +33,33 @@ export interface ConnectionInfo {
    * certificate's subject on an SSL listener with client authentication, else User:ANONYMOUS.
    */
   readonly principal: string;
+  /** What authenticates the client on a listener that requires it (SASL); null elsewhere. */
+  readonly authenticator: ConnectionAuthenticator | null;
   /** Closes the connection (a handler that must drop a client, e.g. a protocol violation). */
   close(reason: string): void;
+  /** Stops reading, sends the responses to what was read, then closes (a failed authentication). */
+  closeAfterResponses(reason: string): void;
+  /** Reads nothing from the client for `ms` (a client over its quota, KIP-219: its channel is muted). */
+  throttle(ms: number): void;
+}
+
+/**
+ * Authentication a listener requires before serving requests, one per connection. The
+ * connection stays protocol-agnostic: it asks before serving each frame, and hands over the
+ * frames that are bare authentication tokens rather than requests.
+ */
+export interface ConnectionAuthenticator {
+  /**
+   * Why a frame may not be served now (not authenticated yet, a session past its lifetime): the
+   * connection is closed with it. null: serve it. apiKey is null for a bare token.
+   */
+  refusal(apiKey: number | null): string | null;
+  /** A frame size limit below the listener's while authenticating, checked before the frame is read. */
+  frameLimit(): FrameLimit | null;
+  /** The next frame is a bare token, not a request (SASL after SaslHandshake v0). */
+  readonly expectsRawToken: boolean;
+  /** Answers a bare token: the token to send back (size-prefixed, without a header), or null for none. */
+  rawToken(token: Buffer): Promise<Buffer | null>;
 }
 
 /** Kafka's principal of a client that has not authenticated. */
@@ -49,6 +74,8 @@ export interface RequestRouter {
   /** The body of an ApiVersions v0 response that says UNSUPPORTED_VERSION. */
   unsupportedApiVersionsResponse(): unknown;
   handle(header: RequestHeader, body: unknown, connection: ConnectionInfo): Promise<HandlerResult> | HandlerResult;
+  /** The authenticator of a new connection, by its listener; absent or null: none needed. */
+  readonly authenticatorFor?: ((connection: Connection) => ConnectionAuthenticator | null) | null;
 }
 
 export interface ConnectionLimits {
@@ -56,6 +83,8 @@ export interface ConnectionLimits {
   /** Requests read but not yet answered before the connection stops reading. */
   maxInFlight: number;
   idleTimeoutMs: number;
+  /** How long a request frame may take to arrive once begun: a trickled frame cannot hold a connection forever. */
+  frameTimeoutMs: number;
 }
 
 /** Bytes queued on the socket beyond which reading pauses until the client catches up. */
@@ -75,9 +104,16 @@ export class Connection implements ConnectionInfo {
   private writing = false;
   private closed = false;
   private paused = false;
+  /** closeAfterResponses was called: nothing more is read. */
+  private closing = false;
+  /** Muted by a quota until this timer fires. */
+  private unmute: NodeJS.Timeout | null = null;
+  private mutedUntil = 0;
+  private frameDeadline: NodeJS.Timeout | null = null;
   readonly remoteAddress: string;
   readonly remotePort: number;
   principal = ANONYMOUS_PRINCIPAL;
+  readonly authenticator: ConnectionAuthenticator | null;
 
   constructor(
     readonly id: number,
@@ -87,9 +123,10 @@ export class Connection implements ConnectionInfo {
     private readonly sender: FileSender,
     private readonly limits: ConnectionLimits,
   ) {
-    this.decoder = new FrameDecoder(limits.maxFrameBytes);
+    this.decoder = new FrameDecoder(limits.maxFrameBytes, () => this.authenticator?.frameLimit() ?? null);
     this.remoteAddress = socket.remoteAddress ?? '?';
     this.remotePort = socket.remotePort ?? 0;
+    this.authenticator = router.authenticatorFor?.(this) ?? null;
     socket.setNoDelay(true);
     socket.setTimeout(limits.idleTimeoutMs, () => this.close('idle timeout'));
     socket.on('data', (data: Buffer) => this.onData(data));
@@ -97,6 +134,7 @@ export class Connection implements ConnectionInfo {
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
     socket.on('close', () => {
       this.closed = true;
+      if (this.frameDeadline) clearTimeout(this.frameDeadline);
     });
   }
 
@@ -109,10 +147,26 @@ export class Connection implements ConnectionInfo {
       throw e;
     }
     for (const frame of frames) {
-      if (this.closed) return;
+      if (this.closed || this.closing) return;
       this.dispatch(frame);
     }
+    this.watchFrameDeadline(frames.length > 0);
     this.applyBackpressure();
+  }
+
+  /** Each frame gets frameTimeoutMs from its first byte; idle time between frames is connections.max.idle.ms's. */
+  private watchFrameDeadline(framesEnded: boolean): void {
+    if (this.frameDeadline && (framesEnded || !this.decoder.insideFrame)) {
+      clearTimeout(this.frameDeadline);
+      this.frameDeadline = null;
+    }
+    if (this.frameDeadline || !this.decoder.insideFrame || this.closed) return;
+    const expire = (): void => {
+      // Reading paused by backpressure holds the rest of the frame back: not the client's doing.
+      if (this.paused) this.frameDeadline = setTimeout(expire, this.limits.frameTimeoutMs);
+      else this.close(`request frame incomplete after ${this.limits.frameTimeoutMs} ms (${this.decoder.pendingBytes} bytes of it arrived)`);
+    };
+    this.frameDeadline = setTimeout(expire, this.limits.frameTimeoutMs);
   }
 
   /**
@@ -131,6 +185,12 @@ export class Connection implements ConnectionInfo {
   private dispatch(frame: Buffer): void {
     let header: RequestHeader;
     let body: unknown;
+    const auth = this.authenticator;
+    if (auth?.expectsRawToken) {
+      const refusal = auth.refusal(null);
+      if (refusal !== null) return this.close(refusal);
+      return this.enqueue(auth.rawToken(frame).then((token) => (token === null ? null : [sizePrefixed(token)])));
+    }
     const r = new Reader(frame);
     try {
       header = readRequestHeader(r);
@@ -138,6 +198,8 @@ export class Connection implements ConnectionInfo {
       return this.close(`unreadable request header: ${(e as Error).message}`);
     }
     const { requestApiKey: apiKey, requestApiVersion: version } = header;
+    const refusal = auth?.refusal(apiKey) ?? null;
+    if (refusal !== null) return this.close(refusal);
     if (!this.router.supports(apiKey, version)) {
       if (apiKey === API_VERSIONS) {
         // A client newer than us asks in a version we lack: answer in v0 with what we have.
@@ -200,7 +262,7 @@ export class Connection implements ConnectionInfo {
 
   private applyBackpressure(): void {
     if (this.closed) return;
-    const full = this.pending.length >= this.limits.maxInFlight || this.socket.writableLength > WRITE_HIGH_WATER;
+    const full = this.unmute !== null || this.pending.length >= this.limits.maxInFlight || this.socket.writableLength > WRITE_HIGH_WATER;
     if (full && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -228,9 +290,43 @@ export class Connection implements ConnectionInfo {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    log.info({ connection: this.id, client: `${this.remoteAddress}:${this.remotePort}`, reason }, 'closing connection');
+    this.logClosing(reason);
     this.socket.destroy();
   }
+
+  throttle(ms: number): void {
+    const until = Date.now() + ms;
+    if (this.closed || ms <= 0 || until <= this.mutedUntil) return;
+    this.mutedUntil = until;
+    if (this.unmute) clearTimeout(this.unmute);
+    this.unmute = setTimeout(() => {
+      this.unmute = null;
+      this.applyBackpressure();
+    }, ms).unref();
+    this.applyBackpressure();
+  }
+
+  closeAfterResponses(reason: string): void {
+    if (this.closing || this.closed) return;
+    this.closing = true;
+    this.logClosing(reason);
+    // Not left half-open until the client hangs up: refused clients must not pile up.
+    void this.finish().then(() => {
+      if (this.socket.writableFinished) this.socket.destroy();
+      else this.socket.once('finish', () => this.socket.destroy());
+    });
+  }
+
+  private logClosing(reason: string): void {
+    log.info({ connection: this.id, client: `${this.remoteAddress}:${this.remotePort}`, listener: this.listenerName, reason }, 'closing connection');
+  }
+}
+
+function sizePrefixed(payload: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(4 + payload.length);
+  frame.writeInt32BE(payload.length, 0);
+  payload.copy(frame, 4);
+  return frame;
 }
 
 /** A response frame as chunks, its size prefix in the first one: one write for small responses. */

@@ -1,6 +1,11 @@
 /** Why the byte stream of a connection cannot go on: the connection is closed with this. */
 export class FramingError extends Error {}
 
+export interface FrameLimit {
+  bytes: number;
+  setting: string;
+}
+
 /**
  * Splits a connection's byte stream into size-prefixed frames. The size is checked against the
  * limit before a single byte of the frame is buffered, so a hostile prefix costs nothing; a
@@ -12,7 +17,11 @@ export class FrameDecoder {
   /** Size of the frame being assembled, or -1 while its prefix is incomplete. */
   private expected = -1;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(
+    private readonly maxFrameBytes: number,
+    /** A lower limit in force for now, and the setting it comes from (before a client has authenticated). */
+    private readonly tighterLimit: () => FrameLimit | null = () => null,
+  ) {}
 
   /** Feeds bytes in; returns the frames they complete (without their size prefix). */
   push(data: Buffer, out: Buffer[]): void {
@@ -22,9 +31,8 @@ export class FrameDecoder {
       if (this.expected < 0) {
         if (this.buffered < 4) return;
         const size = this.peekInt32();
-        if (size < 0 || size > this.maxFrameBytes) {
-          throw new FramingError(`frame of ${size} bytes refused (socket.request.max.bytes is ${this.maxFrameBytes})`);
-        }
+        const limit = this.tighterLimit() ?? { bytes: this.maxFrameBytes, setting: 'socket.request.max.bytes' };
+        if (size < 0 || size > limit.bytes) throw new FramingError(`frame of ${size} bytes refused (${limit.setting} is ${limit.bytes})`);
         this.take(4);
         this.expected = size;
       }

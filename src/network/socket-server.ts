@@ -1,12 +1,38 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { log } from '../log.js';
 import type { FileSender } from '../native/file-transfer.js';
+import type { TlsListener } from '../security/tls/tls-listener.js';
 import { Connection, type ConnectionLimits, type RequestRouter } from './connection.js';
 
 export interface BoundListener {
   name: string;
   host: string;
   port: number;
+}
+
+export interface ListenerSpec extends BoundListener {
+  /** Present on SSL and SASL_SSL listeners: connections start with a TLS handshake. */
+  tls?: TlsListener;
+}
+
+/** A connection accepted before serve(), or one to hand a Connection. */
+interface Accepted {
+  socket: Socket;
+  listenerName: string;
+  /** The client certificate's principal on a TLS listener; null otherwise. */
+  principal: string | null;
+}
+
+/** What a gate decides for a new connection: serve it (read from it only after `delayMs`), or close it after `closeAfterMs`. */
+export type GateVerdict = { accept: true; delayMs: number } | { accept: false; closeAfterMs: number };
+
+/** Connection limits beyond max.connections (per address, creation rates), decided as each connection arrives. */
+export interface ConnectionGate {
+  admit(address: string, listenerName: string): GateVerdict;
+  /** A connection it let in closed. */
+  closed(address: string): void;
+  /** A connection refused before the gate (max.connections): counted and logged with the gate's refusals. */
+  refused(address: string, reason: string, message: string): void;
 }
 
 /**
@@ -18,19 +44,26 @@ export class SocketServer {
   private readonly connections = new Map<number, { socket: Socket; connection: Connection }>();
   private nextId = 1;
   /** Connections accepted before serve(): held, unread, until the broker can answer them. */
-  private held: { socket: Socket; listenerName: string }[] | null = [];
+  private held: Accepted[] | null = [];
+  private readonly tlsListeners: TlsListener[] = [];
+  /** Refused connections waiting for their delayed close. */
+  private readonly refusing = new Set<Socket>();
 
   constructor(
     private readonly router: RequestRouter,
     private readonly sender: FileSender,
     private readonly limits: ConnectionLimits,
     private readonly maxConnections: number,
+    private readonly gate: ConnectionGate | null = null,
   ) {}
 
-  async listen(listeners: { name: string; host: string; port: number }[]): Promise<BoundListener[]> {
+  async listen(listeners: ListenerSpec[]): Promise<BoundListener[]> {
     const bound: BoundListener[] = [];
     for (const l of listeners) {
-      const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket, l.name));
+      const server = l.tls
+        ? l.tls.createServer((socket, principal) => this.accept({ socket, listenerName: l.name, principal }))
+        : createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept({ socket, listenerName: l.name, principal: null }));
+      if (l.tls) this.tlsListeners.push(l.tls);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(l.port, l.host || '0.0.0.0', () => {
@@ -57,28 +90,46 @@ export class SocketServer {
   serve(): void {
     const held = this.held ?? [];
     this.held = null;
-    for (const { socket, listenerName } of held) {
-      if (socket.destroyed) continue;
-      this.accept(socket, listenerName);
-      socket.resume();
+    for (const accepted of held) {
+      if (accepted.socket.destroyed) continue;
+      this.accept(accepted);
+      accepted.socket.resume();
     }
   }
 
-  private accept(socket: Socket, listenerName: string): void {
+  private accept(accepted: Accepted): void {
+    const { socket, listenerName, principal } = accepted;
     if (this.held) {
       socket.pause();
-      this.held.push({ socket, listenerName });
+      this.held.push(accepted);
       return;
     }
+    const address = socket.remoteAddress ?? '?';
     if (this.connections.size >= this.maxConnections) {
-      log.warn({ client: socket.remoteAddress, maxConnections: this.maxConnections }, 'connection refused: max.connections reached');
+      if (this.gate) this.gate.refused(address, 'max_connections', `max.connections (${this.maxConnections}) reached`);
+      else log.warn({ client: address, maxConnections: this.maxConnections }, 'connection refused: max.connections reached');
       socket.destroy();
+      return;
+    }
+    const verdict = this.gate?.admit(address, listenerName) ?? { accept: true, delayMs: 0 };
+    if (!verdict.accept) {
+      // Closed late, so that a client reconnecting in a loop is slowed down (KIP-612).
+      socket.pause();
+      this.refusing.add(socket);
+      setTimeout(() => socket.destroy(), verdict.closeAfterMs).unref();
+      socket.once('close', () => this.refusing.delete(socket));
+      socket.on('error', () => socket.destroy());
       return;
     }
     const id = this.nextId++;
     const connection = new Connection(id, listenerName, socket, this.router, this.sender, this.limits);
+    if (principal !== null) connection.principal = principal;
     this.connections.set(id, { socket, connection });
-    socket.once('close', () => this.connections.delete(id));
+    if (verdict.delayMs > 0) connection.throttle(verdict.delayMs);
+    socket.once('close', () => {
+      this.connections.delete(id);
+      this.gate?.closed(address);
+    });
   }
 
   /** Stops accepting, gives connections `graceMs` to finish their requests, then closes them. */
@@ -86,7 +137,9 @@ export class SocketServer {
     // server.close() calls back only once every connection is gone, so start it, deal with
     // the connections, and wait for it last.
     const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const tls of this.tlsListeners) tls.close();
     for (const { socket } of this.held ?? []) socket.destroy();
+    for (const socket of this.refusing) socket.destroy();
     const open = [...this.connections.values()];
     const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([Promise.allSettled(open.map((c) => c.connection.finish())), grace]);

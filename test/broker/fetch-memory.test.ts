@@ -10,7 +10,7 @@ import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import { encodeRequestFrame } from '../../src/protocol/headers.js';
 import { encodeRecordBatch } from '../../src/protocol/records/record-batch.js';
 import { RawConnection } from '../support/raw-connection.js';
-import { createTopic } from '../support/raw-requests.js';
+import { createTopic, fetchRequest } from '../support/raw-requests.js';
 import { startBrokerProcess } from '../support/test-broker.js';
 
 const PARTITIONS = 1000;
@@ -27,33 +27,7 @@ function rssOf(pid: number): number {
 
 /** A Fetch v11 of every partition from offset 0, as large as a consumer may ask for. */
 function wideFetch(correlationId: number): Buffer {
-  return encodeRequestFrame({ correlationId, clientId: 'wide-fetch' }, apis.Fetch.apiKey, 11, {
-    clusterId: null,
-    replicaId: -1,
-    replicaState: { replicaId: -1, replicaEpoch: -1n },
-    maxWaitMs: 0,
-    minBytes: 1,
-    maxBytes: 256 * 1024 * 1024,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [
-      {
-        topic: 'wide',
-        topicId: '00000000-0000-0000-0000-000000000000',
-        partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({
-          partition,
-          currentLeaderEpoch: -1,
-          fetchOffset: 0n,
-          lastFetchedEpoch: -1,
-          logStartOffset: -1n,
-          partitionMaxBytes: 1024 * 1024,
-        })),
-      },
-    ],
-    forgottenTopicsData: [],
-    rackId: '',
-  });
+  return encodeRequestFrame({ correlationId, clientId: 'wide-fetch' }, apis.Fetch.apiKey, 11, fetchRequest({ topic: 'wide' }, Array.from({ length: PARTITIONS }, (_, partition) => ({ partition })), { maxBytes: 256 * 1024 * 1024, partitionMaxBytes: 1024 * 1024 }));
 }
 
 /** A client that asks, then does not read: the broker's answers back up behind it. */

@@ -594,6 +594,13 @@ const CLIENTS_TESTED: Record<string, string> = {
   DescribeShareGroupOffsets: 'raw, `sluice share-group`',
   AlterShareGroupOffsets: 'raw, `sluice share-group reset-offsets`',
   DeleteShareGroupOffsets: 'raw',
+  SaslHandshake: 'librdkafka (confluent-kafka, kcat), kafkajs, @platformatic/kafka, kafka-python (v0, bare tokens)',
+  SaslAuthenticate: 'librdkafka (confluent-kafka, kcat), kafkajs, librdkafka 2.15 (re-authentication), @platformatic/kafka, `sluice --command-config`',
+  DescribeUserScramCredentials: "Sluice's client (`sluice user scram`)",
+  AlterUserScramCredentials: "Sluice's client (`sluice user scram`)",
+  DescribeAcls: 'kafkajs, raw, `sluice acl`',
+  CreateAcls: 'kafkajs, raw, `sluice acl`',
+  DeleteAcls: 'kafkajs, raw, `sluice acl`',
 };
 
 const COMPATIBILITY_DOC = join(import.meta.dirname, '../../docs/compatibility.md');

@@ -313,10 +313,13 @@ test('messages name the key, the value and what was expected', () => {
     [{ listeners: 'PLAINTEXT://:9092,foo' }, 'listeners=PLAINTEXT://:9092,foo: "foo": expected NAME://host:port'],
     [{ listeners: 'PLAINTEXT://:70000' }, 'listeners=PLAINTEXT://:70000: port 70000 is out of range 0-65535'],
     [{ listeners: 'PLAINTEXT://::1:9092' }, 'listeners=PLAINTEXT://::1:9092: expected NAME://host:port'],
-    [{ listeners: 'SSL://:9093' }, 'listeners=SSL://0.0.0.0:9093: security protocol SSL is not supported; Sluice serves PLAINTEXT listeners only'],
+    [
+      { listeners: 'SSL://:9093', 'ssl.keystore.type': 'PEM' },
+      'listener SSL (TLS): no private key and certificate: set ssl.keystore.location (a PEM file) or ssl.keystore.key and ssl.keystore.certificate.chain',
+    ],
     [
       { listeners: 'INTERNAL://:9093' },
-      'listeners=INTERNAL://0.0.0.0:9093: listener name INTERNAL is not supported (listener.security.protocol.map is ignored); Sluice serves PLAINTEXT listeners only',
+      'listeners=INTERNAL://0.0.0.0:9093: listener name INTERNAL has no security protocol: add INTERNAL:PLAINTEXT (or SSL, SASL_PLAINTEXT, SASL_SSL) to listener.security.protocol.map',
     ],
     [{ listeners: 'PLAINTEXT://:9092,PLAINTEXT://0.0.0.0:9092' }, 'listeners=PLAINTEXT://0.0.0.0:9092,PLAINTEXT://0.0.0.0:9092: PLAINTEXT://0.0.0.0:9092 is listed twice'],
     [
@@ -405,4 +408,14 @@ test('dynamic broker configs apply over static ones, and only dynamic keys are a
 test('a dynamic key lower in a synonym chain does not beat a static key above it', () => {
   const base = build({ 'log.retention.ms': '1234' });
   assert.equal(withDynamicBrokerConfigs(base, new Map([['log.retention.hours', '1']])).config.topicDefaults['retention.ms'], 1234);
+});
+
+test('the web console, which has no login, stays on loopback once clients must authenticate', () => {
+  const sasl = { listeners: 'SASL_PLAINTEXT://127.0.0.1:9092,PLAINTEXT://127.0.0.1:9093', 'inter.broker.listener.name': 'PLAINTEXT' };
+  assert.deepEqual(problemsOf({ ...sasl, 'sluice.console.listener': '0.0.0.0:8080' }), [
+    'sluice.console.listener=0.0.0.0:8080: the web console has no login, so with SASL, TLS client authentication or an authorizer configured it may listen on a loopback address only (e.g. 127.0.0.1:8080)',
+  ]);
+  assert.deepEqual(build({ ...sasl, 'sluice.console.listener': '127.0.0.1:8080' }).consoleListener, { host: '127.0.0.1', port: 8080 });
+  assert.equal(problemsOf({ 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'sluice.console.listener': '10.0.0.5:8080' }).length, 1);
+  assert.deepEqual(build({ 'sluice.console.listener': '0.0.0.0:8080' }).consoleListener, { host: '0.0.0.0', port: 8080 }, 'a PLAINTEXT-only broker may serve it anywhere, as before');
 });

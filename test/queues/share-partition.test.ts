@@ -129,3 +129,13 @@ test('in-flight records are capped, transaction markers are archived as they are
   assert.equal(sp.inFlight, 0);
   sp.close();
 });
+
+test('records available again above the fetchable end wait for it (a new leader whose high watermark trails)', () => {
+  const sp = partition();
+  sp.acquire('a', 100, 2000, spans([0, 5]), 6, T0, cfg());
+  const letters: DeadLetter[] = [];
+  assert.equal(sp.acknowledge('a', 0, 5, [AckType.RELEASE], T0, cfg(), letters), ErrorCode.NONE);
+  assert.deepEqual(sp.acquire('b', 100, 2000, [], 3, T0, cfg()), [{ firstOffset: 0, lastOffset: 2, deliveryCount: 2 }], 'only what is below the high watermark');
+  assert.deepEqual(sp.acquire('b', 100, 2000, [], 6, T0, cfg()), [{ firstOffset: 3, lastOffset: 5, deliveryCount: 2 }], 'the rest once it moves up');
+  sp.close();
+});

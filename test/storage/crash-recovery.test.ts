@@ -28,7 +28,8 @@ import {
  * SIGKILL, so this is the crash of a broker process, not of the machine.
  */
 
-const KILLS = 200;
+/** SLUICE_CRASH_KILLS for a longer hunt; CI's 100 cover every append and flush mode many times. */
+const KILLS = Number(process.env.SLUICE_CRASH_KILLS ?? 100);
 /** Children starting up while one appends: start-up costs several kill cycles. */
 const STARTING_AHEAD = 3;
 /** The longest a child appends before it is killed, in ms: about one pool of batches. */

@@ -1,5 +1,6 @@
 import { CompressionType } from '../../src/protocol/compression/index.js';
 import { apis } from '../../src/protocol/generated/api-table.js';
+import { createFetchRequest, type FetchRequest } from '../../src/protocol/generated/messages/fetch-request.js';
 import type { DescribeProducersResponseProducerState } from '../../src/protocol/generated/messages/describe-producers-response.js';
 import type { InitProducerIdResponse } from '../../src/protocol/generated/messages/init-producer-id-response.js';
 import type { MetadataResponseTopic } from '../../src/protocol/generated/messages/metadata-response.js';
@@ -119,3 +120,28 @@ export async function topicMetadata(client: RawConnection, topic: string): Promi
   const t = res.topics[0];
   return { ...t, partitions: [...t.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex) };
 }
+
+/**
+ * A consumer's Fetch of one topic (by name up to v12, by id from v13), with no wait: each
+ * partition from `fetchOffset` (default 0), up to `partitionMaxBytes` each and `maxBytes` in all.
+ */
+export function fetchRequest(
+  topic: { topic?: string; topicId?: string },
+  partitions: { partition: number; fetchOffset?: bigint }[],
+  limits: { maxBytes: number; partitionMaxBytes: number; isolationLevel?: number },
+): FetchRequest {
+  return {
+    ...createFetchRequest(),
+    minBytes: 1,
+    maxBytes: limits.maxBytes,
+    isolationLevel: limits.isolationLevel ?? 0,
+    topics: [
+      {
+        topic: topic.topic ?? '',
+        topicId: topic.topicId ?? ZERO_UUID,
+        partitions: partitions.map((p) => ({ partition: p.partition, currentLeaderEpoch: -1, fetchOffset: p.fetchOffset ?? 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: limits.partitionMaxBytes, replicaDirectoryId: ZERO_UUID })),
+      },
+    ],
+  };
+}
+

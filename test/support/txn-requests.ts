@@ -4,11 +4,10 @@ import type { DescribeTransactionsResponseTransactionState } from '../../src/pro
 import type { FetchResponsePartitionData } from '../../src/protocol/generated/messages/fetch-response.js';
 import type { ListTransactionsResponse } from '../../src/protocol/generated/messages/list-transactions-response.js';
 import type { ProduceResponsePartitionProduceResponse } from '../../src/protocol/generated/messages/produce-response.js';
-import { ZERO_UUID } from '../../src/protocol/primitives/uuid.js';
 import { batchSpans } from '../../src/protocol/records/batch-spans.js';
 import { decodeRecordBatch, type RecordBatch } from '../../src/protocol/records/record-batch.js';
 import type { RawConnection } from './raw-connection.js';
-import { producerBatch } from './raw-requests.js';
+import { fetchRequest, producerBatch } from './raw-requests.js';
 
 /**
  * Raw requests of Kafka's transaction APIs, as a transactional producer (and an admin client)
@@ -188,26 +187,7 @@ export interface FetchedPartition {
  * each one's first offset, up to its ABORT marker).
  */
 export async function fetchPartition(client: RawConnection, tp: TopicPartition, offset: bigint, isolationLevel: number): Promise<FetchedPartition> {
-  const res = await client.request(apis.Fetch, 12, {
-    clusterId: null,
-    replicaId: -1,
-    replicaState: { replicaId: -1, replicaEpoch: -1n },
-    maxWaitMs: 0,
-    minBytes: 1,
-    maxBytes: 16 * 1024 * 1024,
-    isolationLevel,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [
-      {
-        topic: tp.topic,
-        topicId: ZERO_UUID,
-        partitions: [{ partition: tp.partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 8 * 1024 * 1024, replicaDirectoryId: ZERO_UUID }],
-      },
-    ],
-    forgottenTopicsData: [],
-    rackId: '',
-  });
+  const res = await client.request(apis.Fetch, 12, fetchRequest({ topic: tp.topic }, [{ partition: tp.partition, fetchOffset: offset }], { maxBytes: 16 * 1024 * 1024, partitionMaxBytes: 8 * 1024 * 1024, isolationLevel }));
   const data = res.responses[0].partitions[0];
   const bytes = (data.records as Buffer | null) ?? Buffer.alloc(0);
   const batches: RecordBatch[] = [];

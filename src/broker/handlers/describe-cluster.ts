@@ -13,7 +13,7 @@ const ENDPOINT_NAMES: Record<number, string> = { [EndpointType.BROKER]: 'BROKER'
 
 /** DescribeCluster: the registered brokers and the controller. */
 export function describeClusterHandler(ctx: BrokerContext) {
-  return handler(apis.DescribeCluster, 0, 1, (req: DescribeClusterRequest, { version }) => {
+  return handler(apis.DescribeCluster, 0, 1, (req: DescribeClusterRequest, { version, connection }) => {
     const res = createDescribeClusterResponse();
     const wanted = req.endpointType;
     if (wanted !== EndpointType.BROKER) {
@@ -28,7 +28,7 @@ export function describeClusterHandler(ctx: BrokerContext) {
     }
     res.clusterId = ctx.metadata.clusterId;
     res.controllerId = ctx.metadata.controllerId;
-    res.brokers = liveBrokers(ctx).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
+    res.brokers = liveBrokers(ctx, connection.listenerName).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
     res.clusterAuthorizedOperations = authorizedOperations('cluster', req.includeClusterAuthorizedOperations);
     return res;
   });

@@ -26,7 +26,7 @@ interface Built {
 }
 
 /** Who fetches: a consumer (-1), or a follower by its broker id. */
-function fetcherOf(req: FetchRequest, version: number): number {
+export function fetcherOf(req: FetchRequest, version: number): number {
   return version >= 15 ? req.replicaState.replicaId : req.replicaId;
 }
 

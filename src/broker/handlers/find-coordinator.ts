@@ -21,7 +21,7 @@ const COORDINATOR_TOPICS: ReadonlyMap<number, InternalTopic> = new Map([
  * first use, with fewer replicas than configured when fewer brokers serve).
  */
 export function findCoordinatorHandler(ctx: BrokerContext) {
-  return handler(apis.FindCoordinator, 0, 5, async (req, { version }) => {
+  return handler(apis.FindCoordinator, 0, 5, async (req, { version, connection }) => {
     const res = createFindCoordinatorResponse();
     const failed = (errorCode: number, errorMessage: string) => ({ errorCode, errorMessage, nodeId: -1, host: '', port: -1 });
     const topic = COORDINATOR_TOPICS.get(req.keyType);
@@ -31,7 +31,7 @@ export function findCoordinatorHandler(ctx: BrokerContext) {
       const count = ctx.partitions.partitionCount(topic);
       if (count === 0) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${topic} could not be created yet`);
       const p = coordinatorPartitionFor(key, count);
-      const leader = endpointOf(ctx, currentLeader(ctx, topic, p).leaderId);
+      const leader = endpointOf(ctx, currentLeader(ctx, topic, p).leaderId, connection.listenerName);
       if (!leader) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, `The ${topic} partition of ${key} has no leader`);
       // This broker's own replica of it may be offline even though the metadata names it.
       if (leader.nodeId === ctx.config.nodeId && typeof ctx.partitions.lookupLeader(topic, p) === 'number') {

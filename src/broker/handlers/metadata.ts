@@ -48,9 +48,9 @@ function errorEntry(name: string | null, topicId: string, errorCode: number): Me
  * ISR. Unknown topics are created when both the client and auto.create.topics.enable allow it.
  */
 export function metadataHandler(ctx: BrokerContext) {
-  return handler(apis.Metadata, 0, 12, async (req, { version }) => {
+  return handler(apis.Metadata, 0, 12, async (req, { version, connection }) => {
     const res: MetadataResponse = createMetadataResponse();
-    res.brokers = liveBrokers(ctx);
+    res.brokers = liveBrokers(ctx, connection.listenerName);
     res.clusterId = ctx.metadata.clusterId;
     res.controllerId = ctx.metadata.controllerId;
     // Authorized operations, when asked (v8+; the cluster's only in v8-10): everything, there being no authorizer.

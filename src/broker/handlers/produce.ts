@@ -84,7 +84,7 @@ function notLeader(call: ProduceCall, topic: string, index: number, message: str
  * before and after. acks=0 gets no response at all.
  */
 export function produceHandler(ctx: BrokerContext, verifier: TransactionVerifier) {
-  return handler(apis.Produce, 3, 11, async (req: ProduceRequest, { version }) => {
+  return handler(apis.Produce, 3, 11, async (req: ProduceRequest, { version, connection }) => {
     const call: ProduceCall = { ctx, req, version, now: Date.now(), waits: [], leaders: new Set(), verifier: ctx.config.transactionPartitionVerificationEnable ? verifier : null };
     const res = createProduceResponse();
     // A broker that cannot prove its registration is alive may have been replaced as leader.
@@ -105,7 +105,7 @@ export function produceHandler(ctx: BrokerContext, verifier: TransactionVerifier
     }
     // A verified batch appends after its wait, and adds its own wait for acks.
     while (call.waits.length > 0) await Promise.all(call.waits.splice(0));
-    if (version >= 10) res.nodeEndpoints = [...call.leaders].flatMap((id) => endpointOf(ctx, id) ?? []);
+    if (version >= 10) res.nodeEndpoints = [...call.leaders].flatMap((id) => endpointOf(ctx, id, connection.listenerName) ?? []);
     return req.acks === ACKS_NONE ? null : res;
   });
 }

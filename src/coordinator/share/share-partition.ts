@@ -130,7 +130,8 @@ export class SharePartition {
     const lockedUntil = now + config.lockDurationMs;
     for (const [offset, r] of this.records) {
       if (taken.length >= maxRecords) break;
-      if (r.state !== RecordState.AVAILABLE || r.availableAt > now) continue;
+      // A new leader's high watermark can trail offsets its predecessor handed out: those wait for it.
+      if (r.state !== RecordState.AVAILABLE || r.availableAt > now || offset >= fetchableEnd) continue;
       this.take(offset, r, member, lockedUntil, taken);
     }
     let inFlight = this.inFlight;

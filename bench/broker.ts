@@ -9,16 +9,21 @@
  *   SLUICE_BENCH_MSGS_100       100 B messages produced and consumed (default 5,000,000)
  *   SLUICE_BENCH_MSGS_1K        1 KiB messages (default 2,000,000)
  *   SLUICE_BENCH_MSGS_ACKS_ALL  100 B messages with acks=all (default 2,000,000)
- *   SLUICE_BENCH_LATENCY_RATE   msgs/s of the paced latency run, 5 s long (default 20,000)
+ *   SLUICE_BENCH_LATENCY_RATES  msgs/s of the paced latency runs, comma-separated (default 1000,10000,100000)
+ *   SLUICE_BENCH_LATENCY_SECONDS  length of each paced run, and of the end-to-end run (default 10)
+ *   SLUICE_BENCH_E2E_RATE       msgs/s of the end-to-end latency run (default 10,000)
+ *   SLUICE_BENCH_ONLY           all, or latency (only the paced and end-to-end runs: before/after tail work)
  *   SLUICE_BENCH_PARTITIONS     partitions per topic (default 2)
  *   SLUICE_BENCH_CONSUMERS      librdkafka consumer threads per consume phase (default 2; at most
  *                               one per partition): one consumer parses ~1.5 M msgs/s on one core
  *   SLUICE_BENCH_BROKER_CONFIG  more broker settings, "key=value,key=value"
  *   SLUICE_BENCH_PROFILE        auto (profile when a target is missed), always or never
  *   SLUICE_BENCH_NICE           run broker and load generator under nice -n N (e.g. -10 on a busy box)
+ *   SLUICE_BENCH_RT             run them under SCHED_FIFO at this priority (with SLUICE_BENCH_ONLY=latency only)
+ *   SLUICE_BENCH_BROKER_ROOT    bench the dist/ of another copy of the tree (a "before" build)
  *   SLUICE_BENCH_DIR            parent of the scratch directory (default .bench/)
  */
-import { envChoice, envCount, envSettings } from './support/env.js';
+import { envChoice, envCount, envCounts, envSettings } from './support/env.js';
 import { emitJsonReport } from './support/json-report.js';
 import { fmt } from './support/measure.js';
 import { sizeLabel } from './support/resources.js';
@@ -28,14 +33,19 @@ import { startBroker } from './broker/broker-process.js';
 import { buildLoadgen } from './broker/loadgen.js';
 import { brokerTarget, runPhase, type PhaseResult, type PhaseSpec } from './broker/phases.js';
 import { profilePhases } from './broker/profile.js';
+import { realtimePriority } from './broker/priority.js';
 import { beginBrokerRun } from './broker/run.js';
-import { checkTargets, formatReport, PHASE, type BenchReport } from './broker/report.js';
+import { checkTargets, endToEndPhase, formatReport, PHASE, pacedPhase, type BenchReport } from './broker/report.js';
 
 const MSGS_100 = envCount('SLUICE_BENCH_MSGS_100', 5_000_000);
 const MSGS_1K = envCount('SLUICE_BENCH_MSGS_1K', 2_000_000);
 const MSGS_ACKS_ALL = envCount('SLUICE_BENCH_MSGS_ACKS_ALL', 2_000_000);
-const LATENCY_RATE = envCount('SLUICE_BENCH_LATENCY_RATE', 20_000);
-const LATENCY_SECONDS = 5;
+const LATENCY_RATES = envCounts('SLUICE_BENCH_LATENCY_RATES', [1000, 10_000, 100_000]);
+const LATENCY_SECONDS = envCount('SLUICE_BENCH_LATENCY_SECONDS', 10);
+const E2E_RATE = envCount('SLUICE_BENCH_E2E_RATE', 10_000);
+const ONLY = envChoice('SLUICE_BENCH_ONLY', ['all', 'latency']);
+// Streaming flat out in a real-time class would take the machine from everyone else on it.
+if (realtimePriority !== null && ONLY !== 'latency') throw new Error('SLUICE_BENCH_RT needs SLUICE_BENCH_ONLY=latency');
 const PARTITIONS = envCount('SLUICE_BENCH_PARTITIONS', 2);
 const CONSUMERS = Math.min(envCount('SLUICE_BENCH_CONSUMERS', 2), PARTITIONS);
 const BROKER_SETUP = { partitions: PARTITIONS, overrides: envSettings('SLUICE_BENCH_BROKER_CONFIG') };
@@ -53,25 +63,30 @@ function phaseSpecs(scale = 1): PhaseSpec[] {
   ];
 }
 
-/** Latency at a rate far below saturation, with no linger: the broker's own response time. */
-const PACED: PhaseSpec = {
-  name: PHASE.paced,
+/**
+ * Latency at fixed rates below saturation, with no linger: the broker's own response time.
+ * Each run gets a topic of its own, created by its first metadata request, as a new user's is.
+ */
+const pacedSpec = (rate: number, seconds = LATENCY_SECONDS): PhaseSpec => ({
+  name: pacedPhase(rate),
   kind: 'produce',
-  topic: 'bench-latency',
-  count: LATENCY_RATE * LATENCY_SECONDS,
+  topic: `bench-latency-${rate}`,
+  count: rate * seconds,
   size: 100,
   acks: '1',
   lingerMs: 0,
-  rate: LATENCY_RATE,
-};
+  rate,
+});
+
+const PACED: PhaseSpec[] = [
+  ...LATENCY_RATES.map((rate) => pacedSpec(rate)),
+  { ...pacedSpec(E2E_RATE), name: endToEndPhase(E2E_RATE), topic: `bench-e2e-${E2E_RATE}`, endToEnd: true },
+];
 
 async function measurePhases(loadgen: string, ws: Workspace, progress: (line: string) => void): Promise<{ phases: PhaseResult[]; broker: BenchReport['broker'] }> {
   const broker = await startBroker({ ...BROKER_SETUP, dataDir: ws.path('data') });
-  const specs = [
-    ...phaseSpecs(),
-    { name: PHASE.produce100All, kind: 'produce', topic: 'bench-100-all', count: MSGS_ACKS_ALL, size: 100, acks: '-1' } satisfies PhaseSpec,
-    PACED,
-  ];
+  const streaming: PhaseSpec[] = [...phaseSpecs(), { name: PHASE.produce100All, kind: 'produce', topic: 'bench-100-all', count: MSGS_ACKS_ALL, size: 100, acks: '-1' }];
+  const specs = [...(ONLY === 'all' ? streaming : []), ...PACED];
   const phases: PhaseResult[] = [];
   try {
     for (const spec of specs) {
@@ -90,7 +105,7 @@ async function measurePhases(loadgen: string, ws: Workspace, progress: (line: st
 
 async function measureBaselines(loadgen: string, ws: Workspace, phases: readonly PhaseResult[], progress: (line: string) => void): Promise<Baseline[]> {
   const baselines: Baseline[] = [];
-  const producedBytes = [...new Set(phases.filter((p) => p.kind === 'produce' && p.name !== PHASE.paced).map((p) => p.bytes))];
+  const producedBytes = [...new Set(phases.filter((p) => p.kind === 'produce' && p.rate === null).map((p) => p.bytes))];
   for (const bytes of producedBytes) {
     ws.settle();
     progress(`baseline: raw sequential write of ${sizeLabel(bytes)}`);
@@ -115,10 +130,12 @@ async function main(): Promise<void> {
   try {
     const loadgen = buildLoadgen(ws.dir);
     const { phases, broker } = await measurePhases(loadgen, ws, progress);
-    const baselines = await measureBaselines(loadgen, ws, phases, progress);
+    const baselines = ONLY === 'all' ? await measureBaselines(loadgen, ws, phases, progress) : [];
     const targets = checkTargets(phases);
     const profile = PROFILE === 'always' || (PROFILE === 'auto' && targets.some((t) => !t.met));
-    const profiles = profile ? await profilePhases(loadgen, ws, [...phaseSpecs(PROFILE_SCALE), PACED], BROKER_SETUP, progress) : null;
+    // One paced run, shorter, is enough to show what a small request costs.
+    const profiled = ONLY === 'all' ? [...phaseSpecs(PROFILE_SCALE), pacedSpec(E2E_RATE, Math.min(LATENCY_SECONDS, 5))] : PACED;
+    const profiles = profile ? await profilePhases(loadgen, ws, profiled, BROKER_SETUP, progress) : null;
     const report: BenchReport = {
       date: started.toISOString(),
       command: ['npm run bench:broker', ...process.argv.slice(2)].join(' '),

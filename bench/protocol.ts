@@ -1,8 +1,9 @@
 /**
  * Protocol codec throughput: Produce requests and Fetch responses with their record batches,
- * the broker's validating scan of produced batches, and CRC32C native against pure JS.
+ * the broker's validating scan of produced batches (per record, next to the CRC32C of the same
+ * bytes, which the scan includes), and CRC32C native against pure JS.
  *
- *   npm run bench:protocol [-- --json[=file]]
+ *   npm run bench:protocol [-- --json[=file]] [-- --only=scan]
  */
 import { emitJsonReport, jsonTarget } from './support/json-report.js';
 import { CompressionType, compressionName } from '../src/protocol/compression/index.js';
@@ -123,6 +124,58 @@ async function benchFetch(): Promise<void> {
   });
 }
 
+/** Batches shaped like the broker benchmark's librdkafka producer: no key, linger-sized, 1 MB. */
+const SCAN_BATCH_BYTES = 1_000_000;
+const SCAN_VALUE_SIZES = [100, 1024];
+
+interface ScanRow {
+  valueBytes: number;
+  records: number;
+  batchBytes: number;
+  /** validateRecordBatch of the whole batch: CRC, header, then the record walk. */
+  scan: Measurement;
+  /** CRC32C alone over the same bytes, so the walk's own cost is the difference. */
+  crc: Measurement;
+}
+
+async function benchScan(): Promise<ScanRow[]> {
+  const out: ScanRow[] = [];
+  for (const valueBytes of SCAN_VALUE_SIZES) {
+    const value = Buffer.alloc(valueBytes, 0x61);
+    const count = Math.floor(SCAN_BATCH_BYTES / (valueBytes + 8));
+    const records = Array.from({ length: count }, (_, i) => ({ key: null, value, timestampDelta: i >> 6 }));
+    const batch = encodeRecordBatch({ baseTimestamp: BASE_TIMESTAMP, records });
+    const options = { bytesPerOp: batch.length, seconds: 1.5, warmupSeconds: 0.5 };
+    out.push({
+      valueBytes,
+      records: count,
+      batchBytes: batch.length,
+      scan: await measure(() => validateRecordBatch(batch), options),
+      crc: await measure(() => crc32c(batch), options),
+    });
+  }
+  return out;
+}
+
+const perRecordNs = (m: Measurement, records: number): number => 1e9 / (m.opsPerSec * records);
+
+function printScan(scan: ScanRow[]): void {
+  console.log(
+    table(
+      ['validating scan, 1 MB batch', 'records', 'records/s', 'ns/record', 'CRC ns/record', 'walk ns/record', 'MB/s'],
+      scan.map(({ valueBytes, records, scan: s, crc }) => [
+        `${valueBytes} B values, no key`,
+        records.toLocaleString('en-US'),
+        fmt(s.opsPerSec * records),
+        perRecordNs(s, records).toFixed(1),
+        perRecordNs(crc, records).toFixed(1),
+        (perRecordNs(s, records) - perRecordNs(crc, records)).toFixed(1),
+        fmt(s.mbPerSec),
+      ]),
+    ),
+  );
+}
+
 interface CrcRow {
   size: number;
   native: Measurement | null;
@@ -146,13 +199,22 @@ async function benchCrc(): Promise<CrcRow[]> {
 const sizeLabel = (n: number): string => (n >= 2 ** 20 ? `${n / 2 ** 20} MiB` : n >= 1024 ? `${n / 1024} KiB` : `${n} B`);
 
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args.includes('--only=scan')) {
+    const scan = await benchScan();
+    if (emitJsonReport(jsonTarget(args), { node: process.version, crc32c: crc32cImplementation, scan })) return;
+    console.log(`sluice protocol bench (validating scan only): node ${process.version}, crc32c ${crc32cImplementation}\n`);
+    printScan(scan);
+    return;
+  }
   await benchProduce();
+  const scan = await benchScan();
   await benchFetch();
   const crc = await benchCrc();
   const stats = processStats();
 
-  const report = { node: process.version, platform: `${process.platform}-${process.arch}`, crc32c: crc32cImplementation, cases: rows, crc, process: stats };
-  if (emitJsonReport(jsonTarget(process.argv.slice(2)), report)) return;
+  const report = { node: process.version, platform: `${process.platform}-${process.arch}`, crc32c: crc32cImplementation, cases: rows, scan, crc, process: stats };
+  if (emitJsonReport(jsonTarget(args), report)) return;
 
   console.log(`sluice protocol bench: node ${process.version}, ${process.platform}-${process.arch}, crc32c ${crc32cImplementation}\n`);
   console.log(
@@ -161,6 +223,8 @@ async function main(): Promise<void> {
       rows.map(({ name, bytesPerOp, result: r }) => [name, bytesPerOp.toLocaleString('en-US'), fmt(r.opsPerSec), fmt(r.mbPerSec), fmt(r.p50Us), fmt(r.p99Us)]),
     ),
   );
+  console.log();
+  printScan(scan);
   console.log();
   console.log(
     table(

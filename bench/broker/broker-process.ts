@@ -13,7 +13,12 @@ import { spawnPrioritized } from './priority.js';
  * loader nor the benchmark's own work is in its CPU figures.
  */
 
-const CLI = join(PACKAGE_ROOT, 'dist/src/cli/main.js');
+/**
+ * SLUICE_BENCH_BROKER_ROOT: bench the compiled build of another copy of the tree (built there
+ * with `npm run build`), for before/after figures from the same run of the same benchmark.
+ */
+const BROKER_ROOT = process.env.SLUICE_BENCH_BROKER_ROOT || PACKAGE_ROOT;
+const CLI = join(BROKER_ROOT, 'dist/src/cli/main.js');
 
 function newestMtimeMs(dir: string): number {
   let newest = 0;
@@ -26,6 +31,11 @@ function newestMtimeMs(dir: string): number {
 
 /** Runs `npm run build` when dist/ is missing or older than any file under src/. */
 export function ensureBuilt(progress: (line: string) => void): void {
+  if (BROKER_ROOT !== PACKAGE_ROOT) {
+    if (!existsSync(CLI)) throw new Error(`SLUICE_BENCH_BROKER_ROOT: ${CLI} does not exist (npm run build there first)`);
+    progress(`broker under test: ${CLI}`);
+    return;
+  }
   if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestMtimeMs(join(PACKAGE_ROOT, 'src'))) return;
   progress('dist/ is older than src/: npm run build');
   try {
@@ -50,6 +60,8 @@ export interface BrokerOptions {
   overrides?: Record<string, string>;
   /** Each line of its log (JSON), as it comes. */
   onLog?: (line: string) => void;
+  /** Another build's `dist/src/cli/main.js` (a baseline compiled elsewhere); default this tree's. */
+  cli?: string;
 }
 
 export interface RunningBroker {
@@ -74,7 +86,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     ...opts.overrides,
   };
   const nodeArgs = [...(opts.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`] : []), ...(opts.nodeArgs ?? [])];
-  const args = [...nodeArgs, CLI, 'serve', ...Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`])];
+  const args = [...nodeArgs, opts.cli ?? CLI, 'serve', ...Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`])];
   // "info" is the level that prints the start-up line; nothing is logged per request.
   const child = spawnPrioritized(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLUICE_LOG_LEVEL: 'info' } });
   const exited = once(child, 'exit');

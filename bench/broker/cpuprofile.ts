@@ -155,3 +155,66 @@ export function summarizeCpuProfiles(files: readonly string[], window: { startUs
     topInclusive: ranked(inclusive, busy, limit),
   };
 }
+
+/**
+ * The main thread's long stretches within a window: what a request arriving then waits behind.
+ * A busy stretch is consecutive non-idle samples (the loop never went back to epoll); a gap is
+ * time between two samples far longer than the sampling interval, when the process got no CPU
+ * (or the profiler's own thread did not), so the cause is outside the process.
+ */
+export interface Stretches {
+  /** Busy stretches of at least the threshold. */
+  busy: { count: number; totalMs: number; maxMs: number; gcMs: number };
+  /** What the busy stretches spent their time in, by function (self time, % of their time). */
+  busyTop: Share[];
+  gaps: { count: number; totalMs: number; maxMs: number };
+  thresholdMs: number;
+}
+
+export function longStretches(file: string, window: { startUs: number; endUs: number }, thresholdMs: number, limit = 8): Stretches {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const times: number[] = [];
+  let t = profile.startTime;
+  for (const d of profile.timeDeltas) times.push((t += d));
+  // The profiler's interval, as the median spacing of samples.
+  const spacing = profile.timeDeltas.slice(1).sort((a, b) => a - b)[profile.timeDeltas.length >> 1] ?? 1000;
+  const out: Stretches = { busy: { count: 0, totalMs: 0, maxMs: 0, gcMs: 0 }, busyTop: [], gaps: { count: 0, totalMs: 0, maxMs: 0 }, thresholdMs };
+  const thresholdUs = thresholdMs * 1e3;
+  const self = new Map<string, number>();
+  let run: { start: number; samples: { name: string; us: number }[] } | null = null;
+  const closeRun = (end: number): void => {
+    if (run && end - run.start >= thresholdUs) {
+      const ms = (end - run.start) / 1e3;
+      out.busy.count++;
+      out.busy.totalMs += ms;
+      out.busy.maxMs = Math.max(out.busy.maxMs, ms);
+      for (const s of run.samples) {
+        self.set(s.name, (self.get(s.name) ?? 0) + s.us);
+        if (s.name === '(garbage collector)') out.busy.gcMs += s.us / 1e3;
+      }
+    }
+    run = null;
+  };
+  for (let i = 0; i < profile.samples.length; i++) {
+    const at = times[i];
+    if (at < window.startUs || at >= window.endUs) continue;
+    const next = i + 1 < times.length ? times[i + 1] : profile.endTime;
+    const us = next - at;
+    if (us >= thresholdUs && us > 4 * spacing) {
+      out.gaps.count++;
+      out.gaps.totalMs += us / 1e3;
+      out.gaps.maxMs = Math.max(out.gaps.maxMs, us / 1e3);
+    }
+    const frame = byId.get(profile.samples[i])!.callFrame;
+    if (frame.functionName === IDLE) {
+      closeRun(at);
+      continue;
+    }
+    run ??= { start: at, samples: [] };
+    run.samples.push({ name: label(frame), us });
+  }
+  closeRun(window.endUs);
+  out.busyTop = ranked(self, Math.max(1, out.busy.totalMs * 1e3), limit);
+  return out;
+}

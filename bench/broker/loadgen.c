@@ -3,7 +3,7 @@
  * driven by the same client code path production users have.
  *
  *   loadgen produce  --bootstrap H:P --topic T --count N --size S [--acks 1|0|-1]
- *                    [--linger-ms 5] [--batch-bytes 1000000] [--rate MSGS_PER_SEC]
+ *                    [--linger-ms 5] [--batch-bytes 1000000] [--rate MSGS_PER_SEC] [--end-to-end 1]
  *   loadgen consume  --bootstrap H:P --topic T --count N [--consumers K] [--fetch-bytes 16777216]
  *   loadgen tcp      --bytes N     (loopback TCP baseline: a forked receiver, no Kafka)
  *
@@ -16,7 +16,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,7 @@ struct options {
     const char *batch_bytes;
     double rate;
     const char *fetch_bytes;
+    int end_to_end;
 };
 
 static int own_option(void *own, const char *k, const char *v) {
@@ -47,8 +50,118 @@ static int own_option(void *own, const char *k, const char *v) {
     else if (!strcmp(k, "--batch-bytes")) o->batch_bytes = v;
     else if (!strcmp(k, "--rate")) o->rate = (double)parse_u64(k, v);
     else if (!strcmp(k, "--fetch-bytes")) o->fetch_bytes = v;
+    else if (!strcmp(k, "--end-to-end")) o->end_to_end = parse_u64(k, v) != 0;
     else return 0;
     return 1;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* end to end: a consumer in this process, timing each record from its produce call         */
+
+/*
+ * Each record carries the CLOCK_MONOTONIC time of its produce call and its sequence number in
+ * its first 16 bytes; the consumer thread subtracts that time from its own clock on receipt.
+ * One process, one clock: no skew to correct.
+ */
+#define STAMP_BYTES 16
+/* The primer's sequence: a record produced before the run, not timed. */
+#define PRIMER UINT64_MAX
+
+struct receiver {
+    const struct common_options *c;
+    rd_kafka_t *rk;
+    struct histogram *latency_us;
+    _Atomic uint64_t received;
+    _Atomic int primed;
+    _Atomic int stop;
+    pthread_t thread;
+};
+
+static void *receive_thread(void *p) {
+    struct receiver *r = p;
+    rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(r->rk);
+    while (!atomic_load(&r->stop)) {
+        /* One message at a time: the batch call waits for a full batch or its timeout. */
+        rd_kafka_message_t *m = rd_kafka_consume_queue(queue, 100);
+        if (!m) continue;
+        uint64_t now = now_ns();
+        if (!m->err && m->len >= STAMP_BYTES) {
+            uint64_t sent, seq;
+            memcpy(&sent, m->payload, 8);
+            memcpy(&seq, (char *)m->payload + 8, 8);
+            if (seq == PRIMER) atomic_store(&r->primed, 1);
+            else {
+                hist_add(r->latency_us, (now - sent) / 1000);
+                atomic_fetch_add(&r->received, 1);
+            }
+        } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            fprintf(stderr, "%s: end-to-end consume error: %s\n", generator.name, rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_queue_destroy(queue);
+    return NULL;
+}
+
+/* A consumer of all of the topic's partitions from their start (the topic is new), on its own thread. */
+static void start_receiver(struct receiver *r, const struct common_options *c, int partitions) {
+    rd_kafka_conf_t *conf = client_conf(c);
+    set(conf, "group.id", generator.client_id);
+    set(conf, "enable.auto.commit", "false");
+    set(conf, "auto.offset.reset", "earliest");
+    /* The broker answers a long poll as soon as a record arrives; the wait only bounds idle polls. */
+    set(conf, "fetch.wait.max.ms", "500");
+    set(conf, "fetch.min.bytes", "1");
+    char err[512];
+    r->c = c;
+    r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!r->rk) die("end-to-end consumer: %s", err);
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(partitions);
+    for (int part = 0; part < partitions; part++) rd_kafka_topic_partition_list_add(list, c->topic, part)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    if (rd_kafka_assign(r->rk, list)) die("end-to-end assign failed");
+    rd_kafka_topic_partition_list_destroy(list);
+    r->latency_us = calloc(1, sizeof *r->latency_us);
+    if (!r->latency_us) die("out of memory");
+    if (pthread_create(&r->thread, NULL, receive_thread, r)) die("pthread_create");
+}
+
+static void stop_receiver(struct receiver *r) {
+    atomic_store(&r->stop, 1);
+    pthread_join(r->thread, NULL);
+    rd_kafka_consumer_close(r->rk);
+    rd_kafka_destroy(r->rk);
+    free(r->latency_us);
+}
+
+/* Writes the produce time and sequence into a record's first bytes (the payload is copied per record). */
+static void stamp(char *payload, uint64_t seq) {
+    uint64_t t = now_ns();
+    memcpy(payload, &t, 8);
+    memcpy(payload + 8, &seq, 8);
+}
+
+static void produce_stamped(rd_kafka_t *rk, rd_kafka_topic_t *rkt, char *payload, size_t size, uint64_t seq) {
+    for (;;) {
+        stamp(payload, seq);
+        void *sent_at = (void *)(uintptr_t)now_ns();
+        if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, payload, size, NULL, 0, sent_at) == 0) return;
+        rd_kafka_resp_err_t e = rd_kafka_last_error();
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) die("produce: %s", rd_kafka_err2str(e));
+        rd_kafka_poll(rk, 1);
+    }
+}
+
+/*
+ * Produces one untimed record and waits until the consumer has it: from then on the consumer
+ * is parked in a long poll at the log's end, as a live consumer is, and the run starts.
+ */
+static void prime_receiver(struct receiver *r, rd_kafka_t *rk, rd_kafka_topic_t *rkt, char *payload, size_t size, const struct deliveries *d) {
+    produce_stamped(rk, rkt, payload, size, PRIMER);
+    uint64_t deadline = now_ns() + 30ull * 1000000000u;
+    while (!atomic_load(&r->primed) || d->delivered + d->failed == 0) {
+        if (now_ns() > deadline) die("end-to-end: the consumer did not receive the primer record within 30 s");
+        rd_kafka_poll(rk, 10);
+    }
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -70,6 +183,15 @@ static int run_produce(const struct options *o) {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, c->topic, NULL);
     int partitions = wait_for_topic(rk, c->topic);
     char *payload = make_payload(c);
+    struct receiver receiver = { 0 };
+    if (o->end_to_end) {
+        if (c->size < STAMP_BYTES) die("--end-to-end needs --size of at least %d", STAMP_BYTES);
+        start_receiver(&receiver, c, partitions);
+        prime_receiver(&receiver, rk, rkt, payload, c->size, &d);
+        memset(&d, 0, sizeof d);
+        d.latency_us = latency_us;
+        memset(latency_us, 0, sizeof *latency_us);
+    }
 
     struct cpu_window cpu;
     cpu_start(&cpu);
@@ -85,17 +207,27 @@ static int run_produce(const struct options *o) {
             uint64_t due = t0 + (uint64_t)((double)i * interval_ns);
             while (now_ns() < due) rd_kafka_poll(rk, 1);
         }
-        produce_one(rk, rkt, RD_KAFKA_PARTITION_UA, payload, c->size, 1);
+        if (o->end_to_end) produce_stamped(rk, rkt, payload, c->size, i);
+        else produce_one(rk, rkt, RD_KAFKA_PARTITION_UA, payload, c->size, 1);
         /* Serve delivery reports now and then so their timestamps are not late by our loop. */
         if ((i & 1023) == 0) rd_kafka_poll(rk, 0);
     }
     while (d.delivered + d.failed < c->count) rd_kafka_poll(rk, 10);
+    if (o->end_to_end) {
+        uint64_t deadline = now_ns() + 30ull * 1000000000u;
+        while (atomic_load(&receiver.received) < d.delivered && now_ns() < deadline) usleep(1000);
+    }
     double seconds = (double)(now_ns() - t0) / 1e9;
     cpu_stop(&cpu);
 
     print_produce_result(c, partitions, &d, seconds, &cpu);
     printf(",\"acks\":\"%s\"", o->acks);
     print_percentiles("latencyUs", hist_percentiles(latency_us));
+    if (o->end_to_end) {
+        if (atomic_load(&receiver.received) < d.delivered) die("end-to-end: %" PRIu64 " of %" PRIu64 " records received", atomic_load(&receiver.received), d.delivered);
+        print_percentiles("endToEndUs", hist_percentiles(receiver.latency_us));
+        stop_receiver(&receiver);
+    }
     printf("}\n");
 
     rd_kafka_topic_destroy(rkt);

@@ -12,6 +12,8 @@ export interface ProduceResult extends ProduceResultBase {
   acks: string;
   /** From the produce call to the delivery report, in microseconds. */
   latencyUs: Percentiles;
+  /** With `endToEnd`: from the produce call to the record's receipt by a consumer in the same process. */
+  endToEndUs?: Percentiles;
 }
 
 export interface TcpResult extends GeneratorCpu {
@@ -28,6 +30,8 @@ export interface ProduceSpec extends ProduceTarget {
   lingerMs?: number;
   /** Messages per second; unpaced (as fast as the broker takes them) when omitted. */
   rate?: number;
+  /** Also consume the topic in the same process and time each record to its receipt (records of at least 16 B). */
+  endToEnd?: boolean;
 }
 
 /** `--set key=value` for each librdkafka setting. */
@@ -37,6 +41,7 @@ export function produce(bin: string, bootstrap: string, spec: ProduceSpec, setti
   const args = [...produceArgs(bootstrap, spec), '--acks', spec.acks, ...settingArgs(settings)];
   if (spec.lingerMs !== undefined) args.push('--linger-ms', String(spec.lingerMs));
   if (spec.rate !== undefined) args.push('--rate', String(spec.rate));
+  if (spec.endToEnd) args.push('--end-to-end', '1');
   return runGenerator<ProduceResult>(bin, args);
 }
 

@@ -28,6 +28,8 @@ export interface PhaseSpec {
   acks?: ProduceSpec['acks'];
   lingerMs?: number;
   rate?: number;
+  /** Of a produce phase: also time each record to its receipt by a consumer (ProduceSpec.endToEnd). */
+  endToEnd?: boolean;
   /** Consumer threads of a consume phase (default 1). */
   consumers?: number;
 }
@@ -37,6 +39,8 @@ export interface PhaseResult {
   kind: 'produce' | 'consume';
   size: number;
   acks: string | null;
+  /** The paced rate in msgs/s; null for a run as fast as it goes. */
+  rate: number | null;
   msgs: number;
   /** Payload bytes (record values); the records' own framing is not counted. */
   bytes: number;
@@ -44,6 +48,8 @@ export interface PhaseResult {
   msgsPerSec: number;
   mbPerSec: number;
   latencyUs: ProduceResult['latencyUs'] | null;
+  /** Produce call to consumer receipt, when the phase asked for it. */
+  endToEndUs: ProduceResult['latencyUs'] | null;
   /** CPU summed over the brokers; peak RSS is the largest broker's. */
   broker: { cpuUserSeconds: number; cpuSystemSeconds: number; cpuSecondsPerMillion: number; peakRssMB: number; each: { pid: number; cpuSeconds: number; peakRssMB: number }[] };
   supportCpuSeconds: number;
@@ -64,7 +70,7 @@ export async function runPhase(bin: string, target: PhaseTarget, spec: PhaseSpec
   try {
     result =
       spec.kind === 'produce'
-        ? await produce(bin, target.bootstrap, { topic: spec.topic, count: spec.count, size: spec.size, acks: spec.acks ?? '1', lingerMs: spec.lingerMs, rate: spec.rate }, target.clientSettings)
+        ? await produce(bin, target.bootstrap, { topic: spec.topic, count: spec.count, size: spec.size, acks: spec.acks ?? '1', lingerMs: spec.lingerMs, rate: spec.rate, endToEnd: spec.endToEnd }, target.clientSettings)
         : await consume(bin, target.bootstrap, spec.topic, spec.count, spec.consumers ?? 1, target.clientSettings);
   } catch (e) {
     meter.stop();
@@ -85,12 +91,14 @@ export async function runPhase(bin: string, target: PhaseTarget, spec: PhaseSpec
     kind: spec.kind,
     size: spec.size,
     acks: result.mode === 'produce' ? result.acks : null,
+    rate: spec.rate ?? null,
     msgs: result.msgs,
     bytes: result.bytes,
     seconds: result.seconds,
     msgsPerSec: result.msgs / result.seconds,
     mbPerSec: result.bytes / result.seconds / 1e6,
     latencyUs: result.mode === 'produce' ? result.latencyUs : null,
+    endToEndUs: result.mode === 'produce' ? (result.endToEndUs ?? null) : null,
     broker: {
       cpuUserSeconds: userSeconds,
       cpuSystemSeconds: systemSeconds,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { perfAvailable, profileProcess, type Profile } from '../support/perf-profile.js';
 import type { Workspace } from '../support/workspace.js';
 import { startBroker, type BrokerOptions } from './broker-process.js';
-import { summarizeCpuProfile, type ProfileSummary } from './cpuprofile.js';
+import { longStretches, summarizeCpuProfile, type ProfileSummary, type Stretches } from './cpuprofile.js';
 import { brokerTarget, runPhase, type PhaseResult, type PhaseSpec } from './phases.js';
 
 /**
@@ -20,7 +20,14 @@ export interface PhaseProfile {
   js: ProfileSummary | string;
   /** Whole-process samples, kernel included; null without perf, a message if it failed. */
   perf: Profile | string | null;
+  /** Of a paced phase: the main thread's long busy stretches and sampling gaps (what the tail waits behind). */
+  stretches?: Stretches;
+  /** Of a paced phase: its tail under the profilers. */
+  latencyUs?: PhaseResult['latencyUs'];
 }
+
+/** Busy stretches from this long on are counted as the loop being held (a paced request waits behind them). */
+const STRETCH_MS = 2;
 
 const PERF_START_FAILED = /^perf record exited/;
 
@@ -69,5 +76,6 @@ export async function profilePhases(
     brokerCpuSecondsPerMillion: phase.broker.cpuSecondsPerMillion,
     js: file ? summarizeCpuProfile(join(profileDir, file), phase.window) : 'the broker wrote no .cpuprofile',
     perf,
+    ...(file && phase.rate !== null ? { stretches: longStretches(join(profileDir, file), phase.window, STRETCH_MS), latencyUs: phase.latencyUs } : {}),
   }));
 }

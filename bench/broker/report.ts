@@ -12,6 +12,11 @@ export const TARGETS = {
   consume1KiBMbPerSec: 1500,
   brokerCpuSecondsPerMillion: 0.5,
   brokerRssMB: 200,
+  /** Paced produce, 100 B, acks=1, linger 0 (produce call to delivery report). */
+  pacedP99Ms: 2,
+  pacedP999Ms: 5,
+  /** Produce call to consumer receipt. */
+  endToEndP99Ms: 3,
 };
 
 export interface TargetCheck {
@@ -39,8 +44,11 @@ export const PHASE = {
   produce1KiB: 'produce 1 KiB acks=1',
   consume1KiB: 'consume 1 KiB',
   produce100All: 'produce 100 B acks=all',
-  paced: 'produce 100 B acks=1 paced',
 } as const;
+
+const rateLabel = (rate: number): string => `${rate.toLocaleString('en-US')}/s`;
+export const pacedPhase = (rate: number): string => `produce 100 B acks=1 paced ${rateLabel(rate)}`;
+export const endToEndPhase = (rate: number): string => `end to end 100 B acks=1 paced ${rateLabel(rate)}`;
 
 export function checkTargets(phases: readonly PhaseResult[]): TargetCheck[] {
   const byName = new Map(phases.map((p) => [p.name, p]));
@@ -60,12 +68,25 @@ export function checkTargets(phases: readonly PhaseResult[]): TargetCheck[] {
     });
   }
   // The CPU budget is for streaming at full speed; a paced run spends more per message by design.
-  for (const p of phases.filter((x) => x.name !== PHASE.paced)) {
+  for (const p of phases.filter((x) => x.rate === null)) {
     const cpu = p.broker.cpuSecondsPerMillion;
     checks.push({
       target: `broker CPU < ${TARGETS.brokerCpuSecondsPerMillion} s per million msgs (${p.name})`,
       measured: `${fmt(cpu)} s`,
       met: cpu < TARGETS.brokerCpuSecondsPerMillion,
+    });
+  }
+  for (const p of phases.filter((x) => x.rate !== null && x.latencyUs)) {
+    const l = p.latencyUs!;
+    if (p.endToEndUs) {
+      const e = p.endToEndUs;
+      checks.push({ target: `end-to-end p99 <= ${TARGETS.endToEndP99Ms} ms (${p.name})`, measured: `${ms(e.p99)} ms (max ${ms(e.max)})`, met: e.p99 <= TARGETS.endToEndP99Ms * 1e3 });
+      continue;
+    }
+    checks.push({
+      target: `p99 <= ${TARGETS.pacedP99Ms} ms, p999 <= ${TARGETS.pacedP999Ms} ms (${p.name})`,
+      measured: `${ms(l.p99)} / ${ms(l.p999)} ms (max ${ms(l.max)})`,
+      met: l.p99 <= TARGETS.pacedP99Ms * 1e3 && l.p999 <= TARGETS.pacedP999Ms * 1e3,
     });
   }
   if (phases.length > 0) {
@@ -103,6 +124,17 @@ function formatPhases(phases: readonly PhaseResult[]): string {
     [...phaseColumns('broker'), 'broker peak RSS MB', 'loadgen CPU', 'others CPU'],
     phases.map((p) => [...phaseCells(p), fmt(p.broker.peakRssMB), pct(p.loadgen.cpuOfWall), pct(p.othersShare)]),
   );
+}
+
+/** The paced runs' tails: every percentile the targets name, and the worst record. */
+function formatTail(phases: readonly PhaseResult[]): string {
+  const rows: string[][] = [];
+  for (const p of phases.filter((x) => x.rate !== null && x.latencyUs)) {
+    const cells = (what: string, l: NonNullable<PhaseResult['latencyUs']>): string[] => [p.name, what, fmt(p.msgsPerSec), ms(l.p50), ms(l.p99), ms(l.p999), ms(l.max), fmt(p.broker.cpuSecondsPerMillion), pct(p.othersShare)];
+    rows.push(cells('produce call to delivery report', p.latencyUs!));
+    if (p.endToEndUs) rows.push(cells('produce call to consumer receipt', p.endToEndUs));
+  }
+  return table(['tail latency', 'measured', 'msgs/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'broker CPU s/M msgs', 'others CPU'], rows);
 }
 
 function formatBaselines(baselines: readonly Baseline[], phases: readonly PhaseResult[]): string {
@@ -151,6 +183,16 @@ const MOSTLY_IDLE = 0.9;
 export function formatProfile(p: PhaseProfile): string {
   const lines = [`where the time goes: ${p.phase} (under the profilers: ${fmt(p.msgsPerSec)} msgs/s, broker ${fmt(p.brokerCpuSecondsPerMillion)} s CPU per M msgs)`];
   const share = (s: { name: string; percent: number }): string => `    ${s.percent.toFixed(1).padStart(5)}%  ${s.name}`;
+  if (p.stretches) {
+    const s = p.stretches;
+    const l = p.latencyUs;
+    lines.push(
+      `  tail under the profilers: p50 ${ms(l?.p50)}, p99 ${ms(l?.p99)}, p999 ${ms(l?.p999)}, max ${ms(l?.max)} ms`,
+      `  main thread busy without a break for >= ${s.thresholdMs} ms: ${s.busy.count} times, ${fmt(s.busy.totalMs)} ms in all, longest ${fmt(s.busy.maxMs)} ms, GC ${fmt(s.busy.gcMs)} ms of it`,
+      `  sampling gaps >= ${s.thresholdMs} ms (the process got no CPU): ${s.gaps.count}, ${fmt(s.gaps.totalMs)} ms in all, longest ${fmt(s.gaps.maxMs)} ms`,
+    );
+    if (s.busy.count > 0) lines.push('  what the long busy stretches ran (self time):', ...s.busyTop.map(share));
+  }
   const idle = typeof p.js === 'string' ? 0 : p.js.idleMs / Math.max(1, p.js.idleMs + p.js.busyMs);
   if (typeof p.js === 'string') lines.push(`  JS profile: ${p.js}`);
   else if (idle > MOSTLY_IDLE) {
@@ -190,10 +232,12 @@ export function formatReport(r: BenchReport): string {
     `broker: compiled build, ${r.broker.partitions} partition(s) per topic, fetch transfer ${r.broker.fetchTransfer}, native addon ${r.broker.nativeAddon}` +
     `${Object.entries(r.broker.settings).map(([k, v]) => `, ${k}=${v}`).join('')}; broker and load generator at ${m.priority} priority\n` +
     `load generator: librdkafka, one producer (linger.ms=5, batch.size=1000000, no compression), ${r.broker.consumers} consumer thread(s); ` +
-    'latency = produce call to delivery report (the "paced" run: linger.ms=0 at a fixed rate, so no queueing); ' +
+    'latency = produce call to delivery report (the "paced" runs: linger.ms=0 at a fixed rate, so no queueing; "end to end": to receipt by a consumer in the same process, same clock); ' +
     '"loadgen CPU" = its CPU / wall (100% = one core); ' +
     '"others CPU" = processes outside the benchmark, share of all CPUs';
-  const parts = [header, formatPhases(r.phases), formatBaselines(r.baselines, r.phases), formatTargets(r.targets)];
+  const parts = [header, formatPhases(r.phases), formatTail(r.phases)];
+  if (r.baselines.length > 0) parts.push(formatBaselines(r.baselines, r.phases));
+  parts.push(formatTargets(r.targets));
   if (r.profiles) parts.push(...r.profiles.map(formatProfile));
   return parts.join('\n\n');
 }

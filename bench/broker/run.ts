@@ -3,7 +3,7 @@ import { machineFacts, progressLog } from '../support/machine.js';
 import { fmt } from '../support/measure.js';
 import { openWorkspace, type Workspace } from '../support/workspace.js';
 import { ensureBuilt } from './broker-process.js';
-import { niceness } from './priority.js';
+import { niceness, realtimePriority } from './priority.js';
 
 /**
  * How a benchmark of compiled brokers starts: the build brought up to date, a scratch
@@ -27,7 +27,7 @@ export function beginBrokerRun(name: string): BrokerRun {
   const machine = {
     ...machineFacts(ws.fsType),
     loadAverageAtStart: fmt(loadavg()[0]),
-    priority: niceness === null ? 'normal' : `nice ${niceness}`,
+    priority: realtimePriority !== null ? `SCHED_FIFO ${realtimePriority}` : niceness === null ? 'normal' : `nice ${niceness}`,
   };
   return { started, progress, ws, machine, machineAtEnd: () => ({ ...machine, loadAverageAtEnd: fmt(loadavg()[0]) }) };
 }

@@ -27,3 +27,14 @@ export function envChoice<T extends string>(name: string, choices: readonly [T, 
   if (!(choices as readonly string[]).includes(raw)) throw new Error(`${name} must be ${choices.join(', ')}, not "${raw}"`);
   return raw as T;
 }
+
+/** Comma-separated integers of at least `min`, or `fallback` when unset. */
+export function envCounts(name: string, fallback: number[], min = 1): number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  return raw.split(',').map((item) => {
+    const n = Number(item.trim().replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be integers of at least ${min}, not "${raw}"`);
+    return n;
+  });
+}

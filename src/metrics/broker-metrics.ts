@@ -2,6 +2,7 @@ import { getHeapStatistics } from 'node:v8';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { transferStats } from '../native/file-transfer.js';
 import { logDescriptors } from '../storage/descriptor-cache.js';
+import { fetchWaitStats } from '../replication/fetch-waiters.js';
 
 let processMetrics: Registry | null = null;
 
@@ -40,6 +41,16 @@ function processRegistry(): Registry {
         this.inc({ event }, logDescriptors.stats[event] - counted[event]);
         counted[event] = logDescriptors.stats[event];
       }
+    },
+  });
+  let evaluated = 0;
+  new Counter({
+    name: 'sluice_fetch_parked_evaluations_total',
+    help: 'Times a parked fetch looked again at one of its partitions after it moved',
+    registers,
+    collect() {
+      this.inc(fetchWaitStats.evaluations - evaluated);
+      evaluated = fetchWaitStats.evaluations;
     },
   });
   return (processMetrics = registry);
@@ -297,13 +308,30 @@ export class BrokerMetrics {
     this.registry = Registry.merge([own, processRegistry()]);
   }
 
+  /*
+   * The per-request series, bound once per label value: prom-client hashes a label object on
+   * every call otherwise, garbage on every request that the young generation has to collect.
+   */
+  private readonly topicSeries = new Map<string, { messagesIn: Counter.Internal; bytesIn: Counter.Internal; bytesOut: Counter.Internal }>();
+  private readonly requestSeries = new Map<string, { count: Counter.Internal; seconds: Histogram.Internal<'request'> }>();
+
+  private seriesOfTopic(topic: string): { messagesIn: Counter.Internal; bytesIn: Counter.Internal; bytesOut: Counter.Internal } {
+    let s = this.topicSeries.get(topic);
+    if (!s) {
+      s = { messagesIn: this.messagesIn.labels(topic), bytesIn: this.bytesIn.labels(topic), bytesOut: this.bytesOut.labels(topic) };
+      this.topicSeries.set(topic, s);
+    }
+    return s;
+  }
+
   recordProduce(topic: string, records: number, bytes: number): void {
-    this.messagesIn.inc({ topic }, records);
-    this.bytesIn.inc({ topic }, bytes);
+    const s = this.seriesOfTopic(topic);
+    s.messagesIn.inc(records);
+    s.bytesIn.inc(bytes);
   }
 
   recordFetch(topic: string, bytes: number): void {
-    if (bytes > 0) this.bytesOut.inc({ topic }, bytes);
+    if (bytes > 0) this.seriesOfTopic(topic).bytesOut.inc(bytes);
   }
 
   /** Starts timing a request; the returned function ends it. */
@@ -316,7 +344,12 @@ export class BrokerMetrics {
   }
 
   startRequest(api: string): () => void {
-    this.requests.inc({ request: api });
-    return this.requestSeconds.startTimer({ request: api });
+    let s = this.requestSeries.get(api);
+    if (!s) {
+      s = { count: this.requests.labels(api), seconds: this.requestSeconds.labels(api) };
+      this.requestSeries.set(api, s);
+    }
+    s.count.inc();
+    return s.seconds.startTimer();
   }
 }

@@ -41,6 +41,11 @@ export interface ConnectionInfo {
   closeAfterResponses(reason: string): void;
   /** Reads nothing from the client for `ms` (a client over its quota, KIP-219: its channel is muted). */
   throttle(ms: number): void;
+  /**
+   * Aborted once the client has stopped sending or the connection is closed: a request parked
+   * on its behalf (a long poll) answers now instead of at max_wait.
+   */
+  readonly endedSignal: AbortSignal;
 }
 
 /**
@@ -110,6 +115,8 @@ export class Connection implements ConnectionInfo {
   private unmute: NodeJS.Timeout | null = null;
   private mutedUntil = 0;
   private frameDeadline: NodeJS.Timeout | null = null;
+  /** Made on first use: most connections never park a request. */
+  private endedController: AbortController | null = null;
   readonly remoteAddress: string;
   readonly remotePort: number;
   principal = ANONYMOUS_PRINCIPAL;
@@ -135,7 +142,14 @@ export class Connection implements ConnectionInfo {
     socket.on('close', () => {
       this.closed = true;
       if (this.frameDeadline) clearTimeout(this.frameDeadline);
+      this.endedController?.abort();
     });
+  }
+
+  get endedSignal(): AbortSignal {
+    this.endedController ??= new AbortController();
+    if (this.closed || this.socket.readableEnded) this.endedController.abort();
+    return this.endedController.signal;
   }
 
   private onData(data: Buffer): void {
@@ -175,6 +189,7 @@ export class Connection implements ConnectionInfo {
    */
   private onEnd(): void {
     const unfinished = this.decoder.insideFrame;
+    this.endedController?.abort();
     void Promise.allSettled(this.pending).then(() => {
       if (this.closed) return;
       if (unfinished) this.close('the stream ended inside a frame');
@@ -253,6 +268,16 @@ export class Connection implements ConnectionInfo {
   }
 
   private async writeChunks(chunks: Chunk[]): Promise<void> {
+    // A response of Buffers only (its size prefix, its body) goes out in one writev: two writes
+    // wake the client twice, and on a busy machine it may run between them and wait for the rest.
+    // Nothing stays corked past this call, so sendfile's ordering is untouched.
+    if (chunks.every((c) => Buffer.isBuffer(c))) {
+      if (this.closed) return;
+      this.socket.cork();
+      for (const c of chunks) this.socket.write(c as Buffer);
+      this.socket.uncork();
+      return;
+    }
     for (const c of chunks) {
       if (this.closed) return;
       if (Buffer.isBuffer(c)) this.socket.write(c);

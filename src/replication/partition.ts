@@ -306,6 +306,11 @@ export class Partition {
     return () => this.appendListeners.delete(listener);
   }
 
+  /** Listeners registered now (parked fetches, acks=all waits): what closed connections must not leave behind. */
+  get listenerCount(): number {
+    return this.dataListeners.size + this.appendListeners.size;
+  }
+
   /** After truncation or DeleteRecords, the high watermark may not exceed the log end. */
   clampHighWatermark(): void {
     this.highWatermark = Math.min(Math.max(this.highWatermark, this.log.logStartOffset), this.log.logEndOffset);

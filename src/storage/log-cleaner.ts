@@ -31,7 +31,11 @@ import type { AbortedTxn } from './transaction-index.js';
  * A pass runs synchronously, fsyncs included: nothing else can touch the log while it runs
  * (no truncation or retention between building the map and using it), and readers see the
  * log before or after each swap, never during one. The price is an event loop blocked for the
- * length of the pass, which the caller bounds by how it schedules cleaning.
+ * length of the pass, so a pass is bounded: its key map holds at most `maxKeys` keys (Kafka's
+ * dedupe buffer), and the range stops before the dirty segment that would overflow it. The
+ * rest is left dirty for the following passes, each a slice of the work, with the loop free in
+ * between. The range shortened that way is what a log ending there would give, so every rule
+ * above holds as it is.
  */
 
 export interface CleanOptions {
@@ -39,7 +43,15 @@ export interface CleanOptions {
   upTo?: number;
   /** Told of each step of each segment swap (tests throw from it to simulate a crash). */
   onSwapStep?: SwapHook;
+  /** The key map's cap (default DEFAULT_MAX_KEYS); a segment's keys always fit, whatever it says. */
+  maxKeys?: number;
 }
+
+/**
+ * About 100 bytes a key in the map (a short string and a number): some 50 MB for a pass. It
+ * bounds both the memory and how long one pass holds the event loop.
+ */
+export const DEFAULT_MAX_KEYS = 500_000;
 
 export interface CleanStats {
   /** Where the key map started: the first offset not cleaned before this pass. */
@@ -57,6 +69,8 @@ export interface CleanStats {
   batchesRemoved: number;
   /** The earliest delete horizon of the tombstones kept, or Infinity: when a pass could next drop one. */
   nextDeleteHorizon: number;
+  /** The key map filled up: the pass stopped short of the cleanable range, whose rest is still dirty. */
+  capped: boolean;
 }
 
 /** The part of a log a pass may clean, and how much of it is dirty. */
@@ -144,17 +158,30 @@ class PassTransactions implements CleanedTransactions {
   }
 }
 
-function latestOffsets(segments: readonly LogSegment[], firstDirty: number, txns: CleanedTransactions): KeyOffsets {
+/**
+ * Each key's latest offset in the dirty part of `segments`, and how many of the segments it
+ * covers: it stops before the first dirty segment whose new keys would take it past `maxKeys`
+ * (never before the first one, so that every pass moves on).
+ */
+function latestOffsets(segments: readonly LogSegment[], firstDirty: number, txns: CleanedTransactions, maxKeys: number): { latest: KeyOffsets; covered: number } {
   const latest: KeyOffsets = new Map();
-  for (const segment of segments) {
+  let dirtySeen = false;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i];
     if (segment.nextOffset <= firstDirty) continue;
+    const own: KeyOffsets = new Map();
     forEachBatch(segment, (batch) =>
       forEachKeyedRecord(batch, txns, (key, offset) => {
-        if (offset >= firstDirty) latest.set(key, offset);
+        if (offset >= firstDirty) own.set(key, offset);
       }),
     );
+    let added = 0;
+    for (const key of own.keys()) if (!latest.has(key)) added++;
+    if (dirtySeen && latest.size + added > maxKeys) return { latest, covered: i };
+    for (const [key, offset] of own) latest.set(key, offset);
+    dirtySeen = true;
   }
-  return latest;
+  return { latest, covered: segments.length };
 }
 
 /** What cleaning one source segment removed; it counts only once the segment is replaced. */
@@ -260,7 +287,12 @@ class CleanedGroup {
  * cleanup.policy and dirty ratio (LogCleaner checks those). Moves log.cleanerCheckpoint.
  */
 export function cleanLog(log: PartitionLog, now: number, options: CleanOptions = {}): CleanStats {
-  const range = cleanableRange(log, options.upTo, now);
+  const whole = cleanableRange(log, options.upTo, now);
+  // Which aborted transactions the key map must skip: those of the whole range, a superset.
+  const transactions = new PassTransactions(whole.segments.length === 0 ? [] : log.abortedTransactions(whole.segments[0].baseOffset, whole.end));
+  const { latest, covered } = latestOffsets(whole.segments, whole.firstDirty, transactions, options.maxKeys ?? DEFAULT_MAX_KEYS);
+  const capped = covered < whole.segments.length;
+  const range = capped ? { ...whole, segments: whole.segments.slice(0, covered), end: whole.segments[covered].baseOffset } : whole;
   const stats: CleanStats = {
     firstDirtyOffset: range.firstDirty,
     cleanedUpTo: range.end,
@@ -274,12 +306,11 @@ export function cleanLog(log: PartitionLog, now: number, options: CleanOptions =
     batchesRewritten: 0,
     batchesRemoved: 0,
     nextDeleteHorizon: Infinity,
+    capped,
   };
   if (range.segments.length === 0) return stats;
-  // The key map reads only which transactions were aborted; the rewrite then tracks markers.
-  const transactions = new PassTransactions(log.abortedTransactions(range.segments[0].baseOffset, range.end));
   const rules: CompactionRules = {
-    latest: latestOffsets(range.segments, range.firstDirty, transactions),
+    latest,
     now,
     deleteRetentionMs: log.config.deleteRetentionMs,
     transactions,
@@ -311,6 +342,8 @@ export function cleanLog(log: PartitionLog, now: number, options: CleanOptions =
  * passes is in memory only: after a restart, tombstones wait for the dirty ratio to call.
  */
 export class LogCleaner {
+  constructor(private readonly maxKeys = DEFAULT_MAX_KEYS) {}
+
   private readonly lastPass = new WeakMap<PartitionLog, { end: number; nextDeleteHorizon: number }>();
 
   needsCleaning(log: PartitionLog, now: number, upTo?: number): boolean {
@@ -325,8 +358,10 @@ export class LogCleaner {
   /** Cleans `log` if it needs it; null if it did not. */
   cleanIfNeeded(log: PartitionLog, now: number, upTo?: number): CleanStats | null {
     if (!this.needsCleaning(log, now, upTo)) return null;
-    const stats = cleanLog(log, now, { upTo });
-    this.lastPass.set(log, { end: cleanableRange(log, upTo, now).end, nextDeleteHorizon: stats.nextDeleteHorizon });
+    const stats = cleanLog(log, now, { upTo, maxKeys: this.maxKeys });
+    // A capped pass left dirty segments behind: the next check must not take the range as done.
+    if (stats.capped) this.lastPass.delete(log);
+    else this.lastPass.set(log, { end: cleanableRange(log, upTo, now).end, nextDeleteHorizon: stats.nextDeleteHorizon });
     return stats;
   }
 }

@@ -827,3 +827,33 @@ test('a damaged segment is not cleaned, and the log is left as it was', async ()
   // would silently drop both of its batches.
   await damaged(() => 8, 0x80, /damaged/);
 });
+
+test('a capped key map cleans the range in slices that end as one uncapped pass does', async () => {
+  const { dir, cleanup } = tempDir('capped');
+  try {
+    const config = testConfig({ segmentMs: 5_000, cleanupCompact: true, minCleanableDirtyRatio: 0, deleteRetentionMs: 1_000 });
+    const capped = openLog(join(dir, 'capped'), config);
+    const whole = openLog(join(dir, 'whole'), config);
+    // Ten segments of three keys each, from a set of eight: later segments make earlier records obsolete.
+    for (let s = 0; s < 10; s++) {
+      for (const log of [capped, whole]) {
+        appendBatch(log, { compression: CompressionType.None, records: [0, 1, 2].map((i) => ({ key: `k${(s * 3 + i) % 8}`, value: `${s}.${i}` })) }, 100_000 + s * 10_000);
+      }
+    }
+    const cleaner = new LogCleaner(4);
+    const passes: CleanStats[] = [];
+    for (let now = 300_000; passes.length < 20; now += 1) {
+      const stats = cleaner.cleanIfNeeded(capped, now);
+      if (!stats) break;
+      passes.push(stats);
+    }
+    assert.ok(passes[0].capped, 'the first pass stops at the cap');
+    assert.ok(passes.length > 1 && passes.length < 20, `the range is cleaned in a few slices (${passes.length} passes)`);
+    for (let i = 1; i < passes.length; i++) assert.ok(passes[i].cleanedUpTo >= passes[i - 1].cleanedUpTo, 'each slice starts where the last stopped');
+    assert.ok(new LogCleaner().cleanIfNeeded(whole, 300_000));
+    assert.deepEqual(entries(snapshot(capped)), entries(snapshot(whole)));
+    await Promise.all([capped.close(), whole.close()]);
+  } finally {
+    cleanup();
+  }
+});

@@ -1,6 +1,6 @@
 import { apis } from '../../protocol/generated/api-table.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { FetchRequest } from '../../protocol/generated/messages/fetch-request.js';
+import type { FetchRequestFetchPartition, FetchRequest } from '../../protocol/generated/messages/fetch-request.js';
 import {
   createFetchResponse,
   createFetchResponsePartitionData,
@@ -10,6 +10,7 @@ import {
 import { StorageError } from '../../storage/storage-error.js';
 import type { BrokerContext } from '../broker-context.js';
 import type { Partition } from '../../replication/partition.js';
+import { ANSWER_NOW, waitForFetchable, type WatchedPartition } from '../../replication/fetch-waiters.js';
 import { currentLeader } from '../cluster-view.js';
 import { handler } from '../router.js';
 
@@ -21,8 +22,9 @@ const NO_REPLICA = -1;
 interface Built {
   response: FetchResponse;
   bytes: number;
-  hasError: boolean;
-  partitions: Partition[];
+  /** An error, or a replica to read from instead: no waiting. */
+  answerNow: boolean;
+  watched: WatchedPartition[];
 }
 
 /** Who fetches: a consumer (-1), or a follower by its broker id. */
@@ -49,12 +51,30 @@ function preferredReadReplica(ctx: BrokerContext, p: Partition, rackId: string):
   return local ?? NO_REPLICA;
 }
 
+/** The replica a requested partition is served from, or the error code to answer with. */
+function servingPartition(ctx: BrokerContext, name: string | null, wanted: FetchRequestFetchPartition, replicaId: number): Partition | number {
+  const p = name === null ? ErrorCode.UNKNOWN_TOPIC_ID : ctx.partitions.lookup(name, wanted.partition);
+  if (typeof p === 'number') return p;
+  // Followers fetch from the leader only; consumers from the leader or a following replica.
+  if (p.role === 'offline' || (replicaId >= 0 && !p.isLeader)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  return epochError(p, wanted.currentLeaderEpoch) || p;
+}
+
+/**
+ * How far a fetcher reads: a follower copies everything; a consumer reads what is committed,
+ * and read_committed only what no open transaction may still abort.
+ */
+function readLimit(p: Partition, replicaId: number, committedOnly: boolean): number {
+  return replicaId >= 0 ? p.log.logEndOffset : committedOnly ? p.lastStableOffset(true) : p.highWatermark;
+}
+
 /**
  * One pass over the requested partitions: file regions from each log, within
  * partition_max_bytes and max_bytes (the first non-empty partition always gets a whole batch,
  * KIP-74). A consumer reads up to the high watermark, from the leader or (KIP-392) a follower;
  * a follower reads up to the leader's log end, and its fetch offset tells the leader how far it
- * has come. Nothing is read into memory: records are file regions.
+ * has come. Nothing is read into memory: records are file regions. What it found in each
+ * partition is what a parked fetch starts watching from.
  */
 function build(ctx: BrokerContext, req: FetchRequest, version: number): Built {
   const response = createFetchResponse();
@@ -62,8 +82,8 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number): Built {
   const now = Date.now();
   let remaining = req.maxBytes;
   let bytes = 0;
-  let hasError = false;
-  const partitions: Partition[] = [];
+  let answerNow = false;
+  const watched: WatchedPartition[] = [];
   for (const t of req.topics) {
     const name = version >= 13 ? (ctx.metadata.topicById(t.topicId)?.name ?? null) : t.topic;
     const out: FetchResponsePartitionData[] = [];
@@ -74,20 +94,16 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number): Built {
       data.records = NO_RECORDS;
       data.abortedTransactions = req.isolationLevel === READ_COMMITTED ? [] : null;
       out.push(data);
-      let p = name === null ? ErrorCode.UNKNOWN_TOPIC_ID : ctx.partitions.lookup(name, wanted.partition);
-      // Followers fetch from the leader only; consumers from the leader or a following replica.
-      if (typeof p !== 'number' && (p.role === 'offline' || (replicaId >= 0 && !p.isLeader))) p = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-      if (typeof p !== 'number') p = epochError(p, wanted.currentLeaderEpoch) || p;
+      const p = servingPartition(ctx, name, wanted, replicaId);
       if (typeof p === 'number') {
         data.errorCode = p;
         data.highWatermark = -1n;
         data.lastStableOffset = -1n;
         data.logStartOffset = -1n;
         if (p === ErrorCode.NOT_LEADER_OR_FOLLOWER && name !== null) data.currentLeader = currentLeader(ctx, name, wanted.partition);
-        hasError = true;
+        answerNow = true;
         continue;
       }
-      partitions.push(p);
       const fetchOffset = Number(wanted.fetchOffset);
       if (replicaId >= 0) p.recordFetch(replicaId, fetchOffset, now);
       const committedOnly = replicaId < 0 && req.isolationLevel === READ_COMMITTED;
@@ -97,16 +113,33 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number): Built {
       data.logStartOffset = BigInt(p.log.logStartOffset);
       if (replicaId < 0 && version >= 11) {
         data.preferredReadReplica = preferredReadReplica(ctx, p, req.rackId);
-        if (data.preferredReadReplica !== NO_REPLICA) continue;
+        // Kafka answers at once too: the consumer has another replica to go to.
+        if (data.preferredReadReplica !== NO_REPLICA) {
+          answerNow = true;
+          continue;
+        }
       }
+      const evaluate = (): number => {
+        if (servingPartition(ctx, name, wanted, replicaId) !== p) return ANSWER_NOW;
+        const upTo = readLimit(p, replicaId, committedOnly);
+        if (upTo <= fetchOffset) return 0;
+        try {
+          return p.log.read(fetchOffset, wanted.partitionMaxBytes, upTo)?.byteLength ?? 0;
+        } catch (e) {
+          if (!(e instanceof StorageError)) throw e;
+          return ANSWER_NOW;
+        }
+      };
+      const w: WatchedPartition = { partition: p, evaluate, bytes: 0 };
+      watched.push(w);
       if (remaining <= 0 && bytes > 0) continue;
       try {
-        // A follower copies everything; a consumer reads what is committed, and read_committed
-        // only what no open transaction may still abort, told which aborted ones to skip.
-        const upTo = replicaId >= 0 ? p.log.logEndOffset : committedOnly ? stable : p.highWatermark;
+        // read_committed is also told which aborted transactions to skip.
+        const upTo = readLimit(p, replicaId, committedOnly);
         const region = p.log.read(fetchOffset, Math.min(wanted.partitionMaxBytes, Math.max(remaining, 0)), upTo);
         if (region) {
           data.records = region;
+          w.bytes = region.byteLength;
           bytes += region.byteLength;
           remaining -= region.byteLength;
           if (committedOnly) data.abortedTransactions = p.log.abortedTransactions(fetchOffset, upTo).map((t) => ({ producerId: t.producerId, firstOffset: BigInt(t.firstOffset) }));
@@ -115,11 +148,11 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number): Built {
         if (!(e instanceof StorageError)) throw e;
         // Anything else is the log's directory failing: this partition's answer says so.
         data.errorCode = e.kind === 'offset-out-of-range' ? ErrorCode.OFFSET_OUT_OF_RANGE : ErrorCode.KAFKA_STORAGE_ERROR;
-        hasError = true;
+        answerNow = true;
       }
     }
   }
-  return { response, bytes, hasError, partitions };
+  return { response, bytes, answerNow, watched };
 }
 
 function recordBytesOut(ctx: BrokerContext, res: FetchResponse): void {
@@ -137,33 +170,24 @@ function recordBytesOut(ctx: BrokerContext, res: FetchResponse): void {
  * which the protocol allows: clients then send full fetch requests.
  */
 export function fetchHandler(ctx: BrokerContext) {
-  return handler(apis.Fetch, 4, 17, async (req: FetchRequest, { version }) => {
+  return handler(apis.Fetch, 4, 17, async (req: FetchRequest, { version, connection }) => {
     if (req.sessionId !== 0 && req.sessionEpoch !== -1) {
       // An incremental fetch on a session we never created.
       const res = createFetchResponse();
       res.errorCode = ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
       return res;
     }
-    let built = build(ctx, req, version);
-    if (built.hasError || built.bytes >= req.minBytes || req.maxWaitMs <= 0 || built.partitions.length === 0) {
+    const built = build(ctx, req, version);
+    if (built.answerNow || built.bytes >= req.minBytes || req.maxWaitMs <= 0 || built.watched.length === 0) {
       recordBytesOut(ctx, built.response);
       return built.response;
     }
-    await new Promise<void>((resolve) => {
-      const stops: (() => void)[] = [];
-      const done = (): void => {
-        clearTimeout(timer);
-        for (const stop of stops) stop();
-        resolve();
-      };
-      const timer = setTimeout(done, req.maxWaitMs);
-      const recheck = (): void => {
-        built = build(ctx, req, version);
-        if (built.hasError || built.bytes >= req.minBytes) done();
-      };
-      // A follower waits for appends at the leader; a consumer for the high watermark to move.
-      const follower = fetcherOf(req, version) >= 0;
-      for (const p of built.partitions) stops.push(follower ? p.onAppend(recheck) : p.onNewData(recheck));
+    await waitForFetchable({
+      watched: built.watched,
+      minBytes: req.minBytes,
+      maxWaitMs: req.maxWaitMs,
+      follower: fetcherOf(req, version) >= 0,
+      signal: connection.endedSignal,
     });
     const final = build(ctx, req, version);
     recordBytesOut(ctx, final.response);

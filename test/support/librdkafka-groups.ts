@@ -179,6 +179,28 @@ export function consumers(members: GroupConsumer[]): Map<string, string[]> {
   return by;
 }
 
+/**
+ * Records a second member read although the first reader kept the partition from that read on:
+ * nothing but an offset older than the group's can explain those. A record read again after its
+ * partition was revoked from (or lost by) its first reader is at-least-once delivery, as
+ * auto-commit allows when the commit on revocation fails (a coordinator moving, a session expired).
+ */
+export function readAgainWithoutHandover(members: GroupConsumer[]): string[] {
+  const firstReader = new Map<string, { member: GroupConsumer; index: number }>();
+  const again: string[] = [];
+  for (const m of members) {
+    m.events.forEach((e, index) => {
+      if (e.event !== 'message') return;
+      const where = at(e.partition, e.offset);
+      const first = firstReader.get(where);
+      if (!first) return void firstReader.set(where, { member: m, index });
+      const handedOver = first.member.events.slice(first.index).some((later) => (later.event === 'revoked' || later.event === 'lost') && later.partitions.includes(e.partition));
+      if (!handedOver) again.push(`${where} by ${first.member.name} and ${m.name}`);
+    });
+  }
+  return again;
+}
+
 /** Runs one admin.py subcommand and returns the JSON it printed. */
 export async function groupAdmin<T>(bootstrap: string, args: string[], timeoutMs = 60_000): Promise<T> {
   const result = await runCommand(PYTHON, scriptArgs('admin.py', [bootstrap, ...args]), { timeoutMs });

@@ -183,23 +183,11 @@ export class EmbeddedMetadataStore implements MetadataStore {
   }
 
   async setGroupConfigs(groupId: string, configs: Record<string, string>): Promise<void> {
-    const before = this.image.groupConfigs.get(groupId);
-    const put = (c: Record<string, string> | undefined) => (c === undefined || Object.keys(c).length === 0 ? this.image.groupConfigs.delete(groupId) : this.image.groupConfigs.set(groupId, c));
-    this.commit(
-      () => put(configs),
-      () => put(before),
-      noChanges(),
-    );
+    this.replaceEntry(this.image.groupConfigs, groupId, configs);
   }
 
   async setClientQuotas(entity: string, quotas: Record<string, number>): Promise<void> {
-    const before = this.image.clientQuotas.get(entity);
-    const put = (q: Record<string, number> | undefined) => (q === undefined || Object.keys(q).length === 0 ? this.image.clientQuotas.delete(entity) : this.image.clientQuotas.set(entity, q));
-    this.commit(
-      () => put(quotas),
-      () => put(before),
-      noChanges(),
-    );
+    this.replaceEntry(this.image.clientQuotas, entity, quotas);
   }
 
   async changeAcls(added: AclImage[], removed: AclImage[]): Promise<void> {
@@ -219,11 +207,15 @@ export class EmbeddedMetadataStore implements MetadataStore {
   }
 
   async setScramCredentials(user: string, credentials: Record<string, ScramCredentialImage>): Promise<void> {
-    const before = this.image.scramCredentials.get(user);
-    const put = (c: Record<string, ScramCredentialImage> | undefined) =>
-      c === undefined || Object.keys(c).length === 0 ? this.image.scramCredentials.delete(user) : this.image.scramCredentials.set(user, c);
+    this.replaceEntry(this.image.scramCredentials, user, credentials);
+  }
+
+  /** Sets `key`'s entry of one of the image's keyed records, an empty record removing it, undone if the write fails. */
+  private replaceEntry<V extends object>(map: Map<string, V>, key: string, value: V): void {
+    const before = map.get(key);
+    const put = (v: V | undefined) => (v === undefined || Object.keys(v).length === 0 ? map.delete(key) : map.set(key, v));
     this.commit(
-      () => put(credentials),
+      () => put(value),
       () => put(before),
       noChanges(),
     );

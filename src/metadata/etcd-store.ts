@@ -508,25 +508,21 @@ export class EtcdMetadataStore implements MetadataStore {
   }
 
   async setGroupConfigs(groupId: string, configs: Record<string, string>): Promise<void> {
-    await this.write('changing group configs', async () => {
-      const key = KEYS.groupConfigs(groupId);
-      const res = Object.keys(configs).length === 0 ? await this.ns.delete().key(key) : await this.ns.put(key).value(JSON.stringify(configs));
-      await this.seen(res.header.revision);
-    });
+    await this.replaceKey('changing group configs', KEYS.groupConfigs(groupId), configs);
   }
 
   async setClientQuotas(entity: string, quotas: Record<string, number>): Promise<void> {
-    await this.write('changing client quotas', async () => {
-      const key = KEYS.clientQuotas(entity);
-      const res = Object.keys(quotas).length === 0 ? await this.ns.delete().key(key) : await this.ns.put(key).value(JSON.stringify(quotas));
-      await this.seen(res.header.revision);
-    });
+    await this.replaceKey('changing client quotas', KEYS.clientQuotas(entity), quotas);
   }
 
   async setScramCredentials(user: string, credentials: Record<string, ScramCredentialImage>): Promise<void> {
-    await this.write('changing SCRAM credentials', async () => {
-      const key = KEYS.scramCredentials(user);
-      const res = Object.keys(credentials).length === 0 ? await this.ns.delete().key(key) : await this.ns.put(key).value(JSON.stringify(credentials));
+    await this.replaceKey('changing SCRAM credentials', KEYS.scramCredentials(user), credentials);
+  }
+
+  /** Writes `value` as JSON under `key`, an empty record deleting the key; resolves once the image has it. */
+  private async replaceKey(what: string, key: string, value: object): Promise<void> {
+    await this.write(what, async () => {
+      const res = Object.keys(value).length === 0 ? await this.ns.delete().key(key) : await this.ns.put(key).value(JSON.stringify(value));
       await this.seen(res.header.revision);
     });
   }

@@ -117,6 +117,28 @@ function alterConfigs<Req extends { resources: { resourceType: number; resourceN
 }
 
 /** Per-group checks of Describe-style group APIs: denied groups answered with GROUP_AUTHORIZATION_FAILED, the rest get their authorized operations. */
+/**
+ * ShareFetch and ShareAcknowledge: READ on the group, or the whole request is refused; then
+ * READ on each topic, the refused topics answered with TOPIC_AUTHORIZATION_FAILED per partition.
+ */
+function shareGroupTopics<
+  T extends { topicId: string; partitions: { partitionIndex: number }[] },
+  P extends { partitionIndex: number; errorCode: number },
+  Req extends { groupId: string | null; topics: T[] },
+  Res extends { responses: { topicId: string; partitions: P[] }[] },
+>(api: ApiEntry<Req, Res>, partitionData: () => P): ApiRule {
+  return rule(api, [need('GROUP', 'READ', 'GROUP_AUTHORIZATION_FAILED'), need('TOPIC', 'READ', 'TOPIC_AUTHORIZATION_FAILED')], (req, c) => {
+    if (!c.allowed(RT.GROUP, req.groupId ?? '', Op.READ)) return topLevel(api, E.GROUP_AUTHORIZATION_FAILED);
+    const [allowed, denied] = byTopic(req.topics, (t) => c.topicName(t.topicId), c, Op.READ);
+    return {
+      serve: { ...req, topics: allowed },
+      patch: (res) => {
+        for (const t of denied) res.responses.push({ topicId: t.topicId, partitions: t.partitions.map((p) => ({ ...partitionData(), partitionIndex: p.partitionIndex, errorCode: E.TOPIC_AUTHORIZATION_FAILED })) });
+      },
+    };
+  });
+}
+
 function describeGroups<Req, Res extends { groups: { groupId: string; errorCode: number; authorizedOperations: number }[] }>(
   api: ApiEntry<Req, Res>,
   ids: (req: Req) => string[],
@@ -319,26 +341,8 @@ export const API_RULES: readonly ApiRule[] = [
   groupRead(apis.LeaveGroup),
   groupRead(apis.ConsumerGroupHeartbeat),
   groupRead(apis.ShareGroupHeartbeat),
-  rule(apis.ShareFetch, [need('GROUP', 'READ', 'GROUP_AUTHORIZATION_FAILED'), need('TOPIC', 'READ', 'TOPIC_AUTHORIZATION_FAILED')], (req, c) => {
-    if (!c.allowed(RT.GROUP, req.groupId ?? '', Op.READ)) return topLevel(apis.ShareFetch, E.GROUP_AUTHORIZATION_FAILED);
-    const [allowed, denied] = byTopic(req.topics, (t) => c.topicName(t.topicId), c, Op.READ);
-    return {
-      serve: { ...req, topics: allowed },
-      patch: (res) => {
-        for (const t of denied) res.responses.push({ topicId: t.topicId, partitions: t.partitions.map((p) => ({ ...createShareFetchResponsePartitionData(), partitionIndex: p.partitionIndex, errorCode: E.TOPIC_AUTHORIZATION_FAILED })) });
-      },
-    };
-  }),
-  rule(apis.ShareAcknowledge, [need('GROUP', 'READ', 'GROUP_AUTHORIZATION_FAILED'), need('TOPIC', 'READ', 'TOPIC_AUTHORIZATION_FAILED')], (req, c) => {
-    if (!c.allowed(RT.GROUP, req.groupId ?? '', Op.READ)) return topLevel(apis.ShareAcknowledge, E.GROUP_AUTHORIZATION_FAILED);
-    const [allowed, denied] = byTopic(req.topics, (t) => c.topicName(t.topicId), c, Op.READ);
-    return {
-      serve: { ...req, topics: allowed },
-      patch: (res) => {
-        for (const t of denied) res.responses.push({ topicId: t.topicId, partitions: t.partitions.map((p) => ({ ...createShareAcknowledgeResponsePartitionData(), partitionIndex: p.partitionIndex, errorCode: E.TOPIC_AUTHORIZATION_FAILED })) });
-      },
-    };
-  }),
+  shareGroupTopics(apis.ShareFetch, createShareFetchResponsePartitionData),
+  shareGroupTopics(apis.ShareAcknowledge, createShareAcknowledgeResponsePartitionData),
 
   describeGroups(apis.DescribeGroups, (r) => r.groups, (r, groups) => ({ ...r, groups }), (r) => r.includeAuthorizedOperations, createDescribeGroupsResponseDescribedGroup),
   describeGroups(apis.ConsumerGroupDescribe, (r) => r.groupIds, (r, groupIds) => ({ ...r, groupIds }), (r) => r.includeAuthorizedOperations, createConsumerGroupDescribeResponseDescribedGroup),

@@ -28,14 +28,19 @@ import type { AbortedTxn } from './transaction-index.js';
  *   the pass that set their delete horizon (the first to clean them) also removed every older
  *   record of their key, earlier in offset order: a pass cut short must be run again whole.
  *
- * A pass runs synchronously, fsyncs included: nothing else can touch the log while it runs
- * (no truncation or retention between building the map and using it), and readers see the
- * log before or after each swap, never during one. The price is an event loop blocked for the
- * length of the pass, so a pass is bounded: its key map holds at most `maxKeys` keys (Kafka's
- * dedupe buffer), and the range stops before the dirty segment that would overflow it. The
- * rest is left dirty for the following passes, each a slice of the work, with the loop free in
- * between. The range shortened that way is what a log ending there would give, so every rule
- * above holds as it is.
+ * A pass works in slices of at most SLICE_BYTES read, and the manager lets the event loop run
+ * between them (runInSlices). Each swap (fsyncs included) is one synchronous step: readers see
+ * the log before or after it, never during it. Between slices the log may change under the
+ * pass: retention, DeleteRecords or truncation removing what it read, or the log closing. Any
+ * such change (PartitionLog.layoutChanges) ends the pass at its next slice, its unfinished
+ * output discarded and the checkpoint left where it was; the next pass starts again.
+ * Segments it already swapped in stay: they were cleaned with the key map of every record
+ * before them, all of which were in the pass's range.
+ *
+ * The key map holds at most `maxKeys` keys (Kafka's dedupe buffer), and the range stops before
+ * the dirty segment that would overflow it: the rest is left dirty for the following passes.
+ * The range shortened that way is what a log ending there would give, so every rule above
+ * holds as it is.
  */
 
 export interface CleanOptions {
@@ -45,6 +50,8 @@ export interface CleanOptions {
   onSwapStep?: SwapHook;
   /** The key map's cap (default DEFAULT_MAX_KEYS); a segment's keys always fit, whatever it says. */
   maxKeys?: number;
+  /** Bytes read per slice (default SLICE_BYTES). */
+  sliceBytes?: number;
 }
 
 /**
@@ -122,18 +129,31 @@ export function dirtyRatio(range: CleanableRange): number {
   return total === 0 ? 0 : range.dirtyBytes / total;
 }
 
+/** How many bytes of segments a pass reads between two turns of the event loop. */
+export const SLICE_BYTES = 4 * 1024 * 1024;
+
+/** A pass's work between turns of the loop: each `yield` ends a slice. */
+type Slices<T> = Generator<void, T, undefined>;
+
 /**
- * Every batch of a segment, in order. A segment that does not end on a batch boundary is
- * damaged: cleaning it would silently drop what follows the damage.
+ * Every batch of a segment, in order, a slice at a time. A segment that does not end on a
+ * batch boundary is damaged: cleaning it would silently drop what follows the damage.
  */
-function forEachBatch(segment: LogSegment, visit: (batch: Buffer) => void): void {
-  let end = 0;
-  segment.scan(0, (b) => {
-    visit(segment.readBytes(b.position, b.size));
-    end = b.position + b.size;
-    return true;
-  });
-  if (end !== segment.size) throw new Error(`segment ${segment.baseOffset} of ${segment.dir} is damaged at position ${end}; not cleaning it`);
+function* eachBatch(segment: LogSegment, sliceBytes: number, visit: (batch: Buffer) => void): Slices<void> {
+  let position = 0;
+  while (position < segment.size) {
+    const sliceEnd = position + sliceBytes;
+    let next = position;
+    segment.scan(position, (b) => {
+      visit(segment.readBytes(b.position, b.size));
+      next = b.position + b.size;
+      return next < sliceEnd;
+    });
+    if (next === position) break;
+    position = next;
+    yield;
+  }
+  if (position !== segment.size) throw new Error(`segment ${segment.baseOffset} of ${segment.dir} is damaged at position ${position}; not cleaning it`);
 }
 
 /** The transactions of one pass: which were aborted, and which kept records up to their markers. */
@@ -163,14 +183,14 @@ class PassTransactions implements CleanedTransactions {
  * covers: it stops before the first dirty segment whose new keys would take it past `maxKeys`
  * (never before the first one, so that every pass moves on).
  */
-function latestOffsets(segments: readonly LogSegment[], firstDirty: number, txns: CleanedTransactions, maxKeys: number): { latest: KeyOffsets; covered: number } {
+function* latestOffsets(segments: readonly LogSegment[], firstDirty: number, txns: CleanedTransactions, maxKeys: number, sliceBytes: number): Slices<{ latest: KeyOffsets; covered: number }> {
   const latest: KeyOffsets = new Map();
   let dirtySeen = false;
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i];
     if (segment.nextOffset <= firstDirty) continue;
     const own: KeyOffsets = new Map();
-    forEachBatch(segment, (batch) =>
+    yield* eachBatch(segment, sliceBytes, (batch) =>
       forEachKeyedRecord(batch, txns, (key, offset) => {
         if (offset >= firstDirty) own.set(key, offset);
       }),
@@ -224,11 +244,11 @@ class CleanedGroup {
     );
   }
 
-  add(segment: LogSegment, rules: CompactionRules, stats: CleanStats): void {
+  *add(segment: LogSegment, rules: CompactionRules, stats: CleanStats, sliceBytes: number): Slices<void> {
     const removals: Removals = { records: 0, tombstones: 0, batchesRewritten: 0, batchesRemoved: 0 };
     this.sources.push({ segment, removals });
     const abortedAt = new Map(segment.txnIndex.all.map((t) => [t.lastOffset, t]));
-    forEachBatch(segment, (batch) => {
+    yield* eachBatch(segment, sliceBytes, (batch) => {
       const result = compactBatch(batch, rules);
       stats.recordsRead += result.records;
       removals.records += result.removed;
@@ -284,13 +304,17 @@ class CleanedGroup {
 
 /**
  * One compaction pass over `log` at time `now` (see the top of this file), whatever its
- * cleanup.policy and dirty ratio (LogCleaner checks those). Moves log.cleanerCheckpoint.
+ * cleanup.policy and dirty ratio (LogCleaner checks those), in slices. Moves
+ * log.cleanerCheckpoint, unless the log changed under the pass (then it returns null).
  */
-export function cleanLog(log: PartitionLog, now: number, options: CleanOptions = {}): CleanStats {
+export function* cleanPass(log: PartitionLog, now: number, options: CleanOptions = {}): Slices<CleanStats | null> {
+  let layout = log.layoutChanges;
   const whole = cleanableRange(log, options.upTo, now);
   // Which aborted transactions the key map must skip: those of the whole range, a superset.
   const transactions = new PassTransactions(whole.segments.length === 0 ? [] : log.abortedTransactions(whole.segments[0].baseOffset, whole.end));
-  const { latest, covered } = latestOffsets(whole.segments, whole.firstDirty, transactions, options.maxKeys ?? DEFAULT_MAX_KEYS);
+  const sliceBytes = options.sliceBytes ?? SLICE_BYTES;
+  const { latest, covered } = yield* latestOffsets(whole.segments, whole.firstDirty, transactions, options.maxKeys ?? DEFAULT_MAX_KEYS, sliceBytes);
+  if (log.layoutChanges !== layout) return null;
   const capped = covered < whole.segments.length;
   const range = capped ? { ...whole, segments: whole.segments.slice(0, covered), end: whole.segments[covered].baseOffset } : whole;
   const stats: CleanStats = {
@@ -316,20 +340,50 @@ export function cleanLog(log: PartitionLog, now: number, options: CleanOptions =
     transactions,
   };
   let group = new CleanedGroup(log, []);
+  let finished = false;
   try {
     for (const segment of range.segments) {
-      if (!group.fits(segment)) group = new CleanedGroup(log, group.finish(options.onSwapStep, stats));
-      group.add(segment, rules, stats);
+      if (!group.fits(segment)) {
+        group = new CleanedGroup(log, group.finish(options.onSwapStep, stats));
+        layout = log.layoutChanges;
+      }
+      yield* group.add(segment, rules, stats, sliceBytes);
+      if (log.layoutChanges !== layout) return null;
     }
-  } catch (e) {
-    group.abandon();
-    throw e;
+    finished = true;
+  } finally {
+    // Failed, interrupted by a change to the log, or stopped by its driver.
+    if (!finished) group.abandon();
   }
   const untouched = group.finish(options.onSwapStep, stats);
   // Left as they were, so still dirty: the next pass must see their records in its key map.
   if (untouched.length > 0) stats.cleanedUpTo = untouched[0].segment.baseOffset;
   log.cleanerCheckpoint = stats.cleanedUpTo;
   return stats;
+}
+
+/** A whole pass at once, the event loop held throughout (tools and tests). */
+export function cleanLog(log: PartitionLog, now: number, options: CleanOptions = {}): CleanStats {
+  const pass = cleanPass(log, now, options);
+  for (;;) {
+    const step = pass.next();
+    if (!step.done) continue;
+    if (step.value === null) throw new Error(`${log.dir} changed during a pass that held the event loop`);
+    return step.value;
+  }
+}
+
+/** Runs a pass a slice per turn of the event loop; `stopped` ends it early (its output discarded) with null. */
+export async function runInSlices<T>(pass: Slices<T>, stopped: () => boolean): Promise<T | null> {
+  for (;;) {
+    const step = pass.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (stopped()) {
+      pass.return(null as T);
+      return null;
+    }
+  }
 }
 
 /**
@@ -355,12 +409,12 @@ export class LogCleaner {
     return range.dirtyBytes > 0 && (dirtyRatio(range) > log.config.minCleanableDirtyRatio || compactionOverdue(log, range, now));
   }
 
-  /** Cleans `log` if it needs it; null if it did not. */
-  cleanIfNeeded(log: PartitionLog, now: number, upTo?: number): CleanStats | null {
+  /** Cleans `log` if it needs it, a slice per turn of the loop; null if it did not, or was stopped or interrupted. */
+  async cleanIfNeeded(log: PartitionLog, now: number, upTo?: number, stopped: () => boolean = () => false): Promise<CleanStats | null> {
     if (!this.needsCleaning(log, now, upTo)) return null;
-    const stats = cleanLog(log, now, { upTo, maxKeys: this.maxKeys });
-    // A capped pass left dirty segments behind: the next check must not take the range as done.
-    if (stats.capped) this.lastPass.delete(log);
+    const stats = await runInSlices(cleanPass(log, now, { upTo, maxKeys: this.maxKeys }), stopped);
+    // A pass cut short left dirty segments behind: the next check must not take the range as done.
+    if (stats === null || stats.capped) this.lastPass.delete(log);
     else this.lastPass.set(log, { end: cleanableRange(log, upTo, now).end, nextDeleteHorizon: stats.nextDeleteHorizon });
     return stats;
   }

@@ -156,6 +156,8 @@ export class LogManager {
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private readonly cleaner = new LogCleaner();
+  /** The cleaner passes running now, if any: one log at a time. */
+  private cleaning: Promise<number> | null = null;
 
   private constructor(private readonly opts: LogManagerOptions) {}
 
@@ -324,12 +326,14 @@ export class LogManager {
 
 
   private startBackgroundWork(): void {
-    const every = (ms: number, task: () => void): void => {
+    const every = (ms: number, task: () => unknown): void => {
+      const failed = (e: unknown): void => log.error({ err: e }, 'background log task failed');
       const t = setInterval(() => {
         try {
-          task();
+          const done = task();
+          if (done instanceof Promise) done.catch(failed);
         } catch (e) {
-          log.error({ err: e }, 'background log task failed');
+          failed(e);
         }
       }, ms);
       t.unref();
@@ -427,8 +431,7 @@ export class LogManager {
       try {
         work(l);
       } catch (e) {
-        if (fileSystemFailure(e, l.log.dir) === null) throw e;
-        log.warn({ partition: partitionKey(l.topic, l.partition), err: (e as Error).message }, `${what} failed`);
+        reportFailure(l, what, e);
       }
     }
   }
@@ -442,20 +445,32 @@ export class LogManager {
 
   /**
    * Compacts the logs of cleanup.policy=compact topics whose dirty share has grown past
-   * min.cleanable.dirty.ratio. Returns how many logs were cleaned.
+   * min.cleanable.dirty.ratio, one log at a time and each pass in slices, so the event loop
+   * keeps serving. A call while passes run joins them. Resolves to how many logs were cleaned.
    */
-  cleanLogs(now: number): number {
+  cleanLogs(now: number): Promise<number> {
+    this.cleaning ??= this.cleanEachLog(now).finally(() => (this.cleaning = null));
+    return this.cleaning;
+  }
+
+  private async cleanEachLog(now: number): Promise<number> {
     let cleaned = 0;
-    this.forEachOnline('log cleaning', (l) => {
-      const end = this.opts.cleanableEndOf;
-      const upTo = end ? (end(l.topic, l.partition) ?? l.log.recoveryPoint) : undefined;
-      const stats = this.cleaner.cleanIfNeeded(l.log, now, upTo);
-      if (stats) {
-        cleaned++;
-        log.info({ partition: partitionKey(l.topic, l.partition), ...stats }, 'log cleaned');
+    for (const l of [...this.logs.values()]) {
+      if (this.closed) break;
+      if (l.log.offline || this.logs.get(partitionKey(l.topic, l.partition)) !== l) continue;
+      try {
+        const end = this.opts.cleanableEndOf;
+        const upTo = end ? (end(l.topic, l.partition) ?? l.log.recoveryPoint) : undefined;
+        const stats = await this.cleaner.cleanIfNeeded(l.log, now, upTo, () => this.closed);
+        if (stats) {
+          cleaned++;
+          log.info({ partition: partitionKey(l.topic, l.partition), ...stats }, 'log cleaned');
+        }
+      } catch (e) {
+        reportFailure(l, 'log cleaning', e);
       }
-    });
-    if (cleaned > 0) this.writeCheckpoints();
+    }
+    if (cleaned > 0 && !this.closed) this.writeCheckpoints();
     return cleaned;
   }
 
@@ -653,6 +668,8 @@ export class LogManager {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    // A pass in progress stops at its next slice, leaving no output behind.
+    await this.cleaning;
     const logs = [...this.logs.entries()];
     const closing = await Promise.allSettled(logs.map(([, l]) => l.log.close()));
     const unclean = new Set(this.writeCheckpoints());
@@ -702,6 +719,12 @@ export class LockedLogDirs {
   release(): void {
     for (const dir of this.dirs) releaseLock(dir, true);
   }
+}
+
+/** A log's background task failed: a failed directory is reported (it goes offline elsewhere), anything else is a bug. */
+function reportFailure(l: ManagedLog, what: string, e: unknown): void {
+  if (fileSystemFailure(e, l.log.dir) === null) throw e;
+  log.warn({ partition: partitionKey(l.topic, l.partition), err: (e as Error).message }, `${what} failed`);
 }
 
 function processAlive(pid: number): boolean {

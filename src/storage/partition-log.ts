@@ -93,6 +93,12 @@ export class PartitionLog {
   private readonly groupCommit: GroupCommit;
   private readonly header = new RecordBatchHeader();
   private closed = false;
+  /**
+   * Counts changes to which segments hold which offsets, other than appends and rolls: a
+   * truncation, deletion, swap or close. A log cleaner pass spread over several turns of the
+   * event loop gives up when it moves.
+   */
+  layoutChanges = 0;
   readonly loadReport: LoadReport;
   /** What follows this log's rolls, truncations and close: producer state, the leader epoch cache. */
   private readonly listeners: PartitionLogListener[] = [];
@@ -217,6 +223,7 @@ export class PartitionLog {
     const inPlace = at >= 0 && at + old.length < this.segments.length && old.every((s, i) => this.segments[at + i] === s);
     if (!inPlace || replacement.baseOffset !== old[0].baseOffset) throw new Error(`${this.dir}: the segments to replace are not the log's`);
     this.segments.splice(at, old.length, replacement);
+    this.layoutChanges++;
   }
 
   /** The segments' base offsets, oldest first (for tools and tests). */
@@ -288,6 +295,7 @@ export class PartitionLog {
   goOffline(reason: string): void {
     if (this.offlineReason !== null) return;
     this.offlineReason = reason;
+    this.layoutChanges++;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     for (const s of this.segments) s.abandon();
   }
@@ -580,6 +588,7 @@ export class PartitionLog {
   truncateTo(offset: number): void {
     this.guarded(() => {
       if (offset >= this.logEndOffset) return;
+      this.layoutChanges++;
       if (offset <= this.segments[0].baseOffset) {
         this.truncateFullyAndStartAt(offset);
         return;
@@ -603,6 +612,7 @@ export class PartitionLog {
   /** Drops everything and starts the log again at `offset`. */
   truncateFullyAndStartAt(offset: number): void {
     this.guarded(() => {
+      this.layoutChanges++;
       for (const s of this.segments) s.delete();
       this.segments = [LogSegment.create(this.dir, offset, this.config)];
       this.logStartOffset = offset;
@@ -620,6 +630,7 @@ export class PartitionLog {
     this.guarded(() => {
       if (offset > this.logEndOffset) throw new StorageError('offset-out-of-range', `offset ${offset} is past the log end ${this.logEndOffset}`);
       if (offset <= this.logStartOffset) return;
+      this.layoutChanges++;
       this.logStartOffset = offset;
       if (this.active.nextOffset <= offset && !this.active.isEmpty) this.roll(this.logEndOffset);
       this.deleteSegmentsWhile((s) => s.nextOffset <= this.logStartOffset);
@@ -631,6 +642,7 @@ export class PartitionLog {
     let deleted = 0;
     while (this.segments.length > 1 && doomed(this.segments[0])) {
       this.segments.shift()!.delete();
+      this.layoutChanges++;
       deleted++;
     }
     if (this.segments[0].baseOffset > this.logStartOffset) this.logStartOffset = this.segments[0].baseOffset;
@@ -662,6 +674,7 @@ export class PartitionLog {
   /** Flushes, trims the active segment's preallocation and closes every file. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.layoutChanges++;
     if (this.offline) {
       // Its files were let go when the directory failed.
       this.closed = true;
@@ -679,6 +692,7 @@ export class PartitionLog {
   /** Closes without flushing and removes the directory (DeleteTopics). */
   deleteAll(): void {
     this.closed = true;
+    this.layoutChanges++;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (!this.offline) for (const s of this.segments) s.delete();
     this.segments = [];

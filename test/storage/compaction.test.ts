@@ -7,7 +7,7 @@ import { CompressionType } from '../../src/protocol/compression/index.js';
 import type { TimestampType } from '../../src/protocol/records/batch-layout.js';
 import { batchSpans } from '../../src/protocol/records/batch-spans.js';
 import { decodeRecordBatch, encodeRecordBatch } from '../../src/protocol/records/record-batch.js';
-import { cleanableRange, cleanLog, dirtyRatio, LogCleaner, type CleanStats } from '../../src/storage/log-cleaner.js';
+import { cleanableRange, cleanLog, cleanPass, dirtyRatio, LogCleaner, runInSlices, type CleanStats } from '../../src/storage/log-cleaner.js';
 import type { LogConfig } from '../../src/storage/log-config.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import type { SwapHook, SwapStep } from '../../src/storage/segment-swap.js';
@@ -683,28 +683,28 @@ test('LogCleaner cleans when the dirty ratio passes min.cleanable.dirty.ratio or
     add('a', '1');
     add('b', '1');
     add('a', '2');
-    assert.equal(cleaner.cleanIfNeeded(log, clock), null, 'cleanup.policy=delete alone: never');
+    assert.equal(await cleaner.cleanIfNeeded(log, clock), null, 'cleanup.policy=delete alone: never');
     log.config = config;
-    const first = cleaner.cleanIfNeeded(log, clock);
+    const first = await cleaner.cleanIfNeeded(log, clock);
     assert.ok(first, 'everything is dirty');
     assert.equal(log.cleanerCheckpoint, 2);
-    assert.equal(cleaner.cleanIfNeeded(log, clock), null, 'nothing dirty');
+    assert.equal(await cleaner.cleanIfNeeded(log, clock), null, 'nothing dirty');
     add('b', null);
     add('c', '1');
     // Clean: a=2 at 2 (one segment after merging). Dirty: the tombstone's segment, no bigger than the clean part.
     const range = cleanableRange(log);
     assert.ok(range.dirtyBytes > 0 && range.dirtyBytes / (range.dirtyBytes + range.cleanBytes) <= 0.5, `dirty ${range.dirtyBytes}, clean ${range.cleanBytes}`);
-    assert.equal(cleaner.cleanIfNeeded(log, clock), null, 'dirty ratio not above 0.5');
+    assert.equal(await cleaner.cleanIfNeeded(log, clock), null, 'dirty ratio not above 0.5');
     log.config = { ...config, minCleanableDirtyRatio: dirtyRatio(range) };
-    assert.equal(cleaner.cleanIfNeeded(log, clock), null, 'a ratio equal to min.cleanable.dirty.ratio is not above it (as in Kafka)');
+    assert.equal(await cleaner.cleanIfNeeded(log, clock), null, 'a ratio equal to min.cleanable.dirty.ratio is not above it (as in Kafka)');
     log.config = config;
     add('d', '1');
-    const second = cleaner.cleanIfNeeded(log, clock);
+    const second = await cleaner.cleanIfNeeded(log, clock);
     assert.ok(second && second.nextDeleteHorizon === clock + 1_000, 'dirty ratio above 0.5: cleaned, the tombstone stamped');
-    assert.equal(cleaner.cleanIfNeeded(log, clock + 999), null);
-    const third = cleaner.cleanIfNeeded(log, clock + 1_000);
+    assert.equal(await cleaner.cleanIfNeeded(log, clock + 999), null);
+    const third = await cleaner.cleanIfNeeded(log, clock + 1_000);
     assert.ok(third && third.tombstonesRemoved === 1, 'the horizon alone calls for a pass');
-    assert.equal(cleaner.cleanIfNeeded(log, clock + 5_000), null);
+    assert.equal(await cleaner.cleanIfNeeded(log, clock + 5_000), null);
 
     // Truncation pulls the checkpoint back: the records written after it are new to the cleaner.
     const checkpoint = log.cleanerCheckpoint;
@@ -730,11 +730,11 @@ test('max.compaction.lag.ms: a dirty record that old calls for a pass whatever t
       add('c', '1', 180_000);
       if (maxCompactionLagMs === Number.POSITIVE_INFINITY) {
         assert.equal(log.inactiveSegments().length, 0, 'segment.ms alone: nothing rolled');
-        assert.equal(cleaner.cleanIfNeeded(log, 1_000_000), null);
+        assert.equal(await cleaner.cleanIfNeeded(log, 1_000_000), null);
       } else {
         assert.equal(log.inactiveSegments().length, 2, 'each record 30 s past its segment\'s first rolled it');
-        assert.equal(cleaner.cleanIfNeeded(log, 129_999), null, 'the oldest dirty record is not 30 s old yet');
-        const pass = cleaner.cleanIfNeeded(log, 130_000);
+        assert.equal(await cleaner.cleanIfNeeded(log, 129_999), null, 'the oldest dirty record is not 30 s old yet');
+        const pass = await cleaner.cleanIfNeeded(log, 130_000);
         assert.ok(pass && pass.recordsRemoved === 1, 'overdue: cleaned below the dirty ratio');
         assert.deepEqual(entries(snapshot(log)).map((e) => `${e.key}=${e.value}`), ['a=2', 'c=1']);
       }
@@ -754,18 +754,18 @@ test('a pass that leaves segments with nothing to keep is not repeated until lat
     add('x', '1', 100_000);
     add('x', null, 110_000);
     add('y', '1', 120_000);
-    const first = cleaner.cleanIfNeeded(log, 200_000);
+    const first = await cleaner.cleanIfNeeded(log, 200_000);
     assert.ok(first && first.nextDeleteHorizon === 201_000, 'x=1 removed, its tombstone stamped');
     // Past the horizon the tombstone would go, but it is all the cleanable range holds: the
     // segment is left as it is (and dirty), and nothing is counted as removed.
-    const second = cleaner.cleanIfNeeded(log, 201_000);
+    const second = await cleaner.cleanIfNeeded(log, 201_000);
     assert.ok(second, 'the horizon calls for a pass');
     assert.deepEqual([second.cleanedUpTo, second.segmentsWritten, second.tombstonesRemoved, second.recordsRemoved], [0, 0, 0, 0]);
     assert.equal(log.cleanerCheckpoint, 0);
     assert.deepEqual(entries(snapshot(log)).map((e) => `${e.key}=${e.value}`), ['x=null', 'y=1']);
-    assert.equal(cleaner.cleanIfNeeded(log, 202_000), null, 'all dirty, but the same range: no pass');
+    assert.equal(await cleaner.cleanIfNeeded(log, 202_000), null, 'all dirty, but the same range: no pass');
     add('z', '1', 130_000);
-    const third = cleaner.cleanIfNeeded(log, 203_000);
+    const third = await cleaner.cleanIfNeeded(log, 203_000);
     assert.ok(third && third.tombstonesRemoved === 1, 'with y=1 now cleanable, the tombstone goes');
     assert.deepEqual(entries(snapshot(log)).map((e) => `${e.key}=${e.value}`), ['y=1', 'z=1']);
     await log.close();
@@ -843,16 +843,73 @@ test('a capped key map cleans the range in slices that end as one uncapped pass 
     const cleaner = new LogCleaner(4);
     const passes: CleanStats[] = [];
     for (let now = 300_000; passes.length < 20; now += 1) {
-      const stats = cleaner.cleanIfNeeded(capped, now);
+      const stats = await cleaner.cleanIfNeeded(capped, now);
       if (!stats) break;
       passes.push(stats);
     }
     assert.ok(passes[0].capped, 'the first pass stops at the cap');
     assert.ok(passes.length > 1 && passes.length < 20, `the range is cleaned in a few slices (${passes.length} passes)`);
     for (let i = 1; i < passes.length; i++) assert.ok(passes[i].cleanedUpTo >= passes[i - 1].cleanedUpTo, 'each slice starts where the last stopped');
-    assert.ok(new LogCleaner().cleanIfNeeded(whole, 300_000));
+    assert.ok(await new LogCleaner().cleanIfNeeded(whole, 300_000));
     assert.deepEqual(entries(snapshot(capped)), entries(snapshot(whole)));
     await Promise.all([capped.close(), whole.close()]);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a pass runs in slices with the event loop free between them, and gives up, leaving no output, when the log changes under it', async () => {
+  const { dir, cleanup } = tempDir('slices');
+  try {
+    const config = testConfig({ segmentMs: 5_000, cleanupCompact: true, minCleanableDirtyRatio: 0, deleteRetentionMs: 1_000 });
+    const names = ['sliced', 'interrupted', 'stopped', 'reference'] as const;
+    const logs = Object.fromEntries(names.map((n) => [n, openLog(join(dir, n), config)])) as Record<(typeof names)[number], PartitionLog>;
+    // Twelve segments of keys from a set of twenty: later segments make earlier records obsolete.
+    for (let s = 0; s < 12; s++) {
+      for (const log of Object.values(logs)) {
+        for (let b = 0; b < 4; b++) {
+          appendBatch(log, { compression: CompressionType.None, records: [0, 1, 2].map((i) => ({ key: `k${(s * 12 + b * 3 + i) % 20}`, value: long(`${s}.${b}.${i}`) })) }, 100_000 + s * 10_000 + b);
+        }
+      }
+    }
+    const now = 300_000;
+    const sliceBytes = 512;
+    const cleanedFiles = (log: PartitionLog) => readdirSync(log.dir).filter((f) => f.includes('.cleaned'));
+
+    // Uninterrupted: many turns of the loop, and the same result as a pass that holds the loop.
+    let turns = 0;
+    const sliced = await runInSlices(cleanPass(logs.sliced, now, { sliceBytes }), () => (turns++, false));
+    const reference = cleanLog(logs.reference, now);
+    assert.ok(sliced && turns > 20, `${turns} turns of the event loop`);
+    assert.deepEqual({ ...sliced }, { ...reference });
+    assert.deepEqual(entries(snapshot(logs.sliced)), entries(snapshot(logs.reference)));
+
+    // Records deleted (DeleteRecords) while the pass writes its output: it gives up at once.
+    const cut = logs.interrupted.segmentBaseOffsets()[1];
+    let changed = false;
+    const interrupted = await runInSlices(cleanPass(logs.interrupted, now, { sliceBytes }), () => {
+      if (!changed && cleanedFiles(logs.interrupted).length > 0) {
+        logs.interrupted.deleteRecordsBefore(cut);
+        changed = true;
+      }
+      return false;
+    });
+    assert.ok(changed, 'the change came while the pass was writing a cleaned segment');
+    assert.equal(interrupted, null);
+    assert.equal(logs.interrupted.cleanerCheckpoint, 0, 'the checkpoint stays');
+    assert.deepEqual(cleanedFiles(logs.interrupted), []);
+    const again = cleanLog(logs.interrupted, now);
+    assert.ok(again.recordsRemoved > 0, 'the next pass does the work');
+    assert.ok(entries(snapshot(logs.interrupted)).every((e) => e.offset >= cut));
+
+    // Stopped by its driver (the broker shutting down): nothing of the log changes.
+    const before = entries(snapshot(logs.stopped));
+    let m = 0;
+    assert.equal(await runInSlices(cleanPass(logs.stopped, now, { sliceBytes }), () => ++m > turns / 2), null);
+    assert.deepEqual(cleanedFiles(logs.stopped), []);
+    assert.deepEqual(entries(snapshot(logs.stopped)), before);
+    assert.equal(logs.stopped.cleanerCheckpoint, 0);
+    await Promise.all(Object.values(logs).map((l) => l.close()));
   } finally {
     cleanup();
   }

@@ -140,7 +140,7 @@ test('compacted logs are cleaned through the manager and the cleaner checkpoint 
       log.append(makeBatch(`s${i}`, 3, Date.now(), { key: (j) => `key-${j}`, valueBytes: 40 }), { leaderEpoch: 0, now: Date.now(), assignOffsets: true });
     }
     const before = log.size;
-    assert.equal(m.cleanLogs(Date.now()), 1);
+    assert.equal(await m.cleanLogs(Date.now()), 1);
     assert.ok(log.size < before / 4, `cleaned from ${before} to ${log.size} bytes`);
     assert.ok(log.cleanerCheckpoint > 0);
     await m.close();

@@ -11,8 +11,11 @@ import { spawnPrioritized } from '../broker/priority.js';
 
 const SHARED_SOURCE = join(PACKAGE_ROOT, 'bench/support/rdkafka-bench.c');
 
-/** Compiles `source` (relative to the package) into `dir`/`name`; warnings are errors, so the tool stays clean. */
-export function buildGenerator(dir: string, name: string, source: string): string {
+/**
+ * Compiles `source` (relative to the package) into `dir`/`name`, linked with `libs` as well;
+ * warnings are errors, so the tool stays clean.
+ */
+export function buildGenerator(dir: string, name: string, source: string, libs: readonly string[] = []): string {
   let flags: string[];
   try {
     flags = execFileSync('pkg-config', ['--cflags', '--libs', 'rdkafka'], { encoding: 'utf8' }).trim().split(/\s+/);
@@ -20,7 +23,7 @@ export function buildGenerator(dir: string, name: string, source: string): strin
     throw new Error('librdkafka was not found by pkg-config: apt-get install -y librdkafka-dev build-essential pkg-config');
   }
   const bin = join(dir, name);
-  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', bin, join(PACKAGE_ROOT, source), SHARED_SOURCE, ...flags, '-lpthread'], { stdio: ['ignore', 2, 2] });
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', bin, join(PACKAGE_ROOT, source), SHARED_SOURCE, ...flags, ...libs, '-lpthread'], { stdio: ['ignore', 2, 2] });
   return bin;
 }
 

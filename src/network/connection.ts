@@ -104,6 +104,8 @@ const API_VERSIONS = 18;
  */
 export class Connection implements ConnectionInfo {
   private readonly decoder: FrameDecoder;
+  /** Whether responses are being gathered for one write at the end of this turn of the loop (writeCorked). */
+  private corked = false;
   /** Responses in request order; each settles to chunks to send, or null for none. */
   private readonly pending: Promise<Chunk[] | null>[] = [];
   private writing = false;
@@ -268,21 +270,36 @@ export class Connection implements ConnectionInfo {
   }
 
   private async writeChunks(chunks: Chunk[]): Promise<void> {
-    // A response of Buffers only (its size prefix, its body) goes out in one writev: two writes
-    // wake the client twice, and on a busy machine it may run between them and wait for the rest.
-    // Nothing stays corked past this call, so sendfile's ordering is untouched.
-    if (chunks.every((c) => Buffer.isBuffer(c))) {
-      if (this.closed) return;
-      this.socket.cork();
-      for (const c of chunks) this.socket.write(c as Buffer);
-      this.socket.uncork();
-      return;
-    }
     for (const c of chunks) {
       if (this.closed) return;
-      if (Buffer.isBuffer(c)) this.socket.write(c);
-      else await this.sender.send(this.socket, c as FileRegion);
+      if (Buffer.isBuffer(c)) this.writeCorked(c);
+      else {
+        // sendfile writes below the stream: what the stream holds must go first.
+        this.uncork();
+        await this.sender.send(this.socket, c as FileRegion);
+      }
     }
+  }
+
+  /**
+   * Responses finished in the same turn of the event loop leave in one writev. A client with
+   * many requests in flight gets its answers in one write, not one each (a write, and the
+   * client's wake-up, cost more than the answer itself); one answer alone leaves at the end of
+   * the turn, as it would have.
+   */
+  private writeCorked(chunk: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => this.uncork());
+    }
+    this.socket.write(chunk);
+  }
+
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
   }
 
   private applyBackpressure(): void {

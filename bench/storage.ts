@@ -1,9 +1,10 @@
 /**
  * Storage benchmarks: appends in both append modes and both flush modes against the machine's
  * raw write speed, serving a page-cached file to a loopback socket by read+write, mmap+write
- * and sendfile, and memory staying flat while gigabytes go through a partition log.
+ * and sendfile, memory staying flat while gigabytes go through a partition log, and one mmap
+ * segment's costs taken apart by way of warming it.
  *
- *   npm run bench:storage [-- --json[=file]] [-- --only=append,serve,flat]
+ *   npm run bench:storage [-- --json[=file]] [-- --only=append,serve,flat,warm]
  *
  * SLUICE_BENCH_FLAT_BYTES sets the size of the memory run (default 5 GB); SLUICE_BENCH_DIR
  * the parent of the scratch directory (default .bench/ in the repository).
@@ -20,6 +21,7 @@ import { runAppendBench, type AppendBenchOptions, type AppendReport } from './st
 import { formatAppendReport } from './storage/append-report.js';
 import { formatFlatMemoryReport, runFlatMemoryBench, type FlatMemoryReport } from './storage/flat-memory.js';
 import { formatServeReport, runServeBench, type ServeReport } from './storage/serve.js';
+import { formatWarmReport, runWarmBench, type WarmOptions, type WarmReport } from './storage/mmap-warm.js';
 import { evaluateTargets, formatTargets, type Targets } from './storage/targets.js';
 
 /**
@@ -40,9 +42,10 @@ const APPEND_OPTIONS: AppendBenchOptions = {
   segmentBytes: 128 * MiB,
 };
 const SERVE_OPTIONS = { fileBytes: GiB, runs: 5 };
+const WARM_OPTIONS: WarmOptions = { segmentBytes: APPEND_OPTIONS.segmentBytes, runs: 5 };
 const FLAT_BYTES = Number(process.env.SLUICE_BENCH_FLAT_BYTES ?? 5e9);
 if (!(FLAT_BYTES > 0)) throw new Error(`SLUICE_BENCH_FLAT_BYTES must be a positive number of bytes, not "${process.env.SLUICE_BENCH_FLAT_BYTES}"`);
-const SECTIONS = ['append', 'serve', 'flat'] as const;
+const SECTIONS = ['append', 'serve', 'flat', 'warm'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface StorageBenchReport {
@@ -52,6 +55,7 @@ interface StorageBenchReport {
   append: AppendReport | null;
   serve: ServeReport | null;
   flat: FlatMemoryReport | null;
+  warm: WarmReport | null;
   targets: Targets;
 }
 
@@ -79,6 +83,7 @@ async function main(): Promise<void> {
     const append = args.sections.has('append') ? await runAppendBench(ws, APPEND_OPTIONS, progress) : null;
     const serve = args.sections.has('serve') ? await runServeBench(ws, SERVE_OPTIONS, progress) : null;
     const flat = args.sections.has('flat') ? await runFlatMemoryBench(ws, FLAT_BYTES, progress) : null;
+    const warm = args.sections.has('warm') ? await runWarmBench(ws, WARM_OPTIONS, progress) : null;
     const report: StorageBenchReport = {
       date: started.toISOString(),
       seconds: (Date.now() - started.getTime()) / 1e3,
@@ -86,6 +91,7 @@ async function main(): Promise<void> {
       append,
       serve,
       flat,
+      warm,
       targets: evaluateTargets(append, serve),
     };
 
@@ -104,8 +110,14 @@ function print(report: StorageBenchReport): void {
       `${fmt(Number(m.loadAverageAtEnd))} at end; ${fmt(report.seconds)} s\n`,
   );
   if (m.fsType === 'tmpfs') console.log('WARNING: the scratch directory is on tmpfs: "disk" figures below are memory figures\n');
-  const { append, serve, flat } = report;
-  const sections = [append && formatAppendReport(append), serve && formatServeReport(serve), flat && formatFlatMemoryReport(flat), formatTargets(report.targets)];
+  const { append, serve, flat, warm } = report;
+  const sections = [
+    append && formatAppendReport(append),
+    serve && formatServeReport(serve),
+    flat && formatFlatMemoryReport(flat),
+    warm && formatWarmReport(warm),
+    formatTargets(report.targets),
+  ];
   console.log(sections.filter((s) => s).join('\n\n'));
 }
 

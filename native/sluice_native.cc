@@ -1,6 +1,7 @@
 // Sluice's native layer: sendfile(2) from segment files to sockets without blocking the event
-// loop, and mmap with madvise/mlock/msync for the RocketMQ-style append mode. Linux only; the
-// JS side falls back to pread/write when this addon is missing.
+// loop, and mmap with madvise/mlock/msync for the RocketMQ-style append mode, whose next segment
+// is made ready on the libuv threadpool. Linux only; the JS side falls back to pread/write when
+// this addon is missing.
 #include <napi.h>
 #include <uv.h>
 
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
 #include <unordered_map>
 
 namespace {
@@ -53,6 +55,119 @@ Napi::Error ErrnoError(Napi::Env env, int err, const char* what) {
   e.Set("errno", Napi::Number::New(env, -err));
   return e;
 }
+
+// A shared mapping as an external ArrayBuffer, unmapped when unmap() detaches it (never left to
+// the garbage collector, which does not see mapped memory).
+Napi::ArrayBuffer MappingBuffer(Napi::Env env, void* addr, size_t length) {
+  size_t* hint = new size_t(length);
+  return Napi::ArrayBuffer::New(
+      env, addr, length,
+      [](Napi::Env, void* data, size_t* len) {
+        munmap(data, *len);
+        delete len;
+      },
+      hint);
+}
+
+size_t PageSize() {
+  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return page;
+}
+
+// How a prepared mapping is faulted in (bench/storage/mmap-warm.ts measures each). Appends want
+// every page resident, writable and already dirty, so that a copy into it takes no fault.
+enum class Warm { kWriteTouch, kPopulateWrite, kTouch, kMapPopulate, kNone };
+
+bool ParseWarm(const std::string& name, Warm* warm) {
+  if (name == "write-touch") *warm = Warm::kWriteTouch;
+  else if (name == "populate-write") *warm = Warm::kPopulateWrite;
+  else if (name == "touch") *warm = Warm::kTouch;
+  else if (name == "map-populate") *warm = Warm::kMapPopulate;
+  else if (name == "none") *warm = Warm::kNone;
+  else return false;
+  return true;
+}
+
+// Writes a zero to the first byte of every page from user space: a write fault per page.
+void TouchPages(char* addr, size_t length) {
+  for (size_t at = 0; at < length; at += PageSize()) static_cast<volatile char*>(addr)[at] = 0;
+}
+
+// The work of prepareSegment, on a threadpool thread: nothing here touches JS.
+class PrepareWorker : public Napi::AsyncWorker {
+ public:
+  PrepareWorker(Napi::Function callback, std::string path, size_t length, Warm warm, bool lock)
+      : Napi::AsyncWorker(callback, "sluice.prepareSegment"), path_(std::move(path)), length_(length), warm_(warm), lock_(lock) {}
+
+  void Execute() override {
+    int fd = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Fail(errno, "open");
+    // Blocks reserved first: a page of a sparse file first touched through a mapping on a full
+    // disk raises SIGBUS; here the disk answers ENOSPC instead.
+    int err = posix_fallocate(fd, 0, static_cast<off_t>(length_));
+    if (err != 0) {
+      close(fd);
+      return Fail(err, "fallocate");
+    }
+    // Zeros written first put the pages in the page cache at write(2)'s speed; touching them
+    // through the mapping then only maps them, where a fault on a hole also allocates and zeroes.
+    if (warm_ == Warm::kWriteTouch && !WriteZeros(fd)) {
+      int writeErr = errno;
+      close(fd);
+      return Fail(writeErr, "write");
+    }
+    int flags = MAP_SHARED | (warm_ == Warm::kMapPopulate ? MAP_POPULATE : 0);
+    void* addr = mmap(nullptr, length_, PROT_READ | PROT_WRITE, flags, fd, 0);
+    int mapErr = errno;
+    // The mapping holds the file: the prepared segment costs no descriptor while it waits.
+    close(fd);
+    if (addr == MAP_FAILED) return Fail(mapErr, "mmap");
+    addr_ = static_cast<char*>(addr);
+    madvise(addr_, length_, MADV_SEQUENTIAL);
+    if (warm_ == Warm::kPopulateWrite && madvise(addr_, length_, MADV_POPULATE_WRITE) != 0) {
+      // Kernels before 5.14 do not know the advice: fault the pages in by hand instead.
+      if (errno != EINVAL) return Fail(errno, "madvise");
+      TouchPages(addr_, length_);
+    }
+    if (warm_ == Warm::kTouch || warm_ == Warm::kWriteTouch) TouchPages(addr_, length_);
+    if (lock_ && mlock(addr_, length_) != 0) return Fail(errno, "mlock");
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_ != 0) {
+      if (addr_ != nullptr) munmap(addr_, length_);
+      Callback().Call({ErrnoError(env, err_, what_).Value(), env.Null()});
+      return;
+    }
+    Callback().Call({env.Null(), MappingBuffer(env, addr_, length_)});
+  }
+
+ private:
+  bool WriteZeros(int fd) {
+    static const std::string zeros(1u << 20, '\0');
+    for (size_t at = 0; at < length_;) {
+      ssize_t n = pwrite(fd, zeros.data(), std::min(zeros.size(), length_ - at), static_cast<off_t>(at));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      at += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  void Fail(int err, const char* what) {
+    err_ = err;
+    what_ = what;
+  }
+
+  std::string path_;
+  size_t length_;
+  Warm warm_;
+  bool lock_;
+  char* addr_ = nullptr;
+  int err_ = 0;
+  const char* what_ = "";
+};
 
 // 0: done; 1: the socket is full, wait for POLLOUT; <0: -errno.
 int Pump(Transfer* t, int fd) {
@@ -121,8 +236,8 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
                              InstanceMethod("madvise", &SluiceNative::Madvise),
                              InstanceMethod("mlock", &SluiceNative::Mlock),
                              InstanceMethod("msync", &SluiceNative::Msync),
-                             InstanceMethod("pretouch", &SluiceNative::Pretouch),
                              InstanceMethod("fallocate", &SluiceNative::Fallocate),
+                             InstanceMethod("prepareSegment", &SluiceNative::PrepareSegment),
                          });
   }
 
@@ -186,8 +301,7 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
     return info.Env().Undefined();
   }
 
-  // mmap(fd, length, writable): a shared mapping as an external ArrayBuffer, unmapped when
-  // unmap() detaches it (never left to the garbage collector, which does not see mapped memory).
+  // mmap(fd, length, writable): a shared mapping of the file (see MappingBuffer).
   Napi::Value Mmap(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     int fd = info[0].As<Napi::Number>().Int32Value();
@@ -203,14 +317,7 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
       ErrnoError(env, errno, "mmap").ThrowAsJavaScriptException();
       return env.Null();
     }
-    size_t* hint = new size_t(static_cast<size_t>(length));
-    return Napi::ArrayBuffer::New(
-        env, addr, static_cast<size_t>(length),
-        [](Napi::Env, void* data, size_t* len) {
-          munmap(data, *len);
-          delete len;
-        },
-        hint);
+    return MappingBuffer(env, addr, static_cast<size_t>(length));
   }
 
   Napi::Value Unmap(const Napi::CallbackInfo& info) {
@@ -229,7 +336,7 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
       Napi::RangeError::New(info.Env(), "span outside the mapping").ThrowAsJavaScriptException();
       return false;
     }
-    static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_t page = PageSize();
     char* base = static_cast<char*>(ab.Data());
     size_t aligned = off - (off % page);
     *start = base + aligned;
@@ -280,23 +387,6 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
     return env.Undefined();
   }
 
-  // pretouch(ab, offset, length): faults in every page of the unused span of a mapping by
-  // writing a zero inside the span, so appends never stall on a page fault (RocketMQ's warm-up).
-  Napi::Value Pretouch(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    char* aligned;
-    size_t alignedLen;
-    if (!Span(info, &aligned, &alignedLen)) return env.Null();
-    static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
-    char* base = static_cast<char*>(ab.Data());
-    size_t off = info.Length() > 1 ? static_cast<size_t>(info[1].As<Napi::Number>().Int64Value()) : 0;
-    char* end = aligned + alignedLen;
-    // Bytes before `off` on its page may hold data: the first write lands at `off` itself.
-    for (volatile char* p = base + off; p < end; p = aligned + ((p - aligned) / page + 1) * page) *p = 0;
-    return env.Undefined();
-  }
-
   // fallocate(fd, offset, length): reserves the blocks of a span, so a full disk answers ENOSPC
   // here instead of raising SIGBUS later when a mapping first touches a page of a sparse file.
   Napi::Value Fallocate(const Napi::CallbackInfo& info) {
@@ -310,6 +400,29 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
     }
     int err = posix_fallocate(fd, offset, length);
     if (err != 0) ErrnoError(env, err, "fallocate").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  // prepareSegment(path, length, warm, mlock, callback): creates the file at `path` (or opens
+  // it), reserves and maps `length` bytes, faults them in as `warm` says and pins them when
+  // `mlock` is set, all on the threadpool; then callback(err, mapping). On failure nothing is
+  // left mapped; the file stays for the caller to remove.
+  Napi::Value PrepareSegment(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Warm warm;
+    if (info.Length() < 5 || !info[0].IsString() || !info[2].IsString() || !info[4].IsFunction() ||
+        !ParseWarm(info[2].As<Napi::String>().Utf8Value(), &warm)) {
+      Napi::TypeError::New(env, "prepareSegment(path, length, warm, mlock, callback)").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+    int64_t length = info[1].As<Napi::Number>().Int64Value();
+    if (length <= 0) {
+      Napi::RangeError::New(env, "prepareSegment: length must be positive").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+    auto* worker = new PrepareWorker(info[4].As<Napi::Function>(), info[0].As<Napi::String>().Utf8Value(),
+                                     static_cast<size_t>(length), warm, info[3].ToBoolean().Value());
+    worker->Queue();
     return env.Undefined();
   }
 };

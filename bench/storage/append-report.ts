@@ -14,7 +14,7 @@ export function formatAppendReport(r: AppendReport): string {
   const sizes = o.sizes.map((s) => `${sizeLabel(s.bytes)} of ${sizeLabel(s.batchBytes)} batches`).join(', ');
   return [
     `1. Append through PartitionLog: ${sizes}; segment.bytes ${sizeLabel(o.segmentBytes)}.`,
-    'Timed from log open, so segment creation (mmap: preallocate + pre-touch) and rolls count. Every run is',
+    'Timed from log open, so segment creation and rolls count (mmap: a next segment is prepared off the loop). Every run is',
     'preceded by sync(1) and an unmeasured write+delete of its size, so all find the page cache in the same state.',
     `"raw" = writeSync of 1 MiB buffers to a second file in the same directory, ${sizeLabel(INTERLEAVE_BYTES)} after every`,
     `${sizeLabel(INTERLEAVE_BYTES)} appended, timed apart: the same total size under the same conditions (median ${fmt(r.rawMbPerSec)} MB/s).`,

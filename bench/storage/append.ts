@@ -94,9 +94,10 @@ function preparePageCache(ws: Workspace, bytes: number): void {
 }
 
 /**
- * Opens a log for one run (timed: creating the first segment is, in mmap mode, preallocating
- * and pre-touching it, which every roll pays again), runs `body`, and deletes the log without
- * flushing, which drops its dirty pages so the next run starts from the same state.
+ * Opens a log for one run (timed: in mmap mode, creating a segment preallocates and maps it,
+ * and a segment that found no next segment prepared pays for its page faults in the appends),
+ * runs `body`, and deletes the log without flushing, which drops its dirty pages so the next
+ * run starts from the same state.
  */
 async function withLog(
   ws: Workspace,

@@ -4,6 +4,15 @@ import { resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../package-root.js';
 
 export type Advice = 'willneed' | 'sequential' | 'random' | 'dontneed';
+/**
+ * How prepareSegment faults a mapping in, so that appends copy into resident, writable pages:
+ * `touch` writes a zero to each page through the mapping; `write-touch` first writes the file
+ * full of zeros with write(2), then touches; `populate-write` is MADV_POPULATE_WRITE;
+ * `map-populate` is MAP_POPULATE, which on a shared mapping faults pages in read-only, so the
+ * first write to each still takes a fault; `none` leaves it all to the appends.
+ * bench/storage/mmap-warm.ts measures each.
+ */
+export type Warm = 'touch' | 'write-touch' | 'populate-write' | 'map-populate' | 'none';
 
 /** The C++ addon in native/: sendfile to sockets and mmap with its companions (Linux only). */
 export interface NativeAddon {
@@ -23,9 +32,15 @@ export interface NativeAddon {
   madvise(mapping: ArrayBuffer, offset: number, length: number, advice: Advice): void;
   mlock(mapping: ArrayBuffer, offset: number, length: number, lock: boolean): void;
   msync(mapping: ArrayBuffer, offset: number, length: number): void;
-  pretouch(mapping: ArrayBuffer, offset: number, length: number): void;
   /** Reserves the disk blocks of a span: a full disk fails here with ENOSPC, not with SIGBUS in a mapping. */
   fallocate(fd: number, offset: number, length: number): void;
+  /**
+   * On the threadpool: creates (or opens) the file at `path`, reserves `length` bytes, maps
+   * them shared, warms them and, with `mlock`, pins them; closes its descriptor (the mapping
+   * keeps the file) and calls back with the mapping. A failure leaves nothing mapped, but may
+   * leave the file.
+   */
+  prepareSegment(path: string, length: number, warm: Warm, mlock: boolean, callback: (err: NodeJS.ErrnoException | null, mapping: ArrayBuffer | null) => void): void;
 }
 
 export const ADDON_PATH = resolve(PACKAGE_ROOT, 'native/build/Release/sluice_native.node');

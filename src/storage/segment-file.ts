@@ -1,7 +1,9 @@
 import { fdatasync, fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { nativeAddon } from '../native/addon.js';
 import { logDescriptors, type CachedFile } from './descriptor-cache.js';
 import type { AppendMode } from './log-config.js';
+import { adoptNextSegment, dropNextSegment, prepareNextSegment, takeNextSegment } from './next-segment.js';
 
 /**
  * The `.log` file of a segment. Appends go into the page cache either by positional write
@@ -86,33 +88,27 @@ class WrittenSegmentFile implements SegmentFile {
   }
 }
 
-/** Pre-touch in steps of this size, each a bounded stretch of work. */
-const WARM_CHUNK = 4 * 1024 * 1024;
-
+/**
+ * Appends copy into a shared mapping of the whole segment. The mapping comes warm from
+ * next-segment.ts when a roll finds one prepared; otherwise it is mapped cold, and appends fault
+ * its pages in as they go. The segment's first append starts the preparation of its successor.
+ */
 class MappedSegmentFile implements SegmentFile {
   readonly mode = 'mmap' as const;
   private mapping: ArrayBuffer | null;
   private view: Buffer;
+  private successorRequested = false;
 
   constructor(
     readonly file: CachedFile,
     public size: number,
-    capacity: number,
-    mlock: boolean,
+    mapping: ArrayBuffer,
+    private readonly segmentBytes: number,
+    private readonly mlock: boolean,
   ) {
-    const addon = nativeAddon!;
-    // Blocks reserved up front: on a full disk, a page of a sparse file first touched through
-    // the mapping would raise SIGBUS and end the process.
-    this.mapping = file.use((fd) => {
-      addon.fallocate(fd, 0, capacity);
-      return addon.mmap(fd, capacity, true);
-    });
-    this.view = Buffer.from(this.mapping);
-    // Warm-up: fault in every page now, in chunks so that madvise's read-ahead limit does not
-    // cut it short, so appends later copy into resident memory without page faults.
-    addon.madvise(this.mapping, 0, capacity, 'sequential');
-    for (let at = size; at < capacity; at += WARM_CHUNK) addon.pretouch(this.mapping, at, Math.min(WARM_CHUNK, capacity - at));
-    if (mlock) addon.mlock(this.mapping, 0, capacity, true);
+    this.mapping = mapping;
+    this.view = Buffer.from(mapping);
+    adoptNextSegment(dirname(file.path), this);
   }
 
   get capacity(): number {
@@ -121,6 +117,11 @@ class MappedSegmentFile implements SegmentFile {
 
   append(data: Buffer): void {
     if (this.size + data.length > this.view.length) throw new Error('mapped segment is full');
+    // Not before: a partition that is never written to holds no second segment of page cache.
+    if (!this.successorRequested) {
+      this.successorRequested = true;
+      prepareNextSegment(dirname(this.file.path), this.segmentBytes, this.mlock, this);
+    }
     data.copy(this.view, this.size);
     this.size += data.length;
   }
@@ -145,6 +146,7 @@ class MappedSegmentFile implements SegmentFile {
   }
 
   seal(): void {
+    dropNextSegment(dirname(this.file.path), this);
     if (!this.mapping) return;
     // Unmap before trimming: a mapping that reaches past the end of its file raises SIGBUS.
     nativeAddon!.unmap(this.mapping);
@@ -159,6 +161,7 @@ class MappedSegmentFile implements SegmentFile {
   }
 
   abandon(): void {
+    dropNextSegment(dirname(this.file.path), this);
     if (this.mapping) nativeAddon!.unmap(this.mapping);
     this.mapping = null;
     this.view = Buffer.alloc(0);
@@ -167,17 +170,46 @@ class MappedSegmentFile implements SegmentFile {
 }
 
 /**
+ * Maps `capacity` bytes of `file` on the event loop, without faulting any in (which would take
+ * as long as writing them). Blocks are reserved first: on a full disk, a page of a sparse file
+ * first touched through the mapping would raise SIGBUS and end the process.
+ */
+function mapCold(file: CachedFile, capacity: number, mlock: boolean): ArrayBuffer {
+  const addon = nativeAddon!;
+  const mapping = file.use((fd) => {
+    addon.fallocate(fd, 0, capacity);
+    return addon.mmap(fd, capacity, true);
+  });
+  try {
+    addon.madvise(mapping, 0, capacity, 'sequential');
+    if (mlock) addon.mlock(mapping, 0, capacity, true);
+  } catch (e) {
+    addon.unmap(mapping);
+    throw e;
+  }
+  return mapping;
+}
+
+/**
  * Opens a segment's data file holding `size` valid bytes. mmap mode maps `capacity` bytes for
  * appends and needs the native addon: without it, the file is written in write mode instead.
+ * A new mmap segment (`size` 0) takes the prepared next segment when one is ready.
  */
 export function openSegmentFile(path: string, mode: AppendMode, size: number | null, capacity: number, mlock: boolean): SegmentFile {
-  const file = logDescriptors.file(path, true);
+  const mapped = mode === 'mmap' && nativeAddon !== null;
+  // Before the file is opened: taking it renames another file to `path`.
+  let prepared = mapped && size === 0 ? takeNextSegment(path, capacity, mlock) : null;
+  let file: CachedFile | null = null;
   try {
+    file = logDescriptors.file(path, true);
     const valid = size ?? file.use((fd) => fstatSync(fd).size);
-    if (mode === 'mmap' && nativeAddon) return new MappedSegmentFile(file, valid, Math.max(capacity, valid), mlock);
-    return new WrittenSegmentFile(file, valid);
+    if (!mapped) return new WrittenSegmentFile(file, valid);
+    const mapping = prepared ?? mapCold(file, Math.max(capacity, valid), mlock);
+    prepared = null;
+    return new MappedSegmentFile(file, valid, mapping, capacity, mlock);
   } catch (e) {
-    file.close();
+    if (prepared) nativeAddon!.unmap(prepared);
+    file?.close();
     throw e;
   }
 }

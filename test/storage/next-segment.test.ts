@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { nativeAddon } from '../../src/native/addon.js';
+import { nextSegmentsSettled, nextSegmentStats } from '../../src/storage/next-segment.js';
+import type { PartitionLog } from '../../src/storage/partition-log.js';
+import { appendGenerated, assertGeneratedPrefix, assertOnlySegmentFiles, openLog, readBatches, tempDir, testConfig } from '../support/storage-fixtures.js';
+
+/**
+ * In mmap append mode the next segment is prepared on the threadpool and taken by the roll.
+ * Without the addon, mmap mode writes instead and there is nothing to prepare: CI has it.
+ */
+const skip = nativeAddon ? false : 'the native addon is not built';
+const SEGMENT_BYTES = 64 * 1024;
+const CHILD = fileURLToPath(new URL('../support/next-segment-child.ts', import.meta.url));
+
+const nextFiles = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.next.tmp'));
+
+function mmapLog(dir: string, segmentBytes = SEGMENT_BYTES): PartitionLog {
+  return openLog(dir, testConfig({ appendMode: 'mmap', segmentBytes }));
+}
+
+/** Appends until the log has one more segment than it had. */
+function appendUntilRoll(log: PartitionLog): void {
+  const segments = log.segmentCount;
+  while (log.segmentCount === segments) appendGenerated(log, 1);
+}
+
+test('mmap append mode has the native addon in CI', () => {
+  if (process.env.CI) assert.ok(nativeAddon, 'the native addon must be built in CI: without it mmap mode is never exercised');
+});
+
+test('a roll takes the segment prepared while the active one filled, and a close leaves only segment files', { skip }, async () => {
+  const { dir, cleanup } = tempDir('next-roll');
+  try {
+    const log = mmapLog(dir);
+    appendGenerated(log, 1);
+    await nextSegmentsSettled();
+    assert.equal(nextFiles(dir).length, 1, 'the first append had the next segment prepared');
+    const taken = nextSegmentStats.taken;
+    for (let rolls = 0; rolls < 3; rolls++) {
+      const [prepared] = nextFiles(dir);
+      appendUntilRoll(log);
+      assert.equal(nextSegmentStats.taken, taken + rolls + 1, `roll ${rolls + 1} took the prepared segment`);
+      // Its first append already asked for the one after it, under another name.
+      assert.equal(existsSync(join(dir, prepared)), false, 'the prepared file became the segment');
+      appendGenerated(log, 2);
+      await nextSegmentsSettled();
+    }
+    const end = log.logEndOffset;
+    assert.equal(assertGeneratedPrefix(readBatches(log)), end);
+    await log.close();
+    assertOnlySegmentFiles(log);
+
+    const reopened = mmapLog(dir);
+    assert.equal(assertGeneratedPrefix(readBatches(reopened)), end, 'every batch is there after reopening');
+    appendUntilRoll(reopened);
+    await reopened.close();
+    assertOnlySegmentFiles(reopened);
+  } finally {
+    cleanup();
+  }
+});
+
+test('truncating, deleting or closing a log drops its next segment, ready or still being prepared', { skip }, async () => {
+  const { dir, cleanup } = tempDir('next-drop');
+  try {
+    // Ready, then the whole log truncated away: the new segment does not take it.
+    const log = mmapLog(dir);
+    appendGenerated(log, 5);
+    await nextSegmentsSettled();
+    assert.equal(nextFiles(dir).length, 1);
+    log.truncateFullyAndStartAt(100);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assertOnlySegmentFiles(log);
+    // A truncation inside the active segment rolls, and the roll takes the next segment.
+    appendGenerated(log, 5);
+    await nextSegmentsSettled();
+    const taken = nextSegmentStats.taken;
+    log.truncateTo(log.logEndOffset - 1);
+    assert.equal(nextSegmentStats.taken, taken + 1);
+    assert.deepEqual(nextFiles(dir), []);
+
+    // Still being prepared when the log closes (a large segment takes a while).
+    await log.close();
+    const big = mmapLog(dir, 64 << 20);
+    appendGenerated(big, 1);
+    await big.close();
+    await nextSegmentsSettled();
+    assertOnlySegmentFiles(big);
+
+    // Deleted while being prepared: nothing comes back once the preparation ends.
+    const doomed = mmapLog(dir, 64 << 20);
+    appendGenerated(doomed, 1);
+    doomed.deleteAll();
+    await nextSegmentsSettled();
+    assert.equal(existsSync(dir), false, 'the directory stays removed');
+  } finally {
+    cleanup();
+  }
+});
+
+test('a kill -9 while a next segment is being prepared, waiting, or just taken loses nothing and leaves no extra file', { skip, timeout: 60_000 }, async () => {
+  const cases = [
+    { phase: 'preparing', segmentBytes: 64 << 20 },
+    { phase: 'prepared', segmentBytes: SEGMENT_BYTES },
+    { phase: 'taken', segmentBytes: SEGMENT_BYTES },
+  ];
+  for (const { phase, segmentBytes } of cases) {
+    const { dir, cleanup } = tempDir(`next-kill-${phase}`);
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, phase, String(segmentBytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = once(child, 'exit');
+      const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+      const report = JSON.parse(line) as { logEndOffset: number; files: string[]; stats: typeof nextSegmentStats };
+      child.kill('SIGKILL');
+      await exited;
+      if (phase !== 'preparing') assert.equal(report.files.filter((n) => n.endsWith('.next.tmp')).length, 1, `${phase}: a next segment was in the directory`);
+      if (phase === 'taken') assert.ok(report.stats.taken >= 1, 'a roll took the prepared segment');
+
+      const log = openLog(dir, testConfig({ appendMode: 'mmap', segmentBytes }), false);
+      assert.equal(assertGeneratedPrefix(readBatches(log)), report.logEndOffset, `${phase}: every appended batch is there`);
+      assert.equal(log.logEndOffset, report.logEndOffset);
+      assert.deepEqual(nextFiles(dir), [], `${phase}: the load removed the prepared file`);
+      // A roll of 64 MiB would take too many small batches: that case only appends.
+      if (segmentBytes === SEGMENT_BYTES) appendUntilRoll(log);
+      else appendGenerated(log, 3);
+      await log.close();
+      await nextSegmentsSettled();
+      assertOnlySegmentFiles(log);
+    } finally {
+      cleanup();
+    }
+  }
+});

@@ -309,7 +309,7 @@ export class Broker implements BrokerContext {
     );
     this.router.authenticatorFor = (connection) => sasl.sessionFor(connection);
     const authorizer = new Authorizer(
-      () => this.metadata.acls.values(),
+      () => this.metadata.acls,
       () => ({ enabled: this.config.authorizerClassName !== '', superUsers: this.config.superUsers, allowEveryoneIfNoAclFound: this.config.allowEveryoneIfNoAclFound }),
     );
     authorizer.onDenied = (resourceType, operation) => this.metrics.authorizationDenied(resourceType, operation);

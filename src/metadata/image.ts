@@ -83,6 +83,26 @@ export interface ScramCredentialImage {
   iterations: number;
 }
 
+/** ACL bindings by aclKey, counting their changes: the authorizer indexes them again after each. */
+export class AclTable extends Map<string, AclImage> {
+  changes = 0;
+
+  override set(key: string, value: AclImage): this {
+    this.changes++;
+    return super.set(key, value);
+  }
+
+  override delete(key: string): boolean {
+    this.changes++;
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.changes++;
+    super.clear();
+  }
+}
+
 /**
  * What a broker knows of the cluster, kept current by its metadata store: every broker reads
  * this and nothing else, the single node and the cluster alike.
@@ -99,7 +119,7 @@ export class MetadataImage {
   /** Client quotas (user, client-id and ip entities) by entity key (security/quotas/quota-entity.ts), then by quota key. */
   readonly clientQuotas = new Map<string, Record<string, number>>();
   /** ACL bindings, by aclKey. */
-  readonly acls = new Map<string, AclImage>();
+  readonly acls = new AclTable();
   /** SCRAM credentials by user, then by mechanism name (SCRAM-SHA-256, SCRAM-SHA-512). */
   readonly scramCredentials = new Map<string, Record<string, ScramCredentialImage>>();
 

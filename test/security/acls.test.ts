@@ -11,6 +11,8 @@ import { ZERO_UUID } from '../../src/protocol/primitives/uuid.js';
 import { AclOperation, CLUSTER_NAME, PatternType, Permission, ResourceType } from '../../src/security/acl/acl-codes.js';
 import { RULES_BY_KEY, type Need } from '../../src/security/acl/api-rules.js';
 import { Authorizer } from '../../src/security/acl/authorizer.js';
+import { AclTable, type AclImage } from '../../src/metadata/image.js';
+import fc from 'fast-check';
 import { clusterSkip, FAST_CLUSTER, kafkajsRoundTrip, startCluster, type TestCluster } from '../support/cluster.js';
 import { KafkaClient } from '../../src/client/kafka-client.js';
 import { RawConnection } from '../support/raw-connection.js';
@@ -564,8 +566,13 @@ describe('the authorizer', () => {
     operation,
     permission,
   });
-  const authorizer = (bindings: ReturnType<typeof acl>[], settings: { superUsers?: string[]; allowEveryoneIfNoAclFound?: boolean } = {}) =>
-    new Authorizer(() => bindings, () => ({ enabled: true, superUsers: settings.superUsers ?? [], allowEveryoneIfNoAclFound: settings.allowEveryoneIfNoAclFound ?? false }));
+  const tableOf = (bindings: readonly AclImage[]): AclTable => {
+    const table = new AclTable();
+    bindings.forEach((b, i) => table.set(String(i), b));
+    return table;
+  };
+  const authorizer = (bindings: AclImage[] | AclTable, settings: { superUsers?: string[]; allowEveryoneIfNoAclFound?: boolean } = {}) =>
+    new Authorizer(() => (bindings instanceof AclTable ? bindings : tableOf(bindings)), () => ({ enabled: true, superUsers: settings.superUsers ?? [], allowEveryoneIfNoAclFound: settings.allowEveryoneIfNoAclFound ?? false }));
   const alice = { principal: 'User:alice', host: '10.0.0.1' };
   const { TOPIC: T, GROUP: G, CLUSTER: C } = ResourceType;
   const { READ, WRITE, DESCRIBE, ALTER_CONFIGS, DESCRIBE_CONFIGS, IDEMPOTENT_WRITE, ALL } = AclOperation;
@@ -601,5 +608,82 @@ describe('the authorizer', () => {
     assert.equal(authorizer([acl(T, 'logs-', 'User:alice', WRITE, Permission.ALLOW, { prefixed: true }), acl(T, 'logs', 'User:alice', WRITE, Permission.DENY, { prefixed: true })]).authorizeAny(alice, T, WRITE), false);
     assert.equal(a.authorizedOperations(alice, T, 'logs-1'), (1 << WRITE) | (1 << DESCRIBE));
     assert.equal(a.authorizedOperations(alice, C, CLUSTER_NAME), 0);
+  });
+});
+
+describe('the authorizer at scale', () => {
+  const { TOPIC: T, GROUP: G } = ResourceType;
+  const { READ, WRITE, DESCRIBE, ALL } = AclOperation;
+  const names = ['orders', 'orders-eu', 'ord', 'logs', 'logs-1', 'x', '*'];
+  const principals = ['User:alice', 'User:bob', 'User:*'];
+  const binding = fc.record({
+    resourceType: fc.constantFrom(T, G),
+    resourceName: fc.constantFrom(...names),
+    patternType: fc.constantFrom(PatternType.LITERAL, PatternType.PREFIXED),
+    principal: fc.constantFrom(...principals),
+    host: fc.constantFrom('*', '10.0.0.1'),
+    operation: fc.constantFrom(READ, WRITE, DESCRIBE, ALL),
+    permission: fc.constantFrom(Permission.ALLOW, Permission.DENY),
+  });
+
+  /** Kafka's rules applied by a scan of every binding: the model the indexed authorizer must agree with. */
+  function modelDecides(bindings: readonly AclImage[], who: { principal: string; host: string }, resourceType: number, name: string, operation: number, allowEveryone: boolean): boolean {
+    const covering = bindings.filter(
+      (a) => a.resourceType === resourceType && (a.patternType === PatternType.LITERAL ? a.resourceName === name || a.resourceName === '*' : name.startsWith(a.resourceName)),
+    );
+    const mine = covering.filter((a) => (a.principal === who.principal || a.principal === 'User:*') && (a.host === who.host || a.host === '*'));
+    const exact = (a: AclImage) => a.operation === operation || a.operation === ALL;
+    if (mine.some((a) => a.permission === Permission.DENY && exact(a))) return false;
+    const implied: number[] = operation === DESCRIBE ? [READ, WRITE] : [];
+    if (mine.some((a) => a.permission === Permission.ALLOW && (exact(a) || implied.includes(a.operation)))) return true;
+    return covering.length === 0 && allowEveryone;
+  }
+
+  test('indexed checks agree with a scan of every binding, and follow changes to the bindings', () => {
+    fc.assert(
+      fc.property(fc.array(binding, { maxLength: 60 }), fc.boolean(), (bindings, allowEveryone) => {
+        const table = new AclTable();
+        bindings.forEach((b, i) => table.set(String(i), b));
+        const a = new Authorizer(() => table, () => ({ enabled: true, superUsers: [], allowEveryoneIfNoAclFound: allowEveryone }));
+        const check = (live: readonly AclImage[]) => {
+          for (const principal of ['User:alice', 'User:carol']) {
+            for (const resourceType of [T, G]) {
+              for (const name of [...names, 'orders-us', 'zzz']) {
+                for (const operation of [READ, WRITE, DESCRIBE]) {
+                  const who = { principal, host: '10.0.0.1' };
+                  assert.equal(a.authorize(who, resourceType, name, operation, true), modelDecides(live, who, resourceType, name, operation, allowEveryone), `${principal} ${operation} ${resourceType}:${name}`);
+                }
+              }
+            }
+          }
+        };
+        check(bindings);
+        // Half of them removed: the next check sees the change.
+        const kept = bindings.filter((_, i) => i % 2 === 0);
+        bindings.forEach((_, i) => i % 2 === 1 && table.delete(String(i)));
+        check(kept);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  test('10,000 topic ACLs: an all-topics check looks at the bindings of each topic alone', () => {
+    const table = new AclTable();
+    for (let i = 0; i < 10_000; i++) {
+      table.set(`t${i}`, { resourceType: T, resourceName: `topic-${i}`, patternType: PatternType.LITERAL, principal: `User:u${i % 100}`, host: '*', operation: READ, permission: Permission.ALLOW });
+    }
+    let scans = 0;
+    const counted = new Proxy(table, {
+      get(target, prop, receiver) {
+        if (prop === 'values') scans++;
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const a = new Authorizer(() => counted, () => ({ enabled: true, superUsers: [], allowEveryoneIfNoAclFound: false }));
+    let allowed = 0;
+    for (let i = 0; i < 10_000; i++) if (a.authorize({ principal: 'User:u7', host: '1.1.1.1' }, T, `topic-${i}`, DESCRIBE, true)) allowed++;
+    assert.equal(allowed, 100);
+    assert.equal(scans, 1, 'the bindings were read once, into the index, for 10,000 checks');
   });
 });

@@ -1,4 +1,4 @@
-import type { AclImage } from '../../metadata/image.js';
+import type { AclImage, AclTable } from '../../metadata/image.js';
 import { AclOperation, OPERATIONS_OF, PatternType, Permission, WILDCARD, WILDCARD_PRINCIPAL, nameOf } from './acl-codes.js';
 
 /** Who asks, from where: a connection's principal ("User:name") and remote address. */
@@ -30,6 +30,49 @@ function appliesTo(acl: AclImage, who: Requester): boolean {
   return (acl.principal === who.principal || acl.principal === WILDCARD_PRINCIPAL) && (acl.host === who.host || acl.host === WILDCARD);
 }
 
+/** The bindings of one resource type, by how they name resources. */
+interface TypeBindings {
+  all: AclImage[];
+  /** LITERAL bindings by resource name, `*` among them. */
+  literal: Map<string, AclImage[]>;
+  prefixed: AclImage[];
+}
+
+/**
+ * The bindings by resource type and name, so a check looks at the bindings that can match it,
+ * not at every binding: thousands of ACLs times an all-topics Metadata request otherwise.
+ */
+class AclIndex {
+  private readonly byType = new Map<number, TypeBindings>();
+
+  constructor(acls: Iterable<AclImage>) {
+    for (const acl of acls) {
+      let t = this.byType.get(acl.resourceType);
+      if (!t) this.byType.set(acl.resourceType, (t = { all: [], literal: new Map(), prefixed: [] }));
+      t.all.push(acl);
+      if (acl.patternType === PatternType.PREFIXED) t.prefixed.push(acl);
+      else if (acl.patternType === PatternType.LITERAL) {
+        const same = t.literal.get(acl.resourceName);
+        if (same) same.push(acl);
+        else t.literal.set(acl.resourceName, [acl]);
+      }
+    }
+  }
+
+  ofType(resourceType: number): readonly AclImage[] {
+    return this.byType.get(resourceType)?.all ?? [];
+  }
+
+  /** The bindings whose pattern covers the resource. */
+  *covering(resourceType: number, name: string): Generator<AclImage> {
+    const t = this.byType.get(resourceType);
+    if (!t) return;
+    yield* t.literal.get(name) ?? [];
+    if (name !== WILDCARD) yield* t.literal.get(WILDCARD) ?? [];
+    for (const acl of t.prefixed) if (name.startsWith(acl.resourceName)) yield acl;
+  }
+}
+
 /**
  * Kafka's ACL semantics (StandardAuthorizer): a super user may do everything; otherwise a
  * matching DENY wins over any ALLOW, an ALLOW of the operation (or ALL, or one that implies it)
@@ -40,10 +83,18 @@ export class Authorizer {
   /** Called on every denial, for the metrics. */
   onDenied: ((resourceType: string, operation: string) => void) | null = null;
 
+  private index: { table: AclTable; changes: number; index: AclIndex } | null = null;
+
   constructor(
-    private readonly acls: () => Iterable<AclImage>,
+    private readonly acls: () => AclTable,
     private readonly settings: () => AuthorizerSettings,
   ) {}
+
+  private bindings(): AclIndex {
+    const table = this.acls();
+    if (this.index?.table !== table || this.index.changes !== table.changes) this.index = { table, changes: table.changes, index: new AclIndex(table.values()) };
+    return this.index.index;
+  }
 
   get enabled(): boolean {
     return this.settings().enabled;
@@ -68,8 +119,7 @@ export class Authorizer {
     let anyForResource = false;
     let allowed = false;
     const implying = IMPLIED_BY.get(operation) ?? [];
-    for (const acl of this.acls()) {
-      if (acl.resourceType !== resourceType || !coversName(acl, name)) continue;
+    for (const acl of this.bindings().covering(resourceType, name)) {
       anyForResource = true;
       if (!appliesTo(acl, who)) continue;
       const exact = acl.operation === operation || acl.operation === AclOperation.ALL;
@@ -86,7 +136,7 @@ export class Authorizer {
    */
   authorizeAny(who: Requester, resourceType: number, operation: number): boolean {
     if (this.bypasses(who)) return true;
-    const mine = [...this.acls()].filter((a) => a.resourceType === resourceType && appliesTo(a, who));
+    const mine = this.bindings().ofType(resourceType).filter((a) => appliesTo(a, who));
     const denies = mine.filter((a) => a.permission === Permission.DENY && (a.operation === operation || a.operation === AclOperation.ALL));
     const deniedName = (name: string) => denies.some((d) => coversName(d, name));
     const allowed = mine.some(

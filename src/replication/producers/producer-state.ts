@@ -179,7 +179,10 @@ export class PartitionProducerState implements PartitionLogListener {
   }
 
   closing(): void {
-    this.snapshotAt(this.log.logEndOffset);
+    // Not fsynced one by one: tens of thousands of partitions would take minutes to stop. The
+    // log manager syncs the file system once before its clean-shutdown marker. A snapshot a
+    // power loss damaged anyway fails its CRC, and the state is rebuilt from an older one or the log.
+    this.snapshotAt(this.log.logEndOffset, false);
   }
 
   /**
@@ -187,11 +190,11 @@ export class PartitionProducerState implements PartitionLogListener {
    * way: what it will hold at `offset` is not known yet). Snapshots older than the first
    * segment go: the batches after them are gone, so they no longer describe any log state.
    */
-  private snapshotAt(offset: number): void {
+  private snapshotAt(offset: number, durable = true): void {
     if (this.endOffset > offset) return;
     const dir = this.log.dir;
     try {
-      writeSnapshot(dir, offset, [...this.producers.values()]);
+      writeSnapshot(dir, offset, [...this.producers.values()], durable);
       const first = this.log.segmentBaseOffsets()[0];
       for (const older of listSnapshots(dir)) if (older < first) deleteSnapshot(dir, older);
     } catch (e) {

@@ -215,7 +215,8 @@ export class LogManager {
     for (const [key, hw] of new OffsetCheckpointFile(join(dir, HIGH_WATERMARKS)).read()) this.checkpointedHighWatermarks.set(key, hw);
     const started = Date.now();
     let recovered = 0;
-    for (const name of readdirSync(dir)) {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const name = entry.name;
       const path = join(dir, name);
       if (name.endsWith('-delete')) {
         // A topic deletion that did not finish: finish it.
@@ -223,7 +224,7 @@ export class LogManager {
         continue;
       }
       const tp = parsePartitionDir(name);
-      if (!tp || !statSync(path).isDirectory()) continue;
+      if (!tp || !(entry.isDirectory() || (entry.isSymbolicLink() && statSync(path).isDirectory()))) continue;
       const key = partitionKey(tp.topic, tp.partition);
       const partitionLog = new PartitionLog(path, this.opts.configFor(tp.topic), {
         cleanShutdown: clean,

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BATCH_LENGTH_OVERHEAD, HeaderField, MIN_BATCH_LENGTH, RECORD_BATCH_HEADER_SIZE } from '../protocol/records/batch-layout.js';
 import { RecordBatchHeader } from '../protocol/records/batch-header.js';
@@ -129,9 +129,9 @@ export class PartitionLog {
 
   private load(opts: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number }): LoadReport {
     // First, so that the listing below sees the segments as a finished compaction left them.
-    const swapped = finishInterruptedSwaps(this.dir, this.config);
+    const { swapped, names } = finishInterruptedSwaps(this.dir, this.config);
     const bases: number[] = [];
-    const names = readdirSync(this.dir);
+    const present = new Set(names);
     const logs = new Set(names.filter((n) => n.endsWith('.log')));
     for (const name of names) {
       // Leftovers of an interrupted delete or write. Index files whose .log is gone come from a
@@ -152,7 +152,7 @@ export class PartitionLog {
     for (let i = 0; i < bases.length; i++) {
       const active = i === bases.length - 1;
       const trusted = i < firstUntrusted && !swapped.has(bases[i]);
-      const { segment, truncatedBytes } = LogSegment.open(this.dir, bases[i], this.config, active, trusted);
+      const { segment, truncatedBytes } = LogSegment.open(this.dir, bases[i], this.config, active, trusted, '', present);
       const previous = this.segments.at(-1);
       if (previous && segment.baseOffset < previous.nextOffset) {
         // Overlapping segments can only come from damage; keep the earlier data.

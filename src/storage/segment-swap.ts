@@ -117,7 +117,7 @@ const TXN_SWAP = /^(\d{20})\.txnindex\.swap$/;
  * whose `.log.swap` exists. Returns the base offsets of the segments swapped in, which the
  * caller must recover (check and re-index) rather than trust.
  */
-export function finishInterruptedSwaps(dir: string, config: LogConfig): Set<number> {
+export function finishInterruptedSwaps(dir: string, config: LogConfig): { swapped: Set<number>; names: string[] } {
   const names = readdirSync(dir);
   const swapped = new Set<number>();
   let touched = false;
@@ -155,6 +155,7 @@ export function finishInterruptedSwaps(dir: string, config: LogConfig): Set<numb
     touched = true;
     logger.info({ dir, baseOffset: base, nextOffset: end }, 'finished a compaction swap cut short');
   }
-  if (touched) fsyncDirectory(dir);
-  return swapped;
+  if (!touched) return { swapped, names };
+  fsyncDirectory(dir);
+  return { swapped, names: readdirSync(dir) };
 }

@@ -1,5 +1,5 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { HeaderField, RECORD_BATCH_HEADER_SIZE, BATCH_LENGTH_OVERHEAD, MIN_BATCH_LENGTH, CURRENT_MAGIC } from '../protocol/records/batch-layout.js';
 import { RecordBatchHeader } from '../protocol/records/batch-header.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
@@ -89,10 +89,20 @@ export class LogSegment {
    * An existing segment. A trusted one (clean shutdown, before the recovery point) takes its
    * state from the indexes; otherwise every batch is checked and the indexes rebuilt.
    */
-  static open(dir: string, baseOffset: number, config: LogConfig, active: boolean, trusted: boolean, suffix = ''): { segment: LogSegment; truncatedBytes: number } {
+  static open(
+    dir: string,
+    baseOffset: number,
+    config: LogConfig,
+    active: boolean,
+    trusted: boolean,
+    suffix = '',
+    /** The directory's file names, when the caller has listed it: spares a stat per index file. */
+    present?: ReadonlySet<string>,
+  ): { segment: LogSegment; truncatedBytes: number } {
     // A missing index file leaves no state to trust, whatever the shutdown: rebuild (as Kafka does).
     const p = LogSegment.paths(dir, baseOffset, suffix);
-    const indexed = existsSync(p.index) && existsSync(p.timeindex);
+    const exists = (path: string): boolean => (present ? present.has(basename(path)) : existsSync(path));
+    const indexed = exists(p.index) && exists(p.timeindex);
     const segment = LogSegment.openFiles(dir, baseOffset, config, active, null, suffix);
     if (!trusted || !indexed) return { segment, truncatedBytes: segment.recover() };
     segment.loadStateFromIndexes();

@@ -17,6 +17,9 @@ if (phase !== 'preparing') await nextSegmentsSettled();
 if (phase === 'taken') {
   while (nextSegmentStats.taken === 0) appendGenerated(log, 1);
   appendGenerated(log, 3);
+  // The segment after it is under way from the first of these appends: on a busy machine its
+  // file may not exist yet.
+  await nextSegmentsSettled();
 }
 process.stdout.write(`${JSON.stringify({ logEndOffset: log.logEndOffset, files: readdirSync(dir), stats: nextSegmentStats })}\n`);
 await sleep(60_000);

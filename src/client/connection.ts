@@ -60,6 +60,9 @@ export class BrokerConnection {
     });
     socket.on('error', (e) => this.fail(new ConnectionError(`${address}: ${e.message}`, (e as NodeJS.ErrnoException).code)));
     socket.on('close', () => this.fail(new ConnectionError(`${address}: connection closed`)));
+    // The broker hung up: no answer can come, and a request written before 'close' would fail
+    // with EPIPE instead of finding the connection gone and opening a new one.
+    socket.on('end', () => this.fail(new ConnectionError(`${address}: connection closed by the broker`)));
   }
 
   static async open(host: string, port: number, clientId: string, timeoutMs = 10_000, security?: ClientSecurity): Promise<BrokerConnection> {

@@ -130,7 +130,7 @@ export function dirtyRatio(range: CleanableRange): number {
 }
 
 /** How many bytes of segments a pass reads between two turns of the event loop. */
-export const SLICE_BYTES = 4 * 1024 * 1024;
+const SLICE_BYTES = 4 * 1024 * 1024;
 
 /** A pass's work between turns of the loop: each `yield` ends a slice. */
 type Slices<T> = Generator<void, T, undefined>;

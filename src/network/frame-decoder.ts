@@ -13,6 +13,8 @@ export interface FrameLimit {
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
+  /** Bytes at the start of chunks[0] already handed out: a cursor, so that no frame costs a re-slice of what remains. */
+  private headOffset = 0;
   private buffered = 0;
   /** Size of the frame being assembled, or -1 while its prefix is incomplete. */
   private expected = -1;
@@ -33,11 +35,12 @@ export class FrameDecoder {
         const size = this.peekInt32();
         const limit = this.tighterLimit() ?? { bytes: this.maxFrameBytes, setting: 'socket.request.max.bytes' };
         if (size < 0 || size > limit.bytes) throw new FramingError(`frame of ${size} bytes refused (${limit.setting} is ${limit.bytes})`);
-        this.take(4);
+        this.skip(4);
         this.expected = size;
       }
       if (this.buffered < this.expected) return;
-      out.push(this.take(this.expected));
+      out.push(this.read(this.expected));
+      this.skip(this.expected);
       this.expected = -1;
     }
   }
@@ -54,38 +57,33 @@ export class FrameDecoder {
 
   private peekInt32(): number {
     const first = this.chunks[0];
-    if (first.length >= 4) return first.readInt32BE(0);
-    return this.take(4, false).readInt32BE(0);
+    if (first.length - this.headOffset >= 4) return first.readInt32BE(this.headOffset);
+    return this.read(4).readInt32BE(0);
   }
 
-  /** The next n bytes as one Buffer, consumed unless `consume` is false. */
-  private take(n: number, consume = true): Buffer {
+  /** The next n buffered bytes, as a view when one chunk holds them all, else joined into a copy. */
+  private read(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
     const first = this.chunks[0];
-    let out: Buffer;
-    if (n === 0) out = Buffer.alloc(0);
-    else if (first.length >= n) out = first.subarray(0, n);
-    else {
-      out = Buffer.allocUnsafe(n);
-      let at = 0;
-      for (const c of this.chunks) {
-        const k = Math.min(c.length, n - at);
-        c.copy(out, at, 0, k);
-        at += k;
-        if (at === n) break;
-      }
-    }
-    if (!consume) return out;
+    const start = this.headOffset;
+    if (first.length - start >= n) return first.subarray(start, start + n);
+    const out = Buffer.allocUnsafe(n);
+    let at = first.copy(out, 0, start);
+    for (let i = 1; at < n; i++) at += this.chunks[i].copy(out, at, 0, n - at);
+    return out;
+  }
+
+  private skip(n: number): void {
     this.buffered -= n;
     while (n > 0) {
-      const c = this.chunks[0];
-      if (c.length <= n) {
-        n -= c.length;
-        this.chunks.shift();
-      } else {
-        this.chunks[0] = c.subarray(n);
-        n = 0;
+      const rest = this.chunks[0].length - this.headOffset;
+      if (rest > n) {
+        this.headOffset += n;
+        return;
       }
+      n -= rest;
+      this.chunks.shift();
+      this.headOffset = 0;
     }
-    return out;
   }
 }

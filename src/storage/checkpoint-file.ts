@@ -1,4 +1,5 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 
 /**
@@ -7,7 +8,11 @@ import { basename, dirname } from 'node:path';
  * either the old file or the new one, never a torn one.
  */
 export function writeCheckpointFile(path: string, version: number, entries: readonly string[], durable = true): void {
-  writeFileAtomically(path, `${version}\n${entries.length}\n${entries.map((e) => `${e}\n`).join('')}`, durable);
+  writeFileAtomically(path, checkpointText(version, entries), durable);
+}
+
+function checkpointText(version: number, entries: readonly string[]): string {
+  return `${version}\n${entries.length}\n${entries.map((e) => `${e}\n`).join('')}`;
 }
 
 /**
@@ -27,15 +32,43 @@ export function writeFileAtomically(path: string, data: string | Buffer, durable
     closeSync(fd);
   }
   renameSync(tmp, path);
-  if (durable) fsyncDirectory(dirname(path));
+  if (durable) fsyncPath(dirname(path));
 }
 
-export function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
+/**
+ * writeFileAtomically, durable, with every step on the libuv pool: for files rewritten while the
+ * broker serves, whose fsyncs would otherwise stall every client (the periodic checkpoints).
+ * Callers must not overlap two writes of one path, which share its temp file.
+ */
+export async function writeFileAtomicallyOffLoop(path: string, data: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const file = await open(tmp, 'w');
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(tmp, path);
+  await fsyncPathOffLoop(dirname(path));
+}
+
+/** fsync(2) of a file or a directory (which makes the renames and creations in it durable). */
+export function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+export async function fsyncPathOffLoop(path: string): Promise<void> {
+  const file = await open(path, 'r');
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
   }
 }
 
@@ -77,7 +110,7 @@ export class OffsetCheckpointFile {
     return out;
   }
 
-  write(entries: readonly PartitionOffset[]): void {
-    writeCheckpointFile(this.path, 0, entries.map((e) => `${e.topic} ${e.partition} ${e.offset}`));
+  write(entries: readonly PartitionOffset[]): Promise<void> {
+    return writeFileAtomicallyOffLoop(this.path, checkpointText(0, entries.map((e) => `${e.topic} ${e.partition} ${e.offset}`)));
   }
 }

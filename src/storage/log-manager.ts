@@ -1,11 +1,11 @@
 import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
-import { copyFile, open as openFile, readdir, stat } from 'node:fs/promises';
+import { copyFile, readdir, stat } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { log } from '../log.js';
-import { fsyncDirectory, OffsetCheckpointFile, partitionKey, type PartitionOffset } from './checkpoint-file.js';
+import { fsyncPath, fsyncPathOffLoop, OffsetCheckpointFile, partitionKey, type PartitionOffset } from './checkpoint-file.js';
 import type { LogConfig } from './log-config.js';
 import { LogCleaner } from './log-cleaner.js';
 import { PartitionLog, type LogHealthListener } from './partition-log.js';
@@ -101,7 +101,7 @@ function finishInterruptedMoves(dirs: readonly string[]): void {
     for (const [dir, names] of listings) {
       if (dir === target || !names.includes(name)) continue;
       rmSync(join(dir, name), { recursive: true, force: true });
-      fsyncDirectory(dir);
+      fsyncPath(dir);
       log.info({ from: dir, to: target, partition: name }, 'a log directory move was finished: the old copy is deleted');
     }
     rmSync(join(target, name, MOVED_MARKER), { force: true });
@@ -123,15 +123,6 @@ function testKillPoint(step: string, source?: string): void {
 }
 
 const runFile = promisify(execFile);
-
-async function fsyncPath(path: string): Promise<void> {
-  const fh = await openFile(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /**
  * syncfs(2) of the file system holding `dir`, which Node does not offer: one system call makes
@@ -171,6 +162,10 @@ export class LogManager {
   private readonly cleaner = new LogCleaner();
   /** The cleaner passes running now, if any: one log at a time. */
   private cleaning: Promise<number> | null = null;
+  /** The last checkpoint write begun or waiting; the next one starts after it. */
+  private checkpointTail: Promise<unknown> = Promise.resolve();
+  /** A writeCheckpoints waiting for its turn, which later calls join. */
+  private checkpointsQueued: Promise<string[]> | null = null;
 
   private constructor(private readonly opts: LogManagerOptions) {}
 
@@ -371,7 +366,7 @@ export class LogManager {
     const existing = this.logs.get(partitionKey(topic, partition));
     if (existing) return existing.log;
     const { log: created, dir } = this.create(topic, partition);
-    fsyncDirectory(dir);
+    fsyncPath(dir);
     return created;
   }
 
@@ -388,7 +383,7 @@ export class LogManager {
         dirs.add(this.create(topic, p, config).dir);
         made.push(p);
       }
-      for (const dir of dirs) fsyncDirectory(dir);
+      for (const dir of dirs) fsyncPath(dir);
     } catch (e) {
       for (const p of made) this.delete(topic, p);
       throw fileSystemFailure(e, topic) ?? e;
@@ -453,7 +448,7 @@ export class LogManager {
   applyRetention(now: number): number {
     let deleted = 0;
     this.forEachOnline('retention', (l) => (deleted += l.log.applyRetention(now)));
-    if (deleted > 0) this.writeCheckpoints();
+    if (deleted > 0) void this.writeCheckpoints().catch((e: unknown) => log.error({ err: e }, 'could not write the log checkpoints'));
     return deleted;
   }
 
@@ -484,27 +479,37 @@ export class LogManager {
         reportFailure(l, 'log cleaning', e);
       }
     }
-    if (cleaned > 0 && !this.closed) this.writeCheckpoints();
+    if (cleaned > 0 && !this.closed) await this.writeCheckpoints();
     return cleaned;
   }
 
   /**
-   * Recovery points, log start offsets and cleaner offsets of every partition, per directory,
-   * atomically. Returns the directories where that failed (a full or failing disk).
+   * Recovery points, log start offsets, cleaner offsets and high watermarks of every partition,
+   * per directory, atomically and off the event loop. The offsets are taken when the write
+   * starts; a call while one waits to start joins it, since it will write the same. Resolves to
+   * the directories where that failed (a full or failing disk).
    */
-  writeCheckpoints(): string[] {
+  writeCheckpoints(): Promise<string[]> {
+    this.checkpointsQueued ??= this.inCheckpointOrder(() => {
+      this.checkpointsQueued = null;
+      return this.writeEveryCheckpoint();
+    });
+    return this.checkpointsQueued;
+  }
+
+  /** Runs checkpoint writes one at a time: two writes of one file would share its temp file. */
+  private inCheckpointOrder<T>(write: () => Promise<T>): Promise<T> {
+    const done = this.checkpointTail.then(write);
+    this.checkpointTail = done.catch(() => undefined);
+    return done;
+  }
+
+  private async writeEveryCheckpoint(): Promise<string[]> {
     const failed: string[] = [];
-    for (const dir of this.opts.logDirs) {
-      if (this.offline.has(dir)) continue;
-      const here = [...this.logs].filter(([key]) => this.dirOf.get(key) === dir).map(([, l]) => l);
-      const offsets = (pick: (l: PartitionLog) => number): PartitionOffset[] =>
-        here.map((l) => ({ topic: l.topic, partition: l.partition, offset: pick(l.log) }));
+    const writes = this.opts.logDirs.filter((dir) => !this.offline.has(dir)).map((dir) => ({ dir, files: this.checkpointsOf(dir, []) }));
+    for (const { dir, files } of writes) {
       try {
-        new OffsetCheckpointFile(join(dir, RECOVERY_POINTS)).write(offsets((l) => l.recoveryPoint));
-        new OffsetCheckpointFile(join(dir, LOG_START_OFFSETS)).write(offsets((l) => l.logStartOffset));
-        new OffsetCheckpointFile(join(dir, CLEANER_OFFSETS)).write(offsets((l) => l.cleanerCheckpoint));
-        const hw = this.opts.highWatermarkOf;
-        if (hw) new OffsetCheckpointFile(join(dir, HIGH_WATERMARKS)).write(here.map((l) => ({ topic: l.topic, partition: l.partition, offset: hw(l.topic, l.partition) ?? 0 })));
+        for (const write of files) await write();
       } catch (e) {
         const failure = fileSystemFailure(e, dir);
         if (failure === null) throw e;
@@ -515,6 +520,20 @@ export class LogManager {
       }
     }
     return failed;
+  }
+
+  /** The checkpoint files of one directory, with `extra` logs added (a partition moving in), as writes of the offsets of now. */
+  private checkpointsOf(dir: string, extra: ManagedLog[]): (() => Promise<void>)[] {
+    const here = [...[...this.logs].filter(([key]) => this.dirOf.get(key) === dir).map(([, l]) => l), ...extra];
+    const offsets = (pick: (l: ManagedLog) => number): PartitionOffset[] => here.map((l) => ({ topic: l.topic, partition: l.partition, offset: pick(l) }));
+    const files: [string, PartitionOffset[]][] = [
+      [RECOVERY_POINTS, offsets((l) => l.log.recoveryPoint)],
+      [LOG_START_OFFSETS, offsets((l) => l.log.logStartOffset)],
+      [CLEANER_OFFSETS, offsets((l) => l.log.cleanerCheckpoint)],
+    ];
+    const hw = this.opts.highWatermarkOf;
+    if (hw) files.push([HIGH_WATERMARKS, offsets((l) => hw(l.topic, l.partition) ?? 0)]);
+    return files.map(([name, entries]) => () => new OffsetCheckpointFile(join(dir, name)).write(entries));
   }
 
   /** log.dirs, resolved. */
@@ -610,20 +629,22 @@ export class LogManager {
           await copyFile(from, join(move.future, name));
           move.bytes += now.size;
         }
-        await fsyncPath(join(move.future, name));
+        await fsyncPathOffLoop(join(move.future, name));
       }
       for (const name of await readdir(move.future)) if (!names.includes(name)) rmSync(join(move.future, name), { force: true });
-      this.writeCheckpointsOf(move.dir, [{ topic: move.topic, partition: move.partition, log: old }]);
+      await this.inCheckpointOrder(async () => {
+        for (const write of this.checkpointsOf(move.dir, [{ topic: move.topic, partition: move.partition, log: old }])) await write();
+      });
       const fd = openSync(join(move.future, MOVED_MARKER), 'w');
       fsyncSync(fd);
       closeSync(fd);
-      fsyncDirectory(move.future);
+      fsyncPath(move.future);
       if (existsSync(target)) throw new StorageError('io-error', `${target} is in the way`);
       // A broker stopping meanwhile keeps the partition where its checkpoints say it is.
       if (this.closed) throw new StorageError('log-closed', 'the broker is stopping');
       testKillPoint('before-commit');
       renameSync(move.future, target);
-      fsyncDirectory(move.dir);
+      fsyncPath(move.dir);
       committed = true;
       testKillPoint('after-commit');
       testKillPoint('source-partly-deleted', old.dir);
@@ -642,7 +663,7 @@ export class LogManager {
     let sourceGone = true;
     try {
       rmSync(old.dir, { recursive: true, force: true });
-      fsyncDirectory(sourceDir);
+      fsyncPath(sourceDir);
     } catch (e) {
       sourceGone = false;
       log.warn({ partition: key, dir: old.dir, err: (e as Error).message }, 'the old copy of a moved partition could not be deleted: the next start deletes it');
@@ -662,17 +683,6 @@ export class LogManager {
     this.place(key, { topic: entry.topic, partition: entry.partition, log: reopened }, dir);
   }
 
-  /** The checkpoint files of one directory, with `extra` logs added (a partition moving in). */
-  private writeCheckpointsOf(dir: string, extra: ManagedLog[]): void {
-    const here = [...[...this.logs].filter(([key]) => this.dirOf.get(key) === dir).map(([, l]) => l), ...extra];
-    const offsets = (pick: (l: PartitionLog) => number): PartitionOffset[] => here.map((l) => ({ topic: l.topic, partition: l.partition, offset: pick(l.log) }));
-    new OffsetCheckpointFile(join(dir, RECOVERY_POINTS)).write(offsets((l) => l.recoveryPoint));
-    new OffsetCheckpointFile(join(dir, LOG_START_OFFSETS)).write(offsets((l) => l.logStartOffset));
-    new OffsetCheckpointFile(join(dir, CLEANER_OFFSETS)).write(offsets((l) => l.cleanerCheckpoint));
-    const hw = this.opts.highWatermarkOf;
-    if (hw) new OffsetCheckpointFile(join(dir, HIGH_WATERMARKS)).write(here.map((l) => ({ topic: l.topic, partition: l.partition, offset: hw(l.topic, l.partition) ?? 0 })));
-  }
-
   /**
    * Flushes every log, writes the checkpoints and the clean-shutdown marker, and releases the
    * directories: the next start trusts the segments instead of checking every batch. A
@@ -686,7 +696,7 @@ export class LogManager {
     await this.cleaning;
     const logs = [...this.logs.entries()];
     const closing = await Promise.allSettled(logs.map(([, l]) => l.log.close()));
-    const unclean = new Set(this.writeCheckpoints());
+    const unclean = new Set(await this.writeCheckpoints());
     // Closing logs write their producer snapshots without an fsync each: one sync of the file
     // system makes them durable before the marker that says they can be trusted.
     for (const dir of this.opts.logDirs) {
@@ -709,7 +719,7 @@ export class LogManager {
       }
       const fd = openSync(join(dir, CLEAN_SHUTDOWN_MARKER), 'w');
       closeSync(fd);
-      fsyncDirectory(dir);
+      fsyncPath(dir);
       releaseLock(dir);
     }
   }

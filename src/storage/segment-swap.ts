@@ -1,7 +1,7 @@
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { log as logger } from '../log.js';
-import { fsyncDirectory } from './checkpoint-file.js';
+import { fsyncPath } from './checkpoint-file.js';
 import type { LogConfig } from './log-config.js';
 import type { PartitionLog } from './partition-log.js';
 import { LogSegment } from './segment.js';
@@ -42,16 +42,6 @@ export type SwapHook = (step: SwapStep, detail: string) => void;
 
 const noHook: SwapHook = () => {};
 
-/** fsync of a file by path: the segment's own descriptors are buried in its file objects. */
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function renameSegmentFiles(segment: LogSegment, from: string, to: string, step: SwapStep, onStep: SwapHook): void {
   const source = LogSegment.paths(segment.dir, segment.baseOffset, from);
   const target = LogSegment.paths(segment.dir, segment.baseOffset, to);
@@ -75,13 +65,14 @@ export function swapInCleanedSegment(log: PartitionLog, cleaned: LogSegment, rep
   try {
     cleaned.seal();
     const files = LogSegment.paths(dir, base, CLEANED_SUFFIX);
+    // By path: the segment's own descriptors are buried in its file objects.
     for (const kind of RENAME_ORDER) fsyncPath(files[kind]);
     // Only a segment that kept aborted transactions has a transaction index.
     if (existsSync(files.txnindex)) fsyncPath(files.txnindex);
     onStep('written', String(base));
     renameSegmentFiles(cleaned, CLEANED_SUFFIX, SWAP_SUFFIX, 'to-swap', onStep);
     // The commit must be on disk before any old file goes.
-    fsyncDirectory(dir);
+    fsyncPath(dir);
     log.replaceSegments(replaced, cleaned);
   } catch (e) {
     // Until the log holds it, the descriptors are ours to release; the files are left for
@@ -96,9 +87,9 @@ export function swapInCleanedSegment(log: PartitionLog, cleaned: LogSegment, rep
   }
   // Once `.log.swap` is gone, nothing says the old segments were replaced: they must be gone
   // first, or loading would take them for damage overlapping the new one.
-  fsyncDirectory(dir);
+  fsyncPath(dir);
   renameSegmentFiles(cleaned, SWAP_SUFFIX, '', 'to-final', onStep);
-  fsyncDirectory(dir);
+  fsyncPath(dir);
 }
 
 /** Drops a cleaned segment that will not be swapped in (nothing in it differs from the old one). */
@@ -149,13 +140,13 @@ export function finishInterruptedSwaps(dir: string, config: LogConfig): { swappe
     rmSync(swap.timeindex, { force: true });
     if (existsSync(swap.txnindex)) renameSync(swap.txnindex, LogSegment.paths(dir, base).txnindex);
     // As in the swap itself: the replaced files are durably gone before the marker goes.
-    fsyncDirectory(dir);
+    fsyncPath(dir);
     renameSync(swap.log, LogSegment.paths(dir, base).log);
     swapped.add(base);
     touched = true;
     logger.info({ dir, baseOffset: base, nextOffset: end }, 'finished a compaction swap cut short');
   }
   if (!touched) return { swapped, names };
-  fsyncDirectory(dir);
+  fsyncPath(dir);
   return { swapped, names: readdirSync(dir) };
 }

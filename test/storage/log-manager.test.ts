@@ -68,6 +68,29 @@ test('a clean shutdown writes checkpoints and a marker, and the next start trust
   }
 });
 
+test('checkpoint writes run one at a time off the loop, each with the offsets of when it began', async () => {
+  const { dir, cleanup } = tempDir('checkpoints');
+  try {
+    const m = openManager(dir);
+    appendTo(m, 'a-topic', 0, 'first');
+    const running = m.writeCheckpoints();
+    assert.equal(m.writeCheckpoints(), running, 'a call before a write begins joins it');
+    await new Promise(setImmediate);
+    // Calls made while one write runs share a single write that starts after it.
+    const waiting = [m.writeCheckpoints(), m.writeCheckpoints(), m.writeCheckpoints()];
+    assert.notEqual(waiting[0], running);
+    assert.ok(waiting.every((w) => w === waiting[0]));
+    m.get('a-topic', 0)!.deleteRecordsBefore(2);
+    assert.deepEqual(await running, []);
+    assert.deepEqual(await waiting[0], []);
+    assert.match(readFileSync(join(dir, 'log-start-offset-checkpoint'), 'utf8'), /^0\n1\na-topic 0 2\n$/);
+    assert.ok(!existsSync(join(dir, 'log-start-offset-checkpoint.tmp')));
+    await m.close();
+  } finally {
+    cleanup();
+  }
+});
+
 test('a second broker on the same directory is refused, in this process or another', async () => {
   const { dir, cleanup } = tempDir('lock');
   try {

@@ -37,13 +37,13 @@ function deleteBefore(ctx: BrokerContext, topic: string, partitionIndex: number,
  * client was told are gone do not come back after a crash.
  */
 export function deleteRecordsHandler(ctx: BrokerContext) {
-  return handler(apis.DeleteRecords, 0, 2, (req: DeleteRecordsRequest) => {
+  return handler(apis.DeleteRecords, 0, 2, async (req: DeleteRecordsRequest) => {
     const res = createDeleteRecordsResponse();
     res.topics = req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p) => deleteBefore(ctx, t.name, p.partitionIndex, p.offset)),
     }));
-    if (res.topics.some((t) => t.partitions.some((p) => p.errorCode === ErrorCode.NONE))) ctx.logs.writeCheckpoints();
+    if (res.topics.some((t) => t.partitions.some((p) => p.errorCode === ErrorCode.NONE))) await ctx.logs.writeCheckpoints();
     return res;
   });
 }

@@ -7,6 +7,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -238,6 +241,7 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
                              InstanceMethod("msync", &SluiceNative::Msync),
                              InstanceMethod("fallocate", &SluiceNative::Fallocate),
                              InstanceMethod("prepareSegment", &SluiceNative::PrepareSegment),
+                             InstanceMethod("keepFreedMemory", &SluiceNative::KeepFreedMemory),
                          });
   }
 
@@ -401,6 +405,23 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
     int err = posix_fallocate(fd, offset, length);
     if (err != 0) ErrnoError(env, err, "fallocate").ThrowAsJavaScriptException();
     return env.Undefined();
+  }
+
+  // keepFreedMemory(mmapThreshold, trimThreshold): true when glibc's malloc took both settings;
+  // false where the C library is another, which keeps its own ways.
+  Napi::Value KeepFreedMemory(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "keepFreedMemory(mmapThreshold, trimThreshold)").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+#ifdef __GLIBC__
+    bool set = mallopt(M_MMAP_THRESHOLD, info[0].As<Napi::Number>().Int32Value()) == 1 &&
+               mallopt(M_TRIM_THRESHOLD, info[1].As<Napi::Number>().Int32Value()) == 1;
+    return Napi::Boolean::New(env, set);
+#else
+    return Napi::Boolean::New(env, false);
+#endif
   }
 
   // prepareSegment(path, length, warm, mlock, callback): creates the file at `path` (or opens

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Broker } from '../broker/broker.js';
 import { listenFailure } from '../config/listeners.js';
 import { buildBrokerConfig, ConfigError, parseOverride, readPropertiesFile } from '../config/load-config.js';
+import { keepFreedMemory } from '../native/allocator.js';
 import { LogDirLockedError } from '../storage/log-manager.js';
 import { log } from '../log.js';
 
@@ -13,6 +14,8 @@ export function registerServe(program: Command): void {
     .option('-c, --config <file>', 'a server.properties file with Kafka broker settings')
     .option('-o, --override <key=value>', 'a single setting, over the file (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .action(async (opts: { config?: string; override: string[] }) => {
+      const allocator = keepFreedMemory();
+      log.info(allocator, allocator.applied ? 'malloc keeps freed memory for the next requests' : 'malloc left at its defaults');
       let broker: Broker;
       try {
         const file = opts.config ? readPropertiesFile(opts.config) : new Map<string, string>();

@@ -41,6 +41,8 @@ export interface NativeAddon {
    * leave the file.
    */
   prepareSegment(path: string, length: number, warm: Warm, mlock: boolean, callback: (err: NodeJS.ErrnoException | null, mapping: ArrayBuffer | null) => void): void;
+  /** glibc's mallopt of M_MMAP_THRESHOLD and M_TRIM_THRESHOLD; false where the C library is not glibc. */
+  keepFreedMemory(mmapThreshold: number, trimThreshold: number): boolean;
 }
 
 export const ADDON_PATH = resolve(PACKAGE_ROOT, 'native/build/Release/sluice_native.node');

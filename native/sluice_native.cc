@@ -21,6 +21,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "record_scan.h"
+
 namespace {
 
 // Yield to the loop after this many bytes: POLLOUT is level-triggered, so the transfer resumes
@@ -242,6 +244,7 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
                              InstanceMethod("fallocate", &SluiceNative::Fallocate),
                              InstanceMethod("prepareSegment", &SluiceNative::PrepareSegment),
                              InstanceMethod("keepFreedMemory", &SluiceNative::KeepFreedMemory),
+                             InstanceMethod("skipPlainRecords", &SluiceNative::SkipRecords),
                          });
   }
 
@@ -404,6 +407,32 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
     }
     int err = posix_fallocate(fd, offset, length);
     if (err != 0) ErrnoError(env, err, "fallocate").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  // skipPlainRecords(buf, pos, end, index, count, minRecordBody, minHeaderSize, out): see
+  // record_scan.h; writes the index and position reached and whether headers were seen to out,
+  // a Float64Array of 3 (returning them would cost an object per call).
+  Napi::Value SkipRecords(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 8 || !info[0].IsTypedArray() || !info[7].IsTypedArray()) {
+      Napi::TypeError::New(env, "skipPlainRecords(buf, pos, end, index, count, minRecordBody, minHeaderSize, out)").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+    Napi::Uint8Array buf = info[0].As<Napi::Uint8Array>();
+    Napi::Float64Array out = info[7].As<Napi::Float64Array>();
+    int64_t pos = info[1].As<Napi::Number>().Int64Value();
+    int64_t end = info[2].As<Napi::Number>().Int64Value();
+    if (pos < 0 || end < pos || end > static_cast<int64_t>(buf.ElementLength()) || out.ElementLength() < 3) {
+      Napi::RangeError::New(env, "skipPlainRecords: span outside the buffer").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+    RecordScan scan = SkipPlainRecords(buf.Data(), pos, end, info[3].As<Napi::Number>().Int64Value(),
+                                       info[4].As<Napi::Number>().Int64Value(), info[5].As<Napi::Number>().Int64Value(),
+                                       info[6].As<Napi::Number>().Int64Value());
+    out[0] = static_cast<double>(scan.index);
+    out[1] = static_cast<double>(scan.pos);
+    out[2] = scan.headersSeen ? 1 : 0;
     return env.Undefined();
   }
 

@@ -41,6 +41,12 @@ export interface NativeAddon {
    * leave the file.
    */
   prepareSegment(path: string, length: number, warm: Warm, mlock: boolean, callback: (err: NodeJS.ErrnoException | null, mapping: ArrayBuffer | null) => void): void;
+  /**
+   * RecordCursor.skipSequential's walk in C++ (native/record_scan.cc), over records index..count-1
+   * of buf[pos, end): writes to out the index and position of the first record it cannot vouch
+   * for, and 1 if any record walked had headers.
+   */
+  skipPlainRecords(buf: Uint8Array, pos: number, end: number, index: number, count: number, minRecordBody: number, minHeaderSize: number, out: Float64Array): void;
   /** glibc's mallopt of M_MMAP_THRESHOLD and M_TRIM_THRESHOLD; false where the C library is not glibc. */
   keepFreedMemory(mmapThreshold: number, trimThreshold: number): boolean;
 }

@@ -5,6 +5,7 @@ import { BATCH_LENGTH_OVERHEAD, CRC_START, DEFAULT_MAX_DECOMPRESSED_BYTES, Heade
 import { openBatchRecords } from '../../src/protocol/records/batch-records.js';
 import { RecordBatchHeader } from '../../src/protocol/records/batch-header.js';
 import { crc32c, encodeRecordBatch, validateRecordBatch, type RecordInput } from '../../src/protocol/records/index.js';
+import { nativeAddon, nativeAddonError } from '../../src/native/addon.js';
 import { Prng, fuzzSeed, mutate } from '../support/fuzz.js';
 
 /** The validating scan as next() alone walks it: what the fast path must agree with exactly. */
@@ -32,8 +33,8 @@ function outcome(scan: (batch: Buffer, seen: string[]) => number, batch: Buffer)
 }
 
 /** Records with nulls, headers, 3-byte lengths now and then, and timestamp deltas whose varints run past the fast path's 3 bytes. */
-function randomRecords(rng: Prng): RecordInput[] {
-  return Array.from({ length: 1 + rng.int(30) }, () => ({
+function randomRecords(rng: Prng, maxCount = 30): RecordInput[] {
+  return Array.from({ length: 1 + rng.int(maxCount) }, () => ({
     key: rng.chance(0.3) ? null : rng.bytes(rng.int(rng.chance(0.05) ? 9_000 : 20)),
     value: rng.chance(0.1) ? null : rng.bytes(rng.int(rng.chance(0.05) ? 20_000 : 150)),
     headers: rng.chance(0.3) ? Array.from({ length: rng.int(3) }, () => ({ key: `h${rng.int(10)}`, value: rng.chance(0.3) ? null : rng.bytes(rng.int(10)) })) : [],
@@ -71,5 +72,50 @@ test('the validating scan accepts and refuses exactly what a walk with next() al
   }
   for (const kind of ['accepted', 'refused (invalid-length)', 'refused (invalid-value)', 'refused (invalid-varint)']) {
     assert.ok([...verdicts.keys()].some((v) => v.startsWith(kind)), `no batch was ${kind}: ${JSON.stringify([...verdicts])}`);
+  }
+});
+
+/** Where a walk stops: the index reached, whether it saw headers, and what next() says from there. */
+function walkOutcome(batch: Buffer, visitor: boolean): string {
+  try {
+    const cursor = openBatchRecords(batch, 0, new RecordBatchHeader(), DEFAULT_MAX_DECOMPRESSED_BYTES);
+    // A visitor keeps the walk in JavaScript; without one, long batches go to the native walk.
+    cursor.skipSequential(visitor ? () => {} : undefined);
+    const stop = `stopped at ${cursor.index}, headers ${cursor.headersSeen}`;
+    try {
+      while (cursor.next(null));
+      return `${stop}, then accepted up to ${cursor.index}`;
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      return `${stop}, then refused at ${cursor.index}: ${e.message}`;
+    }
+  } catch (e) {
+    if (!(e instanceof ProtocolError)) throw e;
+    return `refused before the records: ${e.message}`;
+  }
+}
+
+/** An outcome without the spans seen. */
+const verdict = (o: string): string => (o.startsWith('accepted') ? o.slice(0, o.indexOf(':')) : o.slice(0, o.lastIndexOf(' after:')));
+
+test('the native walk of long batches stops where the JavaScript walk does, and the scan gives the same verdicts', (t) => {
+  if (!nativeAddon) {
+    if (process.env.CI) assert.fail(`native addon missing in CI: ${nativeAddonError}`);
+    t.skip(`native addon not in use: ${nativeAddonError}`);
+    return;
+  }
+  const rng = new Prng(fuzzSeed() ^ 0x7a1c);
+  const seeds = Array.from({ length: 30 }, () => encodeRecordBatch({ baseTimestamp: 1_700_000_000_000n, records: randomRecords(rng, 200).concat(randomRecords(rng, 0)) }));
+  const stops = new Set<string>();
+  for (let i = 0; i < 3_000; i++) {
+    const batch = reseal(rng.chance(0.1) ? rng.pick(seeds) : mutate(rng, rng.pick(seeds), RECORD_BATCH_HEADER_SIZE));
+    const viaJs = walkOutcome(batch, true);
+    assert.equal(walkOutcome(batch, false), viaJs);
+    assert.equal(verdict(outcome((b) => validateRecordBatch(b), batch)), verdict(outcome(scanWithNextOnly, batch)));
+    stops.add(viaJs.replace(/\d+/g, 'N'));
+  }
+  // The batches must have taken the walk down each of its ways out.
+  for (const way of ['headers true, then accepted', 'headers false, then accepted', 'then refused']) {
+    assert.ok([...stops].some((s) => s.includes(way)), `no walk ${way}: ${[...stops].join('; ')}`);
   }
 });

@@ -49,6 +49,29 @@ export function consume(bin: string, bootstrap: string, topic: string, count: nu
   return runGenerator<ConsumeResult>(bin, [...consumeArgs(bootstrap, topic, count, consumers), ...settingArgs(settings)]);
 }
 
+/** What the fetch mode reports: a plain-socket Fetch client that walks batch headers only, never records. */
+export interface FetchResult extends GeneratorCpu {
+  mode: 'fetch';
+  topic: string;
+  partitions: number;
+  /** Always 1: one thread, one connection, one request in flight per partition. */
+  consumers: number;
+  msgs: number;
+  /** Payload bytes as the consume mode counts them, taken as records × the size asked for (the records are not parsed). */
+  bytes: number;
+  /** The whole record batches as served, framing included. */
+  batchBytes: number;
+  /** Fetch responses in the measured window, and their bytes on the wire. */
+  responses: number;
+  responseBytes: number;
+  errors: number;
+  seconds: number;
+}
+
+export function rawFetch(bin: string, bootstrap: string, topic: string, count: number, size: number): Promise<FetchResult> {
+  return runGenerator<FetchResult>(bin, ['fetch', '--bootstrap', bootstrap, '--topic', topic, '--count', String(count), '--size', String(size)]);
+}
+
 export function loopbackTcp(bin: string, bytes: number): Promise<TcpResult> {
   return runGenerator<TcpResult>(bin, ['tcp', '--bytes', String(bytes)]);
 }

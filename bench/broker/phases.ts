@@ -1,5 +1,5 @@
 import type { RunningBroker } from './broker-process.js';
-import { consume, produce, type ConsumeResult, type ProduceResult, type ProduceSpec } from './loadgen.js';
+import { consume, produce, rawFetch, type ConsumeResult, type FetchResult, type ProduceResult, type ProduceSpec } from './loadgen.js';
 import { meterProcesses, type ProcessUsage } from './proc.js';
 
 /** One load-generator run against the broker (or brokers), with their CPU and memory over it. */
@@ -19,9 +19,16 @@ export function brokerTarget(broker: RunningBroker): PhaseTarget {
   return { bootstrap: broker.bootstrap, brokerPids: [broker.pid] };
 }
 
+/**
+ * `consume` reads through librdkafka, which parses every record (the client's view); `fetch`
+ * through the load generator's plain-socket Fetch client, which walks batch headers only (what
+ * the broker serves).
+ */
+export type PhaseKind = 'produce' | 'consume' | 'fetch';
+
 export interface PhaseSpec {
   name: string;
-  kind: 'produce' | 'consume';
+  kind: PhaseKind;
   topic: string;
   count: number;
   size: number;
@@ -36,7 +43,7 @@ export interface PhaseSpec {
 
 export interface PhaseResult {
   name: string;
-  kind: 'produce' | 'consume';
+  kind: PhaseKind;
   size: number;
   acks: string | null;
   /** The paced rate in msgs/s; null for a run as fast as it goes. */
@@ -66,12 +73,14 @@ export async function runPhase(bin: string, target: PhaseTarget, spec: PhaseSpec
   const startUs = monotonicUs();
   const support = target.supportPids ?? [];
   const meter = meterProcesses([...target.brokerPids, ...support]);
-  let result: ProduceResult | ConsumeResult;
+  let result: ProduceResult | ConsumeResult | FetchResult;
   try {
     result =
       spec.kind === 'produce'
         ? await produce(bin, target.bootstrap, { topic: spec.topic, count: spec.count, size: spec.size, acks: spec.acks ?? '1', lingerMs: spec.lingerMs, rate: spec.rate, endToEnd: spec.endToEnd }, target.clientSettings)
-        : await consume(bin, target.bootstrap, spec.topic, spec.count, spec.consumers ?? 1, target.clientSettings);
+        : spec.kind === 'consume'
+          ? await consume(bin, target.bootstrap, spec.topic, spec.count, spec.consumers ?? 1, target.clientSettings)
+          : await rawFetch(bin, target.bootstrap, spec.topic, spec.count, spec.size);
   } catch (e) {
     meter.stop();
     throw e;

@@ -334,7 +334,6 @@ export class BrokerMetrics {
     if (bytes > 0) this.seriesOfTopic(topic).bytesOut.inc(bytes);
   }
 
-  /** Starts timing a request; the returned function ends it. */
   authentication(listener: string, mechanism: string, succeeded: boolean): void {
     (succeeded ? this.authSuccesses : this.authFailures).inc({ listener, mechanism });
   }
@@ -343,6 +342,7 @@ export class BrokerMetrics {
     this.authzDenials.inc({ resource_type: resourceType, operation });
   }
 
+  /** Starts timing a request; the returned function ends it. */
   startRequest(api: string): () => void {
     let s = this.requestSeries.get(api);
     if (!s) {

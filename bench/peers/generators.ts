@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { buildLoadgen, consume, produce, type ProduceResult } from '../broker/loadgen.js';
@@ -7,8 +8,7 @@ import { buildGenerator, consumeArgs, produceArgs, runGenerator, type ConsumeRes
 /**
  * One load generator per protocol, each its server's fastest client that installs here, all
  * taking the same runs and printing the same JSON: librdkafka in C for Sluice (loadgen.c),
- * hiredis in C for Redis (redis-loadgen.c), NATS's JavaScript client for JetStream
- * (nats-loadgen.ts, no C JetStream client installs).
+ * hiredis in C for Redis (redis-loadgen.c), nats.go for JetStream (nats-loadgen.go).
  */
 
 export interface ProduceRun {
@@ -65,12 +65,28 @@ export function redisGenerator(dir: string): Generator {
   };
 }
 
-export function natsGenerator(): Generator {
-  const script = join(PACKAGE_ROOT, 'bench/peers/nats-loadgen.ts');
-  const run = <T>(args: string[]): Promise<T> => runGenerator<T>(process.execPath, ['--import', 'tsx', script, ...args]);
+/** Debian's Go packages live here, outside any module: the generator builds in GOPATH mode, offline. */
+const GO_PATH = '/usr/share/gocode';
+const NATS_GO = join(GO_PATH, 'src/github.com/nats-io/nats.go');
+
+/** Why the NATS generator cannot be built here, with the command that fixes it; null when it can. */
+export function natsGoMissing(): string | null {
+  try {
+    execFileSync('go', ['version'], { stdio: 'ignore' });
+  } catch {
+    return 'go is not installed: apt-get install -y --no-install-recommends golang-go golang-github-nats-io-go-nats-dev';
+  }
+  if (!existsSync(NATS_GO)) return `nats.go is not in ${GO_PATH}: apt-get install -y --no-install-recommends golang-github-nats-io-go-nats-dev`;
+  return null;
+}
+
+export function natsGenerator(dir: string): Generator {
+  const bin = join(dir, 'nats-loadgen');
+  const env = { ...process.env, GO111MODULE: 'off', GOPATH: GO_PATH, GOCACHE: join(dir, 'go-cache'), GOFLAGS: '' };
+  execFileSync('go', ['build', '-o', bin, join(PACKAGE_ROOT, 'bench/peers/nats-loadgen.go')], { env, stdio: ['ignore', 2, 2] });
   return {
-    client: 'nats.js (npm nats), 1,000 publishes in flight, ordered consumer',
-    produce: (bootstrap, produceRun) => run<ProduceOutcome>(peerProduceArgs(bootstrap, produceRun)),
-    consume: (bootstrap, topic, count) => run<ConsumeResult>(consumeArgs(bootstrap, topic, count, 1)),
+    client: 'nats.go (Go), 1,000 async publishes in flight, ordered consumer',
+    produce: (bootstrap, run) => runGenerator<ProduceOutcome>(bin, peerProduceArgs(bootstrap, run)),
+    consume: (bootstrap, topic, count) => runGenerator<ConsumeResult>(bin, consumeArgs(bootstrap, topic, count, 1)),
   };
 }

@@ -1,5 +1,5 @@
 import { startBroker } from '../broker/broker-process.js';
-import { hiredisMissing, kafkaGenerator, natsGenerator, redisGenerator, type Generator } from './generators.js';
+import { hiredisMissing, kafkaGenerator, natsGenerator, natsGoMissing, redisGenerator, type Generator } from './generators.js';
 import { findBinary, startNats, startRedis, type AppendFsync, type ServerUnderTest } from './servers.js';
 
 /** The servers of the peers benchmark, each with its durability setting spelled out for the report. */
@@ -19,7 +19,7 @@ export interface Target {
 export const TARGET_NAMES = ['sluice', 'sluice sync', 'redis everysec', 'redis always', 'nats'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
-const APT_PEERS = 'apt-get install -y --no-install-recommends redis-server nats-server libhiredis-dev';
+const APT_PEERS = 'apt-get install -y --no-install-recommends redis-server nats-server libhiredis-dev golang-go golang-github-nats-io-go-nats-dev';
 
 function sluice(name: TargetName, durability: string, overrides: Record<string, string>): Target {
   // One partition: each peer keeps the load in one stream.
@@ -38,7 +38,7 @@ function nats(): Target {
     name: 'nats',
     durability: "JetStream file store: acknowledged once in the OS's file buffers, fsynced every 2 minutes (sync_interval's default; this 2.9 server has no setting for it)",
     generator: 'nats',
-    missing: bin === null ? `nats-server is not installed: ${APT_PEERS}` : null,
+    missing: bin === null ? `nats-server is not installed: ${APT_PEERS}` : natsGoMissing(),
     start: (dataDir) => startNats(bin!, dataDir),
   };
 }
@@ -56,7 +56,7 @@ export function targets(): Target[] {
 /** Each kind's generator, built the first time a target needs it. */
 export function generatorCache(dir: string): (kind: GeneratorKind) => Generator {
   const built = new Map<GeneratorKind, Generator>();
-  const build = { kafka: () => kafkaGenerator(dir), redis: () => redisGenerator(dir), nats: natsGenerator } satisfies Record<GeneratorKind, () => Generator>;
+  const build = { kafka: () => kafkaGenerator(dir), redis: () => redisGenerator(dir), nats: () => natsGenerator(dir) } satisfies Record<GeneratorKind, () => Generator>;
   return (kind) => {
     if (!built.has(kind)) built.set(kind, build[kind]());
     return built.get(kind)!;

@@ -127,11 +127,10 @@ export class Partition {
 
   /**
    * Appends a producer's (or a coordinator's) batches as leader: offsets and this leader's
-   * epoch are stamped in. The high watermark moves once the ISR has them. `coalesce`: see
-   * AppendOptions; only for callers that await `durable` for the outcome.
+   * epoch are stamped in. The high watermark moves once the ISR has them.
    */
-  appendAsLeader(records: Buffer, now: number, coalesce = false): AppendResult {
-    const appended = this.log.append(records, { leaderEpoch: this.leaderEpoch, now, assignOffsets: true, coalesce });
+  appendAsLeader(records: Buffer, now: number): AppendResult {
+    const appended = this.log.append(records, { leaderEpoch: this.leaderEpoch, now, assignOffsets: true });
     const end = appended.lastOffset + 1;
     for (const l of this.appendListeners) l();
     appended.durable.then(

@@ -23,14 +23,6 @@ export interface AppendOptions {
    * offsets (a follower copying its leader), which must continue the log exactly.
    */
   assignOffsets: boolean;
-  /**
-   * Written together with the log's other coalesced appends of this turn of the event loop, in
-   * one system call, once the turn's other work is done (async flush and write append mode;
-   * otherwise written at once). `durable` settles when the bytes are written; if the write
-   * fails, every append of the turn is undone and their `durable`s reject. Anything reading the
-   * log writes them first, so no read reaches bytes not yet written.
-   */
-  coalesce?: boolean;
 }
 
 export interface AppendResult {
@@ -267,9 +259,6 @@ export class PartitionLog {
     return this.offlineReason !== null;
   }
 
-  /** Coalesced appends of this turn, written by writeOut. */
-  private unwritten: { written: Promise<void>; resolve: () => void; reject: (e: unknown) => void; bytes: number } | null = null;
-
   private checkUsable(): void {
     if (this.offlineReason !== null) throw new StorageError('log-dir-offline', `${this.dir} is in an offline log directory: ${this.offlineReason}`);
     if (this.closed) throw new StorageError('log-closed', `${this.dir} is closed`);
@@ -292,7 +281,6 @@ export class PartitionLog {
   /** Runs file work, turning file system failures into StorageErrors. */
   private guarded<T>(work: () => T, leftHalfDone = false): T {
     this.checkUsable();
-    this.writeOut();
     try {
       return work();
     } catch (e) {
@@ -310,8 +298,6 @@ export class PartitionLog {
     this.layoutChanges++;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     for (const s of this.segments) s.abandon();
-    this.unwritten?.reject(new StorageError('log-dir-offline', `${this.dir} went offline before its appends were written: ${reason}`));
-    this.unwritten = null;
   }
 
   /**
@@ -321,9 +307,6 @@ export class PartitionLog {
    */
   append(records: Buffer, opts: AppendOptions): AppendResult {
     this.checkUsable();
-    const coalesce = opts.coalesce === true && this.config.flushMode === 'async' && this.config.appendMode === 'write';
-    // Offsets follow the log end: a write that failed must have been undone first.
-    if (!coalesce) this.writeOut();
     if (records.length === 0) throw new StorageError('invalid-record', 'no record batches to append');
     // A segment must hold an append whole (Kafka refuses such appends the same way).
     if (records.length > this.config.segmentBytes) {
@@ -366,66 +349,15 @@ export class PartitionLog {
     try {
       if (!this.active.hasRoomFor(records.length) || this.active.spansMoreThan(rollAfterMs(this.config) - this.rollJitterMs, maxTimestamp)) {
         if (this.config.appendMode === 'mmap') needed = Math.max(needed, this.config.segmentBytes);
-        // The segment must be whole before it seals; if writing it failed, this append's offsets
-        // (assigned past the appends undone) are wrong too.
-        const failed = this.writeOut();
-        if (failed !== null) throw failed;
         this.roll(this.logEndOffset);
       }
-      this.active.append(records, coalesce);
+      this.active.append(records);
     } catch (e) {
       throw this.failure(e, false, needed);
     }
-    let durable = this.afterAppend(recordCount);
-    if (coalesce) durable = this.writtenLater(records.length);
-    else this.appended();
-    return { firstOffset, lastOffset: next - 1, logAppendTime: logAppend ? opts.now : -1, recordCount, durable };
-  }
-
-  private appended(): void {
     if (this.health !== null && this.health.roomNeeded > 0) this.health.appendedWhileFull();
-  }
-
-  /** The promise of this turn's coalesced write, which `bytes` more join. */
-  private writtenLater(bytes: number): Promise<void> {
-    if (this.unwritten === null) {
-      let resolve!: () => void;
-      let reject!: (e: unknown) => void;
-      const written = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      // Awaited by the produce path; a failure nobody waits for must not end the process.
-      written.catch(() => {});
-      this.unwritten = { written, resolve, reject, bytes: 0 };
-      writeWhenTurnEnds(this);
-    }
-    this.unwritten.bytes += bytes;
-    return this.unwritten.written;
-  }
-
-  /**
-   * Writes this turn's coalesced appends. When the write fails they are all undone (the
-   * segment is as it was before them, the listeners hear of a truncation) and their promises
-   * reject; it does not throw, so a read that called it goes on with the log as it now is.
-   * Returns the failure, or null.
-   */
-  writeOut(): unknown {
-    const waiting = this.unwritten;
-    if (waiting === null) return null;
-    this.unwritten = null;
-    try {
-      this.active.writeUnwritten();
-    } catch (e) {
-      const failure = this.failure(e, false, waiting.bytes);
-      this.layoutChanges++;
-      for (const l of this.listeners) l.truncated(this.logEndOffset);
-      waiting.reject(failure);
-      return failure;
-    }
-    this.appended();
-    waiting.resolve();
-    return null;
+    const durable = this.afterAppend(recordCount);
+    return { firstOffset, lastOffset: next - 1, logAppendTime: logAppend ? opts.now : -1, recordCount, durable };
   }
 
   private afterAppend(records: number): Promise<void> {
@@ -452,7 +384,6 @@ export class PartitionLog {
     }
     this.unflushedMessages = 0;
     this.checkUsable();
-    this.writeOut();
     const upTo = this.logEndOffset;
     const dirty = this.segments.filter((s) => s.nextOffset > this.recoveryPoint || s === this.active);
     try {
@@ -601,7 +532,6 @@ export class PartitionLog {
    * that batch the first record with that timestamp (KAFKA-16310: not the batch's last offset).
    */
   maxTimestampAndOffset(): TimestampAndOffset | null {
-    this.writeOut();
     let best: LogSegment | null = null;
     for (const seg of this.segments) {
       if (seg.maxTimestamp >= 0 && (best === null || seg.maxTimestamp > best.maxTimestamp)) best = seg;
@@ -761,35 +691,12 @@ export class PartitionLog {
 
   /** Closes without flushing and removes the directory (DeleteTopics). */
   deleteAll(): void {
-    this.writeOut();
     this.closed = true;
     this.layoutChanges++;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (!this.offline) for (const s of this.segments) s.delete();
     this.segments = [];
     rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Logs with coalesced appends waiting: written together once the turn's other work is done. */
-const awaitingWrite = new Set<PartitionLog>();
-
-function writeWhenTurnEnds(log: PartitionLog): void {
-  // After the promise jobs of this turn: the produce requests of one socket read all append first.
-  if (awaitingWrite.size === 0) process.nextTick(writeAwaiting);
-  awaitingWrite.add(log);
-}
-
-function writeAwaiting(): void {
-  const logs = [...awaitingWrite];
-  awaitingWrite.clear();
-  for (const l of logs) {
-    try {
-      l.writeOut();
-    } catch (e) {
-      // A listener's failure while undoing a refused write: one log's trouble, not the process's.
-      log.error({ err: e, dir: l.dir }, 'undoing a refused write failed');
-    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { fdatasync, fstatSync, ftruncateSync, readSync, writevSync } from 'node:fs';
+import { fdatasync, fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { nativeAddon } from '../native/addon.js';
 import { logDescriptors, type CachedFile } from './descriptor-cache.js';
@@ -19,13 +19,6 @@ export interface SegmentFile {
   /** The most bytes it can hold: a mapping cannot grow. */
   readonly capacity: number;
   append(data: Buffer): void;
-  /**
-   * Takes `data` as appended (size counts it) and leaves the writing to writeUnwritten, which
-   * writes everything taken so in one system call. Mapped files copy it at once.
-   */
-  appendLater(data: Buffer): void;
-  /** Writes what appendLater took; when that fails, the file ends where it did before all of it, and it throws. */
-  writeUnwritten(): void;
   /** Reads up to `length` bytes at `position` into `into`; returns how many were read. */
   read(into: Buffer, length: number, position: number): number;
   truncate(size: number): void;
@@ -51,88 +44,47 @@ export async function syncFile(file: CachedFile, before?: (fd: number) => void):
 class WrittenSegmentFile implements SegmentFile {
   readonly mode = 'write' as const;
   readonly capacity = Number.POSITIVE_INFINITY;
-  /** What appendLater took and nothing has written yet: the last bytes of `size`. */
-  private unwritten: Buffer[] = [];
-  private writtenSize: number;
 
   constructor(
     readonly file: CachedFile,
     public size: number,
-  ) {
-    this.writtenSize = size;
-  }
+  ) {}
 
   append(data: Buffer): void {
-    this.appendLater(data);
-    this.writeUnwritten();
-  }
-
-  appendLater(data: Buffer): void {
-    this.unwritten.push(data);
+    this.file.use((fd) => {
+      let done = 0;
+      try {
+        while (done < data.length) done += writeSync(fd, data, done, data.length - done, this.size + done);
+      } catch (e) {
+        // A full disk can take part of the data: no torn batch may stay behind.
+        if (done > 0) ftruncateSync(fd, this.size);
+        throw e;
+      }
+    });
     this.size += data.length;
   }
 
-  writeUnwritten(): void {
-    if (this.unwritten.length === 0) return;
-    const chunks = this.unwritten;
-    const from = this.writtenSize;
-    this.unwritten = [];
-    try {
-      this.file.use((fd) => writeAll(fd, chunks, from));
-    } catch (e) {
-      this.size = from;
-      throw e;
-    }
-    this.writtenSize = this.size;
-  }
-
   read(into: Buffer, length: number, position: number): number {
-    this.writeUnwritten();
     return this.file.use((fd) => readSync(fd, into, 0, Math.min(length, this.size - position), position));
   }
 
   truncate(size: number): void {
-    if (size <= this.writtenSize) this.unwritten = [];
-    else this.writeUnwritten();
     this.file.use((fd) => ftruncateSync(fd, size));
-    this.size = this.writtenSize = size;
+    this.size = size;
   }
 
   sync(): Promise<void> {
-    this.writeUnwritten();
     return syncFile(this.file);
   }
 
-  seal(): void {
-    this.writeUnwritten();
-  }
+  seal(): void {}
 
   close(): void {
-    this.writeUnwritten();
     this.file.close();
   }
 
   abandon(): void {
-    this.unwritten = [];
     this.file.close();
-  }
-}
-
-/** Writes `chunks` at `position` whole, or throws with none of them left in the file (a full disk may take part). */
-function writeAll(fd: number, chunks: Buffer[], position: number): void {
-  let done = 0;
-  try {
-    for (let rest = chunks; rest.length > 0; ) {
-      let n = writevSync(fd, rest, position + done);
-      done += n;
-      // A short write (a full disk, or more buffers than one call takes): go on after what was written.
-      let i = 0;
-      while (i < rest.length && n >= rest[i].length) n -= rest[i++].length;
-      rest = i < rest.length ? [rest[i].subarray(n), ...rest.slice(i + 1)] : [];
-    }
-  } catch (e) {
-    if (done > 0) ftruncateSync(fd, position);
-    throw e;
   }
 }
 
@@ -173,12 +125,6 @@ class MappedSegmentFile implements SegmentFile {
     data.copy(this.view, this.size);
     this.size += data.length;
   }
-
-  appendLater(data: Buffer): void {
-    this.append(data);
-  }
-
-  writeUnwritten(): void {}
 
   read(into: Buffer, length: number, position: number): number {
     const n = Math.max(0, Math.min(length, this.size - position));

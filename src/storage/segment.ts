@@ -54,8 +54,6 @@ export class LogSegment {
   firstBatchTimestamp = -1;
   private bytesSinceIndexEntry = 0;
   private sealed = false;
-  /** The counters as they were before the first append still unwritten: what a failed write restores. */
-  private beforeUnwritten: Pick<LogSegment, 'nextOffset' | 'maxTimestamp' | 'offsetOfMaxTimestamp' | 'firstBatchTimestamp'> & { bytesSinceIndexEntry: number } | null = null;
 
   private constructor(
     readonly dir: string,
@@ -186,38 +184,14 @@ export class LogSegment {
    * Appends whole batches whose offsets are already assigned, adding an index entry every
    * index.interval.bytes. The caller has validated them and checked hasRoomFor.
    */
-  append(data: Buffer, later = false): void {
+  append(data: Buffer): void {
     const start = this.file.size;
-    if (later) {
-      this.beforeUnwritten ??= { nextOffset: this.nextOffset, maxTimestamp: this.maxTimestamp, offsetOfMaxTimestamp: this.offsetOfMaxTimestamp, firstBatchTimestamp: this.firstBatchTimestamp, bytesSinceIndexEntry: this.bytesSinceIndexEntry };
-      this.file.appendLater(data);
-    } else {
-      this.writeUnwritten();
-      this.file.append(data);
-    }
+    this.file.append(data);
     for (let at = 0; at < data.length; ) {
       const size = BATCH_LENGTH_OVERHEAD + data.readInt32BE(at + HeaderField.batchLength);
       const last = readInt64(data, at) + data.readInt32BE(at + HeaderField.lastOffsetDelta);
       this.track(start + at, last, readInt64(data, at + HeaderField.maxTimestamp), size);
       at += size;
-    }
-  }
-
-  /**
-   * Writes the batches appended `later`, in one system call. When that fails none of them
-   * stays: the file, the indexes and the counters are as they were before them, and it throws.
-   */
-  writeUnwritten(): void {
-    const before = this.beforeUnwritten;
-    if (before === null) return;
-    this.beforeUnwritten = null;
-    try {
-      this.file.writeUnwritten();
-    } catch (e) {
-      this.offsetIndex.truncateTo(before.nextOffset);
-      this.timeIndex.truncateTo(before.nextOffset);
-      Object.assign(this, before);
-      throw e;
     }
   }
 
@@ -243,7 +217,6 @@ export class LogSegment {
    * batch, not one per batch. `chunk` holds the batch's whole header at `at`, until visit returns.
    */
   scan(position: number, visit: (b: BatchInfo, chunk: Buffer, at: number) => boolean, end = this.file.size): void {
-    this.writeUnwritten();
     const info: BatchInfo = { position: 0, baseOffset: 0, lastOffset: 0, maxTimestamp: 0, size: 0 };
     let chunkStart = 0;
     let chunkLength = 0;
@@ -312,7 +285,6 @@ export class LogSegment {
 
   /** Reads `length` bytes at `position` (a batch, for the few paths that must look inside). */
   readBytes(position: number, length: number): Buffer {
-    this.writeUnwritten();
     const out = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
@@ -437,14 +409,12 @@ export class LogSegment {
 
   /** Durably writes the log and both indexes. */
   async flush(): Promise<void> {
-    this.writeUnwritten();
     await Promise.all([this.file.sync(), this.offsetIndex.sync(), this.timeIndex.sync(), this.txnIndex.sync()]);
   }
 
   /** The segment takes no more appends: record the final max timestamp, trim preallocation. */
   seal(): void {
     if (this.sealed) return;
-    this.writeUnwritten();
     this.sealed = true;
     if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
     this.file.seal();
@@ -455,7 +425,6 @@ export class LogSegment {
   /** Lets go of the files without writing to them: their directory failed. */
   abandon(): void {
     this.sealed = true;
-    this.beforeUnwritten = null;
     this.file.abandon();
     this.offsetIndex.discard();
     this.timeIndex.discard();

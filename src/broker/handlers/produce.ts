@@ -151,8 +151,7 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
   const r = createProduceResponsePartitionProduceResponse();
   r.index = index;
   try {
-    // Written with the turn's other produce requests to this partition, before the answer goes.
-    const appended = partition.appendAsLeader(stored, call.now, true);
+    const appended = partition.appendAsLeader(stored, call.now);
     // Before anything else can append: the state must follow the log batch by batch.
     producers?.apply(header.reset(stored), call.now);
     call.ctx.metrics.recordProduce(partition.topic, appended.recordCount, stored.length);
@@ -228,8 +227,8 @@ async function awaitAcks(call: ProduceCall, partition: Partition, durable: Promi
   try {
     await durable;
   } catch (e) {
-    log.error({ err: e, partition: partition.key }, 'records not written or not flushed');
-    return fail(ErrorCode.KAFKA_STORAGE_ERROR, 'the log could not write or flush the records');
+    log.error({ err: e, partition: partition.key }, 'flush failed');
+    return fail(ErrorCode.KAFKA_STORAGE_ERROR, 'the log could not be flushed');
   }
   if (call.req.acks !== ACKS_ALL) return;
   const outcome = await waitForHighWatermark(partition, end, call.req.timeoutMs);

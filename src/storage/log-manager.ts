@@ -506,10 +506,10 @@ export class LogManager {
 
   private async writeEveryCheckpoint(): Promise<string[]> {
     const failed: string[] = [];
-    const writes = this.opts.logDirs.filter((dir) => !this.offline.has(dir)).map((dir) => ({ dir, files: this.checkpointsOf(dir, []) }));
-    for (const { dir, files } of writes) {
+    const writes = this.opts.logDirs.filter((dir) => !this.offline.has(dir)).map((dir) => ({ dir, write: this.checkpointsOf(dir, []) }));
+    for (const { dir, write } of writes) {
       try {
-        for (const write of files) await write();
+        await write();
       } catch (e) {
         const failure = fileSystemFailure(e, dir);
         if (failure === null) throw e;
@@ -522,8 +522,8 @@ export class LogManager {
     return failed;
   }
 
-  /** The checkpoint files of one directory, with `extra` logs added (a partition moving in), as writes of the offsets of now. */
-  private checkpointsOf(dir: string, extra: ManagedLog[]): (() => Promise<void>)[] {
+  /** The checkpoint files of one directory, with `extra` logs added (a partition moving in): the offsets of now, written when called. */
+  private checkpointsOf(dir: string, extra: ManagedLog[]): () => Promise<void> {
     const here = [...[...this.logs].filter(([key]) => this.dirOf.get(key) === dir).map(([, l]) => l), ...extra];
     const offsets = (pick: (l: ManagedLog) => number): PartitionOffset[] => here.map((l) => ({ topic: l.topic, partition: l.partition, offset: pick(l) }));
     const files: [string, PartitionOffset[]][] = [
@@ -533,7 +533,9 @@ export class LogManager {
     ];
     const hw = this.opts.highWatermarkOf;
     if (hw) files.push([HIGH_WATERMARKS, offsets((l) => hw(l.topic, l.partition) ?? 0)]);
-    return files.map(([name, entries]) => () => new OffsetCheckpointFile(join(dir, name)).write(entries));
+    return async () => {
+      for (const [name, entries] of files) await new OffsetCheckpointFile(join(dir, name)).write(entries);
+    };
   }
 
   /** log.dirs, resolved. */
@@ -632,9 +634,7 @@ export class LogManager {
         await fsyncPathOffLoop(join(move.future, name));
       }
       for (const name of await readdir(move.future)) if (!names.includes(name)) rmSync(join(move.future, name), { force: true });
-      await this.inCheckpointOrder(async () => {
-        for (const write of this.checkpointsOf(move.dir, [{ topic: move.topic, partition: move.partition, log: old }])) await write();
-      });
+      await this.inCheckpointOrder(() => this.checkpointsOf(move.dir, [{ topic: move.topic, partition: move.partition, log: old }])());
       const fd = openSync(join(move.future, MOVED_MARKER), 'w');
       fsyncSync(fd);
       closeSync(fd);

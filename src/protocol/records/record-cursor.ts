@@ -33,6 +33,7 @@ function shortUvarint(buf: Buffer, at: number, limit: number): number {
  * needs each record: the call's own cost is repaid within a few records.
  */
 const NATIVE_WALK_MIN_RECORDS = 16;
+/** Module-local, as MIN_HEADER_SIZE above: read once per batch on the produce path. */
 const nativeWalk = nativeAddon;
 /** The native walk's results (index, position, headers seen): one array for every call. */
 const nativeWalkOut = new Float64Array(3);

@@ -21,9 +21,10 @@ const BLOCK = 1 << 20;
 /**
  * Sequential writeSync of 1 MiB blocks into a new file next to the broker's data, without
  * fsync: the broker's default (async) flush mode also leaves the writing to the page cache.
+ * The file stays until `remove()`, so that the phase measured against it cannot reuse its pages.
  */
-export function rawDiskWrite(dir: string, bytes: number): Baseline {
-  const path = join(dir, 'raw-write.bin');
+export function rawDiskWrite(dir: string, bytes: number): Baseline & { remove(): void } {
+  const path = join(dir, `raw-write-${bytes}.bin`);
   const block = Buffer.alloc(BLOCK, 0x61);
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
@@ -35,8 +36,14 @@ export function rawDiskWrite(dir: string, bytes: number): Baseline {
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  rmSync(path, { force: true });
-  return { name: 'disk: sequential write, 1 MiB writeSync', bytes, seconds, mbPerSec: bytes / seconds / 1e6, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return {
+    name: 'disk: sequential write, 1 MiB writeSync',
+    bytes,
+    seconds,
+    mbPerSec: bytes / seconds / 1e6,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    remove: () => rmSync(path, { force: true }),
+  };
 }
 
 /** One TCP stream over 127.0.0.1 between two C processes, 1 MiB writes and reads. */

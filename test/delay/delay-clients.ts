@@ -28,9 +28,17 @@ export async function createTopic(kafka: kafkajs.Kafka, topic: string, partition
  * A consumer that notes when each record arrives: it reads from the beginning, so it sees every
  * record once it is in the topic, and nothing before.
  */
-export async function watch(kafka: kafkajs.Kafka, topic: string): Promise<{ seen: Seen[]; stop(): Promise<void> }> {
+export async function watch(kafka: kafkajs.Kafka, topic: string): Promise<{ seen: Seen[]; events: string[]; stop(): Promise<void> }> {
   const seen: Seen[] = [];
   const consumer = kafka.consumer({ groupId: `watch-${topic}-${Date.now()}`, maxWaitTimeInMs: 100 });
+  // What the consumer went through, for a failure's message: a watcher that sees nothing must say why.
+  const events: string[] = [];
+  const started = Date.now();
+  const note = (what: string) => events.push(`+${Date.now() - started} ms ${what}`);
+  const { CRASH, GROUP_JOIN, REQUEST_TIMEOUT } = consumer.events;
+  consumer.on(GROUP_JOIN, (e) => note(`joined in ${e.payload.duration} ms`));
+  consumer.on(CRASH, (e) => note(`crashed: ${e.payload.error.message}`));
+  consumer.on(REQUEST_TIMEOUT, (e) => note(`request timed out: ${e.payload.apiName}`));
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
@@ -40,7 +48,8 @@ export async function watch(kafka: kafkajs.Kafka, topic: string): Promise<{ seen
       seen.push({ key: String(message.key), value: String(message.value), timestamp: Number(message.timestamp), headers, seenAt: Date.now() });
     },
   });
-  return { seen, stop: () => consumer.disconnect() };
+  note('running');
+  return { seen, events, stop: () => consumer.disconnect() };
 }
 
 /** Every record in the topic now, read by kcat from the beginning to the end. */

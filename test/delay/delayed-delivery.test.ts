@@ -106,7 +106,10 @@ describe('delayed delivery from real clients', { timeout: 120_000 }, () => {
       assert.ok(!(await readWithKcat(broker.bootstrap, topic)).some((r) => r.value === 'later'));
       const watcher = await watch(kafka, topic);
       try {
-        assert.ok(await until(() => watcher.seen.length === 2, 10_000));
+        if (!(await until(() => watcher.seen.length === 2, 10_000))) {
+          const inTopic = await readWithKcat(broker.bootstrap, topic);
+          assert.fail(`the watcher saw ${JSON.stringify(watcher.seen)} (${watcher.events.join('; ')}); kcat reads ${JSON.stringify(inTopic)}; sent ${Date.now() - sentAt} ms ago`);
+        }
         const later = watcher.seen.find((s) => s.value === 'later')!;
         assert.ok(later.timestamp >= sentAt + 1000);
         assert.equal(watcher.seen[0].value, 'sooner', 'records of a held batch enter in due order');

@@ -41,6 +41,20 @@ export async function syncFile(file: CachedFile, before?: (fd: number) => void):
   }
 }
 
+/**
+ * Positional write of all of `data` at `position`. A full disk can take part of it: `undo` gets
+ * how much went in before the error goes up, so that no torn batch stays behind.
+ */
+function writeAllAt(fd: number, data: Buffer, position: number, undo: (written: number) => void): void {
+  let done = 0;
+  try {
+    while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
+  } catch (e) {
+    if (done > 0) undo(done);
+    throw e;
+  }
+}
+
 class WrittenSegmentFile implements SegmentFile {
   readonly mode = 'write' as const;
   readonly capacity = Number.POSITIVE_INFINITY;
@@ -51,16 +65,7 @@ class WrittenSegmentFile implements SegmentFile {
   ) {}
 
   append(data: Buffer): void {
-    this.file.use((fd) => {
-      let done = 0;
-      try {
-        while (done < data.length) done += writeSync(fd, data, done, data.length - done, this.size + done);
-      } catch (e) {
-        // A full disk can take part of the data: no torn batch may stay behind.
-        if (done > 0) ftruncateSync(fd, this.size);
-        throw e;
-      }
-    });
+    this.file.use((fd) => writeAllAt(fd, data, this.size, () => ftruncateSync(fd, this.size)));
     this.size += data.length;
   }
 
@@ -89,9 +94,19 @@ class WrittenSegmentFile implements SegmentFile {
 }
 
 /**
+ * A cold mapping takes appends of this size or more by positional write: one system call costs
+ * less than faulting in the four or more pages they cover, one at a time. Smaller appends share
+ * each fault with the next ones, and copy.
+ */
+const COLD_WRITE_BYTES = 16 * 1024;
+
+/**
  * Appends copy into a shared mapping of the whole segment. The mapping comes warm from
- * next-segment.ts when a roll finds one prepared; otherwise it is mapped cold, and appends fault
- * its pages in as they go. The segment's first append starts the preparation of its successor.
+ * next-segment.ts when a roll finds one prepared, and appends are a memcpy. Otherwise it is
+ * mapped cold, and large appends go in by positional write: faulting pages in through the
+ * mapping costs several times what write(2) spends on the same bytes (docs/zero-copy.md), and
+ * the page cache behind both is the same, so the mapping sees them. The segment's first append
+ * starts the preparation of its successor.
  */
 class MappedSegmentFile implements SegmentFile {
   readonly mode = 'mmap' as const;
@@ -103,6 +118,8 @@ class MappedSegmentFile implements SegmentFile {
     readonly file: CachedFile,
     public size: number,
     mapping: ArrayBuffer,
+    /** Every page was touched before the first append (a prepared next segment). */
+    private readonly warm: boolean,
     private readonly segmentBytes: number,
     private readonly mlock: boolean,
   ) {
@@ -122,7 +139,9 @@ class MappedSegmentFile implements SegmentFile {
       this.successorRequested = true;
       prepareNextSegment(dirname(this.file.path), this.segmentBytes, this.mlock, this);
     }
-    data.copy(this.view, this.size);
+    if (this.warm || data.length < COLD_WRITE_BYTES) data.copy(this.view, this.size);
+    // Not cut back by truncation: the mapping must stay inside its file.
+    else this.file.use((fd) => writeAllAt(fd, data, this.size, (written) => this.view.fill(0, this.size, this.size + written)));
     this.size += data.length;
   }
 
@@ -204,9 +223,10 @@ export function openSegmentFile(path: string, mode: AppendMode, size: number | n
     file = logDescriptors.file(path, true);
     const valid = size ?? file.use((fd) => fstatSync(fd).size);
     if (!mapped) return new WrittenSegmentFile(file, valid);
+    const warm = prepared !== null;
     const mapping = prepared ?? mapCold(file, Math.max(capacity, valid), mlock);
     prepared = null;
-    return new MappedSegmentFile(file, valid, mapping, capacity, mlock);
+    return new MappedSegmentFile(file, valid, mapping, warm, capacity, mlock);
   } catch (e) {
     if (prepared) nativeAddon!.unmap(prepared);
     file?.close();

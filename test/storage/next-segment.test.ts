@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { nativeAddon } from '../../src/native/addon.js';
+import { encodeRecordBatch } from '../../src/protocol/records/record-batch.js';
 import { nextSegmentsSettled, nextSegmentStats } from '../../src/storage/next-segment.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { appendGenerated, assertGeneratedPrefix, assertOnlySegmentFiles, openLog, readBatches, tempDir, testConfig } from '../support/storage-fixtures.js';
@@ -62,6 +63,39 @@ test('a roll takes the segment prepared while the active one filled, and a close
     appendUntilRoll(reopened);
     await reopened.close();
     assertOnlySegmentFiles(reopened);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a cold mapped segment takes large appends by write, faulting no page in through its mapping; a prepared one by copy; both read back', { skip }, async () => {
+  const { dir, cleanup } = tempDir('next-faults');
+  try {
+    const log = mmapLog(dir, 16 << 20);
+    // One batch, appended again and again: no allocation of its own between the fault counts.
+    const batch = encodeRecordBatch({ baseTimestamp: BigInt(Date.now()), records: [{ key: null, value: Buffer.alloc(256 * 1024, 7) }] });
+    const appendMiB = (mib: number): number => {
+      const before = process.resourceUsage().minorPageFault;
+      for (let i = 0; i < mib * 4; i++) log.append(batch, { leaderEpoch: 1, now: Date.now(), assignOffsets: true });
+      return process.resourceUsage().minorPageFault - before;
+    };
+    // A segment's first append has its successor prepared: the faults of that preparation
+    // (every page of it, on a threadpool thread of this process) are over before counting.
+    appendMiB(1);
+    await nextSegmentsSettled();
+    // 8 MiB is 2,048 pages: appends through a cold mapping fault each of them in.
+    const cold = appendMiB(8);
+    assert.ok(cold < 512, `appends to the cold first segment faulted ${cold} pages in`);
+    const taken = nextSegmentStats.taken;
+    while (log.segmentCount === 1) appendMiB(1);
+    assert.equal(nextSegmentStats.taken, taken + 1, 'the roll took the prepared segment');
+    // Its pages are not counted: a writeback anywhere on the machine (a sync) makes the touched
+    // pages fault once more, which is the kernel's doing, not the append path's.
+    appendMiB(8);
+    const batches = readBatches(log, log.logStartOffset, 1 << 20);
+    assert.equal(batches.length, log.logEndOffset - log.logStartOffset, 'every batch reads back, from either kind of segment');
+    assert.ok(batches.every((b) => b.subarray(-1024).equals(batch.subarray(-1024))), 'with its bytes');
+    await log.close();
   } finally {
     cleanup();
   }

@@ -1,7 +1,8 @@
 /**
  * Protocol codec throughput: Produce requests and Fetch responses with their record batches,
  * the broker's validating scan of produced batches (per record, next to the CRC32C of the same
- * bytes, which the scan includes), and CRC32C native against pure JS.
+ * bytes, which the scan includes), and every CRC32C implementation this process can load against
+ * the pure-JS one.
  *
  *   npm run bench:protocol [-- --json[=file]] [-- --only=scan]
  */
@@ -20,7 +21,7 @@ import {
   batchSpans,
   crc32c,
   crc32cImplementation,
-  crc32cJs,
+  crc32cImplementations,
   decodeRecordBatch,
   encodeRecordBatch,
   validateRecordBatch,
@@ -178,20 +179,18 @@ function printScan(scan: ScanRow[]): void {
 
 interface CrcRow {
   size: number;
-  native: Measurement | null;
-  js: Measurement;
+  /** By implementation name, the first being the one the broker uses. */
+  results: Record<string, Measurement>;
 }
 
 async function benchCrc(): Promise<CrcRow[]> {
   const out: CrcRow[] = [];
-  for (const size of [512, 16 * 1024, 2 ** 20]) {
+  for (const size of [100, 1024, 16 * 1024, 2 ** 20]) {
     const buf = Buffer.alloc(size, 0xa5);
     const options = { bytesPerOp: size, seconds: 0.8, warmupSeconds: 0.2 };
-    out.push({
-      size,
-      native: crc32cImplementation === 'native' ? await measure(() => crc32c(buf), options) : null,
-      js: await measure(() => crc32cJs(buf), options),
-    });
+    const results: Record<string, Measurement> = {};
+    for (const { name, crc32c: f } of crc32cImplementations) results[name] = await measure(() => f(buf), options);
+    out.push({ size, results });
   }
   return out;
 }
@@ -228,12 +227,11 @@ async function main(): Promise<void> {
   console.log();
   console.log(
     table(
-      ['crc32c', 'native MB/s', 'js MB/s', 'native/js'],
-      crc.map(({ size, native, js }) => [
+      ['crc32c', ...crc32cImplementations.map((i) => `${i.name} MB/s`), `${crc32cImplementation}/js`],
+      crc.map(({ size, results }) => [
         sizeLabel(size),
-        fmt(native?.mbPerSec ?? null),
-        fmt(js.mbPerSec),
-        native === null ? '-' : `${((native.mbPerSec ?? 0) / (js.mbPerSec ?? 1)).toFixed(2)}x`,
+        ...crc32cImplementations.map((i) => fmt(results[i.name].mbPerSec)),
+        `${((results[crc32cImplementation].mbPerSec ?? 0) / (results.js.mbPerSec ?? 1)).toFixed(2)}x`,
       ]),
     ),
   );

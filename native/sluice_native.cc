@@ -21,6 +21,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "crc32c.h"
 #include "record_scan.h"
 
 namespace {
@@ -245,6 +246,8 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
                              InstanceMethod("prepareSegment", &SluiceNative::PrepareSegment),
                              InstanceMethod("keepFreedMemory", &SluiceNative::KeepFreedMemory),
                              InstanceMethod("skipPlainRecords", &SluiceNative::SkipRecords),
+                             InstanceMethod("crc32cSupported", &SluiceNative::Crc32cIsSupported),
+                             InstanceMethod("crc32c", &SluiceNative::Crc32cOf),
                          });
   }
 
@@ -434,6 +437,20 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
     out[1] = static_cast<double>(scan.pos);
     out[2] = scan.headersSeen ? 1 : 0;
     return env.Undefined();
+  }
+
+  Napi::Value Crc32cIsSupported(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), Crc32cSupported()); }
+
+  // crc32c(buf): the unsigned CRC32C of a Uint8Array (a Buffer or a view of one). Only called
+  // once crc32cSupported() said yes.
+  Napi::Value Crc32cOf(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray()) {
+      Napi::TypeError::New(env, "crc32c(buf)").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+    Napi::Uint8Array buf = info[0].As<Napi::Uint8Array>();
+    return Napi::Number::New(env, Crc32c(0, buf.Data(), buf.ByteLength()));
   }
 
   // keepFreedMemory(mmapThreshold, trimThreshold): true when glibc's malloc took both settings;

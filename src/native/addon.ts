@@ -47,6 +47,10 @@ export interface NativeAddon {
    * for, and 1 if any record walked had headers.
    */
   skipPlainRecords(buf: Uint8Array, pos: number, end: number, index: number, count: number, minRecordBody: number, minHeaderSize: number, out: Float64Array): void;
+  /** Whether the CPU has the SSE4.2 CRC instruction crc32c needs. */
+  crc32cSupported(): boolean;
+  /** The unsigned CRC32C of buf (native/crc32c.cc); only where crc32cSupported(). */
+  crc32c(buf: Uint8Array): number;
   /** glibc's mallopt of M_MMAP_THRESHOLD and M_TRIM_THRESHOLD; false where the C library is not glibc. */
   keepFreedMemory(mmapThreshold: number, trimThreshold: number): boolean;
 }

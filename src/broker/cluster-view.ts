@@ -32,6 +32,9 @@ export function liveBrokers(ctx: BrokerContext, listenerName?: string): BrokerEn
 /** What the availability of a partition's replicas is read from. */
 export type ReplicaView = Pick<BrokerContext, 'config' | 'metadata' | 'partitions'>;
 
+/** The offline replicas of every partition that has none: one frozen array, not one each per Metadata answer. */
+const NONE_OFFLINE = Object.freeze([]) as unknown as number[];
+
 /**
  * A partition's replicas that are offline: their broker is not registered, or (this broker) its
  * replica cannot be served (a failed log directory, a log that could not be opened). A leader
@@ -41,7 +44,12 @@ export function replicaAvailability(view: ReplicaView, topic: string, index: num
   const self = view.config.nodeId;
   // Only a replica assigned here can be broken here: lookup answers the others NOT_LEADER_OR_FOLLOWER.
   const brokenHere = state.replicas.includes(self) && view.partitions.lookup(topic, index) === ErrorCode.KAFKA_STORAGE_ERROR;
-  const offlineReplicas = state.replicas.filter((id) => !view.metadata.isAlive(id) || (id === self && brokenHere));
+  let offlineReplicas = NONE_OFFLINE;
+  for (const id of state.replicas) {
+    if (view.metadata.isAlive(id) && !(id === self && brokenHere)) continue;
+    if (offlineReplicas === NONE_OFFLINE) offlineReplicas = [];
+    offlineReplicas.push(id);
+  }
   return { leader: offlineReplicas.includes(state.leader) ? NO_LEADER : state.leader, offlineReplicas, brokenHere };
 }
 

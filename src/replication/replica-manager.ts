@@ -7,6 +7,7 @@ import type { LogConfig } from '../storage/log-config.js';
 import type { LogManager } from '../storage/log-manager.js';
 import { Partition, type IsrWriter, type ReplicaRole } from './partition.js';
 import { readPartitionTopicId, writePartitionTopicId } from './partition-metadata-file.js';
+import { PartitionTable } from './partition-table.js';
 
 const keyOf = (topic: string, index: number): string => `${topic}-${index}`;
 
@@ -40,7 +41,7 @@ export interface ReplicaManagerOptions {
  * directory that failed): such a partition is offline here, answered with an error.
  */
 export class ReplicaManager {
-  private readonly partitions = new Map<string, Partition>();
+  private readonly partitions = new PartitionTable<Partition>();
   /** Offline partitions already in the log, so that each is reported once, not on every request. */
   private readonly reportedOffline = new Set<string>();
   private readonly roleListeners = new Set<RoleListener>();
@@ -63,7 +64,7 @@ export class ReplicaManager {
     this.routing = routing;
     this.reconcile(new Set(this.image.topics.keys()), []);
     for (const l of this.opts.logs.all()) {
-      if (this.partitions.has(keyOf(l.topic, l.partition)) || this.assignedHere(l.topic, l.partition)) continue;
+      if (this.partitions.has(l.topic, l.partition) || this.assignedHere(l.topic, l.partition)) continue;
       try {
         this.opts.logs.delete(l.topic, l.partition);
       } catch (e) {
@@ -137,7 +138,7 @@ export class ReplicaManager {
         const state = t.partitions[i];
         // A move puts the partition back in service, as the image then has it.
         if (this.moving.has(keyOf(name, i))) continue;
-        let p = this.partitions.get(keyOf(name, i));
+        let p = this.partitions.get(name, i);
         if (p && p.topicId !== t.id) {
           // The topic was deleted and created again under the same name.
           this.remove(name, i);
@@ -206,7 +207,7 @@ export class ReplicaManager {
       const hw =
         knownHighWatermark ?? (this.opts.store.kind === 'embedded' ? partitionLog.logEndOffset : (this.opts.logs.checkpointedHighWatermark(t.name, index) ?? 0));
       const p = new Partition(t.name, index, t.id, partitionLog, this.opts.nodeId, this.isrWriter, hw);
-      this.partitions.set(key, p);
+      this.partitions.set(t.name, index, p);
       this.reportedOffline.delete(key);
       return p;
     } catch (e) {
@@ -234,10 +235,10 @@ export class ReplicaManager {
   /** Drops a replica here: stops following, tells the listeners, deletes its log. */
   private remove(topic: string, index: number): void {
     const key = keyOf(topic, index);
-    const p = this.partitions.get(key);
+    const p = this.partitions.get(topic, index);
     this.reportedOffline.delete(key);
     if (p) {
-      this.partitions.delete(key);
+      this.partitions.delete(topic, index);
       this.changeRole(p, () => p.goOffline());
     }
     try {
@@ -248,7 +249,7 @@ export class ReplicaManager {
   }
 
   get(topic: string, index: number): Partition | undefined {
-    return this.partitions.get(keyOf(topic, index));
+    return this.partitions.get(topic, index);
   }
 
   /** Whether a partition's log is moving to another directory (AlterReplicaLogDirs). */
@@ -276,7 +277,7 @@ export class ReplicaManager {
       this.precopying.delete(key);
       this.moving.delete(key);
       const next = entry.next;
-      if (next !== null && this.opts.logs.dirOfLog(topic, index) !== next && this.partitions.has(key)) {
+      if (next !== null && this.opts.logs.dirOfLog(topic, index) !== next && this.partitions.has(topic, index)) {
         this.moveToDir(topic, index, next).catch((e: unknown) => log.warn({ partition: key, err: (e as Error).message }, 'log directory move failed'));
       }
     });
@@ -287,10 +288,10 @@ export class ReplicaManager {
 
   private async move(topic: string, index: number, dir: string, entry: { done: Promise<void>; next: string | null }): Promise<void> {
     const key = keyOf(topic, index);
-    const p = this.partitions.get(key);
+    const p = this.partitions.get(topic, index);
     if (!p || p.log.offline) throw new Error(`${key} is not served here`);
     const move = await this.opts.logs.startMove(topic, index, dir);
-    const current = this.partitions.get(key);
+    const current = this.partitions.get(topic, index);
     if (current !== p || p.log.offline) {
       this.opts.logs.abandonMove(move);
       throw new Error(`${key} changed while its log was copied`);
@@ -298,7 +299,7 @@ export class ReplicaManager {
     // Out of service: nothing appends from here until the log is open in its new place.
     this.precopying.delete(key);
     this.moving.set(key, entry);
-    this.partitions.delete(key);
+    this.partitions.delete(topic, index);
     this.changeRole(p, () => p.goOffline());
     try {
       await this.opts.logs.completeMove(move);
@@ -331,10 +332,10 @@ export class ReplicaManager {
    */
   lookup(topic: string, index: number): Partition | number {
     if (index < 0 || index >= this.partitionCount(topic)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-    const key = keyOf(topic, index);
-    const p = this.partitions.get(key);
+    const p = this.partitions.get(topic, index);
     // The directory's failure is logged where it happens, once.
     if (p) return p.log.offline ? ErrorCode.KAFKA_STORAGE_ERROR : p;
+    const key = keyOf(topic, index);
     // Moving to another log directory, for the moment it takes to close, copy and reopen: clients retry.
     if (this.moving.has(key)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     if (!this.assignedHere(topic, index)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
@@ -368,7 +369,7 @@ export class ReplicaManager {
     for (const t of this.image.allTopics()) {
       for (let i = 0; i < t.partitions.length; i++) {
         if (!this.assignedHere(t.name, i)) continue;
-        const p = this.partitions.get(keyOf(t.name, i));
+        const p = this.partitions.get(t.name, i);
         if (!p || p.log.offline) n++;
       }
     }
@@ -383,7 +384,7 @@ export class ReplicaManager {
   ofTopic(topic: string): Partition[] {
     const out: Partition[] = [];
     for (let i = 0; i < this.partitionCount(topic); i++) {
-      const p = this.partitions.get(keyOf(topic, i));
+      const p = this.partitions.get(topic, i);
       if (p && !p.log.offline) out.push(p);
     }
     return out;
@@ -417,7 +418,7 @@ export class ReplicaManager {
       for (const i of here) writePartitionTopicId(this.opts.logs.get(topic.name, i)!.dir, topic.id);
       await write(topic);
     } catch (e) {
-      for (const i of here) if (!this.partitions.has(keyOf(topic.name, i))) this.deleteLog(topic.name, i);
+      for (const i of here) if (!this.partitions.has(topic.name, i)) this.deleteLog(topic.name, i);
       throw e;
     }
   }

@@ -99,6 +99,14 @@ export class PartitionLog {
    * event loop gives up when it moves.
    */
   layoutChanges = 0;
+  /**
+   * No batch from this offset to the log end carries a producer id, as far as this process has
+   * seen: the log end when it was opened, moved past every such batch appended since. Loading
+   * a partition's producer state scans up to here only, so a large log written without
+   * idempotent or transactional producers is not read batch by batch on the event loop when a
+   * read_committed consumer first asks for its last stable offset.
+   */
+  producerFreeFrom = 0;
   readonly loadReport: LoadReport;
   /** What follows this log's rolls, truncations and close: producer state, the leader epoch cache. */
   private readonly listeners: PartitionLogListener[] = [];
@@ -125,6 +133,7 @@ export class PartitionLog {
     mkdirSync(dir, { recursive: true });
     this.groupCommit = new GroupCommit(() => this.flush());
     this.loadReport = this.load(opts);
+    this.producerFreeFrom = this.logEndOffset;
   }
 
   private load(opts: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number }): LoadReport {
@@ -317,6 +326,7 @@ export class PartitionLog {
     let firstOffset = first;
     let recordCount = 0;
     let maxTimestamp = -1;
+    let fromProducer = false;
     const logAppend = this.config.timestampType === 'log-append';
     for (let at = 0; at < records.length; ) {
       if (records.length - at < RECORD_BATCH_HEADER_SIZE) throw new StorageError('invalid-record', 'trailing bytes after the last batch');
@@ -341,6 +351,8 @@ export class PartitionLog {
       }
       next += lastDelta + 1;
       recordCount += count;
+      // A producer id is -1 or not negative: its high half says which.
+      fromProducer ||= records.readInt32BE(at + HeaderField.producerId) >= 0;
       maxTimestamp = Math.max(maxTimestamp, readInt64(records, at + HeaderField.maxTimestamp));
       at += size;
     }
@@ -355,6 +367,7 @@ export class PartitionLog {
     } catch (e) {
       throw this.failure(e, false, needed);
     }
+    if (fromProducer) this.producerFreeFrom = next;
     if (this.health !== null && this.health.roomNeeded > 0) this.health.appendedWhileFull();
     const durable = this.afterAppend(recordCount);
     return { firstOffset, lastOffset: next - 1, logAppendTime: logAppend ? opts.now : -1, recordCount, durable };
@@ -460,12 +473,14 @@ export class PartitionLog {
    * reading headers only: how state kept beside the log is rebuilt from it. The header is
    * valid until visit returns.
    */
-  scanBatchHeaders(fromOffset: number, visit: (header: RecordBatchHeader) => void): void {
+  scanBatchHeaders(fromOffset: number, visit: (header: RecordBatchHeader) => void, upToOffset = this.logEndOffset): void {
+    if (fromOffset >= upToOffset) return;
     this.guarded(() => {
       const header = new RecordBatchHeader();
-      for (let i = this.segmentFor(fromOffset); i < this.segments.length; i++) {
+      for (let i = this.segmentFor(fromOffset); i < this.segments.length && this.segments[i].baseOffset < upToOffset; i++) {
         const seg = this.segments[i];
         seg.scan(seg.offsetIndex.lookup(fromOffset), (b, chunk, at) => {
+          if (b.baseOffset >= upToOffset) return false;
           if (b.lastOffset >= fromOffset) visit(header.reset(chunk, at));
           return true;
         });
@@ -603,6 +618,7 @@ export class PartitionLog {
         this.segments.push(LogSegment.create(this.dir, base, this.config));
       } else this.roll(this.logEndOffset);
       this.recoveryPoint = Math.min(this.recoveryPoint, this.logEndOffset);
+      this.producerFreeFrom = Math.min(this.producerFreeFrom, this.logEndOffset);
       // Offsets past the cut will hold new records, which the cleaner has not seen.
       this.cleanerCheckpoint = Math.min(this.cleanerCheckpoint, this.logEndOffset);
       for (const l of this.listeners) l.truncated(this.logEndOffset);
@@ -618,6 +634,7 @@ export class PartitionLog {
       this.logStartOffset = offset;
       this.recoveryPoint = offset;
       this.cleanerCheckpoint = offset;
+      this.producerFreeFrom = offset;
       for (const l of this.listeners) l.truncated(offset);
     }, true);
   }

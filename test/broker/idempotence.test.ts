@@ -9,7 +9,7 @@ import { PartitionProducerState } from '../../src/replication/producers/producer
 import { RawConnection } from '../support/raw-connection.js';
 import { createTopic, describeProducers, initProducerId, latestOffset, produceBatch, producerBatch, type ProducerBatch } from '../support/raw-requests.js';
 import { storedBatches } from '../support/stored-batches.js';
-import { openLog, tempDir, testConfig } from '../support/storage-fixtures.js';
+import { makeBatch, openLog, tempDir, testConfig } from '../support/storage-fixtures.js';
 import { onThisNode, startBrokerProcess, startTestBroker, type BrokerProcess, type InProcessBroker } from '../support/test-broker.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -223,6 +223,36 @@ test('a producer silent for producer.id.expiration.ms is forgotten', async () =>
     const state = new PartitionProducerState(log);
     assert.deepEqual(state.activeProducers(loadedAt + 59_000).map((p) => p.producerId), [9n]);
     assert.deepEqual(state.activeProducers(Date.now() + 60_000), []);
+  } finally {
+    await log.close();
+    temp.cleanup();
+  }
+});
+
+test('loading producer state reads the log only as far as the last batch a producer wrote', async () => {
+  const temp = tempDir('idem-producer-free');
+  const opts = { leaderEpoch: 0, now: Date.now(), assignOffsets: true };
+  let log = openLog(temp.dir, testConfig());
+  try {
+    for (let i = 0; i < 3; i++) log.append(makeBatch(`before-${i}`, 2, Date.now()), opts);
+    assert.equal(log.producerFreeFrom, 0, 'a log opened empty holds no producer batch until one is appended');
+    log.append(producerBatch({ producerId: 7n, epoch: 0, sequence: 0, count: 2 }), opts);
+    assert.equal(log.producerFreeFrom, 8);
+    for (let i = 0; i < 50; i++) log.append(makeBatch(`after-${i}`, 2, Date.now()), opts);
+    assert.equal(log.producerFreeFrom, 8, 'batches without a producer id leave it');
+
+    const visited: number[] = [];
+    const scan = log.scanBatchHeaders.bind(log);
+    log.scanBatchHeaders = (from, visit, upTo) => scan(from, (h) => (visited.push(Number(h.baseOffset)), visit(h)), upTo);
+    const state = new PartitionProducerState(log);
+    assert.deepEqual(visited, [0, 2, 4, 6], 'the 50 batches after the producer\'s are not read');
+    assert.deepEqual(state.activeProducers(Date.now()).map((p) => [p.producerId, p.lastSequence]), [[7n, 1]]);
+
+    log.truncateTo(4);
+    assert.equal(log.producerFreeFrom, 4, 'a truncation below it pulls it back to the log end');
+    await log.close();
+    log = openLog(temp.dir, testConfig());
+    assert.equal(log.producerFreeFrom, log.logEndOffset, 'a log opened with data is only vouched for from its end');
   } finally {
     await log.close();
     temp.cleanup();

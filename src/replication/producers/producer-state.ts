@@ -233,9 +233,13 @@ export class PartitionProducerState implements PartitionLogListener {
     }
     // Replayed batches count as seen now: the log does not say when they were appended, and a
     // producer kept a day too long costs less than one forgotten while it still retries.
-    this.log.scanBatchHeaders(from, (batch) => {
-      if (batch.producerId >= 0n) this.apply(batch, now);
-    });
+    this.log.scanBatchHeaders(
+      from,
+      (batch) => {
+        if (batch.producerId >= 0n) this.apply(batch, now);
+      },
+      this.log.producerFreeFrom,
+    );
     this.endOffset = end;
     this.expire(now);
   }

@@ -15,6 +15,7 @@
  *   SLUICE_BENCH_MSGS_100       100 B messages produced, consumed and fetched raw (default 5,000,000)
  *   SLUICE_BENCH_MSGS_1K        1 KiB messages (default 2,000,000)
  *   SLUICE_BENCH_MSGS_ACKS_ALL  100 B messages with acks=all (default 2,000,000)
+ *   SLUICE_BENCH_WARMUP         100 B messages produced, unmeasured, before the first phase (default 300,000; 0: none)
  *   SLUICE_BENCH_LATENCY_RATES  msgs/s of the paced latency runs, comma-separated (default 1000,10000,100000)
  *   SLUICE_BENCH_LATENCY_SECONDS  length of each paced run, and of the end-to-end run (default 10)
  *   SLUICE_BENCH_E2E_RATE       msgs/s of the end-to-end latency run (default 10,000)
@@ -46,6 +47,7 @@ import { checkTargets, endToEndPhase, formatReport, PHASE, pacedPhase, type Benc
 const MSGS_100 = envCount('SLUICE_BENCH_MSGS_100', 5_000_000);
 const MSGS_1K = envCount('SLUICE_BENCH_MSGS_1K', 2_000_000);
 const MSGS_ACKS_ALL = envCount('SLUICE_BENCH_MSGS_ACKS_ALL', 2_000_000);
+const WARMUP_MSGS = envCount('SLUICE_BENCH_WARMUP', 300_000, 0);
 const LATENCY_RATES = envCounts('SLUICE_BENCH_LATENCY_RATES', [1000, 10_000, 100_000]);
 const LATENCY_SECONDS = envCount('SLUICE_BENCH_LATENCY_SECONDS', 10);
 const E2E_RATE = envCount('SLUICE_BENCH_E2E_RATE', 10_000);
@@ -105,6 +107,12 @@ async function measurePhases(loadgen: string, ws: Workspace, progress: (line: st
   const phases: PhaseResult[] = [];
   const rawWrites: Baseline[] = [];
   try {
+    // A broker in service has compiled its hot paths; a fresh one would charge the first phase
+    // for the JIT's work, and the CPU targets are about the broker's steady state.
+    if (WARMUP_MSGS > 0) {
+      progress(`warm-up: ${WARMUP_MSGS.toLocaleString('en-US')} msgs, not measured`);
+      await runPhase(loadgen, brokerTarget(broker), { name: 'warm-up', kind: 'produce', topic: 'bench-warmup', count: WARMUP_MSGS, size: 100, acks: '1' });
+    }
     for (const spec of specs) {
       let rawWrite: ReturnType<typeof rawDiskWrite> | null = null;
       if (spec.kind === 'produce' && spec.rate === undefined) {

@@ -101,7 +101,8 @@ export class PartitionLog {
   layoutChanges = 0;
   /**
    * No batch from this offset to the log end carries a producer id, as far as this process has
-   * seen: the log end when it was opened, moved past every such batch appended since. Loading
+   * seen: on opening, the log end, or after a recovery the end of the last such batch it read;
+   * moved past every such batch appended since. Loading
    * a partition's producer state scans up to here only, so a large log written without
    * idempotent or transactional producers is not read batch by batch on the event loop when a
    * read_committed consumer first asks for its last stable offset.
@@ -133,7 +134,6 @@ export class PartitionLog {
     mkdirSync(dir, { recursive: true });
     this.groupCommit = new GroupCommit(() => this.flush());
     this.loadReport = this.load(opts);
-    this.producerFreeFrom = this.logEndOffset;
   }
 
   private load(opts: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number }): LoadReport {
@@ -187,6 +187,15 @@ export class PartitionLog {
     this.logStartOffset = Math.max(this.segments[0].baseOffset, Math.min(opts.logStartOffset, this.logEndOffset));
     this.recoveryPoint = Math.min(opts.cleanShutdown ? this.logEndOffset : opts.recoveryPoint, this.logEndOffset);
     if (report.recoveredSegments > 0) this.recoveryPoint = this.logEndOffset;
+    this.producerFreeFrom = this.logEndOffset;
+    // The last segments, when recovered, had every batch read: the tail free of producer
+    // batches reaches back to the last one they met, or through them if they met none.
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const found = this.segments[i].producerFreeFrom;
+      if (found === null) break;
+      this.producerFreeFrom = found;
+      if (found > this.segments[i].baseOffset) break;
+    }
     return report;
   }
 

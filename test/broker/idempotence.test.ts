@@ -259,6 +259,34 @@ test('loading producer state reads the log only as far as the last batch a produ
   }
 });
 
+test('after a crash, the recovery read tells where the tail without producer batches begins', async () => {
+  const temp = tempDir('idem-recovered');
+  const opts = { leaderEpoch: 0, now: Date.now(), assignOffsets: true };
+  const config = testConfig({ segmentBytes: 1024 });
+  let log = openLog(temp.dir, config);
+  try {
+    log.append(producerBatch({ producerId: 7n, epoch: 0, sequence: 0, count: 2 }), opts);
+    for (let i = 0; i < 40; i++) log.append(makeBatch(`plain-${i}`, 2, Date.now(), { valueBytes: 100 }), opts);
+    const bases = log.segmentBaseOffsets();
+    assert.ok(bases.length >= 4, `several segments (${bases.join(', ')})`);
+    await log.close();
+
+    log = openLog(temp.dir, config, false, 0);
+    assert.equal(log.producerFreeFrom, 2, 'every segment was read: the producer batch at 0-1 is the last');
+    await log.close();
+    // Recovery reads only from the segment holding the recovery point: what lies before it is unknown.
+    log = openLog(temp.dir, config, false, bases[2]);
+    assert.equal(log.producerFreeFrom, bases[2]);
+    await log.close();
+    log = openLog(temp.dir, config, true);
+    assert.equal(log.producerFreeFrom, log.logEndOffset, 'a clean start reads no batch');
+    assert.deepEqual(new PartitionProducerState(log).activeProducers(Date.now()).map((p) => p.producerId), [7n]);
+  } finally {
+    await log.close();
+    temp.cleanup();
+  }
+});
+
 describe('producer state on disk, one broker in this process restarted', () => {
   test('snapshots at rolls outlive deleted segments; a damaged newest one is skipped', async () => {
     const temp = tempDir('idem-snapshots');

@@ -4,7 +4,7 @@ import { Attribute, HeaderField, RECORD_BATCH_HEADER_SIZE, CURRENT_MAGIC } from 
 import { batchSizeAt } from '../protocol/records/batch-spans.js';
 import { validateRecordBatch, type RecordSpanVisitor } from '../protocol/records/batch-validation.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
-import { hasProducerId } from '../replication/producers/producer-entry.js';
+import { hasProducerId } from '../protocol/records/batch-layout.js';
 
 export interface RecordSetProblem {
   errorCode: number;

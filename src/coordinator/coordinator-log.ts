@@ -6,7 +6,7 @@ import type { ControlTypeId } from '../protocol/records/control-record.js';
 import { decodeRecordBatch, encodeRecordBatch } from '../protocol/records/record-batch.js';
 import { waitForHighWatermark } from '../replication/high-watermark-wait.js';
 import type { Partition } from '../replication/partition.js';
-import { hasProducerId } from '../replication/producers/producer-entry.js';
+import { hasProducerId } from '../protocol/records/batch-layout.js';
 import { producerStateOf } from '../replication/producers/producer-state.js';
 import type { ReplicaManager } from '../replication/replica-manager.js';
 import { forEachBatch } from '../storage/log-reader.js';

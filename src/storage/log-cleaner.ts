@@ -400,8 +400,7 @@ export class LogCleaner {
 
   private readonly lastPass = new WeakMap<PartitionLog, { end: number; nextDeleteHorizon: number }>();
 
-  needsCleaning(log: PartitionLog, now: number, upTo?: number): boolean {
-    if (!log.config.cleanupCompact) return false;
+  private needsCleaning(log: PartitionLog, now: number, upTo?: number): boolean {
     const last = this.lastPass.get(log);
     if (last && last.nextDeleteHorizon <= now) return true;
     const range = cleanableRange(log, upTo, now);
@@ -409,8 +408,14 @@ export class LogCleaner {
     return range.dirtyBytes > 0 && (dirtyRatio(range) > log.config.minCleanableDirtyRatio || compactionOverdue(log, range, now));
   }
 
-  /** Cleans `log` if it needs it, a slice per turn of the loop; null if it did not, or was stopped or interrupted. */
-  async cleanIfNeeded(log: PartitionLog, now: number, upTo?: number, stopped: () => boolean = () => false): Promise<CleanStats | null> {
+  /**
+   * Cleans `log` if it needs it, a slice per turn of the loop; null if it did not, or was stopped
+   * or interrupted. `endOf` gives the end of what may be cleaned (the last stable offset); it is
+   * asked of compacted logs only, since it can load a log's producer state, a scan of a large log.
+   */
+  async cleanIfNeeded(log: PartitionLog, now: number, endOf?: () => number, stopped: () => boolean = () => false): Promise<CleanStats | null> {
+    if (!log.config.cleanupCompact) return null;
+    const upTo = endOf?.();
     if (!this.needsCleaning(log, now, upTo)) return null;
     const stats = await runInSlices(cleanPass(log, now, { upTo, maxKeys: this.maxKeys }), stopped);
     // A pass cut short left dirty segments behind: the next check must not take the range as done.

@@ -467,13 +467,10 @@ export class LogManager {
     for (const l of [...this.logs.values()]) {
       if (this.closed) break;
       if (l.log.offline || this.logs.get(partitionKey(l.topic, l.partition)) !== l) continue;
-      // Not asked of the other logs: the cleanable end loads a log's producer state, a scan of
-      // all of a large log written without one, which stalled the loop for 100 ms here.
-      if (!l.log.config.cleanupCompact) continue;
       try {
         const end = this.opts.cleanableEndOf;
-        const upTo = end ? (end(l.topic, l.partition) ?? l.log.recoveryPoint) : undefined;
-        const stats = await this.cleaner.cleanIfNeeded(l.log, now, upTo, () => this.closed);
+        const endOf = end ? () => end(l.topic, l.partition) ?? l.log.recoveryPoint : undefined;
+        const stats = await this.cleaner.cleanIfNeeded(l.log, now, endOf, () => this.closed);
         if (stats) {
           cleaned++;
           log.info({ partition: partitionKey(l.topic, l.partition), ...stats }, 'log cleaned');

@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { BATCH_LENGTH_OVERHEAD, HeaderField, MIN_BATCH_LENGTH, RECORD_BATCH_HEADER_SIZE } from '../protocol/records/batch-layout.js';
+import { BATCH_LENGTH_OVERHEAD, hasProducerId, HeaderField, MIN_BATCH_LENGTH, RECORD_BATCH_HEADER_SIZE } from '../protocol/records/batch-layout.js';
 import { RecordBatchHeader } from '../protocol/records/batch-header.js';
 import { decodeRecordBatch } from '../protocol/records/record-batch.js';
 import type { FileRegion } from '../native/file-transfer.js';
@@ -102,10 +102,10 @@ export class PartitionLog {
   /**
    * No batch from this offset to the log end carries a producer id, as far as this process has
    * seen: on opening, the log end, or after a recovery the end of the last such batch it read;
-   * moved past every such batch appended since. Loading
-   * a partition's producer state scans up to here only, so a large log written without
-   * idempotent or transactional producers is not read batch by batch on the event loop when a
-   * read_committed consumer first asks for its last stable offset.
+   * moved past every such batch appended since. Loading a partition's producer state scans up
+   * to here only, so a large log written without idempotent or transactional producers is not
+   * read batch by batch on the event loop when a read_committed consumer first asks for its
+   * last stable offset.
    */
   producerFreeFrom = 0;
   readonly loadReport: LoadReport;
@@ -360,8 +360,7 @@ export class PartitionLog {
       }
       next += lastDelta + 1;
       recordCount += count;
-      // A producer id is -1 or not negative: its high half says which.
-      fromProducer ||= records.readInt32BE(at + HeaderField.producerId) >= 0;
+      fromProducer ||= hasProducerId(records, at);
       maxTimestamp = Math.max(maxTimestamp, readInt64(records, at + HeaderField.maxTimestamp));
       at += size;
     }

@@ -1,6 +1,6 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { HeaderField, RECORD_BATCH_HEADER_SIZE, BATCH_LENGTH_OVERHEAD, MIN_BATCH_LENGTH, CURRENT_MAGIC } from '../protocol/records/batch-layout.js';
+import { HeaderField, RECORD_BATCH_HEADER_SIZE, BATCH_LENGTH_OVERHEAD, MIN_BATCH_LENGTH, CURRENT_MAGIC, hasProducerId } from '../protocol/records/batch-layout.js';
 import { RecordBatchHeader } from '../protocol/records/batch-header.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
 import type { FileRegion } from '../native/file-transfer.js';
@@ -335,8 +335,7 @@ export class LogSegment {
       }
       this.track(b.position, b.lastOffset, b.maxTimestamp, b.size);
       valid = b.position + b.size;
-      // A producer id is -1 or not negative: its high half says which.
-      if (bytes.readInt32BE(HeaderField.producerId) >= 0) producerFree = b.lastOffset + 1;
+      if (hasProducerId(bytes)) producerFree = b.lastOffset + 1;
       return true;
     });
     this.producerFreeFrom = producerFree;

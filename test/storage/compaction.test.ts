@@ -684,6 +684,8 @@ test('LogCleaner cleans when the dirty ratio passes min.cleanable.dirty.ratio or
     add('b', '1');
     add('a', '2');
     assert.equal(await cleaner.cleanIfNeeded(log, clock), null, 'cleanup.policy=delete alone: never');
+    const endOf = (): number => assert.fail('the cleanable end (a producer state load) is not asked of a log that is not compacted');
+    assert.equal(await cleaner.cleanIfNeeded(log, clock, endOf), null);
     log.config = config;
     const first = await cleaner.cleanIfNeeded(log, clock);
     assert.ok(first, 'everything is dirty');

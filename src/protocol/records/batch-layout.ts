@@ -33,6 +33,12 @@ export const CRC_START = HeaderField.attributes;
 
 export const CURRENT_MAGIC = 2;
 
+/** Whether the batch at `at` carries an idempotent producer's id (Kafka: producerId > -1). */
+export function hasProducerId(buf: Buffer, at = 0): boolean {
+  // The sign of an int64 is the sign of its high word: no BigInt needed to tell.
+  return buf.readInt32BE(at + HeaderField.producerId) >= 0;
+}
+
 /** Bits of the attributes field. */
 export const Attribute = {
   compressionMask: 0x07,

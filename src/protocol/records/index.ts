@@ -5,6 +5,7 @@ export {
   CRC_START,
   CURRENT_MAGIC,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
+  hasProducerId,
   HeaderField,
   MIN_BATCH_LENGTH,
   MIN_RECORD_SIZE,

@@ -1,5 +1,3 @@
-import { HeaderField } from '../../protocol/records/batch-layout.js';
-
 /** Sequences are int32 and wrap from 2^31 - 1 to 0. */
 const MAX_SEQUENCE = 0x7fff_ffff;
 
@@ -16,12 +14,6 @@ const NO_SEQUENCE = -1;
 /** The sequence `delta` after `sequence`, wrapping as Kafka's producers do. */
 export function sequenceAfter(sequence: number, delta: number): number {
   return sequence > MAX_SEQUENCE - delta ? delta - (MAX_SEQUENCE - sequence) - 1 : sequence + delta;
-}
-
-/** Whether a batch carries an idempotent producer's id (Kafka: producerId > -1). */
-export function hasProducerId(batch: Buffer): boolean {
-  // The sign of an int64 is the sign of its high word: no BigInt needed to tell.
-  return batch.readInt32BE(HeaderField.producerId) >= 0;
 }
 
 /** What a duplicate is matched against and answered with: where the original batch went. */

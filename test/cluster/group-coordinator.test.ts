@@ -92,7 +92,7 @@ test(
       // Every stop came after everything read was committed: a member that read anything again, without a rebalance taking
       // the partition from its first reader in between, was handed an offset older than the group's.
       const twice = readAgainWithoutHandover(members);
-      assert.deepEqual(twice.slice(0, 10), [], `${twice.length} records read again without a handover`);
+      assert.deepEqual(twice.slice(0, 10), [], `${twice.length} records read again without a handover; ${members.map((m) => m.recent()).join(' | ')}`);
       t.diagnostic(`records read again after a handover (auto-commit's at-least-once): ${[...consumers(members).values()].filter((names) => names.length > 1).length}`);
       t.diagnostic(`rebalances seen: ${members.map((m) => `${m.name} ${m.rebalances().length}`).join(', ')}`);
 

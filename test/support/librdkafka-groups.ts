@@ -11,12 +11,14 @@ const SCRIPTS = fileURLToPath(new URL('./python/groups/', import.meta.url));
 /** -B: no __pycache__ left in the source tree. */
 const scriptArgs = (script: string, args: string[]): string[] => ['-B', `${SCRIPTS}${script}`, ...args];
 
-export type RebalanceEvent = { event: 'assigned' | 'revoked' | 'lost'; partitions: number[]; protocol: string | null };
-export type MessageEvent = { event: 'message'; partition: number; offset: number; value: string };
-export type CommittedEvent = { event: 'committed' | 'final-committed'; offsets: Record<string, number> };
+/** When group_consumer.py reported an event: the machine's monotonic clock, in seconds, the same for every member. */
+type Stamped = { at: number };
+export type RebalanceEvent = Stamped & { event: 'assigned' | 'revoked' | 'lost'; partitions: number[]; protocol: string | null };
+export type MessageEvent = Stamped & { event: 'message'; partition: number; offset: number; value: string };
+export type CommittedEvent = Stamped & { event: 'committed' | 'final-committed'; offsets: Record<string, number> };
 
 /** What group_consumer.py reports, one JSON line each. */
-export type ConsumerEvent = RebalanceEvent | MessageEvent | CommittedEvent | { event: 'error'; error: string } | { event: 'closed' };
+export type ConsumerEvent = RebalanceEvent | MessageEvent | CommittedEvent | (Stamped & ({ event: 'error'; error: string } | { event: 'closed' }));
 
 export interface GroupConsumerOptions {
   bootstrap: string;
@@ -186,17 +188,22 @@ export function consumers(members: GroupConsumer[]): Map<string, string[]> {
  * auto-commit allows when the commit on revocation fails (a coordinator moving, a session expired).
  */
 export function readAgainWithoutHandover(members: GroupConsumer[]): string[] {
+  // Reads in the order they happened across members, so the first reader is the one whose revoke or loss must come between.
+  const reads = members
+    .flatMap((member) => member.events.map((e, index) => ({ member, e, index })))
+    .filter((r): r is { member: GroupConsumer; e: MessageEvent; index: number } => r.e.event === 'message')
+    .sort((a, b) => a.e.at - b.e.at);
   const firstReader = new Map<string, { member: GroupConsumer; index: number }>();
   const again: string[] = [];
-  for (const m of members) {
-    m.events.forEach((e, index) => {
-      if (e.event !== 'message') return;
-      const where = at(e.partition, e.offset);
-      const first = firstReader.get(where);
-      if (!first) return void firstReader.set(where, { member: m, index });
-      const handedOver = first.member.events.slice(first.index).some((later) => (later.event === 'revoked' || later.event === 'lost') && later.partitions.includes(e.partition));
-      if (!handedOver) again.push(`${where} by ${first.member.name} and ${m.name}`);
-    });
+  for (const { member, e, index } of reads) {
+    const where = at(e.partition, e.offset);
+    const first = firstReader.get(where);
+    if (!first) {
+      firstReader.set(where, { member, index });
+      continue;
+    }
+    const handedOver = first.member.events.slice(first.index).some((later) => (later.event === 'revoked' || later.event === 'lost') && later.partitions.includes(e.partition));
+    if (!handedOver) again.push(`${where} by ${first.member.name} and ${member.name}`);
   }
   return again;
 }

@@ -3,7 +3,8 @@
 Events: ``assigned``/``revoked``/``lost`` (from the rebalance callbacks, with the partitions
 the callback was given and librdkafka's rebalance protocol), ``committed`` (the group's committed
 offsets of its first assignment, read with ``committed()``), ``message``, ``error``, and
-``closed`` once ``close()`` has returned (and with it the LeaveGroup). SIGTERM, or
+``closed`` once ``close()`` has returned (and with it the LeaveGroup). Each carries ``at``, the
+system's monotonic clock in seconds, so the events of several members can be put in one order. SIGTERM, or
 ``--max-messages``, makes it close cleanly; SIGKILL is how a test makes it die without leaving.
 """
 
@@ -11,6 +12,7 @@ import argparse
 import json
 import signal
 import sys
+import time
 
 from confluent_kafka import Consumer, KafkaException
 
@@ -18,7 +20,7 @@ from librdkafka_c import rebalance_protocol
 
 
 def emit(event, **fields):
-    print(json.dumps({"event": event, **fields}), flush=True)
+    print(json.dumps({"event": event, "at": time.monotonic(), **fields}), flush=True)
 
 
 def partition_list(partitions):

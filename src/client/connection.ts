@@ -1,6 +1,6 @@
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
-import { FrameDecoder } from '../network/frame-decoder.js';
+import { FrameReader } from '../network/frame-reader.js';
 import { apis, type ApiName } from '../protocol/generated/api-table.js';
 import { encodeRequestFrame, responseHeaderVersion } from '../protocol/headers.js';
 import { Reader } from '../protocol/primitives/reader.js';
@@ -45,18 +45,19 @@ export class BrokerConnection {
 
   private constructor(
     private readonly socket: Socket,
+    reader: FrameReader,
     readonly address: string,
     private readonly clientId: string,
   ) {
-    const decoder = new FrameDecoder(MAX_RESPONSE_BYTES);
-    const frames: Buffer[] = [];
-    socket.on('data', (data: Buffer) => {
-      try {
-        decoder.push(data, frames);
-        for (const f of frames.splice(0)) this.onResponse(f);
-      } catch (e) {
-        this.fail(e as Error);
-      }
+    reader.deliverTo({
+      frames: (frames) => {
+        try {
+          for (const f of frames) this.onResponse(f);
+        } catch (e) {
+          this.fail(e as Error);
+        }
+      },
+      refused: (e) => this.fail(e),
     });
     socket.on('error', (e) => this.fail(new ConnectionError(`${address}: ${e.message}`, (e as NodeJS.ErrnoException).code)));
     socket.on('close', () => this.fail(new ConnectionError(`${address}: connection closed`)));
@@ -68,7 +69,11 @@ export class BrokerConnection {
   static async open(host: string, port: number, clientId: string, timeoutMs = 10_000, security?: ClientSecurity): Promise<BrokerConnection> {
     const address = `${host}:${port}`;
     const tls = usesClientTls(security);
-    const socket = tls ? connectTls({ host, port, ca: security?.ca ?? undefined, servername: isIP(host) ? undefined : host }).setNoDelay(true) : connect({ host, port, noDelay: true });
+    const reader = new FrameReader(MAX_RESPONSE_BYTES);
+    const socket = tls
+      ? connectTls({ host, port, ca: security?.ca ?? undefined, servername: isIP(host) ? undefined : host }).setNoDelay(true)
+      : connect({ host, port, noDelay: true, onread: reader.onread });
+    if (tls) reader.feed(socket);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.destroy();
@@ -83,7 +88,7 @@ export class BrokerConnection {
         reject(new ConnectionError(`${address}: ${e.message}`, (e as NodeJS.ErrnoException).code));
       });
     });
-    const conn = new BrokerConnection(socket, address, clientId);
+    const conn = new BrokerConnection(socket, reader, address, clientId);
     try {
       await conn.negotiate();
       if (security?.sasl) await authenticate(conn, security.sasl);

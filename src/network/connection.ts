@@ -7,7 +7,8 @@ import { Writer, chunksLength, type Chunk } from '../protocol/primitives/writer.
 import { ProtocolError } from '../protocol/protocol-error.js';
 import { apiByKey } from '../protocol/generated/api-table.js';
 import type { RequestHeader } from '../protocol/generated/messages/request-header.js';
-import { FrameDecoder, FramingError, type FrameLimit } from './frame-decoder.js';
+import type { FrameLimit } from './frame-decoder.js';
+import { FrameReader } from './frame-reader.js';
 
 /** Client id + API + version already warned about: each is logged once, not at every reconnect. */
 const warnedUnsupported = new Set<string>();
@@ -103,7 +104,9 @@ const API_VERSIONS = 18;
  * writer, which is what lets file regions go out by sendfile between buffered writes.
  */
 export class Connection implements ConnectionInfo {
-  private readonly decoder: FrameDecoder;
+  private readonly reader: FrameReader;
+  /** The socket it reads and writes: the accepted one, or the one made around its descriptor to read into the frames' buffers. */
+  readonly socket: Socket;
   /** Whether responses are being gathered for one write at the end of this turn of the loop (writeCorked). */
   private corked = false;
   /** Responses in request order; each settles to chunks to send, or null for none. */
@@ -111,7 +114,7 @@ export class Connection implements ConnectionInfo {
   private writing = false;
   private closed = false;
   private paused = false;
-  /** closeAfterResponses was called: nothing more is read. */
+  /** Finishing (closeAfterResponses, or a broker stopping): nothing more read is served. */
   private closing = false;
   /** Muted by a quota until this timer fires. */
   private unmute: NodeJS.Timeout | null = null;
@@ -127,18 +130,22 @@ export class Connection implements ConnectionInfo {
   constructor(
     readonly id: number,
     readonly listenerName: string,
-    private readonly socket: Socket,
+    accepted: Socket,
     private readonly router: RequestRouter,
     private readonly sender: FileSender,
     private readonly limits: ConnectionLimits,
   ) {
-    this.decoder = new FrameDecoder(limits.maxFrameBytes, () => this.authenticator?.frameLimit() ?? null);
-    this.remoteAddress = socket.remoteAddress ?? '?';
-    this.remotePort = socket.remotePort ?? 0;
+    this.reader = new FrameReader(limits.maxFrameBytes, () => this.authenticator?.frameLimit() ?? null);
+    this.reader.deliverTo({ frames: (frames) => this.onFrames(frames), refused: (e) => this.close(e.message) });
+    this.remoteAddress = accepted.remoteAddress ?? '?';
+    this.remotePort = accepted.remotePort ?? 0;
     this.authenticator = router.authenticatorFor?.(this) ?? null;
+    const adopted = this.reader.adopt(accepted, true);
+    const socket = (this.socket = adopted ?? accepted);
+    if (!adopted) this.reader.feed(socket);
+    socket.resume();
     socket.setNoDelay(true);
     socket.setTimeout(limits.idleTimeoutMs, () => this.close('idle timeout'));
-    socket.on('data', (data: Buffer) => this.onData(data));
     socket.on('end', () => this.onEnd());
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
     socket.on('close', () => {
@@ -154,14 +161,7 @@ export class Connection implements ConnectionInfo {
     return this.endedController.signal;
   }
 
-  private onData(data: Buffer): void {
-    const frames: Buffer[] = [];
-    try {
-      this.decoder.push(data, frames);
-    } catch (e) {
-      if (e instanceof FramingError) return this.close(e.message);
-      throw e;
-    }
+  private onFrames(frames: Buffer[]): void {
     for (const frame of frames) {
       if (this.closed || this.closing) return;
       this.dispatch(frame);
@@ -172,15 +172,15 @@ export class Connection implements ConnectionInfo {
 
   /** Each frame gets frameTimeoutMs from its first byte; idle time between frames is connections.max.idle.ms's. */
   private watchFrameDeadline(framesEnded: boolean): void {
-    if (this.frameDeadline && (framesEnded || !this.decoder.insideFrame)) {
+    if (this.frameDeadline && (framesEnded || !this.reader.decoder.insideFrame)) {
       clearTimeout(this.frameDeadline);
       this.frameDeadline = null;
     }
-    if (this.frameDeadline || !this.decoder.insideFrame || this.closed) return;
+    if (this.frameDeadline || !this.reader.decoder.insideFrame || this.closed) return;
     const expire = (): void => {
       // Reading paused by backpressure holds the rest of the frame back: not the client's doing.
       if (this.paused) this.frameDeadline = setTimeout(expire, this.limits.frameTimeoutMs);
-      else this.close(`request frame incomplete after ${this.limits.frameTimeoutMs} ms (${this.decoder.pendingBytes} bytes of it arrived)`);
+      else this.close(`request frame incomplete after ${this.limits.frameTimeoutMs} ms (${this.reader.decoder.pendingBytes} bytes of it arrived)`);
     };
     this.frameDeadline = setTimeout(expire, this.limits.frameTimeoutMs);
   }
@@ -190,7 +190,7 @@ export class Connection implements ConnectionInfo {
    * ended inside can never be completed: that connection was broken, and is closed as such.
    */
   private onEnd(): void {
-    const unfinished = this.decoder.insideFrame;
+    const unfinished = this.reader.decoder.insideFrame;
     this.endedController?.abort();
     void Promise.allSettled(this.pending).then(() => {
       if (this.closed) return;
@@ -326,7 +326,12 @@ export class Connection implements ConnectionInfo {
       await Promise.allSettled(this.pending);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    if (!this.closed) this.socket.end();
+    if (this.closed) return;
+    this.socket.end();
+    // Read on, serving nothing, to see the client hang up: a socket reading into our buffers
+    // stops reading the kernel's when paused, so it would not notice the client's end.
+    this.closing = true;
+    this.socket.resume();
   }
 
   close(reason: string): void {

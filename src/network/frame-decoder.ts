@@ -7,17 +7,40 @@ export interface FrameLimit {
 }
 
 /**
+ * Where socket reads land while no frame body is being filled. One serves every connection of
+ * the thread: a read's bytes are taken out of it in that read's callback, before any other read.
+ */
+const LANDING_BYTES = 64 * 1024;
+let landing: Buffer | null = null;
+
+/**
+ * A frame body is filled in pieces of at most this size, each allocated as the bytes reach it:
+ * a size prefix alone never makes the broker hold more. Frames up to it (a producer's default
+ * request is 1 MB) are read straight into their own buffer; larger ones are joined at the end.
+ */
+const PIECE_BYTES = 1024 * 1024;
+
+/**
  * Splits a connection's byte stream into size-prefixed frames. The size is checked against the
- * limit before a single byte of the frame is buffered, so a hostile prefix costs nothing; a
- * frame that arrived in one chunk is handed out as a view, without copying.
+ * limit before a single byte of the frame is buffered, so a hostile prefix costs nothing.
+ *
+ * Two ways in. A socket that reads into buffers of our choosing (Node's `onread`) asks
+ * nextBuffer() where its next read goes and reports landed(n) after it: a frame body is then
+ * read by the kernel straight into the frame's own buffer, with no copy and no join, and only
+ * the bytes of the read that found its prefix are copied in. Chunks that arrive as buffers of
+ * their own (TLS) go through push(), which hands out views of them where a frame lies in one.
  */
 export class FrameDecoder {
-  private chunks: Buffer[] = [];
-  /** Bytes at the start of chunks[0] already handed out: a cursor, so that no frame costs a re-slice of what remains. */
-  private headOffset = 0;
-  private buffered = 0;
-  /** Size of the frame being assembled, or -1 while its prefix is incomplete. */
-  private expected = -1;
+  /** The bytes of the next frame's size prefix so far, when a read ended inside it, and how many. */
+  private prefix = 0;
+  private prefixFilled = 0;
+  /** The pieces of the frame body being filled (its size prefix read), or null between frames. */
+  private pieces: Buffer[] | null = null;
+  private size = 0;
+  /** Bytes of the body in its pieces so far. */
+  private filled = 0;
+  /** Bytes of the last piece filled so far. */
+  private pieceFilled = 0;
 
   constructor(
     private readonly maxFrameBytes: number,
@@ -25,65 +48,109 @@ export class FrameDecoder {
     private readonly tighterLimit: () => FrameLimit | null = () => null,
   ) {}
 
-  /** Feeds bytes in; returns the frames they complete (without their size prefix). */
+  /** Where the next read should land: the rest of the current piece of a frame body, else the shared landing buffer. */
+  nextBuffer(): Buffer {
+    if (this.pieces === null) return (landing ??= Buffer.allocUnsafe(LANDING_BYTES));
+    return this.pieces[this.pieces.length - 1].subarray(this.pieceFilled);
+  }
+
+  /** `n` bytes were read into the buffer nextBuffer() gave; pushes the frames they complete onto `out`. */
+  landed(n: number, out: Buffer[]): void {
+    if (this.pieces === null) return this.take(landing!, n, false, out);
+    this.filled += n;
+    this.pieceFilled += n;
+    this.pieceDone(out);
+  }
+
+  /** Feeds a chunk that arrived as a buffer of its own; pushes the frames it completes onto `out`. */
   push(data: Buffer, out: Buffer[]): void {
-    this.chunks.push(data);
-    this.buffered += data.length;
-    for (;;) {
-      if (this.expected < 0) {
-        if (this.buffered < 4) return;
-        const size = this.peekInt32();
-        const limit = this.tighterLimit() ?? { bytes: this.maxFrameBytes, setting: 'socket.request.max.bytes' };
-        if (size < 0 || size > limit.bytes) throw new FramingError(`frame of ${size} bytes refused (${limit.setting} is ${limit.bytes})`);
-        this.skip(4);
-        this.expected = size;
-      }
-      if (this.buffered < this.expected) return;
-      out.push(this.read(this.expected));
-      this.skip(this.expected);
-      this.expected = -1;
-    }
+    this.take(data, data.length, true, out);
   }
 
   /** Whether a frame has begun (part of its size prefix or of its body arrived) and not ended. */
   get insideFrame(): boolean {
-    return this.expected >= 0 || this.buffered > 0;
+    return this.pieces !== null || this.prefixFilled > 0;
   }
 
   /** Bytes held for a frame not yet complete. */
   get pendingBytes(): number {
-    return this.buffered;
+    return this.prefixFilled + this.filled;
   }
 
-  private peekInt32(): number {
-    const first = this.chunks[0];
-    if (first.length - this.headOffset >= 4) return first.readInt32BE(this.headOffset);
-    return this.read(4).readInt32BE(0);
-  }
-
-  /** The next n buffered bytes, as a view when one chunk holds them all, else joined into a copy. */
-  private read(n: number): Buffer {
-    if (n === 0) return Buffer.alloc(0);
-    const first = this.chunks[0];
-    const start = this.headOffset;
-    if (first.length - start >= n) return first.subarray(start, start + n);
-    const out = Buffer.allocUnsafe(n);
-    let at = first.copy(out, 0, start);
-    for (let i = 1; at < n; i++) at += this.chunks[i].copy(out, at, 0, n - at);
-    return out;
-  }
-
-  private skip(n: number): void {
-    this.buffered -= n;
-    while (n > 0) {
-      const rest = this.chunks[0].length - this.headOffset;
-      if (rest > n) {
-        this.headOffset += n;
-        return;
+  /**
+   * Consumes src[0, end): whole frames come out as views of it when it may be kept (`own`),
+   * else as one copy of their run; a frame it ends inside goes into the frame's first piece.
+   */
+  private take(src: Buffer, end: number, own: boolean, out: Buffer[]): void {
+    let at = 0;
+    while (at < end) {
+      if (this.pieces !== null) {
+        const piece = this.pieces[this.pieces.length - 1];
+        const n = src.copy(piece, this.pieceFilled, at, Math.min(end, at + piece.length - this.pieceFilled));
+        at += n;
+        this.filled += n;
+        this.pieceFilled += n;
+        this.pieceDone(out);
+        continue;
       }
-      n -= rest;
-      this.chunks.shift();
-      this.headOffset = 0;
+      if (this.prefixFilled > 0 || end - at < 4) {
+        while (this.prefixFilled < 4 && at < end) {
+          this.prefix = (this.prefix << 8) | src[at++];
+          this.prefixFilled++;
+        }
+        if (this.prefixFilled < 4) return;
+        this.prefixFilled = 0;
+        this.begin(this.prefix, out);
+        continue;
+      }
+      // A run of frames that lie whole in src, taken out with one copy when src is the landing buffer.
+      const runStart = at;
+      const bodies: number[] = [];
+      while (end - at >= 4) {
+        const size = this.checked(src.readInt32BE(at));
+        if (end - at - 4 < size) break;
+        bodies.push(at + 4, size);
+        at += 4 + size;
+      }
+      if (bodies.length > 0) {
+        const run = own ? src : Buffer.from(src.subarray(runStart, at));
+        const base = own ? 0 : runStart;
+        for (let i = 0; i < bodies.length; i += 2) out.push(run.subarray(bodies[i] - base, bodies[i] - base + bodies[i + 1]));
+      }
+      if (end - at >= 4) {
+        this.begin(src.readInt32BE(at), out);
+        at += 4;
+      }
+    }
+  }
+
+  private checked(size: number): number {
+    const limit = this.tighterLimit() ?? { bytes: this.maxFrameBytes, setting: 'socket.request.max.bytes' };
+    if (size < 0 || size > limit.bytes) throw new FramingError(`frame of ${size} bytes refused (${limit.setting} is ${limit.bytes})`);
+    return size;
+  }
+
+  /** A size prefix was read: the body starts filling its first piece (an empty body is a frame at once). */
+  private begin(size: number, out: Buffer[]): void {
+    this.size = this.checked(size);
+    if (size === 0) return void out.push(Buffer.alloc(0));
+    this.pieces = [Buffer.allocUnsafe(Math.min(size, PIECE_BYTES))];
+    this.filled = 0;
+    this.pieceFilled = 0;
+  }
+
+  /** After bytes went into the last piece: the frame out if complete, or a new piece if that one is full. */
+  private pieceDone(out: Buffer[]): void {
+    const pieces = this.pieces!;
+    if (this.filled === this.size) {
+      out.push(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, this.size));
+      this.pieces = null;
+      this.filled = 0;
+      return;
+    }
+    if (this.pieceFilled === pieces[pieces.length - 1].length) {
+      pieces.push(Buffer.allocUnsafe(Math.min(this.size - this.filled, PIECE_BYTES)));
+      this.pieceFilled = 0;
     }
   }
 }

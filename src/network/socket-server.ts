@@ -62,7 +62,7 @@ export class SocketServer {
     for (const l of listeners) {
       const server = l.tls
         ? l.tls.createServer((socket, principal) => this.accept({ socket, listenerName: l.name, principal }))
-        : createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept({ socket, listenerName: l.name, principal: null }));
+        : createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.accept({ socket, listenerName: l.name, principal: null }));
       if (l.tls) this.tlsListeners.push(l.tls);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -90,11 +90,7 @@ export class SocketServer {
   serve(): void {
     const held = this.held ?? [];
     this.held = null;
-    for (const accepted of held) {
-      if (accepted.socket.destroyed) continue;
-      this.accept(accepted);
-      accepted.socket.resume();
-    }
+    for (const accepted of held) if (!accepted.socket.destroyed) this.accept(accepted);
   }
 
   private accept(accepted: Accepted): void {
@@ -124,9 +120,9 @@ export class SocketServer {
     const id = this.nextId++;
     const connection = new Connection(id, listenerName, socket, this.router, this.sender, this.limits);
     if (principal !== null) connection.principal = principal;
-    this.connections.set(id, { socket, connection });
+    this.connections.set(id, { socket: connection.socket, connection });
     if (verdict.delayMs > 0) connection.throttle(verdict.delayMs);
-    socket.once('close', () => {
+    connection.socket.once('close', () => {
       this.connections.delete(id);
       this.gate?.closed(address);
     });

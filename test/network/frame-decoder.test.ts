@@ -69,3 +69,62 @@ test('a size prefix over the limit or negative is refused before its body is buf
   const tighter = new FrameDecoder(1 << 20, () => ({ bytes: 8, setting: 'sasl frame limit' }));
   assert.throws(() => tighter.push(framed([Buffer.alloc(9)]), []), /sasl frame limit is 8/);
 });
+
+/** Reads `stream` the way a socket with `onread` does: each read fills at most the buffer the decoder offers, and at most `sizes[i]` bytes. */
+function readInto(decoder: FrameDecoder, stream: Buffer, sizes: number[], got: Buffer[]): void {
+  let at = 0;
+  for (let i = 0; at < stream.length; i++) {
+    const into = decoder.nextBuffer();
+    const n = Math.min(into.length, stream.length - at, 1 + (sizes[i % Math.max(1, sizes.length)] ?? into.length));
+    stream.copy(into, 0, at, at + n);
+    at += n;
+    decoder.landed(n, got);
+  }
+}
+
+test('frames read into the decoder’s own buffers come out whole, and stay whole while other connections read', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 8 }), { minLength: 1, maxLength: 3 }),
+      fc.array(fc.nat({ max: 5000 }), { maxLength: 40 }),
+      (connections, sizes) => {
+        const sent = connections.map((bodies) => bodies.map((b) => Buffer.from(b)));
+        const decoders = sent.map(() => new FrameDecoder(1 << 20));
+        const got = sent.map((): Buffer[] => []);
+        // Interleaved reads of every connection share the landing buffer; what came out earlier must not change.
+        sent.forEach((bodies, i) => readInto(decoders[i], framed(bodies), sizes, got[i]));
+        sent.forEach((bodies, i) => {
+          assert.deepEqual(got[i].map((b) => b.toString('hex')), bodies.map((b) => b.toString('hex')));
+          assert.equal(decoders[i].insideFrame, false);
+        });
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('a frame body larger than the landing buffer is read straight into the frame, and one over a piece is joined', () => {
+  for (const size of [200_000, 3 * 1024 * 1024 + 5]) {
+    const body = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) body[i] = (i * 7) & 0xff;
+    const decoder = new FrameDecoder(1 << 30);
+    const got: Buffer[] = [];
+    let reads = 0;
+    const stream = framed([body, Buffer.from('next')]);
+    let at = 0;
+    while (at < stream.length) {
+      const into = decoder.nextBuffer();
+      const n = Math.min(into.length, stream.length - at);
+      stream.copy(into, 0, at, at + n);
+      at += n;
+      reads++;
+      decoder.landed(n, got);
+      if (got.length === 0) assert.equal(decoder.pendingBytes, at - 4);
+    }
+    assert.equal(got.length, 2);
+    assert.ok(got[0].equals(body), `a ${size} B body comes out unchanged`);
+    assert.equal(String(got[1]), 'next');
+    // The landing read, the rest of the body in as few reads as its pieces, the next frame.
+    assert.equal(reads, 1 + Math.ceil((size - (64 * 1024 - 4)) / (1024 * 1024)) + (size > 1024 * 1024 ? 1 : 0) + 1);
+  }
+});

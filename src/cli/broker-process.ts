@@ -41,6 +41,8 @@ export interface ServeOptions {
    * so the child's pid stays the broker's and signals reach it.
    */
   wrapper?: string[];
+  /** The Node binary to run it on; this process's by default. */
+  node?: string;
   /** Each line it writes, as it comes: its log on stdout, anything else (a crash) on stderr. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** In a process group of its own, out of reach of a terminal's Ctrl-C (the parent stops it). */
@@ -91,7 +93,8 @@ function childLogLevel(): string {
  */
 export function startServe(options: ServeOptions): Promise<ServeProcess> {
   const serve = [...cliEntry(), 'serve', ...Object.entries(options.settings).flatMap(([k, v]) => ['--override', `${k}=${v}`])];
-  const [command, ...args] = options.wrapper ? [...options.wrapper, process.execPath, ...serve] : [process.execPath, ...serve];
+  const node = options.node ?? process.execPath;
+  const [command, ...args] = [...(options.wrapper ?? []), node, ...serve];
   // JSON lines whatever the terminal: the start line is read as JSON.
   const env = { ...process.env, SLUICE_LOG_LEVEL: childLogLevel(), SLUICE_LOG_FORMAT: 'json' };
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: options.detached });

@@ -47,6 +47,8 @@ export interface BrokerProcessOptions {
   host?: string;
   /** A command that execs the broker in its place, such as `ip netns exec NS`. */
   wrapper?: string[];
+  /** The Node binary to run it on; the test's by default. */
+  node?: string;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function startBrokerProcess(dir: string, overrides: Record<string, 
   const limit = options.descriptorLimit;
   const wrapper = [...(options.wrapper ?? []), ...(limit ? ['prlimit', `--nofile=${limit.soft}:${limit.hard}`] : [])];
   const output: string[] = [];
-  const serve = await startServe({ settings, wrapper: wrapper.length > 0 ? wrapper : undefined, onLine: (line, stream) => stream === 'stdout' && output.push(line) }).catch((e: Error) => {
+  const serve = await startServe({ settings, wrapper: wrapper.length > 0 ? wrapper : undefined, node: options.node, onLine: (line, stream) => stream === 'stdout' && output.push(line) }).catch((e: Error) => {
     // How far it got says why it did not start.
     throw new Error(`${e.message}\nits log (end):\n${output.slice(-20).join('\n')}`);
   });

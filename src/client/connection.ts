@@ -45,7 +45,7 @@ export class BrokerConnection {
 
   private constructor(
     private readonly socket: Socket,
-    reader: FrameReader,
+    private readonly reader: FrameReader,
     readonly address: string,
     private readonly clientId: string,
   ) {
@@ -153,6 +153,7 @@ export class BrokerConnection {
     for (const p of this.inFlight.values()) p.reject(e);
     this.inFlight.clear();
     this.socket.destroy();
+    this.reader.decoder.release();
   }
 
   get isOpen(): boolean {

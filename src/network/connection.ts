@@ -150,6 +150,7 @@ export class Connection implements ConnectionInfo {
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
     socket.on('close', () => {
       this.closed = true;
+      this.reader.decoder.release();
       if (this.frameDeadline) clearTimeout(this.frameDeadline);
       this.endedController?.abort();
     });

@@ -14,15 +14,25 @@ const LANDING_BYTES = 64 * 1024;
 let landing: Buffer | null = null;
 
 /**
- * A frame body is filled in pieces of at most this size, each allocated as the bytes reach it:
- * a size prefix alone never makes the broker hold more. Frames up to it (a producer's default
- * request is 1 MB) are read straight into their own buffer; larger ones are joined at the end.
+ * A frame body is filled in pieces of at most this size, each allocated as the bytes reach it.
+ * Frames up to it (a producer's default request is 1 MB) are read straight into their own
+ * buffer; larger ones are joined at the end.
  */
 const PIECE_BYTES = 1024 * 1024;
 
 /**
+ * A piece is allocated before the bytes that fill it have come, so a client could make the
+ * broker allocate a piece for every size prefix it sends. Past this many bytes of pieces held by
+ * unfinished frames, across the thread's connections, new pieces are of SMALL_PIECE_BYTES at
+ * most: what prefixes alone can make the broker hold stays bounded, and frames still complete.
+ */
+const AHEAD_BUDGET_BYTES = 256 * 1024 * 1024;
+const SMALL_PIECE_BYTES = 16 * 1024;
+let heldAhead = 0;
+
+/**
  * Splits a connection's byte stream into size-prefixed frames. The size is checked against the
- * limit before a single byte of the frame is buffered, so a hostile prefix costs nothing.
+ * limit before a single byte of the frame is buffered.
  *
  * Two ways in. A socket that reads into buffers of our choosing (Node's `onread`) asks
  * nextBuffer() where its next read goes and reports landed(n) after it: a frame body is then
@@ -41,6 +51,8 @@ export class FrameDecoder {
   private filled = 0;
   /** Bytes of the last piece filled so far. */
   private pieceFilled = 0;
+  /** Bytes of the pieces of the frame being filled, counted in heldAhead until it ends. */
+  private held = 0;
 
   constructor(
     private readonly maxFrameBytes: number,
@@ -65,6 +77,14 @@ export class FrameDecoder {
   /** Feeds a chunk that arrived as a buffer of its own; pushes the frames it completes onto `out`. */
   push(data: Buffer, out: Buffer[]): void {
     this.take(data, data.length, true, out);
+  }
+
+  /** The connection is gone: a frame it was filling no longer counts against the budget. */
+  release(): void {
+    heldAhead -= this.held;
+    this.held = 0;
+    this.pieces = null;
+    this.filled = 0;
   }
 
   /** Whether a frame has begun (part of its size prefix or of its body arrived) and not ended. */
@@ -134,9 +154,18 @@ export class FrameDecoder {
   private begin(size: number, out: Buffer[]): void {
     this.size = this.checked(size);
     if (size === 0) return void out.push(Buffer.alloc(0));
-    this.pieces = [Buffer.allocUnsafe(Math.min(size, PIECE_BYTES))];
     this.filled = 0;
+    this.pieces = [this.piece()];
+  }
+
+  /** The next piece of the frame body, as big as the rest of it allows, and the budget. */
+  private piece(): Buffer {
+    let n = Math.min(this.size - this.filled, PIECE_BYTES);
+    if (heldAhead + n > AHEAD_BUDGET_BYTES) n = Math.min(n, SMALL_PIECE_BYTES);
+    heldAhead += n;
+    this.held += n;
     this.pieceFilled = 0;
+    return Buffer.allocUnsafe(n);
   }
 
   /** After bytes went into the last piece: the frame out if complete, or a new piece if that one is full. */
@@ -144,13 +173,9 @@ export class FrameDecoder {
     const pieces = this.pieces!;
     if (this.filled === this.size) {
       out.push(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, this.size));
-      this.pieces = null;
-      this.filled = 0;
+      this.release();
       return;
     }
-    if (this.pieceFilled === pieces[pieces.length - 1].length) {
-      pieces.push(Buffer.allocUnsafe(Math.min(this.size - this.filled, PIECE_BYTES)));
-      this.pieceFilled = 0;
-    }
+    if (this.pieceFilled === pieces[pieces.length - 1].length) pieces.push(this.piece());
   }
 }

@@ -128,3 +128,42 @@ test('a frame body larger than the landing buffer is read straight into the fram
     assert.equal(reads, 1 + Math.ceil((size - (64 * 1024 - 4)) / (1024 * 1024)) + (size > 1024 * 1024 ? 1 : 0) + 1);
   }
 });
+
+test('size prefixes alone cannot make the decoders allocate without bound: past the budget, pieces are small, and frames still complete', () => {
+  const prefixOf = (size: number): Buffer => {
+    const prefix = Buffer.alloc(5);
+    prefix.writeInt32BE(size);
+    return prefix;
+  };
+  const start = (decoder: FrameDecoder, size: number): void => {
+    const into = decoder.nextBuffer();
+    prefixOf(size).copy(into);
+    decoder.landed(5, []);
+  };
+  // 256 connections each send the prefix of a 1 MiB frame and one byte of it: 256 MiB of pieces.
+  const hostile = Array.from({ length: 256 }, () => new FrameDecoder(1 << 30));
+  for (const d of hostile) start(d, 1 << 20);
+  assert.equal(hostile.at(-1)!.nextBuffer().length, (1 << 20) - 1, 'within the budget, a piece is the whole frame');
+  const late = new FrameDecoder(1 << 30);
+  start(late, 1 << 20);
+  assert.equal(late.nextBuffer().length, 16 * 1024 - 1, 'past it, a small piece');
+  // The late frame still completes, in small pieces, joined.
+  const body = Buffer.alloc(1 << 20, 7);
+  body[0] = 0; // the byte that came with the prefix
+  let at = 1;
+  const got: Buffer[] = [];
+  while (got.length === 0) {
+    const into = late.nextBuffer();
+    const n = Math.min(into.length, body.length - at);
+    body.copy(into, 0, at, at + n);
+    at += n;
+    late.landed(n, got);
+  }
+  assert.ok(got[0].equals(body));
+  // Connections that go give their pieces back.
+  for (const d of hostile) d.release();
+  const after = new FrameDecoder(1 << 30);
+  start(after, 1 << 20);
+  assert.equal(after.nextBuffer().length, (1 << 20) - 1, 'the budget is free again');
+  after.release();
+});

@@ -140,7 +140,7 @@ export class Connection implements ConnectionInfo {
     this.remoteAddress = accepted.remoteAddress ?? '?';
     this.remotePort = accepted.remotePort ?? 0;
     this.authenticator = router.authenticatorFor?.(this) ?? null;
-    const adopted = this.reader.adopt(accepted, true);
+    const adopted = this.reader.adopt(accepted);
     const socket = (this.socket = adopted ?? accepted);
     if (!adopted) this.reader.feed(socket);
     socket.resume();

@@ -120,15 +120,19 @@ export class FrameDecoder {
         }
         if (this.prefixFilled < 4) return;
         this.prefixFilled = 0;
-        this.begin(this.prefix, out);
+        this.begin(this.checked(this.prefix), out);
         continue;
       }
       // A run of frames that lie whole in src, taken out with one copy when src is the landing buffer.
       const runStart = at;
       const bodies: number[] = [];
+      let unfinished = -1;
       while (end - at >= 4) {
         const size = this.checked(src.readInt32BE(at));
-        if (end - at - 4 < size) break;
+        if (end - at - 4 < size) {
+          unfinished = size;
+          break;
+        }
         bodies.push(at + 4, size);
         at += 4 + size;
       }
@@ -137,22 +141,24 @@ export class FrameDecoder {
         const base = own ? 0 : runStart;
         for (let i = 0; i < bodies.length; i += 2) out.push(run.subarray(bodies[i] - base, bodies[i] - base + bodies[i + 1]));
       }
-      if (end - at >= 4) {
-        this.begin(src.readInt32BE(at), out);
+      if (unfinished >= 0) {
+        this.begin(unfinished, out);
         at += 4;
       }
     }
   }
 
+  /** `size` if the limit in force allows it; a FramingError if not. */
   private checked(size: number): number {
-    const limit = this.tighterLimit() ?? { bytes: this.maxFrameBytes, setting: 'socket.request.max.bytes' };
-    if (size < 0 || size > limit.bytes) throw new FramingError(`frame of ${size} bytes refused (${limit.setting} is ${limit.bytes})`);
+    const tighter = this.tighterLimit();
+    const bytes = tighter?.bytes ?? this.maxFrameBytes;
+    if (size < 0 || size > bytes) throw new FramingError(`frame of ${size} bytes refused (${tighter?.setting ?? 'socket.request.max.bytes'} is ${bytes})`);
     return size;
   }
 
-  /** A size prefix was read: the body starts filling its first piece (an empty body is a frame at once). */
+  /** A size prefix was read and checked: the body starts filling its first piece (an empty body is a frame at once). */
   private begin(size: number, out: Buffer[]): void {
-    this.size = this.checked(size);
+    this.size = size;
     if (size === 0) return void out.push(Buffer.alloc(0));
     this.filled = 0;
     this.pieces = [this.piece()];

@@ -57,10 +57,10 @@ export class FrameReader {
    * the server's count of connections, and the accepted one goes without closing the descriptor.
    * null for a TLS socket, or one already gone: feed() it instead.
    */
-  adopt(accepted: Socket, allowHalfOpen: boolean): Socket | null {
+  adopt(accepted: Socket): Socket | null {
     const old = accepted as unknown as Internals;
     if (accepted instanceof TLSSocket || !old._handle || accepted.destroyed) return null;
-    const socket = new Socket({ handle: old._handle, allowHalfOpen, readable: true, writable: true, onread: this.onread } as ConstructorParameters<typeof Socket>[0]);
+    const socket = new Socket({ handle: old._handle, allowHalfOpen: accepted.allowHalfOpen, readable: true, writable: true, onread: this.onread } as ConstructorParameters<typeof Socket>[0]);
     (socket as unknown as Internals)._server = old._server;
     old._server = null;
     old._handle = null;

@@ -1,8 +1,9 @@
 import { getHeapStatistics } from 'node:v8';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { transferStats } from '../native/file-transfer.js';
 import { logDescriptors } from '../storage/descriptor-cache.js';
 import { fetchWaitStats } from '../replication/fetch-waiters.js';
+import { TotalsHistogram, type HistogramTotals } from './totals-histogram.js';
 
 let processMetrics: Registry | null = null;
 
@@ -107,7 +108,7 @@ function followedCounter(name: string, help: string, registers: Registry[], tota
 }
 
 /** A labelled counter that follows running totals, by label value, read when scraped. */
-function followedCounters(name: string, help: string, label: string, registers: Registry[], totals: () => ReadonlyMap<string, number>): void {
+function followedCounters(name: string, help: string, label: string, registers: Registry[], totals: () => Iterable<readonly [string, number]>): void {
   const seen = new Map<string, number>();
   new Counter({
     name,
@@ -130,11 +131,14 @@ function followedCounters(name: string, help: string, label: string, registers: 
  */
 export class BrokerMetrics {
   readonly registry: Registry;
-  private readonly messagesIn: Counter<'topic'>;
-  private readonly bytesIn: Counter<'topic'>;
-  private readonly bytesOut: Counter<'topic'>;
-  private readonly requests: Counter<'request'>;
-  private readonly requestSeconds: Histogram<'request'>;
+  /*
+   * What each request adds to, as plain numbers read when scraped: prom-client hashes a label
+   * object on every call, even on a series bound with labels(), about a microsecond and some
+   * garbage per request.
+   */
+  private readonly topicTotals = new Map<string, TopicTotals>();
+  private readonly requestTotals = new Map<string, RequestTotals>();
+  private readonly requestSeconds: TotalsHistogram;
   private readonly authSuccesses: Counter<'listener' | 'mechanism'>;
   private readonly authFailures: Counter<'listener' | 'mechanism'>;
   private readonly authzDenials: Counter<'resource_type' | 'operation'>;
@@ -142,17 +146,18 @@ export class BrokerMetrics {
   constructor(source: MetricsSource) {
     const own = new Registry();
     const registers = [own];
-    this.messagesIn = new Counter({ name: 'kafka_server_brokertopicmetrics_messagesin_total', help: 'Records appended, by topic', labelNames: ['topic'], registers });
-    this.bytesIn = new Counter({ name: 'kafka_server_brokertopicmetrics_bytesin_total', help: 'Record batch bytes appended, by topic', labelNames: ['topic'], registers });
-    this.bytesOut = new Counter({ name: 'kafka_server_brokertopicmetrics_bytesout_total', help: 'Record bytes sent to fetchers, by topic', labelNames: ['topic'], registers });
-    this.requests = new Counter({ name: 'kafka_network_requestmetrics_requests_total', help: 'Requests handled, by API', labelNames: ['request'], registers });
-    this.requestSeconds = new Histogram({
-      name: 'kafka_network_requestmetrics_totaltime_seconds',
-      help: 'Time from reading a request to its response being ready, by API',
-      labelNames: ['request'],
-      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    const byTopic = (pick: (t: TopicTotals) => number) => () => map(this.topicTotals, pick);
+    followedCounters('kafka_server_brokertopicmetrics_messagesin_total', 'Records appended, by topic', 'topic', registers, byTopic((t) => t.messagesIn));
+    followedCounters('kafka_server_brokertopicmetrics_bytesin_total', 'Record batch bytes appended, by topic', 'topic', registers, byTopic((t) => t.bytesIn));
+    followedCounters('kafka_server_brokertopicmetrics_bytesout_total', 'Record bytes sent to fetchers, by topic', 'topic', registers, byTopic((t) => t.bytesOut));
+    followedCounters('kafka_network_requestmetrics_requests_total', 'Requests handled, by API', 'request', registers, () => map(this.requestTotals, (r) => r.started));
+    this.requestSeconds = new TotalsHistogram(
+      'kafka_network_requestmetrics_totaltime_seconds',
+      'Time from reading a request to its response being ready, by API',
+      'request',
+      [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers,
-    });
+    );
     const authLabels = ['listener', 'mechanism'] as const;
     this.authSuccesses = new Counter({ name: 'sluice_authentication_successes_total', help: 'SASL authentications and re-authentications that succeeded, by listener and mechanism', labelNames: authLabels, registers });
     this.authFailures = new Counter({
@@ -308,30 +313,20 @@ export class BrokerMetrics {
     this.registry = Registry.merge([own, processRegistry()]);
   }
 
-  /*
-   * The per-request series, bound once per label value: prom-client hashes a label object on
-   * every call otherwise, garbage on every request that the young generation has to collect.
-   */
-  private readonly topicSeries = new Map<string, { messagesIn: Counter.Internal; bytesIn: Counter.Internal; bytesOut: Counter.Internal }>();
-  private readonly requestSeries = new Map<string, { count: Counter.Internal; seconds: Histogram.Internal<'request'> }>();
-
-  private seriesOfTopic(topic: string): { messagesIn: Counter.Internal; bytesIn: Counter.Internal; bytesOut: Counter.Internal } {
-    let s = this.topicSeries.get(topic);
-    if (!s) {
-      s = { messagesIn: this.messagesIn.labels(topic), bytesIn: this.bytesIn.labels(topic), bytesOut: this.bytesOut.labels(topic) };
-      this.topicSeries.set(topic, s);
-    }
-    return s;
+  private totalsOfTopic(topic: string): TopicTotals {
+    let t = this.topicTotals.get(topic);
+    if (!t) this.topicTotals.set(topic, (t = { messagesIn: 0, bytesIn: 0, bytesOut: 0 }));
+    return t;
   }
 
   recordProduce(topic: string, records: number, bytes: number): void {
-    const s = this.seriesOfTopic(topic);
-    s.messagesIn.inc(records);
-    s.bytesIn.inc(bytes);
+    const t = this.totalsOfTopic(topic);
+    t.messagesIn += records;
+    t.bytesIn += bytes;
   }
 
   recordFetch(topic: string, bytes: number): void {
-    if (bytes > 0) this.seriesOfTopic(topic).bytesOut.inc(bytes);
+    if (bytes > 0) this.totalsOfTopic(topic).bytesOut += bytes;
   }
 
   authentication(listener: string, mechanism: string, succeeded: boolean): void {
@@ -344,12 +339,26 @@ export class BrokerMetrics {
 
   /** Starts timing a request; the returned function ends it. */
   startRequest(api: string): () => void {
-    let s = this.requestSeries.get(api);
-    if (!s) {
-      s = { count: this.requests.labels(api), seconds: this.requestSeconds.labels(api) };
-      this.requestSeries.set(api, s);
-    }
-    s.count.inc();
-    return s.seconds.startTimer();
+    let r = this.requestTotals.get(api);
+    if (!r) this.requestTotals.set(api, (r = { started: 0, seconds: this.requestSeconds.of(api) }));
+    r.started++;
+    const seconds = r.seconds;
+    const start = performance.now();
+    return () => seconds.observe((performance.now() - start) / 1000);
   }
+}
+
+interface TopicTotals {
+  messagesIn: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+interface RequestTotals {
+  started: number;
+  seconds: HistogramTotals;
+}
+
+function* map<T>(totals: ReadonlyMap<string, T>, pick: (t: T) => number): Iterable<readonly [string, number]> {
+  for (const [key, t] of totals) yield [key, pick(t)];
 }

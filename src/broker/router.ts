@@ -39,11 +39,11 @@ export class Router implements RequestRouter {
   /** Called as each request starts; the function it returns is called when its response is ready. */
   observe: ((api: string) => () => void) | null = null;
   /** Measures each answered request against its client's quotas, throttling it when over. */
-  quotas: { begin(header: RequestHeader, request: unknown, connection: ConnectionInfo): (response: HandlerResult) => Promise<void> } | null = null;
+  quotas: { begin(header: RequestHeader, request: unknown, connection: ConnectionInfo): ((response: HandlerResult) => Promise<void>) | null } | null = null;
   /** The authenticator of each new connection (SASL listeners); none until set. */
   authenticatorFor: ((connection: Connection) => ConnectionAuthenticator | null) | null = null;
   /** Checks each request against the ACLs before its handler serves it (src/security/acl); none without an authorizer. */
-  authorize: ((api: ApiHandler['api'], request: unknown, ctx: RequestContext, serve: (request: unknown) => Promise<HandlerResult>) => Promise<HandlerResult>) | null = null;
+  authorize: ((api: ApiHandler['api'], request: unknown, ctx: RequestContext, serve: (request: unknown) => HandlerResult | Promise<HandlerResult>) => HandlerResult | Promise<HandlerResult>) | null = null;
 
   register(...handlers: ApiHandler[]): void {
     for (const h of handlers) this.handlers.set(h.api.apiKey, h);
@@ -68,19 +68,36 @@ export class Router implements RequestRouter {
     return res;
   }
 
-  async handle(header: RequestHeader, body: unknown, connection: ConnectionInfo): Promise<HandlerResult> {
+  /**
+   * Serves a request. A handler that answers at once (a produce with acks=1, most metadata)
+   * is answered without a promise: each one a request goes through costs an allocation and a
+   * turn of the microtask queue, which small requests feel.
+   */
+  handle(header: RequestHeader, body: unknown, connection: ConnectionInfo): HandlerResult | Promise<HandlerResult> {
     const h = this.handlers.get(header.requestApiKey)!;
-    const done = this.observe?.(h.api.name);
+    const done = this.observe?.(h.api.name) ?? null;
     // Before the handler, which may let go of the request's records once they are stored.
-    const settleQuotas = this.quotas?.begin(header, body, connection);
+    const settleQuotas = this.quotas?.begin(header, body, connection) ?? null;
+    let response: HandlerResult | Promise<HandlerResult>;
     try {
       const ctx = { header, version: header.requestApiVersion, connection };
-      const serve = async (request: unknown) => h.handle(request, ctx);
-      const response = await (this.authorize ? this.authorize(h.api, body, ctx, serve) : serve(body));
-      await settleQuotas?.(response);
-      return response;
-    } finally {
+      response = this.authorize ? this.authorize(h.api, body, ctx, (request) => h.handle(request, ctx)) : h.handle(body, ctx);
+    } catch (e) {
       done?.();
+      throw e;
     }
+    if (response instanceof Promise || settleQuotas !== null) return settle(response, settleQuotas, done);
+    done?.();
+    return response;
+  }
+}
+
+async function settle(response: HandlerResult | Promise<HandlerResult>, settleQuotas: ((response: HandlerResult) => Promise<void>) | null, done: (() => void) | null): Promise<HandlerResult> {
+  try {
+    const settled = await response;
+    await settleQuotas?.(settled);
+    return settled;
+  } finally {
+    done?.();
   }
 }

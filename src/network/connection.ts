@@ -109,8 +109,8 @@ export class Connection implements ConnectionInfo {
   readonly socket: Socket;
   /** Whether responses are being gathered for one write at the end of this turn of the loop (writeCorked). */
   private corked = false;
-  /** Responses in request order; each settles to chunks to send, or null for none. */
-  private readonly pending: Promise<Chunk[] | null>[] = [];
+  /** Responses in request order: chunks to send, null for none, or a promise of either. */
+  private readonly pending: (Chunk[] | null | Promise<Chunk[] | null>)[] = [];
   private writing = false;
   private closed = false;
   private paused = false;
@@ -234,15 +234,21 @@ export class Connection implements ConnectionInfo {
       if (e instanceof ProtocolError) return this.close(`malformed ${apiByKey(apiKey)!.name} v${version} request: ${e.message}`);
       throw e;
     }
-    const response = Promise.resolve()
-      .then(() => this.router.handle(header, body, this))
-      .then((result) => (result === null ? null : encode(header.correlationId, apiKey, version, result)));
+    // Served at once: a handler that answers without waiting (most do) costs no promise.
+    let response: Chunk[] | null | Promise<Chunk[] | null>;
+    try {
+      const result = this.router.handle(header, body, this);
+      const encoded = (r: unknown): Chunk[] | null => (r === null ? null : encode(header.correlationId, apiKey, version, r));
+      response = result instanceof Promise ? result.then(encoded) : encoded(result);
+    } catch (e) {
+      response = Promise.reject(e);
+    }
     this.enqueue(response);
   }
 
-  private enqueue(response: Promise<Chunk[] | null>): void {
+  private enqueue(response: Chunk[] | null | Promise<Chunk[] | null>): void {
     // A failure is handled by the writer in order; this only keeps it from being unhandled.
-    response.catch(() => {});
+    if (response instanceof Promise) response.catch(() => {});
     this.pending.push(response);
     if (!this.writing) void this.writeResponses();
   }
@@ -251,16 +257,18 @@ export class Connection implements ConnectionInfo {
     this.writing = true;
     try {
       while (this.pending.length > 0 && !this.closed) {
+        const head = this.pending[0];
         let chunks: Chunk[] | null;
         try {
-          chunks = await this.pending[0];
+          chunks = head instanceof Promise ? await head : head;
         } catch (e) {
           log.error({ err: e, connection: this.id }, 'request handler failed');
           this.pending.shift();
           return this.close('internal error while handling a request');
         }
         this.pending.shift();
-        if (chunks !== null) await this.writeChunks(chunks);
+        const sending = chunks === null ? null : this.writeChunks(chunks, 0);
+        if (sending !== null) await sending;
         this.applyBackpressure();
       }
     } catch (e) {
@@ -270,16 +278,19 @@ export class Connection implements ConnectionInfo {
     }
   }
 
-  private async writeChunks(chunks: Chunk[]): Promise<void> {
-    for (const c of chunks) {
-      if (this.closed) return;
+  /** Writes chunks[from...]; a promise only when a file region has to be sent and waited for. */
+  private writeChunks(chunks: Chunk[], from: number): Promise<void> | null {
+    for (let i = from; i < chunks.length; i++) {
+      if (this.closed) return null;
+      const c = chunks[i];
       if (Buffer.isBuffer(c)) this.writeCorked(c);
       else {
         // sendfile writes below the stream: what the stream holds must go first.
         this.uncork();
-        await this.sender.send(this.socket, c as FileRegion);
+        return this.sender.send(this.socket, c as FileRegion).then(() => this.writeChunks(chunks, i + 1) ?? undefined);
       }
     }
+    return null;
   }
 
   /**
@@ -358,10 +369,13 @@ export class Connection implements ConnectionInfo {
     if (this.closing || this.closed) return;
     this.closing = true;
     this.logClosing(reason);
-    // Not left half-open until the client hangs up: refused clients must not pile up.
-    void this.finish().then(() => {
-      if (this.socket.writableFinished) this.socket.destroy();
-      else this.socket.once('finish', () => this.socket.destroy());
+    // After the request being served is queued: its handler may call this before returning.
+    queueMicrotask(() => {
+      // Not left half-open until the client hangs up: refused clients must not pile up.
+      void this.finish().then(() => {
+        if (this.socket.writableFinished) this.socket.destroy();
+        else this.socket.once('finish', () => this.socket.destroy());
+      });
     });
   }
 

@@ -32,7 +32,7 @@ export interface AppendResult {
   logAppendTime: number;
   /** Records appended. */
   recordCount: number;
-  /** Resolves once the batches are on disk: at once in async flush mode, after a group commit in sync mode. */
+  /** Resolves once the batches are on disk: DURABLE in async flush mode, after a group commit in sync mode. */
   durable: Promise<void>;
 }
 
@@ -48,7 +48,11 @@ export interface LoadReport {
   truncatedBytes: number;
 }
 
-const DURABLE = Promise.resolve();
+/**
+ * The `durable` of every append in async flush mode: already settled, so a produce with
+ * acks=1 can answer without waiting on it.
+ */
+export const DURABLE = Promise.resolve();
 
 /**
  * State derived from a log's batches and kept beside it (idempotent producers' sequences)

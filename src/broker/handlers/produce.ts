@@ -5,11 +5,13 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import {
   createProduceResponse,
   createProduceResponsePartitionProduceResponse,
+  type ProduceResponse,
   type ProduceResponsePartitionProduceResponse,
 } from '../../protocol/generated/messages/produce-response.js';
 import type { ProduceRequest } from '../../protocol/generated/messages/produce-request.js';
 import { RecordBatchHeader } from '../../protocol/records/batch-header.js';
 import { emptiedBatch } from '../../protocol/records/record-batch.js';
+import { DURABLE } from '../../storage/partition-log.js';
 import { StorageError } from '../../storage/storage-error.js';
 import type { BrokerContext } from '../broker-context.js';
 import type { Partition } from '../../replication/partition.js';
@@ -85,7 +87,7 @@ function notLeader(call: ProduceCall, topic: string, index: number, message: str
  * before and after. acks=0 gets no response at all.
  */
 export function produceHandler(ctx: BrokerContext, verifier: TransactionVerifier) {
-  return handler(apis.Produce, 3, 11, async (req: ProduceRequest, { version, connection }) => {
+  return handler(apis.Produce, 3, 11, (req: ProduceRequest, { version, connection }) => {
     const call: ProduceCall = { ctx, req, version, now: Date.now(), waits: [], leaders: new Set(), verifier: ctx.config.transactionPartitionVerificationEnable ? verifier : null };
     const res = createProduceResponse();
     // A broker that cannot prove its registration is alive may have been replaced as leader.
@@ -104,11 +106,18 @@ export function produceHandler(ctx: BrokerContext, verifier: TransactionVerifier
         data.records = null;
       }
     }
-    // A verified batch appends after its wait, and adds its own wait for acks.
-    while (call.waits.length > 0) await Promise.all(call.waits.splice(0));
-    if (version >= 10) res.nodeEndpoints = [...call.leaders].flatMap((id) => endpointOf(ctx, id, connection.listenerName) ?? []);
-    return req.acks === ACKS_NONE ? null : res;
+    const answer = (): ProduceResponse | null => {
+      if (version >= 10) res.nodeEndpoints = [...call.leaders].flatMap((id) => endpointOf(ctx, id, connection.listenerName) ?? []);
+      return req.acks === ACKS_NONE ? null : res;
+    };
+    // acks=1 with nothing to verify, the common case, is answered at once.
+    return call.waits.length === 0 ? answer() : settleWaits(call.waits).then(answer);
   });
+}
+
+/** A verified batch appends after its wait, and adds its own wait for acks. */
+async function settleWaits(waits: Promise<void>[]): Promise<void> {
+  while (waits.length > 0) await Promise.all(waits.splice(0));
 }
 
 function produceToPartition(call: ProduceCall, partition: Partition, config: TopicConfigValues, records: Buffer | null, verified = false): ProduceResponsePartitionProduceResponse {
@@ -159,7 +168,7 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
     r.baseOffset = BigInt(appended.firstOffset);
     r.logAppendTimeMs = BigInt(appended.logAppendTime);
     r.logStartOffset = BigInt(partition.log.logStartOffset);
-    call.waits.push(awaitAcks(call, partition, appended.durable, appended.lastOffset + 1, minIsr, r));
+    if (call.req.acks === ACKS_ALL || appended.durable !== DURABLE) call.waits.push(awaitAcks(call, partition, appended.durable, appended.lastOffset + 1, minIsr, r));
   } catch (e) {
     if (!(e instanceof StorageError)) throw e;
     const code = { 'invalid-record': ErrorCode.INVALID_RECORD, 'record-too-large': ErrorCode.RECORD_LIST_TOO_LARGE } as Record<string, number>;

@@ -49,7 +49,7 @@ export class AclEnforcer {
   }
 
   /** Serves the request as its API's rule allows: denied outright, narrowed and amended, or as it is. */
-  async enforce(api: ApiHandler['api'], request: unknown, ctx: RequestContext, serve: (request: unknown) => Promise<HandlerResult>): Promise<HandlerResult> {
+  enforce(api: ApiHandler['api'], request: unknown, ctx: RequestContext, serve: (request: unknown) => HandlerResult | Promise<HandlerResult>): HandlerResult | Promise<HandlerResult> {
     if (!this.authorizer.enabled) return serve(request);
     const rule = RULES_BY_KEY.get(api.apiKey);
     if (!rule) {
@@ -61,8 +61,13 @@ export class AclEnforcer {
     }
     const outcome = rule.check(request, this.check(this.requester(ctx.connection)), ctx.version);
     if ('deny' in outcome) return outcome.deny;
-    const response = await serve(outcome.serve);
-    if (response !== null && outcome.patch) outcome.patch(response);
-    return response;
+    const patch = outcome.patch;
+    const response = serve(outcome.serve);
+    if (!patch) return response;
+    const patched = (r: HandlerResult): HandlerResult => {
+      if (r !== null) patch(r);
+      return r;
+    };
+    return response instanceof Promise ? response.then(patched) : patched(response);
   }
 }

@@ -34,8 +34,6 @@ function fetchBytes(res: FetchResponse | null): number {
   return bytes;
 }
 
-const settled = async (): Promise<void> => {};
-
 /**
  * Kafka's client quota enforcement (KIP-219): a request is measured against its client's
  * quotas once handled, the answer goes out at once with throttle_time_ms set, and the
@@ -52,9 +50,10 @@ export class QuotaEnforcement {
   /**
    * Starts measuring a request, before its handler runs; the function returned settles it once
    * answered: records what it used, sets throttle_time_ms and mutes the connection when over.
+   * null when no quota is set: there is nothing to settle.
    */
-  begin(header: RequestHeader, request: unknown, connection: ConnectionInfo): (response: unknown) => Promise<void> {
-    if (!this.active()) return settled;
+  begin(header: RequestHeader, request: unknown, connection: ConnectionInfo): ((response: unknown) => Promise<void>) | null {
+    if (!this.active()) return null;
     const { requestApiKey: apiKey, requestApiVersion: version } = header;
     const started = performance.now();
     const produced = apiKey === apis.Produce.apiKey ? produceBytes(request as ProduceRequest) : 0;

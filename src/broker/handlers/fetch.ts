@@ -170,7 +170,7 @@ function recordBytesOut(ctx: BrokerContext, res: FetchResponse): void {
  * which the protocol allows: clients then send full fetch requests.
  */
 export function fetchHandler(ctx: BrokerContext) {
-  return handler(apis.Fetch, 4, 17, async (req: FetchRequest, { version, connection }) => {
+  return handler(apis.Fetch, 4, 17, (req: FetchRequest, { version, connection }) => {
     if (req.sessionId !== 0 && req.sessionEpoch !== -1) {
       // An incremental fetch on a session we never created.
       const res = createFetchResponse();
@@ -182,15 +182,17 @@ export function fetchHandler(ctx: BrokerContext) {
       recordBytesOut(ctx, built.response);
       return built.response;
     }
-    await waitForFetchable({
+    const parked = waitForFetchable({
       watched: built.watched,
       minBytes: req.minBytes,
       maxWaitMs: req.maxWaitMs,
       follower: fetcherOf(req, version) >= 0,
       signal: connection.endedSignal,
     });
-    const final = build(ctx, req, version);
-    recordBytesOut(ctx, final.response);
-    return final.response;
+    return parked.then(() => {
+      const final = build(ctx, req, version);
+      recordBytesOut(ctx, final.response);
+      return final.response;
+    });
   });
 }

@@ -2,7 +2,7 @@ import { ErrorCode } from '../protocol/generated/errors.js';
 import { CompressionType } from '../protocol/compression/index.js';
 import { Attribute, HeaderField, RECORD_BATCH_HEADER_SIZE, CURRENT_MAGIC } from '../protocol/records/batch-layout.js';
 import { batchSizeAt } from '../protocol/records/batch-spans.js';
-import { validateRecordBatch, type RecordSpanVisitor } from '../protocol/records/batch-validation.js';
+import { validateRecordBatch, type RecordSpanVisitor, type WalkedRecords } from '../protocol/records/batch-validation.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
 import { hasProducerId } from '../protocol/records/batch-layout.js';
 
@@ -81,9 +81,9 @@ const problem = (errorCode: number, message: string): RecordSetProblem => ({ err
  * Produce v3+ allows per partition), magic 2, no zstd before Produce v7, within
  * max.message.bytes, a good CRC, well-formed records (keys required on compacted topics), not
  * a control batch, and a sequence wherever there is a producer id. Returns the first problem,
- * or null.
+ * or what the walk saw of the records (the delay check reads it rather than walk them again).
  */
-export function checkProducedRecords(records: Buffer | null, rules: ProducedRecordsRules): RecordSetProblem | null {
+export function checkProducedRecords(records: Buffer | null, rules: ProducedRecordsRules): RecordSetProblem | WalkedRecords {
   if (records === null || records.length === 0) return problem(ErrorCode.INVALID_RECORD, 'the produce request holds no record batch');
   if (records.length > HeaderField.magic && records[HeaderField.magic] !== CURRENT_MAGIC) {
     return problem(
@@ -133,7 +133,7 @@ export function checkProducedRecords(records: Buffer | null, rules: ProducedReco
           : window
             ? checkTimestamp
             : undefined;
-    validateRecordBatch(records, 0, onRecord ? { onRecord } : {});
+    const walked = validateRecordBatch(records, 0, onRecord ? { onRecord } : {});
     if (badTimestamps.length > 0) {
       // Kafka's InvalidTimestampException wins over the other record errors of the batch.
       return { errorCode: ErrorCode.INVALID_TIMESTAMP, message: 'One or more records have been rejected due to invalid timestamp', batchIndex: badTimestamps[0]!.batchIndex, recordErrors: badTimestamps };
@@ -147,10 +147,12 @@ export function checkProducedRecords(records: Buffer | null, rules: ProducedReco
     if (hasProducerId(records) && baseSequence < 0) {
       return problem(ErrorCode.INVALID_RECORD, `invalid sequence number ${baseSequence} in a batch with a producer id`);
     }
+    return walked;
   } catch (e) {
     if (!(e instanceof ProtocolError)) throw e;
     const errorCode = e.kind === 'checksum' || e.kind === 'truncated' || e.kind === 'invalid-length' ? ErrorCode.CORRUPT_MESSAGE : ErrorCode.INVALID_RECORD;
     return problem(errorCode, e.message);
   }
-  return null;
 }
+
+export const isRecordSetProblem = (checked: RecordSetProblem | WalkedRecords): checked is RecordSetProblem => 'errorCode' in checked;

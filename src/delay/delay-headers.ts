@@ -1,8 +1,5 @@
 import { decodeRecordBatch } from '../protocol/records/record-batch.js';
-import { RecordBatchHeader } from '../protocol/records/batch-header.js';
-import { Attribute, DEFAULT_MAX_DECOMPRESSED_BYTES, HeaderField, RECORD_BATCH_HEADER_SIZE } from '../protocol/records/batch-layout.js';
-import { openBatchRecords } from '../protocol/records/batch-records.js';
-import { RecordCursor } from '../protocol/records/record-cursor.js';
+import type { WalkedRecords } from '../protocol/records/batch-validation.js';
 import type { RecordHeader } from '../protocol/records/record.js';
 
 /** Milliseconds from the broker's receipt of the record, as decimal text. */
@@ -41,11 +38,12 @@ const NOW: DelayVerdict = { kind: 'now' };
 /**
  * When each record of a produced batch is due. The batch goes to its topic as it is ('now')
  * unless some record is due later: then every record of it goes to the delay store, records
- * without a delay being due at once, so a batch is never split between two paths.
+ * without a delay being due at once, so a batch is never split between two paths. `walked` is
+ * what the produce validation saw of the batch's records.
  */
-export function delayOf(batch: Buffer, rules: DelayRules): DelayVerdict {
+export function delayOf(batch: Buffer, walked: WalkedRecords, rules: DelayRules): DelayVerdict {
   if (rules.maxDelayMs === 0) return NOW;
-  if (rules.topicDelayMs === 0 && !mayNameDelayHeader(batch)) return NOW;
+  if (rules.topicDelayMs === 0 && !mayNameDelayHeader(walked)) return NOW;
   const decoded = decodeRecordBatch(batch);
   const records: DelayedRecord[] = [];
   const recordErrors: { batchIndex: number; message: string }[] = [];
@@ -61,19 +59,12 @@ export function delayOf(batch: Buffer, rules: DelayRules): DelayVerdict {
 }
 
 /**
- * False when no record of the (validated) batch can carry a delay header: no record has headers,
- * or the header name is nowhere in its record bytes. The walk goes first: on text it is several
- * times cheaper than the byte search. A compressed batch is decompressed for this, but not
- * decoded into records.
+ * False when no record of the batch can carry a delay header: no record has headers, or the
+ * header name is nowhere in the (decompressed) record bytes. The validation's walk has seen
+ * both already, so most batches, which have no headers, cost nothing here.
  */
-function mayNameDelayHeader(batch: Buffer): boolean {
-  const compressed = (batch.readInt16BE(HeaderField.attributes) & Attribute.compressionMask) !== 0;
-  const cursor = compressed
-    ? openBatchRecords(batch, 0, new RecordBatchHeader(), DEFAULT_MAX_DECOMPRESSED_BYTES)
-    : new RecordCursor(batch, RECORD_BATCH_HEADER_SIZE, batch.length, batch.readInt32BE(HeaderField.recordCount));
-  do cursor.skipSequential(undefined);
-  while (!cursor.headersSeen && cursor.next(null));
-  return cursor.headersSeen && cursor.buf.indexOf(HEADER_PREFIX, compressed ? 0 : RECORD_BATCH_HEADER_SIZE) >= 0;
+function mayNameDelayHeader(walked: WalkedRecords): boolean {
+  return walked.headersSeen && walked.records.indexOf(HEADER_PREFIX) >= 0;
 }
 
 /** The record's due time, or why its headers are refused. */

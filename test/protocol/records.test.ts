@@ -21,6 +21,7 @@ import {
   type RecordBatchInput,
   type RecordInput,
 } from '../../src/protocol/records/index.js';
+import { encodeRecords } from '../../src/protocol/records/record-encoder.js';
 
 const MiB = 1024 * 1024;
 const CODECS = COMPRESSION_TYPES;
@@ -202,7 +203,7 @@ describe('record batch: a hand-built batch', () => {
         assert.equal(buf, HAND_BUILT_BATCH);
         spans.push([keyStart, keyLength, valueStart, valueLength]);
       },
-    });
+    }).recordCount;
     assert.equal(count, 2);
     // Record 0 starts at 61: length, attributes, tsDelta, offsetDelta, key length, then "k" at 66.
     // Record 1 starts at 70; its null key "starts" after the key length, at 76.
@@ -407,8 +408,12 @@ describe('record batch: encode and decode', () => {
         assert.equal(batch.producerEpoch, input.producerEpoch ?? -1);
         assert.equal(batch.baseSequence, input.baseSequence ?? -1);
         assert.deepEqual(batch.records, expectedRecords(input.records));
-        // Batches from the encoder also pass the produce-path scan, with the same keys.
-        assert.equal(validateRecordBatch(encoded), input.records.length);
+        // Batches from the encoder also pass the produce-path scan, with the same keys, and it
+        // reports the records it walked (decompressed) and whether any had headers.
+        const walked = validateRecordBatch(encoded);
+        assert.equal(walked.recordCount, input.records.length);
+        assert.equal(walked.headersSeen, input.records.some((r) => (r.headers?.length ?? 0) > 0));
+        assert.deepEqual(walked.records, encodeRecords(input.records, 0));
         assert.deepEqual(
           keysOf(encoded),
           input.records.map((r) => (r.key === null ? null : Buffer.from(r.key).toString('utf8'))),
@@ -430,7 +435,7 @@ describe('record batch: encode and decode', () => {
   it('decodes the batch at an offset of a larger buffer', () => {
     const blob = Buffer.concat([Buffer.alloc(7), HAND_BUILT_BATCH, Buffer.alloc(5)]);
     assert.equal(decodeRecordBatch(blob, { offset: 7 }).baseOffset, 5n);
-    assert.equal(validateRecordBatch(blob, 7), 2);
+    assert.equal(validateRecordBatch(blob, 7).recordCount, 2);
   });
 
   it('refuses records the wire types cannot hold', () => {
@@ -716,7 +721,7 @@ describe('record batch: agreement with kafkajs, an independent implementation', 
           headers: [{ key: 'h', value: Buffer.from('x') }],
         },
       ]);
-      assert.equal(validateRecordBatch(encoder.buffer), 2);
+      assert.equal(validateRecordBatch(encoder.buffer).recordCount, 2);
     });
   }
 

@@ -17,7 +17,7 @@ import type { BrokerContext } from '../broker-context.js';
 import type { Partition } from '../../replication/partition.js';
 import { waitForHighWatermark } from '../../replication/high-watermark-wait.js';
 import { currentLeader, endpointOf } from '../cluster-view.js';
-import { checkProducedRecords, timestampWindowOf, type ProducedRecordsRules } from '../produce-validation.js';
+import { checkProducedRecords, isRecordSetProblem, timestampWindowOf, type ProducedRecordsRules } from '../produce-validation.js';
 import { hasProducerId } from '../../protocol/records/batch-layout.js';
 import type { BatchMetadata } from '../../replication/producers/producer-entry.js';
 import { producerStateOf, type PartitionProducerState } from '../../replication/producers/producer-state.js';
@@ -129,14 +129,14 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
     topicPartition: `${partition.topic}-${index}`,
     timestampWindow: timestampWindowOf(config, call.now),
   };
-  const problem = checkProducedRecords(records, rules);
-  if (problem) return partitionError(index, problem.errorCode, problem.message, problem.batchIndex, problem.recordErrors);
+  const checked = checkProducedRecords(records, rules);
+  if (isRecordSetProblem(checked)) return partitionError(index, checked.errorCode, checked.message, checked.batchIndex, checked.recordErrors);
   const minIsr = config['min.insync.replicas'];
   if (call.req.acks === ACKS_ALL && partition.isr.length < minIsr) {
     return partitionError(index, ErrorCode.NOT_ENOUGH_REPLICAS, `The in-sync replicas (${partition.isr.length}) are fewer than min.insync.replicas ${minIsr}.`);
   }
   const batch = records!;
-  const delay = delayOf(batch, { topicDelayMs: config['sluice.delivery.delay.ms'], maxDelayMs: call.ctx.config.deliveryDelayMaxMs, now: call.now });
+  const delay = delayOf(batch, checked, { topicDelayMs: config['sluice.delivery.delay.ms'], maxDelayMs: call.ctx.config.deliveryDelayMaxMs, now: call.now });
   if (delay.kind === 'refused') return partitionError(index, ErrorCode.INVALID_RECORD, `delayed delivery: ${delay.recordErrors[0].message}`, -1, delay.recordErrors);
   let producers: PartitionProducerState | null = null;
   if (hasProducerId(batch)) {
@@ -156,7 +156,7 @@ function produceToPartition(call: ProduceCall, partition: Partition, config: Top
   const stored = inTopicCodec(batch, topicCodec(config['compression.type']), topicCodecLevel(config));
   if (stored !== batch) {
     const recoded = checkProducedRecords(stored, rules);
-    if (recoded) return partitionError(index, recoded.errorCode, `after recompression to ${config['compression.type']}: ${recoded.message}`);
+    if (isRecordSetProblem(recoded)) return partitionError(index, recoded.errorCode, `after recompression to ${config['compression.type']}: ${recoded.message}`);
   }
   const r = createProduceResponsePartitionProduceResponse();
   r.index = index;

@@ -27,14 +27,23 @@ export interface ValidateRecordBatchOptions {
   onRecord?: RecordSpanVisitor;
 }
 
+/** What the validating walk saw of a batch's records: later checks need not walk or decompress them again. */
+export interface WalkedRecords {
+  recordCount: number;
+  /** Whether any record has headers (most batches have none). */
+  headersSeen: boolean;
+  /** The records' bytes: a view of the batch, or its decompressed records. */
+  records: Buffer;
+}
+
 /**
  * The produce path's check of one batch, with no allocation per record: size fields, magic,
  * CRC, that the (decompressed) records are exactly recordCount well-formed records, that record
  * i has offsetDelta i and that lastOffsetDelta is recordCount - 1, as Kafka requires of
- * produced batches (which also must not be empty). Returns the record count; throws
+ * produced batches (which also must not be empty). Returns what it walked; throws
  * ProtocolError saying what is wrong.
  */
-export function validateRecordBatch(buf: Buffer, offset = 0, options: ValidateRecordBatchOptions = {}): number {
+export function validateRecordBatch(buf: Buffer, offset = 0, options: ValidateRecordBatchOptions = {}): WalkedRecords {
   const header = new RecordBatchHeader();
   const cursor = openBatchRecords(
     buf,
@@ -55,7 +64,7 @@ export function validateRecordBatch(buf: Buffer, offset = 0, options: ValidateRe
   // The fast path takes every plain record; next() takes the rest and says what is wrong.
   for (;;) {
     cursor.skipSequential(onRecord);
-    if (!cursor.next(null)) return count;
+    if (!cursor.next(null)) return { recordCount: count, headersSeen: cursor.headersSeen, records: cursor.records };
     if (cursor.offsetDelta !== cursor.index) {
       throw new ProtocolError('invalid-value', `record ${cursor.index} has offsetDelta ${cursor.offsetDelta}`);
     }

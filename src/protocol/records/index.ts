@@ -13,7 +13,7 @@ export {
   type TimestampType,
 } from './batch-layout.js';
 export { batchSizeAt, batchSpans, type BatchSpan, type BatchSpanOptions } from './batch-spans.js';
-export { validateRecordBatch, type RecordSpanVisitor, type ValidateRecordBatchOptions } from './batch-validation.js';
+export { validateRecordBatch, type RecordSpanVisitor, type ValidateRecordBatchOptions, type WalkedRecords } from './batch-validation.js';
 export { crc32c, crc32cImplementation, crc32cImplementations, crc32cJs, type Crc32cImplementation } from './crc32c.js';
 export type { Record, RecordHeader, RecordHeaderInput, RecordInput } from './record.js';
 export {

@@ -64,6 +64,8 @@ export class RecordCursor {
   readonly buf: Buffer;
   private readonly reader: Reader;
   private readonly recordCount: number;
+  private readonly start: number;
+  private readonly end: number;
 
   /** Walks recordCount records that must fill buf from start to end exactly. */
   constructor(buf: Buffer, start: number, end: number, recordCount: number) {
@@ -77,6 +79,13 @@ export class RecordCursor {
     this.buf = buf;
     this.reader = new Reader(buf, start, end);
     this.recordCount = recordCount;
+    this.start = start;
+    this.end = end;
+  }
+
+  /** All the records' bytes, walked or not. */
+  get records(): Buffer {
+    return this.buf.subarray(this.start, this.end);
   }
 
   /**

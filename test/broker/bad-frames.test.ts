@@ -277,9 +277,26 @@ function apiNameOf(frame: Buffer): string {
 /** Long enough for a loaded machine; the broker acts within milliseconds. */
 const CLOSE_TIMEOUT_MS = 5000;
 
+/**
+ * A connection from a local port none of `taken` had: the broker's log names connections by
+ * their client's address and port, and the kernel may hand a port out again once its last
+ * connection is gone (other tests' connections move the same port counter). A connection
+ * given up unused costs the broker no log line.
+ */
+async function openOnFreshPort(port: number, taken: Set<number>): Promise<RawConnection> {
+  for (;;) {
+    const conn = await RawConnection.open(port);
+    if (!taken.has(conn.localPort)) {
+      taken.add(conn.localPort);
+      return conn;
+    }
+    conn.destroy();
+  }
+}
+
 /** Plays one case; returns how many "closing connection" lines the broker owes its connection. */
-async function play(port: number, c: BadCase): Promise<{ localPort: number; loggedLines: number }> {
-  const conn = await RawConnection.open(port);
+async function play(port: number, c: BadCase, taken: Set<number>): Promise<{ localPort: number; loggedLines: number }> {
+  const conn = await openOnFreshPort(port, taken);
   try {
     conn.send(c.bytes);
     switch (c.expect) {
@@ -369,7 +386,8 @@ describe('bad frames against a broker process serving a steady client', { timeou
     await client.start();
     try {
       await client.waitForAcks(200, 30_000);
-      const played = await inParallel(cases, 8, (c) => play(broker.port, c));
+      const taken = new Set(owed.keys());
+      const played = await inParallel(cases, 8, (c) => play(broker.port, c, taken));
       played.forEach((p, i) => owed.set(p.localPort, { name: cases[i].name, lines: p.loggedLines }));
       assert.equal(owed.size, cases.length + 1, 'every connection had a port of its own');
       // Still serving, after all of that.

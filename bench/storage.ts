@@ -1,10 +1,11 @@
 /**
  * Storage benchmarks: appends in both append modes and both flush modes against the machine's
  * raw write speed, serving a page-cached file to a loopback socket by read+write, mmap+write
- * and sendfile, memory staying flat while gigabytes go through a partition log, and one mmap
- * segment's costs taken apart by way of warming it.
+ * and sendfile, memory staying flat while gigabytes go through a partition log, one mmap
+ * segment's costs taken apart by way of warming it, and what a partition written to now and
+ * then costs in each append mode.
  *
- *   npm run bench:storage [-- --json[=file]] [-- --only=append,serve,flat,warm]
+ *   npm run bench:storage [-- --json[=file]] [-- --only=append,serve,flat,warm,sparse]
  *
  * SLUICE_BENCH_FLAT_BYTES sets the size of the memory run (default 5 GB); SLUICE_BENCH_DIR
  * the parent of the scratch directory (default .bench/ in the repository).
@@ -22,6 +23,7 @@ import { formatAppendReport } from './storage/append-report.js';
 import { formatFlatMemoryReport, runFlatMemoryBench, type FlatMemoryReport } from './storage/flat-memory.js';
 import { formatServeReport, runServeBench, type ServeReport } from './storage/serve.js';
 import { formatWarmReport, runWarmBench, type WarmOptions, type WarmReport } from './storage/mmap-warm.js';
+import { formatSparseReport, runSparseBench, type SparseOptions, type SparseReport } from './storage/sparse-partitions.js';
 import { evaluateTargets, formatTargets, type Targets } from './storage/targets.js';
 
 /**
@@ -43,9 +45,10 @@ const APPEND_OPTIONS: AppendBenchOptions = {
 };
 const SERVE_OPTIONS = { fileBytes: GiB, runs: 5 };
 const WARM_OPTIONS: WarmOptions = { segmentBytes: APPEND_OPTIONS.segmentBytes, runs: 5 };
+const SPARSE_OPTIONS: SparseOptions = { partitions: 200, segmentBytes: 64 * MiB, rounds: 20, batchBytes: 1024 };
 const FLAT_BYTES = Number(process.env.SLUICE_BENCH_FLAT_BYTES ?? 5e9);
 if (!(FLAT_BYTES > 0)) throw new Error(`SLUICE_BENCH_FLAT_BYTES must be a positive number of bytes, not "${process.env.SLUICE_BENCH_FLAT_BYTES}"`);
-const SECTIONS = ['append', 'serve', 'flat', 'warm'] as const;
+const SECTIONS = ['append', 'serve', 'flat', 'warm', 'sparse'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface StorageBenchReport {
@@ -56,6 +59,7 @@ interface StorageBenchReport {
   serve: ServeReport | null;
   flat: FlatMemoryReport | null;
   warm: WarmReport | null;
+  sparse: SparseReport | null;
   targets: Targets;
 }
 
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
     const serve = args.sections.has('serve') ? await runServeBench(ws, SERVE_OPTIONS, progress) : null;
     const flat = args.sections.has('flat') ? await runFlatMemoryBench(ws, FLAT_BYTES, progress) : null;
     const warm = args.sections.has('warm') ? await runWarmBench(ws, WARM_OPTIONS, progress) : null;
+    const sparse = args.sections.has('sparse') ? await runSparseBench(ws, SPARSE_OPTIONS, progress) : null;
     const report: StorageBenchReport = {
       date: started.toISOString(),
       seconds: (Date.now() - started.getTime()) / 1e3,
@@ -92,6 +97,7 @@ async function main(): Promise<void> {
       serve,
       flat,
       warm,
+      sparse,
       targets: evaluateTargets(append, serve),
     };
 
@@ -110,12 +116,13 @@ function print(report: StorageBenchReport): void {
       `${fmt(Number(m.loadAverageAtEnd))} at end; ${fmt(report.seconds)} s\n`,
   );
   if (m.fsType === 'tmpfs') console.log('WARNING: the scratch directory is on tmpfs: "disk" figures below are memory figures\n');
-  const { append, serve, flat, warm } = report;
+  const { append, serve, flat, warm, sparse } = report;
   const sections = [
     append && formatAppendReport(append),
     serve && formatServeReport(serve),
     flat && formatFlatMemoryReport(flat),
     warm && formatWarmReport(warm),
+    sparse && formatSparseReport(sparse),
     formatTargets(report.targets),
   ];
   console.log(sections.filter((s) => s).join('\n\n'));

@@ -41,10 +41,10 @@ let running = false;
 let named = 0;
 
 /**
- * For tests and metrics: preparations finished, failed, and not started for want of free
- * space; rolls that found one ready or not (a log's first segment counts as missed).
+ * For tests and metrics: preparations asked for, finished, failed, and not started for want
+ * of free space; rolls that found one ready or not (a log's first segment counts as missed).
  */
-export const nextSegmentStats = { prepared: 0, taken: 0, missed: 0, failed: 0, lowSpace: 0 };
+export const nextSegmentStats = { requested: 0, prepared: 0, taken: 0, missed: 0, failed: 0, lowSpace: 0 };
 const settledWaiters: (() => void)[] = [];
 
 /** Resolves once no preparation is queued or running (for tests). */
@@ -68,6 +68,7 @@ export function prepareNextSegment(dir: string, capacity: number, mlock: boolean
     nextSegmentStats.lowSpace++;
     return;
   }
+  nextSegmentStats.requested++;
   // Unique names: a preparation dropped while it runs may finish after the next one started.
   const next: NextSegment = { dir, path: join(dir, `${process.pid}-${++named}.next.tmp`), capacity, mlock, owner, mapping: null, dropped: false };
   byDir.set(dir, next);

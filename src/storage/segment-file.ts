@@ -95,24 +95,44 @@ class WrittenSegmentFile implements SegmentFile {
 
 /**
  * A cold mapping takes appends of this size or more by positional write: one system call costs
- * less than faulting in the four or more pages they cover, one at a time. Smaller appends share
- * each fault with the next ones, and copy.
+ * less than faulting in the four or more pages they cover, one at a time. Smaller appends copy.
  */
 const COLD_WRITE_BYTES = 16 * 1024;
+
+/**
+ * Smaller appends to a cold mapping find their pages already in the page cache: ahead of them,
+ * this many bytes of zeros are written by positional write, which puts them in large folios
+ * that a fault maps whole. Faulting each page in through the mapping instead costs about twice
+ * the CPU, and letting the kernel read around a fault stalls the event loop for 2-3 ms (15-20 ms
+ * at worst) per read_ahead_kb (docs/zero-copy.md, "Cold mapped segments").
+ */
+const ZERO_AHEAD_BYTES = 256 * 1024;
+let zeroChunk: Buffer | null = null;
+
+/**
+ * A mapped segment asks for its successor once it holds this share of segment.bytes, not
+ * before: a prepared segment holds segment.bytes of page cache (and as much disk) until the
+ * roll, so a partition written to now and then would otherwise keep a second segment's worth
+ * for nothing. The other seven eighths of the fill leave the preparation time to finish
+ * before the roll; a roll that outruns it maps its segment cold, as a log's first segment is.
+ */
+const SUCCESSOR_AT_SHARE = 8;
 
 /**
  * Appends copy into a shared mapping of the whole segment. The mapping comes warm from
  * next-segment.ts when a roll finds one prepared, and appends are a memcpy. Otherwise it is
  * mapped cold, and large appends go in by positional write: faulting pages in through the
  * mapping costs several times what write(2) spends on the same bytes (docs/zero-copy.md), and
- * the page cache behind both is the same, so the mapping sees them. The segment's first append
- * starts the preparation of its successor.
+ * the page cache behind both is the same, so the mapping sees them. The preparation of its
+ * successor starts once the segment is an eighth full.
  */
 class MappedSegmentFile implements SegmentFile {
   readonly mode = 'mmap' as const;
   private mapping: ArrayBuffer | null;
   private view: Buffer;
   private successorRequested = false;
+  /** Where the zeros written ahead of small appends to a cold mapping end. */
+  private zeroedTo = 0;
 
   constructor(
     readonly file: CachedFile,
@@ -134,15 +154,31 @@ class MappedSegmentFile implements SegmentFile {
 
   append(data: Buffer): void {
     if (this.size + data.length > this.view.length) throw new Error('mapped segment is full');
-    // Not before: a partition that is never written to holds no second segment of page cache.
-    if (!this.successorRequested) {
+    if (!this.successorRequested && this.size + data.length >= this.segmentBytes / SUCCESSOR_AT_SHARE) {
       this.successorRequested = true;
       prepareNextSegment(dirname(this.file.path), this.segmentBytes, this.mlock, this);
     }
-    if (this.warm || data.length < COLD_WRITE_BYTES) data.copy(this.view, this.size);
+    if (this.warm) data.copy(this.view, this.size);
+    else if (data.length < COLD_WRITE_BYTES) {
+      if (this.size + data.length > this.zeroedTo) this.zeroAhead(this.size + data.length);
+      data.copy(this.view, this.size);
+    }
     // Not cut back by truncation: the mapping must stay inside its file.
     else this.file.use((fd) => writeAllAt(fd, data, this.size, (written) => this.view.fill(0, this.size, this.size + written)));
     this.size += data.length;
+  }
+
+  /**
+   * Writes zeros from the end of the data to the ZERO_AHEAD_BYTES boundary past `end`. Aligned
+   * writes get the largest folios; within the file's reserved blocks, they need no allocation.
+   */
+  private zeroAhead(end: number): void {
+    const from = Math.max(this.zeroedTo, this.size);
+    const to = Math.min(this.view.length, (Math.floor(end / ZERO_AHEAD_BYTES) + 1) * ZERO_AHEAD_BYTES);
+    const zeros = (zeroChunk ??= Buffer.alloc(ZERO_AHEAD_BYTES + COLD_WRITE_BYTES));
+    // Past the data only: a write cut short leaves zeros where there were zeros.
+    this.file.use((fd) => writeAllAt(fd, zeros.subarray(0, to - from), from, () => undefined));
+    this.zeroedTo = to;
   }
 
   read(into: Buffer, length: number, position: number): number {
@@ -192,15 +228,22 @@ class MappedSegmentFile implements SegmentFile {
  * Maps `capacity` bytes of `file` on the event loop, without faulting any in (which would take
  * as long as writing them). Blocks are reserved first: on a full disk, a page of a sparse file
  * first touched through the mapping would raise SIGBUS and end the process.
+ *
+ * The `valid` bytes already there are read with readahead (a recovery scans them). The rest
+ * holds no data yet, and is advised random: appends find its pages written ahead of them, but
+ * a page the kernel took back meanwhile would otherwise be faulted in with a read around it,
+ * which for reserved blocks means zeroing the disk's read_ahead_kb of page cache on the event
+ * loop (8 MiB and 2-3 ms on the machines measured in docs/zero-copy.md).
  */
-function mapCold(file: CachedFile, capacity: number, mlock: boolean): ArrayBuffer {
+function mapCold(file: CachedFile, capacity: number, valid: number, mlock: boolean): ArrayBuffer {
   const addon = nativeAddon!;
   const mapping = file.use((fd) => {
     addon.fallocate(fd, 0, capacity);
     return addon.mmap(fd, capacity, true);
   });
   try {
-    addon.madvise(mapping, 0, capacity, 'sequential');
+    if (valid > 0) addon.madvise(mapping, 0, valid, 'sequential');
+    if (valid < capacity) addon.madvise(mapping, valid, capacity - valid, 'random');
     if (mlock) addon.mlock(mapping, 0, capacity, true);
   } catch (e) {
     addon.unmap(mapping);
@@ -224,7 +267,7 @@ export function openSegmentFile(path: string, mode: AppendMode, size: number | n
     const valid = size ?? file.use((fd) => fstatSync(fd).size);
     if (!mapped) return new WrittenSegmentFile(file, valid);
     const warm = prepared !== null;
-    const mapping = prepared ?? mapCold(file, Math.max(capacity, valid), mlock);
+    const mapping = prepared ?? mapCold(file, Math.max(capacity, valid), valid, mlock);
     prepared = null;
     return new MappedSegmentFile(file, valid, mapping, warm, capacity, mlock);
   } catch (e) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { nativeAddon } from '../../src/native/addon.js';
 import { encodeRecordBatch } from '../../src/protocol/records/record-batch.js';
 import { nextSegmentsSettled, nextSegmentStats } from '../../src/storage/next-segment.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
-import { appendGenerated, assertGeneratedPrefix, assertOnlySegmentFiles, openLog, readBatches, tempDir, testConfig } from '../support/storage-fixtures.js';
+import { appendGenerated, appendUntilRequested, assertGeneratedPrefix, assertOnlySegmentFiles, openLog, readBatches, tempDir, testConfig } from '../support/storage-fixtures.js';
 
 /**
  * In mmap append mode the next segment is prepared on the threadpool and taken by the roll.
@@ -42,16 +42,20 @@ test('a roll takes the segment prepared while the active one filled, and a close
     const log = mmapLog(dir);
     appendGenerated(log, 1);
     await nextSegmentsSettled();
-    assert.equal(nextFiles(dir).length, 1, 'the first append had the next segment prepared');
+    assert.deepEqual(nextFiles(dir), [], 'a segment with one batch in it holds no second one');
+    const { before, after } = appendUntilRequested(log);
+    assert.ok(before < SEGMENT_BYTES / 8 && after >= SEGMENT_BYTES / 8, `asked for at an eighth of ${SEGMENT_BYTES} bytes: between ${before} and ${after}`);
+    await nextSegmentsSettled();
+    assert.equal(nextFiles(dir).length, 1, 'the next segment was prepared');
     const taken = nextSegmentStats.taken;
     for (let rolls = 0; rolls < 3; rolls++) {
       const [prepared] = nextFiles(dir);
       appendUntilRoll(log);
       assert.equal(nextSegmentStats.taken, taken + rolls + 1, `roll ${rolls + 1} took the prepared segment`);
-      // Its first append already asked for the one after it, under another name.
       assert.equal(existsSync(join(dir, prepared)), false, 'the prepared file became the segment');
-      appendGenerated(log, 2);
+      appendUntilRequested(log);
       await nextSegmentsSettled();
+      assert.equal(nextFiles(dir).length, 1, 'the new segment asked for the one after it, under another name');
     }
     const end = log.logEndOffset;
     assert.equal(assertGeneratedPrefix(readBatches(log)), end);
@@ -79,9 +83,9 @@ test('a cold mapped segment takes large appends by write, faulting no page in th
       for (let i = 0; i < mib * 4; i++) log.append(batch, { leaderEpoch: 1, now: Date.now(), assignOffsets: true });
       return process.resourceUsage().minorPageFault - before;
     };
-    // A segment's first append has its successor prepared: the faults of that preparation
-    // (every page of it, on a threadpool thread of this process) are over before counting.
-    appendMiB(1);
+    // 2 MiB in, the segment has its successor prepared: the faults of that preparation (every
+    // page of it, on a threadpool thread of this process) are over before counting.
+    appendMiB(2);
     await nextSegmentsSettled();
     // 8 MiB is 2,048 pages: appends through a cold mapping fault each of them in.
     const cold = appendMiB(8);
@@ -101,19 +105,36 @@ test('a cold mapped segment takes large appends by write, faulting no page in th
   }
 });
 
+test('small appends to a cold mapped segment hold a bounded span of page cache, not a readahead window of zeros', { skip }, async () => {
+  const { dir, cleanup } = tempDir('next-cold-small');
+  try {
+    const log = mmapLog(dir, 64 << 20);
+    appendGenerated(log, 20);
+    const segment = join(dir, readdirSync(dir).find((n) => n.endsWith('.log'))!);
+    const resident = Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', segment], { encoding: 'utf8' }).trim());
+    assert.ok(log.size < 64 * 1024, `the appends wrote ${log.size} bytes`);
+    // The appends and the zeros written ahead of them (256 KiB). Read around a fault, the kernel
+    // would fill the disk's read_ahead_kb (8 MiB on a virtio disk) with zeros.
+    assert.ok(resident < 1024 * 1024, `${resident} bytes of the segment are in the page cache after ${log.size} bytes of appends`);
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
 test('truncating, deleting or closing a log drops its next segment, ready or still being prepared', { skip }, async () => {
   const { dir, cleanup } = tempDir('next-drop');
   try {
     // Ready, then the whole log truncated away: the new segment does not take it.
     const log = mmapLog(dir);
-    appendGenerated(log, 5);
+    appendUntilRequested(log);
     await nextSegmentsSettled();
     assert.equal(nextFiles(dir).length, 1);
     log.truncateFullyAndStartAt(100);
     await new Promise((resolve) => setTimeout(resolve, 10));
     assertOnlySegmentFiles(log);
     // A truncation inside the active segment rolls, and the roll takes the next segment.
-    appendGenerated(log, 5);
+    appendUntilRequested(log);
     await nextSegmentsSettled();
     const taken = nextSegmentStats.taken;
     log.truncateTo(log.logEndOffset - 1);
@@ -123,14 +144,14 @@ test('truncating, deleting or closing a log drops its next segment, ready or sti
     // Still being prepared when the log closes (a large segment takes a while).
     await log.close();
     const big = mmapLog(dir, 64 << 20);
-    appendGenerated(big, 1);
+    appendUntilRequested(big);
     await big.close();
     await nextSegmentsSettled();
     assertOnlySegmentFiles(big);
 
     // Deleted while being prepared: nothing comes back once the preparation ends.
     const doomed = mmapLog(dir, 64 << 20);
-    appendGenerated(doomed, 1);
+    appendUntilRequested(doomed);
     doomed.deleteAll();
     await nextSegmentsSettled();
     assert.equal(existsSync(dir), false, 'the directory stays removed');

@@ -10,6 +10,7 @@ import { CompressionType } from '../../src/protocol/compression/index.js';
 import { HeaderField } from '../../src/protocol/records/batch-layout.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/storage/log-config.js';
 import { readInt64 } from '../../src/storage/int64.js';
+import { nextSegmentStats } from '../../src/storage/next-segment.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { segmentFileName } from '../../src/storage/segment.js';
 
@@ -134,6 +135,20 @@ export function appendGenerated(log: PartitionLog, count: number, leaderEpoch = 
     log.append(bytes, { leaderEpoch, now: timestamp, assignOffsets: true });
   }
   return log.logEndOffset;
+}
+
+/**
+ * Appends generated batches until the active segment (mmap mode) has asked for its successor,
+ * which it does once an eighth full; returns the log's size before the last append and after.
+ */
+export function appendUntilRequested(log: PartitionLog): { before: number; after: number } {
+  const requested = nextSegmentStats.requested;
+  let before = log.size;
+  while (nextSegmentStats.requested === requested) {
+    before = log.size;
+    appendGenerated(log, 1);
+  }
+  return { before, after: log.size };
 }
 
 /** Every batch the log serves from `from` on, each as its own buffer, read as a consumer would. */

@@ -350,6 +350,17 @@ export class LogSegment {
     return torn ? cut : 0;
   }
 
+  /** Whether every byte from `position` to the end of the file is zero. */
+  private zerosFrom(position: number): boolean {
+    for (let at = position; at < this.file.size; ) {
+      const n = this.file.read(scratch, Math.min(SCAN_CHUNK, this.file.size - at), at);
+      if (n === 0) return true;
+      for (let i = 0; i < n; i++) if (scratch[i] !== 0) return false;
+      at += n;
+    }
+    return true;
+  }
+
   /** Whether the bytes where a batch header would start at `position` are all zero (or absent). */
   private zeroAt(position: number): boolean {
     const n = this.file.read(scratch, BATCH_LENGTH_OVERHEAD, position);
@@ -357,14 +368,22 @@ export class LogSegment {
     return true;
   }
 
-  /** After a clean shutdown the indexes are whole: the last batch is found from them. */
+  /**
+   * A trusted segment's indexes are whole: its last batch is found from them. Only zeros past
+   * it are cut: a mapped segment is preallocated and trimmed when it rolls, so a kill between a
+   * roll's creating the next segment and that trim leaves them behind. Other bytes there are
+   * damage, left for reads and the cleaner to meet.
+   */
   private loadStateFromIndexes(): void {
     let last: BatchInfo | null = null;
-    this.scan(this.offsetIndex.lookup(this.offsetIndex.lastOffset), (b) => {
+    const from = this.offsetIndex.lookup(this.offsetIndex.lastOffset);
+    this.scan(from, (b) => {
       last = { ...b };
       return true;
     });
     const l = last as BatchInfo | null;
+    const end = l === null ? from : l.position + l.size;
+    if (end < this.file.size && this.zerosFrom(end)) this.file.truncate(end);
     if (l === null) return;
     this.nextOffset = l.lastOffset + 1;
     this.bytesSinceIndexEntry = this.file.size - this.offsetIndexPosition();

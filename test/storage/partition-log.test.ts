@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, truncateSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { CompressionType } from '../../src/protocol/compression/index.js';
@@ -306,6 +306,31 @@ test('sealed segments with mmap indexes keep no preallocated index bytes', async
     // Batch i holds timestamps 1000+i and 1001+i: 1010 first shows in batch 9's second record.
     assert.deepEqual(log.offsetForTimestamp(1010), { offset: 19, timestamp: 1010 });
     await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a segment left at its preallocated length by a kill mid-roll is cut back to its batches, even below the recovery point', async () => {
+  const { dir, cleanup } = tempDir('mid-roll');
+  try {
+    const config = testConfig({ appendMode: 'mmap', segmentBytes: 64 * 1024 });
+    const log = openLog(dir, config);
+    while (log.segmentCount < 3) append(log, makeBatch(`r${log.logEndOffset}`, 4, 1000));
+    const end = log.logEndOffset;
+    const [, middle, last] = log.segmentBaseOffsets();
+    await log.close();
+    // The state a kill between creating the last segment and trimming the one before leaves:
+    // that one at its full mapped length, its tail zeros, and the recovery point at the roll.
+    const name = `${dir}/${String(middle).padStart(20, '0')}.log`;
+    const size = statSync(name).size;
+    truncateSync(name, 64 * 1024);
+    const reopened = openLog(dir, config, false, last);
+    assert.equal(statSync(name).size, size, 'the zeros past its last batch are gone');
+    assert.equal(reopened.loadReport.truncatedBytes, 0, 'zeros are no torn write');
+    assert.equal(readAll(reopened).length, end, 'every record reads back');
+    assert.equal(reopened.logEndOffset, end);
+    await reopened.close();
   } finally {
     cleanup();
   }

@@ -45,7 +45,7 @@ const APPEND_OPTIONS: AppendBenchOptions = {
 };
 const SERVE_OPTIONS = { fileBytes: GiB, runs: 5 };
 const WARM_OPTIONS: WarmOptions = { segmentBytes: APPEND_OPTIONS.segmentBytes, runs: 5 };
-const SPARSE_OPTIONS: SparseOptions = { partitions: 200, segmentBytes: 64 * MiB, rounds: 20, batchBytes: 1024 };
+const SPARSE_OPTIONS: SparseOptions = { partitions: 200, segmentBytes: 16 * MiB, rounds: 20, batchBytes: 1024 };
 const FLAT_BYTES = Number(process.env.SLUICE_BENCH_FLAT_BYTES ?? 5e9);
 if (!(FLAT_BYTES > 0)) throw new Error(`SLUICE_BENCH_FLAT_BYTES must be a positive number of bytes, not "${process.env.SLUICE_BENCH_FLAT_BYTES}"`);
 const SECTIONS = ['append', 'serve', 'flat', 'warm', 'sparse'] as const;

@@ -2,6 +2,7 @@ import { getHeapStatistics } from 'node:v8';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { transferStats } from '../native/file-transfer.js';
 import { logDescriptors } from '../storage/descriptor-cache.js';
+import { nextSegmentStats } from '../storage/next-segment.js';
 import { fetchWaitStats } from '../replication/fetch-waiters.js';
 import { TotalsHistogram, type HistogramTotals } from './totals-histogram.js';
 
@@ -31,19 +32,20 @@ function processRegistry(): Registry {
   new Gauge({ name: 'sluice_log_open_files', help: 'Log file descriptors open now, lent or idle', registers, collect() { this.set(logDescriptors.open); } });
   new Gauge({ name: 'sluice_log_open_files_limit', help: 'Log file descriptors the budget allows open at once (sluice.log.max.open.files)', registers, collect() { this.set(logDescriptors.limit); } });
   new Gauge({ name: 'sluice_log_file_loans_waiting', help: 'Reads and flushes waiting for a log file descriptor to come free', registers, collect() { this.set(logDescriptors.waiters); } });
-  const counted = { opened: 0, evicted: 0, waits: 0 };
-  new Counter({
-    name: 'sluice_log_file_descriptor_events_total',
-    help: 'Log file descriptors opened, closed while idle to stay within the budget, and loans that had to wait',
-    labelNames: ['event'],
+  followedCounters(
+    'sluice_log_file_descriptor_events_total',
+    'Log file descriptors opened, closed while idle to stay within the budget, and loans that had to wait',
+    'event',
     registers,
-    collect() {
-      for (const event of ['opened', 'evicted', 'waits'] as const) {
-        this.inc({ event }, logDescriptors.stats[event] - counted[event]);
-        counted[event] = logDescriptors.stats[event];
-      }
-    },
-  });
+    () => (['opened', 'evicted', 'waits'] as const).map((event) => [event, logDescriptors.stats[event]] as const),
+  );
+  followedCounters(
+    'sluice_log_next_segment_events_total',
+    'mmap append mode: next segments asked for, prepared, failed, or not started for want of free space (lowSpace), and rolls that took one ready or found none (missed)',
+    'event',
+    registers,
+    () => Object.entries(nextSegmentStats),
+  );
   let evaluated = 0;
   new Counter({
     name: 'sluice_fetch_parked_evaluations_total',

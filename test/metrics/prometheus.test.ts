@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { getHeapStatistics } from 'node:v8';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
+import { nativeAddon } from '../../src/native/addon.js';
 import { startTestBroker, type InProcessBroker } from '../support/test-broker.js';
 
 interface Family {
@@ -104,4 +105,35 @@ test("/metrics shows the process's memory, heap limit and file descriptors, in e
   } finally {
     await other.stop();
   }
+});
+
+test('/metrics counts the next segments of mmap append mode: asked for, prepared, and taken by a roll', { skip: nativeAddon ? false : 'without the native addon mmap mode writes instead' }, async () => {
+  const topic = 'mapped';
+  const admin = kafka.admin();
+  await admin.connect();
+  const configEntries = [
+    { name: 'sluice.log.append.mode', value: 'mmap' },
+    { name: 'segment.bytes', value: String(64 * 1024) },
+  ];
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries }] });
+  await admin.disconnect();
+  const events = async (): Promise<Record<string, number>> => {
+    const family = (await scrape()).get('sluice_log_next_segment_events_total');
+    return Object.fromEntries(['requested', 'prepared', 'taken'].map((event) => [event, sample(family, { event }) || 0]));
+  };
+  const before = await events();
+  const producer = kafka.producer();
+  await producer.connect();
+  const send = (count: number) => producer.send({ topic, messages: Array.from({ length: count }, () => ({ value: Buffer.alloc(1024, 7) })) });
+  // 16 KiB is past an eighth of the segment: its successor is asked for, and prepared off the loop.
+  await send(16);
+  let now = await events();
+  for (let i = 0; i < 100 && now.prepared === before.prepared; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    now = await events();
+  }
+  for (let i = 0; i < 5; i++) await send(16);
+  await producer.disconnect();
+  const after = await events();
+  for (const event of ['requested', 'prepared', 'taken']) assert.ok(after[event] > before[event], `${event}: ${before[event]} -> ${after[event]}`);
 });

@@ -7,7 +7,7 @@ import { nextSegmentsSettled, nextSegmentStats } from '../../src/storage/next-se
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { openLog, testConfig } from '../../test/support/storage-fixtures.js';
 import { fmt, table } from '../support/measure.js';
-import { MiB, nowNs, sizeLabel } from '../support/resources.js';
+import { LatencySamples, MiB, nowNs, sizeLabel } from '../support/resources.js';
 import type { Workspace } from '../support/workspace.js';
 import { batchOfSize } from './batches.js';
 
@@ -51,10 +51,8 @@ export interface SparseReport {
   modes: SparseModeResult[];
 }
 
-function latency(samplesNs: number[]): Latency {
-  const sorted = [...samplesNs].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1e3;
-  return { p50Us: at(0.5), p99Us: at(0.99), maxUs: sorted[sorted.length - 1] / 1e3 };
+function latency(samples: LatencySamples): Latency {
+  return { p50Us: samples.percentileUs(0.5), p99Us: samples.percentileUs(0.99), maxUs: samples.maxUs() };
 }
 
 /** Bytes of `dir`'s files (one level of partition directories below it) in the page cache. */
@@ -74,15 +72,15 @@ async function runMode(ws: Workspace, opts: SparseOptions, mode: AppendMode): Pr
   const requested = nextSegmentStats.requested;
   const cpu0 = process.cpuUsage();
   const logs: PartitionLog[] = [];
-  const first: number[] = [];
-  const rest: number[] = [];
+  const first = new LatencySamples();
+  const rest = new LatencySamples();
   try {
     for (let i = 0; i < opts.partitions; i++) logs.push(openLog(join(dir, `p-${i}`), testConfig({ appendMode: mode, segmentBytes: opts.segmentBytes })));
     for (let round = 0; round < opts.rounds; round++) {
       for (const log of logs) {
         const t0 = nowNs();
         log.append(batch, { leaderEpoch: 1, now: Date.now(), assignOffsets: true });
-        (round === 0 ? first : rest).push(nowNs() - t0);
+        (round === 0 ? first : rest).add(nowNs() - t0);
       }
       // Preparations report back through the loop, as they do in the broker between requests.
       await yieldToLoop();
@@ -93,7 +91,7 @@ async function runMode(ws: Workspace, opts: SparseOptions, mode: AppendMode): Pr
     const cpu = process.cpuUsage(cpu0);
     return {
       mode,
-      appends: first.length + rest.length,
+      appends: first.count + rest.count,
       first: latency(first),
       rest: latency(rest),
       nextSegments: nextSegmentStats.requested - requested,

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statfsSync } from 'node:fs';
+import { readdirSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { AppendMode } from '../../src/storage/log-config.js';
@@ -43,6 +43,8 @@ export interface SparseModeResult {
   settleMs: number;
   /** Page cache holding the partitions' files once every preparation ended (fincore). */
   pageCacheBytes: number;
+  /** Disk blocks the partitions' files hold then. */
+  diskBytes: number;
   cpuSeconds: number;
 }
 
@@ -55,9 +57,13 @@ function latency(samples: LatencySamples): Latency {
   return { p50Us: samples.percentileUs(0.5), p99Us: samples.percentileUs(0.99), maxUs: samples.maxUs() };
 }
 
-/** Bytes of `dir`'s files (one level of partition directories below it) in the page cache. */
-function pageCacheBytes(dir: string): number {
-  const files = readdirSync(dir).flatMap((p) => readdirSync(join(dir, p)).map((f) => join(dir, p, f)));
+/** The files of `dir`'s partition directories. */
+function partitionFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((p) => readdirSync(join(dir, p)).map((f) => join(dir, p, f)));
+}
+
+/** Bytes of the files in the page cache. */
+function pageCacheBytes(files: string[]): number {
   const out = execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', ...files], { encoding: 'utf8' });
   return out
     .split('\n')
@@ -96,7 +102,8 @@ async function runMode(ws: Workspace, opts: SparseOptions, mode: AppendMode): Pr
       rest: latency(rest),
       nextSegments: nextSegmentStats.requested - requested,
       settleMs,
-      pageCacheBytes: pageCacheBytes(dir),
+      pageCacheBytes: pageCacheBytes(partitionFiles(dir)),
+      diskBytes: partitionFiles(dir).reduce((sum, f) => sum + statSync(f).blocks * 512, 0),
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
     };
   } finally {
@@ -106,8 +113,8 @@ async function runMode(ws: Workspace, opts: SparseOptions, mode: AppendMode): Pr
 }
 
 export async function runSparseBench(ws: Workspace, opts: SparseOptions, progress: (line: string) => void): Promise<SparseReport> {
-  // mmap mode reserves a segment per partition, and may prepare a second one.
-  const needed = 2 * opts.partitions * opts.segmentBytes;
+  // Each partition's records and, in mmap mode, the zeros written ahead of them (256 KiB).
+  const needed = opts.partitions * (opts.rounds * opts.batchBytes + MiB);
   const fs = statfsSync(ws.dir);
   if (fs.bavail * fs.bsize < needed) throw new Error(`the sparse-partitions run needs ${sizeLabel(needed)} free in ${ws.dir}`);
   const modes: SparseModeResult[] = [];
@@ -123,7 +130,7 @@ export function formatSparseReport(r: SparseReport): string {
   const head =
     `5. Sparse partitions: ${o.partitions} partition logs (segment.bytes ${sizeLabel(o.segmentBytes)}), each taking one ` +
     `${sizeLabel(o.batchBytes)} batch in turn, ${o.rounds} rounds. "first" is each partition's first append, which meets a new ` +
-    'segment; page cache is what the partitions\' files hold once every next-segment preparation ended.';
+    'segment; page cache and disk are what the partitions\' files hold once every next-segment preparation ended.';
   const us = (l: Latency): string => `${fmt(l.p50Us)} / ${fmt(l.p99Us)} / ${fmt(l.maxUs)}`;
   const rows = r.modes.map((m) => [
     m.mode,
@@ -134,7 +141,8 @@ export function formatSparseReport(r: SparseReport): string {
     fmt(m.settleMs),
     fmt(m.pageCacheBytes / MiB),
     fmt(m.pageCacheBytes / MiB / o.partitions),
+    fmt(m.diskBytes / MiB),
     fmt(m.cpuSeconds),
   ]);
-  return `${head}\n${table(['mode', 'appends', 'first p50/p99/max µs', 'rest p50/p99/max µs', 'next segments', 'settle ms', 'page cache MiB', 'per partition MiB', 'CPU s'], rows)}`;
+  return `${head}\n${table(['mode', 'appends', 'first p50/p99/max µs', 'rest p50/p99/max µs', 'next segments', 'settle ms', 'page cache MiB', 'per partition MiB', 'disk MiB', 'CPU s'], rows)}`;
 }

@@ -410,7 +410,7 @@ export const TOPIC_DEFS: { readonly [K in TopicConfigName]: TopicConfigDef<Topic
     name: 'preallocate',
     type: boolean,
     doc: 'Preallocate the file of a new segment.',
-    noEffect: 'segment files are preallocated with sluice.log.append.mode=mmap and grow as written with write, whatever this says',
+    noEffect: 'with sluice.log.append.mode=mmap the next segments prepared ahead are preallocated and others reserve their blocks as they fill; with write they grow as written, whatever this says',
     synonyms: [{ name: 'log.preallocate', default: false }],
   }),
   'remote.log.copy.disable': topic({

@@ -97,7 +97,8 @@ interface Case {
 const CASES: Case[] = [
   { name: 'tmpfs, async flush', mount: () => mountTmpfs('disk-full', 16), offered: 16_000, overrides: {} },
   {
-    // Mapped segments are preallocated: there a roll fails on fallocate, not on a write.
+    // Mapped segments no prepared one was ready for are sparse: the zeros written ahead of
+    // small appends meet the full disk, and must fail as cleanly as a write does.
     name: 'tmpfs, sync flush, mmap appends',
     mount: () => mountTmpfs('disk-full-sync', 16),
     offered: 16_000,
@@ -279,5 +280,41 @@ test(
       { values: ['a-0', 'd-0'], offsetOfD: 1n },
       'batches answered KAFKA_STORAGE_ERROR ("not written", to clients, which retry them) are not in the log',
     );
+  },
+);
+
+test(
+  'mmap appends: a topic of many partitions takes the disk its records need, not segment.bytes per partition',
+  { skip: skipUnlessMountable() || skipUnlessPresent(confluentKafka), timeout: 60_000 },
+  async (t) => {
+    // 16 partitions of the default 1 GiB segments on 32 MiB: segments reserved whole would
+    // not let the topic be created.
+    const scratch = new ScratchBroker(t, mountTmpfs('mmap-sparse', 32), { 'sluice.log.append.mode': 'mmap' });
+    const broker = await scratch.start();
+    const admin = await RawConnection.open(broker.port);
+    const topic = 'many';
+    const partitions = 16;
+    assert.equal(await createTopic(admin, topic, {}, partitions), ErrorCode.NONE);
+    admin.destroy();
+    const kafka = new Kafka({ clientId: 'mmap-sparse', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    t.after(() => producer.disconnect());
+    await producer.connect();
+    const acked: Placed[] = [];
+    for (let partition = 0; partition < partitions; partition++) {
+      for (let round = 0; round < 5; round++) {
+        const values = Array.from({ length: 10 }, (_, k) => `${partition}-${round}-${k}-`.padEnd(VALUE_BYTES, '.'));
+        const [meta] = await producer.send({ topic, acks: -1, messages: values.map((value) => ({ partition, value })) });
+        values.forEach((value, k) => acked.push({ partition, offset: Number(meta.baseOffset) + k, value }));
+      }
+    }
+    await producer.disconnect();
+    const { blocks, bfree, bsize } = statfsSync(scratch.fs.dir);
+    const usedBytes = (blocks - bfree) * bsize;
+    t.diagnostic(`${acked.length} records in ${partitions} partitions take ${usedBytes} bytes of the file system`);
+    // The records, the zeros written ahead of each partition's appends (256 KiB), and indexes.
+    assert.ok(usedBytes < partitions * (1 << 20), `${usedBytes} bytes used`);
+    assertHoldsExactly(await consumePython('confluent', broker.bootstrap, topic), acked, topic);
+    assert.equal(await broker.stop(), 0, 'the broker exits cleanly on SIGTERM');
   },
 );

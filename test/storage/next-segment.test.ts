@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -105,7 +105,7 @@ test('a cold mapped segment takes large appends by write, faulting no page in th
   }
 });
 
-test('small appends to a cold mapped segment hold a bounded span of page cache, not a readahead window of zeros', { skip }, async () => {
+test('small appends to a cold mapped segment hold a bounded span of page cache and of disk, not a readahead window of zeros nor segment.bytes', { skip }, async () => {
   const { dir, cleanup } = tempDir('next-cold-small');
   try {
     const log = mmapLog(dir, 64 << 20);
@@ -116,6 +116,10 @@ test('small appends to a cold mapped segment hold a bounded span of page cache, 
     // The appends and the zeros written ahead of them (256 KiB). Read around a fault, the kernel
     // would fill the disk's read_ahead_kb (8 MiB on a virtio disk) with zeros.
     assert.ok(resident < 1024 * 1024, `${resident} bytes of the segment are in the page cache after ${log.size} bytes of appends`);
+    // Mapped whole, but sparse: the blocks are those the appends and the zeros ahead wrote.
+    const { size, blocks } = statSync(segment);
+    assert.equal(size, 64 << 20);
+    assert.ok(blocks * 512 < 1024 * 1024, `${blocks * 512} bytes of disk hold ${log.size} bytes of appends`);
     await log.close();
   } finally {
     cleanup();

@@ -63,7 +63,8 @@ Napi::Error ErrnoError(Napi::Env env, int err, const char* what) {
 }
 
 // A shared mapping as an external ArrayBuffer, unmapped when unmap() detaches it (never left to
-// the garbage collector, which does not see mapped memory).
+// the garbage collector, which does not see mapped memory). For mappings JS reads in place (the
+// indexes); V8 counts their length as external memory, which is why segments are Regions.
 Napi::ArrayBuffer MappingBuffer(Napi::Env env, void* addr, size_t length) {
   size_t* hint = new size_t(length);
   return Napi::ArrayBuffer::New(
@@ -73,6 +74,24 @@ Napi::ArrayBuffer MappingBuffer(Napi::Env env, void* addr, size_t length) {
         delete len;
       },
       hint);
+}
+
+// A shared mapping that JS reaches only through the addon's copies (copyToRegion and the rest).
+// Exposed as an ArrayBuffer, its length would count as V8 external memory, and each segment
+// mapped (segment.bytes at a time, 1 GiB by default) would make V8 collect the whole heap on
+// the event loop to give memory back, which it cannot: 150-250 ms with a 150 MB heap
+// (docs/zero-copy.md, "Mappings and the garbage collector"). Unmapped by unmap(), or by the
+// garbage collector should a handle be dropped without it.
+struct Region {
+  char* addr;
+  size_t length;
+};
+
+Napi::External<Region> RegionHandle(Napi::Env env, void* addr, size_t length) {
+  return Napi::External<Region>::New(env, new Region{static_cast<char*>(addr), length}, [](Napi::Env, Region* region) {
+    if (region->addr != nullptr) munmap(region->addr, region->length);
+    delete region;
+  });
 }
 
 size_t PageSize() {
@@ -146,7 +165,7 @@ class PrepareWorker : public Napi::AsyncWorker {
       Callback().Call({ErrnoError(env, err_, what_).Value(), env.Null()});
       return;
     }
-    Callback().Call({env.Null(), MappingBuffer(env, addr_, length_)});
+    Callback().Call({env.Null(), RegionHandle(env, addr_, length_)});
   }
 
  private:
@@ -238,7 +257,11 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
                              InstanceMethod("sendfile", &SluiceNative::SendFile),
                              InstanceMethod("cancel", &SluiceNative::Cancel),
                              InstanceMethod("mmap", &SluiceNative::Mmap),
+                             InstanceMethod("mapRegion", &SluiceNative::MapRegion),
                              InstanceMethod("unmap", &SluiceNative::Unmap),
+                             InstanceMethod("copyToRegion", &SluiceNative::CopyToRegion),
+                             InstanceMethod("copyFromRegion", &SluiceNative::CopyFromRegion),
+                             InstanceMethod("zeroRegion", &SluiceNative::ZeroRegion),
                              InstanceMethod("madvise", &SluiceNative::Madvise),
                              InstanceMethod("mlock", &SluiceNative::Mlock),
                              InstanceMethod("msync", &SluiceNative::Msync),
@@ -311,47 +334,130 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
     return info.Env().Undefined();
   }
 
-  // mmap(fd, length, writable): a shared mapping of the file (see MappingBuffer).
-  Napi::Value Mmap(const Napi::CallbackInfo& info) {
+  // The shared mapping mmap and mapRegion make of info's (fd, length, writable); null after
+  // throwing.
+  static void* MapFile(const Napi::CallbackInfo& info, size_t* length) {
     Napi::Env env = info.Env();
     int fd = info[0].As<Napi::Number>().Int32Value();
-    int64_t length = info[1].As<Napi::Number>().Int64Value();
+    int64_t n = info[1].As<Napi::Number>().Int64Value();
     bool writable = info[2].ToBoolean().Value();
-    if (length <= 0) {
+    if (n <= 0) {
       Napi::RangeError::New(env, "mmap: length must be positive").ThrowAsJavaScriptException();
-      return env.Null();
+      return nullptr;
     }
     int prot = PROT_READ | (writable ? PROT_WRITE : 0);
-    void* addr = mmap(nullptr, static_cast<size_t>(length), prot, MAP_SHARED, fd, 0);
+    void* addr = mmap(nullptr, static_cast<size_t>(n), prot, MAP_SHARED, fd, 0);
     if (addr == MAP_FAILED) {
       ErrnoError(env, errno, "mmap").ThrowAsJavaScriptException();
-      return env.Null();
+      return nullptr;
     }
-    return MappingBuffer(env, addr, static_cast<size_t>(length));
+    *length = static_cast<size_t>(n);
+    return addr;
   }
 
+  // mmap(fd, length, writable): a shared mapping of the file as an ArrayBuffer (see MappingBuffer).
+  Napi::Value Mmap(const Napi::CallbackInfo& info) {
+    size_t length;
+    void* addr = MapFile(info, &length);
+    if (addr == nullptr) return info.Env().Null();
+    return MappingBuffer(info.Env(), addr, length);
+  }
+
+  // mapRegion(fd, length, writable): the same mapping as a Region handle.
+  Napi::Value MapRegion(const Napi::CallbackInfo& info) {
+    size_t length;
+    void* addr = MapFile(info, &length);
+    if (addr == nullptr) return info.Env().Null();
+    return RegionHandle(info.Env(), addr, length);
+  }
+
+  // unmap(mapping): an ArrayBuffer is detached (its finalizer unmaps it), a Region unmapped.
   Napi::Value Unmap(const Napi::CallbackInfo& info) {
-    Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
-    if (!ab.IsDetached()) ab.Detach();
+    if (info[0].IsExternal()) {
+      Region* region = info[0].As<Napi::External<Region>>().Data();
+      if (region->addr != nullptr) munmap(region->addr, region->length);
+      region->addr = nullptr;
+    } else {
+      Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+      if (!ab.IsDetached()) ab.Detach();
+    }
     return info.Env().Undefined();
+  }
+
+  // The bytes of a mapping, ArrayBuffer or Region; false (after throwing) when it is unmapped.
+  static bool Mapped(const Napi::CallbackInfo& info, char** base, size_t* size) {
+    if (info[0].IsExternal()) {
+      Region* region = info[0].As<Napi::External<Region>>().Data();
+      *base = region->addr;
+      *size = region->length;
+    } else {
+      Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+      *base = ab.IsDetached() ? nullptr : static_cast<char*>(ab.Data());
+      *size = ab.ByteLength();
+    }
+    if (*base != nullptr) return true;
+    Napi::RangeError::New(info.Env(), "the mapping is unmapped").ThrowAsJavaScriptException();
+    return false;
+  }
+
+  // [offset, offset+length) of a mapping of `size` bytes, or false after throwing.
+  static bool Within(Napi::Env env, size_t size, int64_t offset, int64_t length) {
+    if (offset >= 0 && length >= 0 && static_cast<size_t>(offset) <= size && static_cast<size_t>(length) <= size - static_cast<size_t>(offset)) return true;
+    Napi::RangeError::New(env, "span outside the mapping").ThrowAsJavaScriptException();
+    return false;
   }
 
   // The span [offset, offset+length) of a mapping, page-aligned as the kernel requires.
   static bool Span(const Napi::CallbackInfo& info, char** start, size_t* len) {
-    Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
-    size_t size = ab.ByteLength();
-    size_t off = info.Length() > 1 ? static_cast<size_t>(info[1].As<Napi::Number>().Int64Value()) : 0;
-    size_t n = info.Length() > 2 ? static_cast<size_t>(info[2].As<Napi::Number>().Int64Value()) : size - off;
-    if (ab.IsDetached() || off > size || n > size - off) {
-      Napi::RangeError::New(info.Env(), "span outside the mapping").ThrowAsJavaScriptException();
-      return false;
-    }
+    char* base;
+    size_t size;
+    if (!Mapped(info, &base, &size)) return false;
+    int64_t off = info.Length() > 1 ? info[1].As<Napi::Number>().Int64Value() : 0;
+    int64_t n = info.Length() > 2 ? info[2].As<Napi::Number>().Int64Value() : static_cast<int64_t>(size) - off;
+    if (!Within(info.Env(), size, off, n)) return false;
     size_t page = PageSize();
-    char* base = static_cast<char*>(ab.Data());
-    size_t aligned = off - (off % page);
+    size_t aligned = static_cast<size_t>(off) - (static_cast<size_t>(off) % page);
     *start = base + aligned;
-    *len = n + (off - aligned);
+    *len = static_cast<size_t>(n) + (static_cast<size_t>(off) - aligned);
     return true;
+  }
+
+  // Where length bytes at info[1]'s offset begin in info[0]'s mapping; null after throwing.
+  static char* At(const Napi::CallbackInfo& info, int64_t length) {
+    char* base;
+    size_t size;
+    if (!Mapped(info, &base, &size)) return nullptr;
+    int64_t offset = info[1].As<Napi::Number>().Int64Value();
+    return Within(info.Env(), size, offset, length) ? base + offset : nullptr;
+  }
+
+  // copyToRegion(region, offset, src): copies all of src into the mapping at offset.
+  Napi::Value CopyToRegion(const Napi::CallbackInfo& info) {
+    Napi::Uint8Array src = info[2].As<Napi::Uint8Array>();
+    char* at = At(info, static_cast<int64_t>(src.ByteLength()));
+    if (at != nullptr) memcpy(at, src.Data(), src.ByteLength());
+    return info.Env().Undefined();
+  }
+
+  // copyFromRegion(region, offset, dst, length): copies length bytes at offset into dst.
+  Napi::Value CopyFromRegion(const Napi::CallbackInfo& info) {
+    Napi::Uint8Array dst = info[2].As<Napi::Uint8Array>();
+    int64_t length = info[3].As<Napi::Number>().Int64Value();
+    if (length > static_cast<int64_t>(dst.ByteLength())) {
+      Napi::RangeError::New(info.Env(), "copyFromRegion: the target is too small").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    char* at = At(info, length);
+    if (at != nullptr) memcpy(dst.Data(), at, static_cast<size_t>(length));
+    return info.Env().Undefined();
+  }
+
+  // zeroRegion(region, offset, length): writes zeros over the span.
+  Napi::Value ZeroRegion(const Napi::CallbackInfo& info) {
+    int64_t length = info[2].As<Napi::Number>().Int64Value();
+    char* at = At(info, length);
+    if (at != nullptr) memset(at, 0, static_cast<size_t>(length));
+    return info.Env().Undefined();
   }
 
   // madvise(ab, offset, length, advice): advice is "willneed", "sequential", "random" or "dontneed".

@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { nativeAddon, type Warm } from '../../src/native/addon.js';
+import { nativeAddon, type MappedRegion, type Warm } from '../../src/native/addon.js';
 import { fmt, table } from '../support/measure.js';
 import { median, MiB, nowNs, sizeLabel, SpanClock } from '../support/resources.js';
 import type { Workspace } from '../support/workspace.js';
@@ -49,14 +49,15 @@ interface Sample {
   copyCpuMs: number;
 }
 
-function prepare(path: string, bytes: number, warm: Warm): Promise<ArrayBuffer> {
+function prepare(path: string, bytes: number, warm: Warm): Promise<MappedRegion> {
   return new Promise((resolve, reject) => nativeAddon!.prepareSegment(path, bytes, warm, false, (err, mapping) => (err ? reject(err) : resolve(mapping!))));
 }
 
-function copyInto(target: Buffer, chunk: Buffer): { ms: number; cpuMs: number } {
+/** Copies `chunk` over `length` bytes of `copy`'s target, a chunk at a time. */
+function copyInto(length: number, chunk: Buffer, copy: (at: number, part: Buffer) => void): { ms: number; cpuMs: number } {
   const clock = new SpanClock();
   clock.start();
-  for (let at = 0; at < target.length; at += chunk.length) chunk.copy(target, at, 0, Math.min(chunk.length, target.length - at));
+  for (let at = 0; at < length; at += chunk.length) copy(at, chunk.subarray(0, Math.min(chunk.length, length - at)));
   clock.stop();
   return { ms: clock.seconds * 1e3, cpuMs: clock.cpuSeconds * 1e3 };
 }
@@ -67,7 +68,7 @@ async function mappedSample(ws: Workspace, opts: WarmOptions, warm: Warm, chunk:
   const mapping = await prepare(ws.path('warm.seg'), opts.segmentBytes, warm);
   const cpu = process.cpuUsage(cpu0);
   const prepareMs = (nowNs() - t0) / 1e6;
-  const copy = copyInto(Buffer.from(mapping), chunk);
+  const copy = copyInto(opts.segmentBytes, chunk, (at, part) => nativeAddon!.copyToRegion(mapping, at, part));
   nativeAddon!.unmap(mapping);
   ws.remove('warm.seg');
   return { prepareMs, prepareCpuMs: (cpu.user + cpu.system) / 1e3, copyMs: copy.ms, copyCpuMs: copy.cpuMs };
@@ -83,7 +84,7 @@ function rawSample(ws: Workspace, opts: WarmOptions): Sample {
 
 function memcpySample(opts: WarmOptions, chunk: Buffer): Sample {
   const target = Buffer.alloc(opts.segmentBytes, 1);
-  const copy = copyInto(target, chunk);
+  const copy = copyInto(target.length, chunk, (at, part) => part.copy(target, at));
   return { prepareMs: null, prepareCpuMs: null, copyMs: copy.ms, copyCpuMs: copy.cpuMs };
 }
 

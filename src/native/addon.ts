@@ -14,6 +14,16 @@ export type Advice = 'willneed' | 'sequential' | 'random' | 'dontneed';
  */
 export type Warm = 'touch' | 'write-touch' | 'populate-write' | 'map-populate' | 'none';
 
+declare const regionBrand: unique symbol;
+/**
+ * A mapping held by the addon. As an ArrayBuffer, a segment's mapping (segment.bytes) would
+ * count as V8 external memory, and V8 would collect the whole heap at every one mapped to give
+ * memory back that a collection cannot free (docs/zero-copy.md, "Mappings and the garbage
+ * collector").
+ */
+export type MappedRegion = { readonly [regionBrand]: true };
+export type Mapping = ArrayBuffer | MappedRegion;
+
 /** The C++ addon in native/: sendfile to sockets and mmap with its companions (Linux only). */
 export interface NativeAddon {
   /** The bytes sent when the transfer finished at once, else null and `callback` reports the end. */
@@ -26,12 +36,18 @@ export interface NativeAddon {
     callback: (err: NodeJS.ErrnoException | null, sent: number) => void,
   ): number | null;
   cancel(id: number): void;
+  /** A shared mapping JS reads in place. V8 counts its length as external memory. */
   mmap(fd: number, length: number, writable: boolean): ArrayBuffer;
-  /** Detaches the buffer (every view becomes empty) and unmaps it on the next loop turn. */
-  unmap(mapping: ArrayBuffer): void;
-  madvise(mapping: ArrayBuffer, offset: number, length: number, advice: Advice): void;
-  mlock(mapping: ArrayBuffer, offset: number, length: number, lock: boolean): void;
-  msync(mapping: ArrayBuffer, offset: number, length: number): void;
+  /** A shared mapping reached only through the copies below, which V8 does not count. */
+  mapRegion(fd: number, length: number, writable: boolean): MappedRegion;
+  /** Unmaps a region; detaches a buffer (every view becomes empty), which unmaps it. */
+  unmap(mapping: Mapping): void;
+  copyToRegion(region: MappedRegion, offset: number, src: Uint8Array): void;
+  copyFromRegion(region: MappedRegion, offset: number, dst: Uint8Array, length: number): void;
+  zeroRegion(region: MappedRegion, offset: number, length: number): void;
+  madvise(mapping: Mapping, offset: number, length: number, advice: Advice): void;
+  mlock(mapping: Mapping, offset: number, length: number, lock: boolean): void;
+  msync(mapping: Mapping, offset: number, length: number): void;
   /** Reserves the disk blocks of a span: a full disk fails here with ENOSPC, not with SIGBUS in a mapping. */
   fallocate(fd: number, offset: number, length: number): void;
   /**
@@ -40,7 +56,7 @@ export interface NativeAddon {
    * keeps the file) and calls back with the mapping. A failure leaves nothing mapped, but may
    * leave the file.
    */
-  prepareSegment(path: string, length: number, warm: Warm, mlock: boolean, callback: (err: NodeJS.ErrnoException | null, mapping: ArrayBuffer | null) => void): void;
+  prepareSegment(path: string, length: number, warm: Warm, mlock: boolean, callback: (err: NodeJS.ErrnoException | null, region: MappedRegion | null) => void): void;
   /**
    * RecordCursor.skipSequential's walk in C++ (native/record_scan.cc), over records index..count-1
    * of buf[pos, end): writes to out the index and position of the first record it cannot vouch

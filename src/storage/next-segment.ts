@@ -1,7 +1,7 @@
 import { renameSync, rmSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { log } from '../log.js';
-import { nativeAddon } from '../native/addon.js';
+import { nativeAddon, type MappedRegion } from '../native/addon.js';
 
 /**
  * The next segment of a partition in mmap append mode, made ready on the threadpool while the
@@ -21,7 +21,7 @@ interface NextSegment {
   /** The active segment file it follows: only that one may drop it. */
   owner: object;
   /** Null until ready. */
-  mapping: ArrayBuffer | null;
+  mapping: MappedRegion | null;
   dropped: boolean;
 }
 
@@ -96,7 +96,7 @@ export function adoptNextSegment(dir: string, owner: object): void {
  * The prepared segment renamed to `path`, with its mapping; null when none is ready (a roll
  * that outran the preparation, a config that changed), and the caller maps a file itself.
  */
-export function takeNextSegment(path: string, capacity: number, mlock: boolean): ArrayBuffer | null {
+export function takeNextSegment(path: string, capacity: number, mlock: boolean): MappedRegion | null {
   const next = byDir.get(dirname(path));
   if (!next?.mapping || next.capacity !== capacity || next.mlock !== mlock) {
     nextSegmentStats.missed++;
@@ -131,7 +131,7 @@ function drop(next: NextSegment): void {
   // Else it is being prepared: its callback releases it.
 }
 
-function release(next: NextSegment, mapping: ArrayBuffer | null): void {
+function release(next: NextSegment, mapping: MappedRegion | null): void {
   if (mapping) nativeAddon!.unmap(mapping);
   next.mapping = null;
   try {

@@ -1,6 +1,6 @@
 import { fdatasync, fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { nativeAddon } from '../native/addon.js';
+import { nativeAddon, type MappedRegion } from '../native/addon.js';
 import { logDescriptors, type CachedFile } from './descriptor-cache.js';
 import type { AppendMode } from './log-config.js';
 import { adoptNextSegment, dropNextSegment, prepareNextSegment, takeNextSegment } from './next-segment.js';
@@ -141,8 +141,8 @@ const SUCCESSOR_AT_SHARE = 8;
  */
 class MappedSegmentFile implements SegmentFile {
   readonly mode = 'mmap' as const;
-  private mapping: ArrayBuffer | null;
-  private view: Buffer;
+  /** Null once sealed or abandoned. */
+  private region: MappedRegion | null;
   private successorRequested = false;
   /** Where the zeros written ahead of small appends to a cold mapping end. */
   private zeroedTo = 0;
@@ -152,38 +152,41 @@ class MappedSegmentFile implements SegmentFile {
   constructor(
     readonly file: CachedFile,
     public size: number,
-    mapping: ArrayBuffer,
+    region: MappedRegion,
+    /** Bytes mapped: the segment's capacity. */
+    private readonly mapped: number,
     /** Every page was touched before the first append (a prepared next segment). */
     private readonly warm: boolean,
     private readonly segmentBytes: number,
     private readonly mlock: boolean,
   ) {
-    this.mapping = mapping;
-    this.view = Buffer.from(mapping);
-    this.reservedTo = warm ? this.view.length : size;
+    this.region = region;
+    this.reservedTo = warm ? mapped : size;
     adoptNextSegment(dirname(file.path), this);
   }
 
   get capacity(): number {
-    return this.view.length;
+    return this.region ? this.mapped : 0;
   }
 
   append(data: Buffer): void {
     const end = this.size + data.length;
-    if (end > this.view.length) throw new Error('mapped segment is full');
+    const region = this.region;
+    if (!region || end > this.mapped) throw new Error('mapped segment is full');
     if (!this.successorRequested && end >= this.segmentBytes / SUCCESSOR_AT_SHARE) {
       this.successorRequested = true;
       prepareNextSegment(dirname(this.file.path), this.segmentBytes, this.mlock, this);
     }
-    if (this.warm) data.copy(this.view, this.size);
+    const addon = nativeAddon!;
+    if (this.warm) addon.copyToRegion(region, this.size, data);
     else {
       if (end > this.reservedTo) this.reserve(end);
       if (data.length < COLD_WRITE_BYTES) {
         if (end > this.zeroedTo) this.zeroAhead(end);
-        data.copy(this.view, this.size);
+        addon.copyToRegion(region, this.size, data);
       }
       // Not cut back by truncation: the mapping must stay inside its file.
-      else this.file.use((fd) => writeAllAt(fd, data, this.size, (written) => this.view.fill(0, this.size, this.size + written)));
+      else this.file.use((fd) => writeAllAt(fd, data, this.size, (written) => addon.zeroRegion(region, this.size, written)));
     }
     this.size = end;
   }
@@ -194,7 +197,7 @@ class MappedSegmentFile implements SegmentFile {
    * to now and then holds little more disk than its data.
    */
   private reserve(end: number): void {
-    const to = Math.min(this.view.length, Math.ceil((end + Math.min(end, RESERVE_AHEAD_MAX)) / ZERO_AHEAD_BYTES) * ZERO_AHEAD_BYTES);
+    const to = Math.min(this.mapped, Math.ceil((end + Math.min(end, RESERVE_AHEAD_MAX)) / ZERO_AHEAD_BYTES) * ZERO_AHEAD_BYTES);
     this.file.use((fd) => nativeAddon!.fallocate(fd, this.reservedTo, to - this.reservedTo));
     this.reservedTo = to;
   }
@@ -205,7 +208,7 @@ class MappedSegmentFile implements SegmentFile {
    */
   private zeroAhead(end: number): void {
     const from = Math.max(this.zeroedTo, this.size);
-    const to = Math.min(this.view.length, (Math.floor(end / ZERO_AHEAD_BYTES) + 1) * ZERO_AHEAD_BYTES);
+    const to = Math.min(this.mapped, (Math.floor(end / ZERO_AHEAD_BYTES) + 1) * ZERO_AHEAD_BYTES);
     const zeros = (zeroChunk ??= Buffer.alloc(ZERO_AHEAD_BYTES + COLD_WRITE_BYTES));
     // Past the data only: a write cut short leaves zeros where there were zeros.
     this.file.use((fd) => writeAllAt(fd, zeros.subarray(0, to - from), from, () => undefined));
@@ -214,13 +217,13 @@ class MappedSegmentFile implements SegmentFile {
 
   read(into: Buffer, length: number, position: number): number {
     const n = Math.max(0, Math.min(length, this.size - position));
-    if (this.mapping) this.view.copy(into, 0, position, position + n);
+    if (this.region) nativeAddon!.copyFromRegion(this.region, position, into, n);
     else return this.file.use((fd) => readSync(fd, into, 0, n, position));
     return n;
   }
 
   truncate(size: number): void {
-    if (this.mapping) this.view.fill(0, size, this.size);
+    if (this.region) nativeAddon!.zeroRegion(this.region, size, this.size - size);
     else this.file.use((fd) => ftruncateSync(fd, size));
     this.size = size;
   }
@@ -233,11 +236,10 @@ class MappedSegmentFile implements SegmentFile {
 
   seal(): void {
     dropNextSegment(dirname(this.file.path), this);
-    if (!this.mapping) return;
+    if (!this.region) return;
     // Unmap before trimming: a mapping that reaches past the end of its file raises SIGBUS.
-    nativeAddon!.unmap(this.mapping);
-    this.mapping = null;
-    this.view = Buffer.alloc(0);
+    nativeAddon!.unmap(this.region);
+    this.region = null;
     this.file.use((fd) => ftruncateSync(fd, this.size));
   }
 
@@ -248,9 +250,8 @@ class MappedSegmentFile implements SegmentFile {
 
   abandon(): void {
     dropNextSegment(dirname(this.file.path), this);
-    if (this.mapping) nativeAddon!.unmap(this.mapping);
-    this.mapping = null;
-    this.view = Buffer.alloc(0);
+    if (this.region) nativeAddon!.unmap(this.region);
+    this.region = null;
     this.file.close();
   }
 }
@@ -268,12 +269,12 @@ class MappedSegmentFile implements SegmentFile {
  * which for reserved blocks means zeroing the disk's read_ahead_kb of page cache on the event
  * loop (8 MiB and 2-3 ms on the machines measured in docs/zero-copy.md).
  */
-function mapCold(file: CachedFile, capacity: number, valid: number, mlock: boolean): ArrayBuffer {
+function mapCold(file: CachedFile, capacity: number, valid: number, mlock: boolean): MappedRegion {
   const addon = nativeAddon!;
   const mapping = file.use((fd) => {
     // A mapping must stay inside its file: a page past the end raises SIGBUS.
     if (fstatSync(fd).size < capacity) ftruncateSync(fd, capacity);
-    return addon.mmap(fd, capacity, true);
+    return addon.mapRegion(fd, capacity, true);
   });
   try {
     if (valid > 0) addon.madvise(mapping, 0, valid, 'sequential');
@@ -301,9 +302,10 @@ export function openSegmentFile(path: string, mode: AppendMode, size: number | n
     const valid = size ?? file.use((fd) => fstatSync(fd).size);
     if (!mapped) return new WrittenSegmentFile(file, valid);
     const warm = prepared !== null;
-    const mapping = prepared ?? mapCold(file, Math.max(capacity, valid), valid, mlock);
+    const length = warm ? capacity : Math.max(capacity, valid);
+    const region = prepared ?? mapCold(file, length, valid, mlock);
     prepared = null;
-    return new MappedSegmentFile(file, valid, mapping, warm, capacity, mlock);
+    return new MappedSegmentFile(file, valid, region, length, warm, capacity, mlock);
   } catch (e) {
     if (prepared) nativeAddon!.unmap(prepared);
     file?.close();

@@ -19,6 +19,7 @@ import { appendGenerated, appendUntilRequested, assertGeneratedPrefix, assertOnl
 const skip = nativeAddon ? false : 'the native addon is not built';
 const SEGMENT_BYTES = 64 * 1024;
 const CHILD = fileURLToPath(new URL('../support/next-segment-child.ts', import.meta.url));
+const GC_CHILD = fileURLToPath(new URL('../support/mapping-gc-child.ts', import.meta.url));
 
 const nextFiles = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.next.tmp'));
 
@@ -124,6 +125,17 @@ test('small appends to a cold mapped segment hold a bounded span of page cache a
   } finally {
     cleanup();
   }
+});
+
+test('mapping segments does not make V8 collect the whole heap for external memory pressure', { skip }, () => {
+  // Eight partitions of 1 GiB segments: counted as external memory, each mapping would exceed
+  // V8's limit on its own, and some would force a full collection on the event loop.
+  const out = execFileSync(process.execPath, ['--trace-gc', '--import', 'tsx', GC_CHILD, '8', String(1 << 30)], { encoding: 'utf8' });
+  assert.match(out, new RegExp(`^mapped ${8 * 2 ** 30}$`, 'm'));
+  assert.deepEqual(
+    out.split('\n').filter((l) => l.includes('external memory pressure')),
+    [],
+  );
 });
 
 test('truncating, deleting or closing a log drops its next segment, ready or still being prepared', { skip }, async () => {

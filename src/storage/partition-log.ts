@@ -368,13 +368,13 @@ export class PartitionLog {
       maxTimestamp = Math.max(maxTimestamp, readInt64(records, at + HeaderField.maxTimestamp));
       at += size;
     }
-    // The room a failure here needed: a new mapped segment takes all of its size at once.
+    // The room a failure here needed: a mapped segment reserves more than the batch at a time.
     let needed = records.length;
     try {
       if (!this.active.hasRoomFor(records.length) || this.active.spansMoreThan(rollAfterMs(this.config) - this.rollJitterMs, maxTimestamp)) {
-        if (this.config.appendMode === 'mmap') needed = Math.max(needed, this.config.segmentBytes);
         this.roll(this.logEndOffset);
       }
+      needed = this.active.diskNeededFor(records.length);
       this.active.append(records);
     } catch (e) {
       throw this.failure(e, false, needed);

@@ -19,6 +19,8 @@ export interface SegmentFile {
   /** The most bytes it can hold: a mapping cannot grow. */
   readonly capacity: number;
   append(data: Buffer): void;
+  /** The disk an append of `bytes` takes: what a failure of it for want of space needed. */
+  diskNeededFor(bytes: number): number;
   /** Reads up to `length` bytes at `position` into `into`; returns how many were read. */
   read(into: Buffer, length: number, position: number): number;
   truncate(size: number): void;
@@ -67,6 +69,10 @@ class WrittenSegmentFile implements SegmentFile {
   append(data: Buffer): void {
     this.file.use((fd) => writeAllAt(fd, data, this.size, () => ftruncateSync(fd, this.size)));
     this.size += data.length;
+  }
+
+  diskNeededFor(bytes: number): number {
+    return bytes;
   }
 
   read(into: Buffer, length: number, position: number): number {
@@ -191,24 +197,33 @@ class MappedSegmentFile implements SegmentFile {
     this.size = end;
   }
 
+  diskNeededFor(bytes: number): number {
+    const end = this.size + bytes;
+    return end > this.reservedTo ? this.reserveEnd(end) - this.reservedTo : bytes;
+  }
+
   /**
-   * Reserves the blocks through `end` and as far again past it, at most RESERVE_AHEAD_MAX, in
-   * whole ZERO_AHEAD_BYTES: a filling segment reserves in a few growing steps, and one written
-   * to now and then holds little more disk than its data.
+   * Where the reservation reaching `end` ends: as far again past it, at most RESERVE_AHEAD_MAX,
+   * in whole ZERO_AHEAD_BYTES. A filling segment reserves in a few growing steps, and one
+   * written to now and then holds little more disk than its data.
    */
+  private reserveEnd(end: number): number {
+    return Math.min(this.mapped, Math.ceil((end + Math.min(end, RESERVE_AHEAD_MAX)) / ZERO_AHEAD_BYTES) * ZERO_AHEAD_BYTES);
+  }
+
   private reserve(end: number): void {
-    const to = Math.min(this.mapped, Math.ceil((end + Math.min(end, RESERVE_AHEAD_MAX)) / ZERO_AHEAD_BYTES) * ZERO_AHEAD_BYTES);
+    const to = this.reserveEnd(end);
     this.file.use((fd) => nativeAddon!.fallocate(fd, this.reservedTo, to - this.reservedTo));
     this.reservedTo = to;
   }
 
   /**
-   * Writes zeros from the end of the data to the ZERO_AHEAD_BYTES boundary past `end`. Aligned
-   * writes get the largest folios; within the file's reserved blocks, they need no allocation.
+   * Writes zeros from the end of the data to the ZERO_AHEAD_BYTES boundary past `end`, within
+   * the reserved blocks, so that they need no allocation. Aligned writes get the largest folios.
    */
   private zeroAhead(end: number): void {
     const from = Math.max(this.zeroedTo, this.size);
-    const to = Math.min(this.mapped, (Math.floor(end / ZERO_AHEAD_BYTES) + 1) * ZERO_AHEAD_BYTES);
+    const to = Math.min(this.reservedTo, (Math.floor(end / ZERO_AHEAD_BYTES) + 1) * ZERO_AHEAD_BYTES);
     const zeros = (zeroChunk ??= Buffer.alloc(ZERO_AHEAD_BYTES + COLD_WRITE_BYTES));
     // Past the data only: a write cut short leaves zeros where there were zeros.
     this.file.use((fd) => writeAllAt(fd, zeros.subarray(0, to - from), from, () => undefined));

@@ -176,6 +176,11 @@ export class LogSegment {
     return this.file.size + bytes <= Math.min(this.config.segmentBytes, this.file.capacity) && entries <= maxIndexEntries(this.config);
   }
 
+  /** The disk an append of `bytes` takes (see SegmentFile). */
+  diskNeededFor(bytes: number): number {
+    return this.file.diskNeededFor(bytes);
+  }
+
   /**
    * Whether segment.ms says batches stamped `timestamp` belong in a new segment. As in Kafka,
    * the span is measured in record time, from the segment's first batch: a producer replaying

@@ -12,6 +12,7 @@
  *   SLUICE_BENCH_PROFILE           1: every broker runs under node --cpu-prof, and the report says
  *                                  where each step's time went (the figures are then slower)
  *   SLUICE_BENCH_NICE              run broker and producers under nice -n N (see bench/broker.ts)
+ *   SLUICE_BENCH_BROKER_CONFIG     more broker settings, "key=value,key=value" (e.g. sluice.log.append.mode=mmap)
  *   SLUICE_BENCH_DIR               parent of the scratch directory (default .bench/)
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -28,7 +29,7 @@ import { beginBrokerRun } from './broker/run.js';
 import { coverage, createTopics, timeMetadata } from './partitions/admin.js';
 import { descriptorLimit, rssMB, sampleDescriptors } from './partitions/broker-proc.js';
 import { checkTargets, formatReport, PHASE, type PartitionsBenchReport, type PhaseProfile, type ProducePhase, type StartTiming, type StopTiming } from './partitions/report.js';
-import { envCount } from './support/env.js';
+import { envCount, envSettings } from './support/env.js';
 import { emitJsonReport, jsonTarget } from './support/json-report.js';
 import { median, nowNs } from './support/resources.js';
 import type { Workspace } from './support/workspace.js';
@@ -37,6 +38,7 @@ const TOPIC_COUNT = envCount('SLUICE_BENCH_TOPICS', 6);
 const PER_TOPIC = envCount('SLUICE_BENCH_TOPIC_PARTITIONS', 5000);
 const MSGS = envCount('SLUICE_BENCH_MSGS', 5_000_000);
 const PROFILE = process.env.SLUICE_BENCH_PROFILE === '1';
+const SETTINGS = envSettings('SLUICE_BENCH_BROKER_CONFIG');
 const TOPICS = Array.from({ length: TOPIC_COUNT }, (_, i) => `many-${i}`);
 const ONE = 'one-partition';
 const METADATA_SAMPLES = 30;
@@ -66,7 +68,7 @@ class Run {
   async start(what: string): Promise<{ life: Life; timing: StartTiming }> {
     const profileDir = PROFILE ? this.ws.path(`cpuprofile-${this.lives++}`) : null;
     const startUs = monotonicUs();
-    const broker = await startBroker({ dataDir: this.dataDir, partitions: 1, cpuProfileDir: profileDir ?? undefined });
+    const broker = await startBroker({ dataDir: this.dataDir, partitions: 1, cpuProfileDir: profileDir ?? undefined, overrides: SETTINGS });
     const endUs = monotonicUs();
     const timing = { what, seconds: (endUs - startUs) / 1e6, rssMB: rssMB(broker.pid), loadAverage: load() };
     this.progress(`start, ${what}: ${timing.seconds.toFixed(2)} s, RSS ${timing.rssMB.toFixed(0)} MB`);
@@ -216,7 +218,7 @@ async function main(): Promise<void> {
       command: ['npm run bench:partitions', ...process.argv.slice(2)].join(' '),
       seconds: (Date.now() - started.getTime()) / 1e3,
       machine: { ...machineAtEnd(), ...moreFacts },
-      layout: { topics: TOPICS, partitionsPerTopic: PER_TOPIC, partitions, logFiles: 3 * partitions, brokerLimit, budget: descriptorBudget(brokerLimit.soft === 'unlimited' ? -1 : Number(brokerLimit.soft), -1) },
+      layout: { topics: TOPICS, partitionsPerTopic: PER_TOPIC, partitions, logFiles: 3 * partitions, settings: SETTINGS, brokerLimit, budget: descriptorBudget(brokerLimit.soft === 'unlimited' ? -1 : Number(brokerLimit.soft), -1) },
       starts,
       creation,
       metadata,

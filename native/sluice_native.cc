@@ -76,7 +76,8 @@ Napi::ArrayBuffer MappingBuffer(Napi::Env env, void* addr, size_t length) {
       hint);
 }
 
-// A shared mapping that JS reaches only through the addon's copies (copyToRegion and the rest).
+// A shared mapping that JS writes only through the addon (copyToRegion, zeroRegion) and reads
+// through its file.
 // Exposed as an ArrayBuffer, its length would count as V8 external memory, and each segment
 // mapped (segment.bytes at a time, 1 GiB by default) would make V8 collect the whole heap on
 // the event loop to give memory back, which it cannot: 150-250 ms with a 150 MB heap
@@ -260,7 +261,6 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
                              InstanceMethod("mapRegion", &SluiceNative::MapRegion),
                              InstanceMethod("unmap", &SluiceNative::Unmap),
                              InstanceMethod("copyToRegion", &SluiceNative::CopyToRegion),
-                             InstanceMethod("copyFromRegion", &SluiceNative::CopyFromRegion),
                              InstanceMethod("zeroRegion", &SluiceNative::ZeroRegion),
                              InstanceMethod("madvise", &SluiceNative::Madvise),
                              InstanceMethod("mlock", &SluiceNative::Mlock),
@@ -436,19 +436,6 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
     Napi::Uint8Array src = info[2].As<Napi::Uint8Array>();
     char* at = At(info, static_cast<int64_t>(src.ByteLength()));
     if (at != nullptr) memcpy(at, src.Data(), src.ByteLength());
-    return info.Env().Undefined();
-  }
-
-  // copyFromRegion(region, offset, dst, length): copies length bytes at offset into dst.
-  Napi::Value CopyFromRegion(const Napi::CallbackInfo& info) {
-    Napi::Uint8Array dst = info[2].As<Napi::Uint8Array>();
-    int64_t length = info[3].As<Napi::Number>().Int64Value();
-    if (length > static_cast<int64_t>(dst.ByteLength())) {
-      Napi::RangeError::New(info.Env(), "copyFromRegion: the target is too small").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
-    char* at = At(info, length);
-    if (at != nullptr) memcpy(dst.Data(), at, static_cast<size_t>(length));
     return info.Env().Undefined();
   }
 

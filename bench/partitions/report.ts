@@ -61,7 +61,7 @@ export interface PartitionsBenchReport {
   command: string;
   seconds: number;
   machine: Record<string, string | number>;
-  layout: { topics: string[]; partitionsPerTopic: number; partitions: number; logFiles: number; brokerLimit: { soft: string; hard: string }; budget: number };
+  layout: { topics: string[]; partitionsPerTopic: number; partitions: number; logFiles: number; settings: Record<string, string>; brokerLimit: { soft: string; hard: string }; budget: number };
   starts: StartTiming[];
   creation: { perTopic: CreateTiming[]; seconds: number; rssMBAfter: number; loadAverage: number };
   metadata: MetadataTiming & { loadAverage: number };
@@ -183,7 +183,8 @@ export function formatReport(r: PartitionsBenchReport): string {
     `load average ${m.loadAverageAtStart} at start, ${m.loadAverageAtEnd} at end; ${fmt(r.seconds)} s; broker and load generator at ${m.priority} priority\n` +
     `broker: compiled build, ${l.topics.length} topics x ${l.partitionsPerTopic.toLocaleString('en-US')} partitions = ${l.partitions.toLocaleString('en-US')} ` +
     `(${l.logFiles.toLocaleString('en-US')} log files); its descriptor limit ${l.brokerLimit.soft} (hard ${l.brokerLimit.hard}), ` +
-    `of which ${l.budget.toLocaleString('en-US')} for log files${m.profiled ? '; under node --cpu-prof (figures are slower than without)' : ''}\n` +
+    `of which ${l.budget.toLocaleString('en-US')} for log files${m.profiled ? '; under node --cpu-prof (figures are slower than without)' : ''}` +
+    `${Object.keys(l.settings).length > 0 ? `; settings ${Object.entries(l.settings).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}\n` +
     'load generator: librdkafka (bench/broker/loadgen.c), linger.ms=0 so that keyless records go to a random partition each ' +
     '(librdkafka sticks to one partition for 2 x linger.ms otherwise), no compression; several producers run at once, one process each; ' +
     '"loadgen CPU" = all producers\' CPU / wall (100% = one core); "load avg" = the machine\'s 1-minute load average after each step';

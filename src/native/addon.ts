@@ -38,12 +38,11 @@ export interface NativeAddon {
   cancel(id: number): void;
   /** A shared mapping JS reads in place. V8 counts its length as external memory. */
   mmap(fd: number, length: number, writable: boolean): ArrayBuffer;
-  /** A shared mapping reached only through the copies below, which V8 does not count. */
+  /** A shared mapping written only through the calls below (and read through its file), which V8 does not count. */
   mapRegion(fd: number, length: number, writable: boolean): MappedRegion;
   /** Unmaps a region; detaches a buffer (every view becomes empty), which unmaps it. */
   unmap(mapping: Mapping): void;
   copyToRegion(region: MappedRegion, offset: number, src: Uint8Array): void;
-  copyFromRegion(region: MappedRegion, offset: number, dst: Uint8Array, length: number): void;
   zeroRegion(region: MappedRegion, offset: number, length: number): void;
   madvise(mapping: Mapping, offset: number, length: number, advice: Advice): void;
   mlock(mapping: Mapping, offset: number, length: number, lock: boolean): void;

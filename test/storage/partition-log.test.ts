@@ -336,6 +336,35 @@ test('a segment left at its preallocated length by a kill mid-roll is cut back t
   }
 });
 
+test('after a crash in mmap mode, recovery cuts the active segment to its batches without writing its mapped tail, and appends go on', { skip: nativeAddon ? false : 'no native addon' }, async () => {
+  const { dir, cleanup } = tempDir('mmap-crash-tail');
+  try {
+    const segmentBytes = 256 << 20;
+    const config = testConfig({ appendMode: 'mmap', segmentBytes });
+    const log = openLog(dir, config);
+    for (let i = 0; i < 20; i++) append(log, makeBatch(`a${i}`, 4, 1000));
+    const end = log.logEndOffset;
+    await log.close();
+    // As a kill leaves it: the file as long as its mapping, zeros past the batches.
+    const name = `${dir}/${'0'.padStart(20, '0')}.log`;
+    const size = statSync(name).size;
+    truncateSync(name, segmentBytes);
+    const reopened = openLog(dir, config, false, 0);
+    assert.equal(reopened.logEndOffset, end);
+    assert.equal(reopened.loadReport.truncatedBytes, 0, 'zeros are no torn write');
+    // Zeroed through the mapping, the cut would have written (and taken disk for) 256 MiB.
+    assert.ok(statSync(name).blocks * 512 < 1 << 20, `${statSync(name).blocks * 512} bytes of disk after recovery`);
+    for (let i = 0; i < 20; i++) append(reopened, makeBatch(`b${i}`, 4, 2000));
+    await reopened.close();
+    assert.ok(statSync(name).size > size);
+    const again = openLog(dir, config);
+    assert.equal(readAll(again).length, 2 * end, 'every record reads back');
+    await again.close();
+  } finally {
+    cleanup();
+  }
+});
+
 test('old record timestamps do not roll a segment per append; segment.ms counts in record time', async () => {
   const { dir, cleanup } = tempDir('old-timestamps');
   try {

@@ -7,8 +7,8 @@ import { adoptNextSegment, dropNextSegment, prepareNextSegment, takeNextSegment 
 
 /**
  * The `.log` file of a segment. Appends go into the page cache either by positional write
- * (Kafka) or by copying into a preallocated, pre-touched shared mapping (RocketMQ); reads for
- * scanning always go through the file descriptor, which also serves sendfile.
+ * (Kafka) or by copying into a shared mapping, pre-touched when it was prepared ahead
+ * (RocketMQ); reads always go through the file descriptor, which also serves sendfile.
  */
 export interface SegmentFile {
   readonly mode: AppendMode;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -266,6 +267,7 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
                              InstanceMethod("mlock", &SluiceNative::Mlock),
                              InstanceMethod("msync", &SluiceNative::Msync),
                              InstanceMethod("fallocate", &SluiceNative::Fallocate),
+                             InstanceMethod("seekHole", &SluiceNative::SeekHole),
                              InstanceMethod("prepareSegment", &SluiceNative::PrepareSegment),
                              InstanceMethod("keepFreedMemory", &SluiceNative::KeepFreedMemory),
                              InstanceMethod("skipPlainRecords", &SluiceNative::SkipRecords),
@@ -431,11 +433,23 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
     return Within(info.Env(), size, offset, length) ? base + offset : nullptr;
   }
 
-  // copyToRegion(region, offset, src): copies all of src into the mapping at offset.
+  // copyToRegion(region, offset, src): copies all of src into the mapping at offset. The first
+  // kOrderedHead bytes are stored one at a time, in order, before the rest: memcpy may store a
+  // copy's first bytes last, and a process killed mid-copy must leave either a prefix of that
+  // head or all of it, never later bytes without it (recovery reads the head to tell a torn
+  // record batch from the zeros past the data, and leaves those zeros in place).
+  static constexpr size_t kOrderedHead = 16;
   Napi::Value CopyToRegion(const Napi::CallbackInfo& info) {
     Napi::Uint8Array src = info[2].As<Napi::Uint8Array>();
-    char* at = At(info, static_cast<int64_t>(src.ByteLength()));
-    if (at != nullptr) memcpy(at, src.Data(), src.ByteLength());
+    size_t length = src.ByteLength();
+    char* at = At(info, static_cast<int64_t>(length));
+    if (at == nullptr) return info.Env().Undefined();
+    const uint8_t* from = src.Data();
+    size_t head = std::min(length, kOrderedHead);
+    volatile char* to = at;
+    for (size_t i = 0; i < head; i++) to[i] = static_cast<char>(from[i]);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (length > head) memcpy(at + head, from + head, length - head);
     return info.Env().Undefined();
   }
 
@@ -504,6 +518,24 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
     int err = posix_fallocate(fd, offset, length);
     if (err != 0) ErrnoError(env, err, "fallocate").ThrowAsJavaScriptException();
     return env.Undefined();
+  }
+
+  // seekHole(fd, offset): where the first hole at or after offset starts; the file's length
+  // where it has none (or the filesystem does not tell).
+  Napi::Value SeekHole(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    int64_t offset = info[1].As<Napi::Number>().Int64Value();
+    if (fd < 0 || offset < 0) {
+      Napi::RangeError::New(env, "seekHole: bad descriptor or offset").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+    off_t hole = lseek(fd, static_cast<off_t>(offset), SEEK_HOLE);
+    if (hole < 0) {
+      ErrnoError(env, errno, "lseek").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+    return Napi::Number::New(env, static_cast<double>(hole));
   }
 
   // skipPlainRecords(buf, pos, end, index, count, minRecordBody, minHeaderSize, out): see

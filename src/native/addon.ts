@@ -42,6 +42,7 @@ export interface NativeAddon {
   mapRegion(fd: number, length: number, writable: boolean): MappedRegion;
   /** Unmaps a region; detaches a buffer (every view becomes empty), which unmaps it. */
   unmap(mapping: Mapping): void;
+  /** Stores src's first 16 bytes in order before the rest: a kill mid-copy leaves no later byte without them. */
   copyToRegion(region: MappedRegion, offset: number, src: Uint8Array): void;
   zeroRegion(region: MappedRegion, offset: number, length: number): void;
   madvise(mapping: Mapping, offset: number, length: number, advice: Advice): void;
@@ -49,6 +50,8 @@ export interface NativeAddon {
   msync(mapping: Mapping, offset: number, length: number): void;
   /** Reserves the disk blocks of a span: a full disk fails here with ENOSPC, not with SIGBUS in a mapping. */
   fallocate(fd: number, offset: number, length: number): void;
+  /** Where the first hole at or after `offset` starts (lseek SEEK_HOLE); the file's length if it has none. */
+  seekHole(fd: number, offset: number): number;
   /**
    * On the threadpool: creates (or opens) the file at `path`, reserves `length` bytes, maps
    * them shared, warms them and, with `mlock`, pins them; closes its descriptor (the mapping

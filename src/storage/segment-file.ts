@@ -24,6 +24,12 @@ export interface SegmentFile {
   /** Reads up to `length` bytes at `position` into `into`; returns how many were read. */
   read(into: Buffer, length: number, position: number): number;
   truncate(size: number): void;
+  /**
+   * Makes `size` the end of the data, when every byte past it is zero (what a recovery found
+   * where the next batch would start): appends go on there. A written file is cut there; a
+   * mapped one keeps its length, as appends would overwrite the zeros anyway.
+   */
+  endAt(size: number): void;
   sync(): Promise<void>;
   /** Trims preallocated space: the segment takes no more appends. */
   seal(): void;
@@ -84,6 +90,10 @@ class WrittenSegmentFile implements SegmentFile {
     this.size = size;
   }
 
+  endAt(size: number): void {
+    this.truncate(size);
+  }
+
   sync(): Promise<void> {
     return syncFile(this.file);
   }
@@ -107,12 +117,19 @@ const COLD_WRITE_BYTES = 16 * 1024;
 
 /**
  * Smaller appends to a cold mapping find their pages already in the page cache: ahead of them,
- * this many bytes of zeros are written by positional write, which puts them in large folios
- * that a fault maps whole. Faulting each page in through the mapping instead costs about twice
- * the CPU, and letting the kernel read around a fault stalls the event loop for 2-3 ms (15-20 ms
- * at worst) per read_ahead_kb (docs/zero-copy.md, "Cold mapped segments").
+ * up to this many bytes of zeros are written by positional write, which puts them in large
+ * folios that a fault maps whole. Faulting each page in through the mapping instead costs about
+ * twice the CPU, and letting the kernel read around a fault stalls the event loop for 2-3 ms
+ * (15-20 ms at worst) per read_ahead_kb (docs/zero-copy.md, "Cold mapped segments").
  */
 const ZERO_AHEAD_BYTES = 256 * 1024;
+/**
+ * The first step of zeros ahead: a segment's steps grow with its data to ZERO_AHEAD_BYTES.
+ * Every page of zeros goes to disk as well, and a whole step for each of 30,000 partitions
+ * holding 85 KB each was 7.5 GB of zeros written back, twice their data, which slowed a stop
+ * and a restart after a kill by seconds.
+ */
+const ZERO_AHEAD_MIN = 16 * 1024;
 let zeroChunk: Buffer | null = null;
 
 /**
@@ -218,12 +235,15 @@ class MappedSegmentFile implements SegmentFile {
   }
 
   /**
-   * Writes zeros from the end of the data to the ZERO_AHEAD_BYTES boundary past `end`, within
-   * the reserved blocks, so that they need no allocation. Aligned writes get the largest folios.
+   * Writes zeros from the end of the data to the step boundary past `end`, within the reserved
+   * blocks, so that they need no allocation. The step is the power of two at or above `end`,
+   * from ZERO_AHEAD_MIN to ZERO_AHEAD_BYTES: aligned writes get the largest folios, and a
+   * segment holds at most about as many zeros ahead as data until its steps are whole.
    */
   private zeroAhead(end: number): void {
     const from = Math.max(this.zeroedTo, this.size);
-    const to = Math.min(this.reservedTo, (Math.floor(end / ZERO_AHEAD_BYTES) + 1) * ZERO_AHEAD_BYTES);
+    const step = Math.min(ZERO_AHEAD_BYTES, Math.max(ZERO_AHEAD_MIN, 2 ** Math.ceil(Math.log2(end))));
+    const to = Math.min(this.reservedTo, (Math.floor(end / step) + 1) * step);
     const zeros = (zeroChunk ??= Buffer.alloc(ZERO_AHEAD_BYTES + COLD_WRITE_BYTES));
     // Past the data only: a write cut short leaves zeros where there were zeros.
     this.file.use((fd) => writeAllAt(fd, zeros.subarray(0, to - from), from, () => undefined));
@@ -255,6 +275,18 @@ class MappedSegmentFile implements SegmentFile {
       this.zeroedTo = this.reservedTo = size;
     } else this.file.use((fd) => ftruncateSync(fd, size));
     this.size = size;
+  }
+
+  /**
+   * Cutting the zeros instead cost a restart about 0.1 ms per partition (ftruncate through
+   * the dirty pages written ahead and the reserved blocks): 3 s at 30,000 partitions. Only
+   * what lies past `size` is forgotten: the next appends reserve and write ahead again.
+   */
+  endAt(size: number): void {
+    if (!this.region) return this.truncate(size);
+    adviseCold(this.region, size, this.mapped);
+    this.warm = false;
+    this.zeroedTo = this.reservedTo = this.size = size;
   }
 
   sync(): Promise<void> {
@@ -291,12 +323,6 @@ class MappedSegmentFile implements SegmentFile {
  * as appends write them, so that a partition holds the disk its data needs and not
  * segment.bytes (a topic of many partitions would otherwise need that much free space per
  * partition before its first record).
- *
- * The `valid` bytes already there are read with readahead (a recovery scans them). The rest
- * holds no data yet, and is advised random: appends find its pages written ahead of them, but
- * a page the kernel took back meanwhile would otherwise be faulted in with a read around it,
- * which for reserved blocks means zeroing the disk's read_ahead_kb of page cache on the event
- * loop (8 MiB and 2-3 ms on the machines measured in docs/zero-copy.md).
  */
 function mapCold(file: CachedFile, capacity: number, valid: number, mlock: boolean): MappedRegion {
   const addon = nativeAddon!;
@@ -306,14 +332,24 @@ function mapCold(file: CachedFile, capacity: number, valid: number, mlock: boole
     return addon.mapRegion(fd, capacity, true);
   });
   try {
-    if (valid > 0) addon.madvise(mapping, 0, valid, 'sequential');
-    if (valid < capacity) addon.madvise(mapping, valid, capacity - valid, 'random');
+    adviseCold(mapping, valid, capacity);
     if (mlock) addon.mlock(mapping, 0, capacity, true);
   } catch (e) {
     addon.unmap(mapping);
     throw e;
   }
   return mapping;
+}
+
+/**
+ * Only appends touch a mapping (reads go through the file), and past the data they find their
+ * pages written ahead of them. A page the kernel took back meanwhile would otherwise be faulted
+ * in with a read around it, which for reserved blocks means zeroing the disk's read_ahead_kb of
+ * page cache on the event loop (8 MiB and 2-3 ms on the machines measured in
+ * docs/zero-copy.md): so the part past `from` is advised random.
+ */
+function adviseCold(mapping: MappedRegion, from: number, capacity: number): void {
+  if (from < capacity) nativeAddon!.madvise(mapping, from, capacity - from, 'random');
 }
 
 /**
@@ -328,7 +364,7 @@ export function openSegmentFile(path: string, mode: AppendMode, size: number | n
   let file: CachedFile | null = null;
   try {
     file = logDescriptors.file(path, true);
-    const valid = size ?? file.use((fd) => fstatSync(fd).size);
+    const valid = size ?? file.use((fd) => dataEnd(fd, mapped));
     if (!mapped) return new WrittenSegmentFile(file, valid);
     const warm = prepared !== null;
     const length = warm ? capacity : Math.max(capacity, valid);
@@ -340,6 +376,18 @@ export function openSegmentFile(path: string, mode: AppendMode, size: number | n
     file?.close();
     throw e;
   }
+}
+
+/**
+ * Where the data in a file ends, at most. A kill leaves a mapped segment's file as long as its
+ * mapping and sparse past its data (and the zeros written ahead of it), so its first hole
+ * bounds what a recovery reads: a read into the holes had the kernel read ahead around the
+ * miss and fill page cache with zeros, which took half of a restart of 30,000 partitions.
+ * A recovery would stop at a hole anyway: it reads as zeros, which end the batches.
+ */
+function dataEnd(fd: number, mapped: boolean): number {
+  const length = fstatSync(fd).size;
+  return mapped && length > 0 ? nativeAddon!.seekHole(fd, 0) : length;
 }
 
 /** Opens a finished segment's data file for reading and truncation only. */

@@ -349,10 +349,14 @@ export class LogSegment {
     const cut = this.file.size - valid;
     if (cut === 0) return 0;
     // A mapped segment's preallocated tail is zeros where the next batch header would be: not
-    // a torn write, whatever its length.
-    const torn = !this.zeroAt(valid);
+    // a torn write, whatever its length. A batch copied into a mapping stores its first bytes
+    // before the rest (copyToRegion), so zeros there mean no part of one was.
+    if (this.zeroAt(valid)) {
+      this.file.endAt(valid);
+      return 0;
+    }
     this.file.truncate(valid);
-    return torn ? cut : 0;
+    return cut;
   }
 
   /** Whether every byte from `position` to the end of the file is zero. */

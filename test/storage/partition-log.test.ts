@@ -7,7 +7,7 @@ import { decodeRecordBatch } from '../../src/protocol/records/record-batch.js';
 import { nativeAddon } from '../../src/native/addon.js';
 import type { AppendMode, FlushMode } from '../../src/storage/log-config.js';
 import { StorageError } from '../../src/storage/storage-error.js';
-import { makeBatch, openLog, readAll, recordsIn, regionBytes, tempDir, testConfig } from '../support/storage-fixtures.js';
+import { makeBatch, openLog, pageCacheBytes, readAll, recordsIn, regionBytes, tempDir, testConfig } from '../support/storage-fixtures.js';
 
 const append = (log: ReturnType<typeof openLog>, batch: Buffer, now = Date.now()) =>
   log.append(batch, { leaderEpoch: 3, now, assignOffsets: true });
@@ -336,7 +336,7 @@ test('a segment left at its preallocated length by a kill mid-roll is cut back t
   }
 });
 
-test('after a crash in mmap mode, recovery cuts the active segment to its batches without writing its mapped tail, and appends go on', { skip: nativeAddon ? false : 'no native addon' }, async () => {
+test('after a crash in mmap mode, recovery ends the active segment at its batches without writing or cutting its mapped tail, and appends go on', { skip: nativeAddon ? false : 'no native addon' }, async () => {
   const { dir, cleanup } = tempDir('mmap-crash-tail');
   try {
     const segmentBytes = 256 << 20;
@@ -352,6 +352,9 @@ test('after a crash in mmap mode, recovery cuts the active segment to its batche
     const reopened = openLog(dir, config, false, 0);
     assert.equal(reopened.logEndOffset, end);
     assert.equal(reopened.loadReport.truncatedBytes, 0, 'zeros are no torn write');
+    assert.equal(statSync(name).size, segmentBytes, 'the zeros stay for appends to overwrite');
+    // Read into its holes, the file would fill page cache with zeros read ahead around the miss.
+    assert.ok(pageCacheBytes(name) < 16 * 1024, `${pageCacheBytes(name)} bytes of the segment in the page cache after recovering ${size}`);
     // Zeroed through the mapping, the cut would have written (and taken disk for) 256 MiB.
     assert.ok(statSync(name).blocks * 512 < 1 << 20, `${statSync(name).blocks * 512} bytes of disk after recovery`);
     for (let i = 0; i < 20; i++) append(reopened, makeBatch(`b${i}`, 4, 2000));

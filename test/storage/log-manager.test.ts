@@ -175,3 +175,39 @@ test('compacted logs are cleaned through the manager and the cleaner checkpoint 
     cleanup();
   }
 });
+
+/** Runs `work` with a `sync` on PATH that answers `-f` as `script` says (a shell body). */
+async function withSync<T>(script: string, work: () => Promise<T>): Promise<T> {
+  const { dir, cleanup } = tempDir('sync-bin');
+  const path = process.env.PATH;
+  writeFileSync(join(dir, 'sync'), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+  process.env.PATH = `${dir}:${path}`;
+  try {
+    return await work();
+  } finally {
+    process.env.PATH = path;
+    cleanup();
+  }
+}
+
+test('a clean shutdown makes the logs durable by one sync of the file system; when that fails, no marker, and the next start recovers them', async () => {
+  const { dir, cleanup } = tempDir('manager-sync');
+  try {
+    const m = openManager(dir);
+    for (let i = 0; i < 20; i++) appendTo(m, 'a-topic', i % 2, `x${i}`);
+    const failing = 'echo "sync: error syncing \'$2\': Input/output error" >&2; exit 1';
+    await withSync(failing, () => m.close());
+    assert.ok(!existsSync(join(dir, '.kafka_cleanshutdown')), 'no marker without the sync');
+    assert.match(readFileSync(join(dir, 'recovery-point-offset-checkpoint'), 'utf8'), /^a-topic 0 0$/m, 'the recovery points stay: nothing was flushed');
+
+    const again = openManager(dir);
+    for (const l of again.all()) assert.ok(l.log.loadReport.recoveredSegments > 0, 'recovered, not trusted');
+    assert.equal(readAll(again.get('a-topic', 0)!).length, 40);
+    // A sync without -f complains of the option: sync(2) of every file system does instead.
+    await withSync('[ "$1" = -f ] && { echo "sync: invalid option -- \'f\'" >&2; exit 1; }; exit 0', () => again.close());
+    assert.ok(existsSync(join(dir, '.kafka_cleanshutdown')));
+    assert.match(readFileSync(join(dir, 'recovery-point-offset-checkpoint'), 'utf8'), /^a-topic 0 40$/m);
+  } finally {
+    cleanup();
+  }
+});

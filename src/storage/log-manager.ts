@@ -702,24 +702,29 @@ export class LogManager {
     await this.cleaning;
     const logs = [...this.logs.entries()];
     const closing = await Promise.allSettled(logs.map(([, l]) => l.log.close(false)));
-    const unclean = new Set<string>();
-    closing.forEach((result, i) => {
-      if (result.status === 'fulfilled') return;
-      const [key] = logs[i];
-      log.warn({ partition: key, err: (result.reason as Error).message }, 'could not close a log at shutdown');
-      unclean.add(this.dirOf.get(key)!);
-    });
     // Closing logs neither flush their segments nor write their producer snapshots with an
     // fsync each: one sync of each file system makes all of it durable, and only then do the
-    // recovery points move to the log ends and the marker say that the logs can be trusted.
+    // recovery points of the logs that closed move to their log ends, and the marker say that
+    // the directory's logs can be trusted.
+    const unsynced = new Set<string>();
     for (const dir of this.opts.logDirs) {
-      if (this.offline.has(dir) || unclean.has(dir)) continue;
+      if (this.offline.has(dir)) continue;
       await syncFileSystem(dir).catch((e: unknown) => {
         log.warn({ dir, err: (e as Error).message }, 'could not sync the log directory at shutdown');
-        unclean.add(dir);
+        unsynced.add(dir);
       });
     }
-    for (const [key, l] of logs) if (!unclean.has(this.dirOf.get(key)!)) l.log.markDurable();
+    const unclean = new Set(unsynced);
+    closing.forEach((result, i) => {
+      const [key, l] = logs[i];
+      const dir = this.dirOf.get(key)!;
+      if (result.status === 'fulfilled') {
+        if (!unsynced.has(dir)) l.log.markDurable();
+        return;
+      }
+      log.warn({ partition: key, err: (result.reason as Error).message }, 'could not close a log at shutdown');
+      unclean.add(dir);
+    });
     for (const dir of await this.writeCheckpoints()) unclean.add(dir);
     for (const dir of this.opts.logDirs) {
       if (this.offline.has(dir) || unclean.has(dir)) {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { log } from '../log.js';
 import { readCheckpointFile, writeCheckpointFile } from '../storage/checkpoint-file.js';
+import type { Listing } from '../storage/directory-listing.js';
 import type { PartitionLog, PartitionLogListener } from '../storage/partition-log.js';
 
 const FILE = 'leader-epoch-checkpoint';
@@ -26,9 +27,13 @@ export class LeaderEpochCache implements PartitionLogListener {
   private entries: EpochEntry[];
   private readonly path: string;
 
-  constructor(private readonly log: PartitionLog) {
+  /** `listing`: the log directory's, when the caller has one. */
+  constructor(
+    private readonly log: PartitionLog,
+    listing: Listing | null = null,
+  ) {
     this.path = join(log.dir, FILE);
-    this.entries = LeaderEpochCache.read(this.path);
+    this.entries = LeaderEpochCache.read(this.path, listing);
     // Entries past the log end describe records a crash took: they go.
     this.truncateFromEnd(log.logEndOffset);
     log.addListener(this);
@@ -38,9 +43,9 @@ export class LeaderEpochCache implements PartitionLogListener {
    * The file as written; a damaged one (a crash before it reached the disk) counts as empty:
    * what it held makes truncation precise, and without it a follower cuts to its high watermark.
    */
-  private static read(path: string): EpochEntry[] {
+  private static read(path: string, listing: Listing | null): EpochEntry[] {
     try {
-      return readCheckpointFile(path, VERSION).map((line) => {
+      return readCheckpointFile(path, VERSION, listing).map((line) => {
         const [epoch, startOffset] = line.split(/\s+/).map(Number);
         if (!Number.isInteger(epoch) || !Number.isInteger(startOffset)) throw new Error(`bad entry "${line}"`);
         return { epoch, startOffset };

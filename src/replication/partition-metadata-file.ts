@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../storage/checkpoint-file.js';
+import { listedOrExists, type Listing } from '../storage/directory-listing.js';
 
 const FILE = 'partition.metadata';
 
@@ -19,9 +20,9 @@ function fromKafkaId(id: string): string {
  * to. A broker away while its topic was deleted and created again under the same name finds a
  * log of the old topic, and must not serve it as the new one's.
  */
-export function readPartitionTopicId(dir: string): string | null {
+export function readPartitionTopicId(dir: string, listing?: Listing | null): string | null {
   const path = join(dir, FILE);
-  if (!existsSync(path)) return null;
+  if (!listedOrExists(path, listing)) return null;
   const m = /^topic_id:\s*(\S+)\s*$/m.exec(readFileSync(path, 'utf8'));
   return m ? fromKafkaId(m[1]) : null;
 }

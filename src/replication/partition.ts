@@ -4,6 +4,7 @@ import { RecordBatchHeader } from '../protocol/records/batch-header.js';
 import { BATCH_LENGTH_OVERHEAD, HeaderField, MIN_BATCH_LENGTH, RECORD_BATCH_HEADER_SIZE } from '../protocol/records/batch-layout.js';
 import { readInt64 } from '../storage/int64.js';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
+import type { Listing } from '../storage/directory-listing.js';
 import { loadedProducerState, producerStateOf } from './producers/producer-state.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 
@@ -71,10 +72,12 @@ export class Partition {
     private readonly nodeId: number,
     private readonly isrWriter: IsrWriter,
     highWatermark: number,
+    /** The log directory's listing, when the caller has one (PartitionLog.takeOpeningListing). */
+    listing: Listing | null = null,
   ) {
     this.highWatermark = Math.min(Math.max(highWatermark, log.logStartOffset), log.logEndOffset);
     this.durableEnd = log.logEndOffset;
-    this.epochs = new LeaderEpochCache(log);
+    this.epochs = new LeaderEpochCache(log, listing);
   }
 
   get key(): string {

@@ -191,8 +191,9 @@ export class ReplicaManager {
     const key = keyOf(t.name, index);
     try {
       let partitionLog = this.opts.logs.get(t.name, index);
+      let listing = partitionLog?.takeOpeningListing() ?? null;
       if (partitionLog && !partitionLog.offline) {
-        const id = readPartitionTopicId(partitionLog.dir);
+        const id = readPartitionTopicId(partitionLog.dir, listing);
         if (id !== null && id !== t.id) {
           log.warn({ partition: key, found: id, topicId: t.id }, 'a log of an earlier topic of the same name: replaced');
           this.opts.logs.delete(t.name, index);
@@ -202,11 +203,12 @@ export class ReplicaManager {
       if (!partitionLog) {
         this.opts.logs.createLogs(t.name, [index]);
         partitionLog = this.opts.logs.get(t.name, index)!;
+        listing = partitionLog.takeOpeningListing();
         writePartitionTopicId(partitionLog.dir, t.id);
       }
       const hw =
         knownHighWatermark ?? (this.opts.store.kind === 'embedded' ? partitionLog.logEndOffset : (this.opts.logs.checkpointedHighWatermark(t.name, index) ?? 0));
-      const p = new Partition(t.name, index, t.id, partitionLog, this.opts.nodeId, this.isrWriter, hw);
+      const p = new Partition(t.name, index, t.id, partitionLog, this.opts.nodeId, this.isrWriter, hw, listing);
       this.partitions.set(t.name, index, p);
       this.reportedOffline.delete(key);
       return p;

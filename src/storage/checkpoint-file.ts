@@ -1,6 +1,7 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { listedOrExists, type Listing } from './directory-listing.js';
 
 /**
  * Kafka's checkpoint files: a version line, an entry-count line, then one entry per line. They
@@ -72,9 +73,12 @@ export async function fsyncPathOffLoop(path: string): Promise<void> {
   }
 }
 
-/** The entry lines of a checkpoint file; [] when it does not exist. Malformed files throw. */
-export function readCheckpointFile(path: string, version: number): string[] {
-  if (!existsSync(path)) return [];
+/**
+ * The entry lines of a checkpoint file; [] when it does not exist (by `listing`, its directory's,
+ * when the caller has one). Malformed files throw.
+ */
+export function readCheckpointFile(path: string, version: number, listing?: Listing | null): string[] {
+  if (!listedOrExists(path, listing)) return [];
   const lines = readFileSync(path, 'utf8').split('\n');
   if (lines.at(-1) === '') lines.pop();
   const name = basename(path);

@@ -1,10 +1,11 @@
-import { mkdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BATCH_LENGTH_OVERHEAD, hasProducerId, HeaderField, MIN_BATCH_LENGTH, RECORD_BATCH_HEADER_SIZE } from '../protocol/records/batch-layout.js';
 import { RecordBatchHeader } from '../protocol/records/batch-header.js';
 import { decodeRecordBatch } from '../protocol/records/record-batch.js';
 import type { FileRegion } from '../native/file-transfer.js';
 import { log } from '../log.js';
+import { listOrMake, type Listing } from './directory-listing.js';
 import { GroupCommit } from './group-commit.js';
 import { readInt64, writeInt64 } from './int64.js';
 import { rollAfterMs, type LogConfig } from './log-config.js';
@@ -113,6 +114,8 @@ export class PartitionLog {
    */
   producerFreeFrom = 0;
   readonly loadReport: LoadReport;
+  /** The directory's names when the log was opened, until takeOpeningListing(). */
+  private openingListing: Listing | null = null;
   /** What follows this log's rolls, truncations and close: producer state, the leader epoch cache. */
   private readonly listeners: PartitionLogListener[] = [];
   /** Set by the log manager. */
@@ -135,16 +138,16 @@ export class PartitionLog {
   ) {
     this.currentConfig = config;
     this.rollJitterMs = randomRollJitter(config);
-    mkdirSync(dir, { recursive: true });
     this.groupCommit = new GroupCommit(() => this.flush());
-    this.loadReport = this.load(opts);
+    this.loadReport = this.load(opts, listOrMake(dir));
   }
 
-  private load(opts: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number }): LoadReport {
+  private load(opts: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number }, listed: readonly string[]): LoadReport {
     // First, so that the listing below sees the segments as a finished compaction left them.
-    const { swapped, names } = finishInterruptedSwaps(this.dir, this.config);
+    const { swapped, names } = finishInterruptedSwaps(this.dir, this.config, listed);
     const bases: number[] = [];
     const present = new Set(names);
+    this.openingListing = present;
     const logs = new Set(names.filter((n) => n.endsWith('.log')));
     for (const name of names) {
       // Leftovers of an interrupted delete or write. Index files whose .log is gone come from a
@@ -201,6 +204,18 @@ export class PartitionLog {
       if (found > this.segments[i].baseOffset) break;
     }
     return report;
+  }
+
+  /**
+   * The directory's names when the log was opened, once: the first replica to attach reads the
+   * files kept beside the segments that the log does not write (partition.metadata,
+   * leader-epoch-checkpoint) and learns from these which exist without a stat each. Later
+   * callers get null: those files may have been written since.
+   */
+  takeOpeningListing(): Listing | null {
+    const listing = this.openingListing;
+    this.openingListing = null;
+    return listing;
   }
 
   private removeSegmentFiles(bases: number[]): void {

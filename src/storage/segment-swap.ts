@@ -105,11 +105,10 @@ const TXN_SWAP = /^(\d{20})\.txnindex\.swap$/;
 /**
  * Loading's half of the protocol, run before the segments are listed: drops `.cleaned` files
  * and index `.swap` files (a swapped segment's indexes are rebuilt), and finishes every swap
- * whose `.log.swap` exists. Returns the base offsets of the segments swapped in, which the
+ * whose `.log.swap` exists. `names` is the directory's listing. Returns the base offsets of the segments swapped in, which the
  * caller must recover (check and re-index) rather than trust.
  */
-export function finishInterruptedSwaps(dir: string, config: LogConfig): { swapped: Set<number>; names: string[] } {
-  const names = readdirSync(dir);
+export function finishInterruptedSwaps(dir: string, config: LogConfig, names: readonly string[]): { swapped: Set<number>; names: readonly string[] } {
   const swapped = new Set<number>();
   let touched = false;
   const committed = new Set(names.filter((n) => LOG_SWAP.test(n)).map((n) => n.slice(0, 20)));

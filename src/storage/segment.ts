@@ -1,8 +1,9 @@
-import { existsSync, renameSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { HeaderField, RECORD_BATCH_HEADER_SIZE, BATCH_LENGTH_OVERHEAD, MIN_BATCH_LENGTH, CURRENT_MAGIC, hasProducerId } from '../protocol/records/batch-layout.js';
 import { RecordBatchHeader } from '../protocol/records/batch-header.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
+import { listedOrExists, type Listing } from './directory-listing.js';
 import type { FileRegion } from '../native/file-transfer.js';
 import type { CachedFile } from './descriptor-cache.js';
 import { openIndexStorage } from './index-storage.js';
@@ -102,13 +103,12 @@ export class LogSegment {
     trusted: boolean,
     suffix = '',
     /** The directory's file names, when the caller has listed it: spares a stat per index file. */
-    present?: ReadonlySet<string>,
+    present?: Listing,
   ): { segment: LogSegment; truncatedBytes: number } {
     // A missing index file leaves no state to trust, whatever the shutdown: rebuild (as Kafka does).
     const p = LogSegment.paths(dir, baseOffset, suffix);
-    const exists = (path: string): boolean => (present ? present.has(basename(path)) : existsSync(path));
-    const indexed = exists(p.index) && exists(p.timeindex);
-    const segment = LogSegment.openFiles(dir, baseOffset, config, active, null, suffix);
+    const indexed = listedOrExists(p.index, present) && listedOrExists(p.timeindex, present);
+    const segment = LogSegment.openFiles(dir, baseOffset, config, active, null, suffix, present);
     if (!trusted || !indexed) return { segment, truncatedBytes: segment.recover() };
     segment.loadStateFromIndexes();
     return { segment, truncatedBytes: 0 };
@@ -131,7 +131,7 @@ export class LogSegment {
    * Opens (or, with size 0, creates) the three files. On failure (a full disk, no descriptors)
    * what was opened is released, and a segment being created leaves no files behind.
    */
-  private static openFiles(dir: string, baseOffset: number, config: LogConfig, active: boolean, size: number | null, suffix = ''): LogSegment {
+  private static openFiles(dir: string, baseOffset: number, config: LogConfig, active: boolean, size: number | null, suffix = '', present?: Listing): LogSegment {
     const p = LogSegment.paths(dir, baseOffset, suffix);
     const opened: { close(): void }[] = [];
     try {
@@ -143,7 +143,7 @@ export class LogSegment {
       opened.push(offsetIndex);
       const timeIndex = new TimeIndex(openIndexStorage(p.timeindex, indexMode, maxEntries, TimeIndex.ENTRY_SIZE), baseOffset);
       opened.push(timeIndex);
-      const segment = new LogSegment(dir, baseOffset, file, offsetIndex, timeIndex, new TransactionIndex(p.txnindex), config);
+      const segment = new LogSegment(dir, baseOffset, file, offsetIndex, timeIndex, new TransactionIndex(p.txnindex, present), config);
       if (!active) segment.sealed = true;
       return segment;
     } catch (e) {

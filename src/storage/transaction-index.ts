@@ -1,5 +1,6 @@
-import { existsSync, fstatSync, ftruncateSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { fstatSync, ftruncateSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { logDescriptors, type CachedFile } from './descriptor-cache.js';
+import { listedOrExists, type Listing } from './directory-listing.js';
 import { readInt64, writeInt64 } from './int64.js';
 import { syncFile } from './segment-file.js';
 
@@ -28,8 +29,12 @@ export class TransactionIndex {
   private entries: AbortedTxn[] = [];
   private file: CachedFile | null = null;
 
-  constructor(private path: string) {
-    if (!existsSync(path)) return;
+  constructor(
+    private path: string,
+    /** The directory's listing, when the caller has one. */
+    present?: Listing,
+  ) {
+    if (!listedOrExists(path, present)) return;
     this.file = logDescriptors.file(path, false);
     this.entries = this.file.use((fd) => {
       const size = fstatSync(fd).size;

@@ -156,6 +156,9 @@ const SUCCESSOR_AT_SHARE = 8;
  * the page cache behind both is the same, so the mapping sees them. The preparation of its
  * successor starts once the segment is an eighth full.
  *
+ * A segment opened cold is mapped by its first append, not when it opens: a restart of 30,000
+ * partitions then maps only those written to (an fstat, ftruncate, mmap and madvise each).
+ *
  * A cold mapping's file is sparse past its data, and its blocks are reserved as appends reach
  * them: a full disk then fails an append with ENOSPC. Every byte an append copies into the
  * mapping was also written by positional write first (the zeros ahead). A copy into a hole
@@ -164,8 +167,11 @@ const SUCCESSOR_AT_SHARE = 8;
  */
 class MappedSegmentFile implements SegmentFile {
   readonly mode = 'mmap' as const;
-  /** Null once sealed or abandoned. */
+  /** Null until the first append maps it cold, and once sealed or abandoned. */
   private region: MappedRegion | null;
+  /** Every page was touched before the first append (a prepared next segment). */
+  private warm: boolean;
+  private sealed = false;
   private successorRequested = false;
   /** Where the zeros written ahead of small appends to a cold mapping end. */
   private zeroedTo = 0;
@@ -175,27 +181,35 @@ class MappedSegmentFile implements SegmentFile {
   constructor(
     readonly file: CachedFile,
     public size: number,
-    region: MappedRegion,
+    /** A prepared next segment's mapping, every page touched; null for a cold one. */
+    region: MappedRegion | null,
     /** Bytes mapped: the segment's capacity. */
     private readonly mapped: number,
-    /** Every page was touched before the first append (a prepared next segment). */
-    private warm: boolean,
+    /** The file's length: sealing trims it to the data when it is longer. */
+    private fileLength: number,
     private readonly segmentBytes: number,
     private readonly mlock: boolean,
   ) {
     this.region = region;
-    this.reservedTo = warm ? mapped : size;
+    this.warm = region !== null;
+    this.reservedTo = this.warm ? mapped : size;
     adoptNextSegment(dirname(file.path), this);
   }
 
   get capacity(): number {
-    return this.region ? this.mapped : 0;
+    return this.sealed ? 0 : this.mapped;
+  }
+
+  private mapCold(): MappedRegion {
+    this.region = mapCold(this.file, this.mapped, this.size, this.mlock);
+    this.fileLength = Math.max(this.fileLength, this.mapped);
+    return this.region;
   }
 
   append(data: Buffer): void {
     const end = this.size + data.length;
-    const region = this.region;
-    if (!region || end > this.mapped) throw new Error('mapped segment is full');
+    if (this.sealed || end > this.mapped) throw new Error('mapped segment is full');
+    const region = this.region ?? this.mapCold();
     if (!this.successorRequested && end >= this.segmentBytes / SUCCESSOR_AT_SHARE) {
       this.successorRequested = true;
       prepareNextSegment(dirname(this.file.path), this.segmentBytes, this.mlock, this);
@@ -266,15 +280,14 @@ class MappedSegmentFile implements SegmentFile {
    * takes a block per page. That stalled a restart of 2,500 partitions for minutes.
    */
   truncate(size: number): void {
-    if (this.region) {
-      nativeAddon!.unmap(this.region);
-      this.region = null;
-      this.file.use((fd) => ftruncateSync(fd, size));
-      this.region = mapCold(this.file, this.mapped, size, this.mlock);
-      this.warm = false;
-      this.zeroedTo = this.reservedTo = size;
-    } else this.file.use((fd) => ftruncateSync(fd, size));
-    this.size = size;
+    // Unmapped first: a mapping that reaches past the end of its file raises SIGBUS. The next
+    // append maps it again, cold.
+    if (this.region) nativeAddon!.unmap(this.region);
+    this.region = null;
+    this.file.use((fd) => ftruncateSync(fd, size));
+    this.fileLength = size;
+    this.warm = false;
+    this.zeroedTo = this.reservedTo = this.size = size;
   }
 
   /**
@@ -283,8 +296,9 @@ class MappedSegmentFile implements SegmentFile {
    * what lies past `size` is forgotten: the next appends reserve and write ahead again.
    */
   endAt(size: number): void {
-    if (!this.region) return this.truncate(size);
-    adviseCold(this.region, size, this.mapped);
+    if (this.sealed) return this.truncate(size);
+    // An unmapped segment is advised so when its first append maps it.
+    if (this.region) adviseCold(this.region, size, this.mapped);
     this.warm = false;
     this.zeroedTo = this.reservedTo = this.size = size;
   }
@@ -297,11 +311,13 @@ class MappedSegmentFile implements SegmentFile {
 
   seal(): void {
     dropNextSegment(dirname(this.file.path), this);
-    if (!this.region) return;
+    if (this.sealed) return;
+    this.sealed = true;
     // Unmap before trimming: a mapping that reaches past the end of its file raises SIGBUS.
-    nativeAddon!.unmap(this.region);
+    if (this.region) nativeAddon!.unmap(this.region);
     this.region = null;
-    this.file.use((fd) => ftruncateSync(fd, this.size));
+    if (this.fileLength > this.size) this.file.use((fd) => ftruncateSync(fd, this.size));
+    this.fileLength = this.size;
   }
 
   close(): void {
@@ -313,6 +329,7 @@ class MappedSegmentFile implements SegmentFile {
     dropNextSegment(dirname(this.file.path), this);
     if (this.region) nativeAddon!.unmap(this.region);
     this.region = null;
+    this.sealed = true;
     this.file.close();
   }
 }
@@ -364,13 +381,11 @@ export function openSegmentFile(path: string, mode: AppendMode, size: number | n
   let file: CachedFile | null = null;
   try {
     file = logDescriptors.file(path, true);
-    const valid = size ?? file.use((fd) => dataEnd(fd, mapped));
-    if (!mapped) return new WrittenSegmentFile(file, valid);
-    const warm = prepared !== null;
-    const length = warm ? capacity : Math.max(capacity, valid);
-    const region = prepared ?? mapCold(file, length, valid, mlock);
+    if (!mapped) return new WrittenSegmentFile(file, size ?? file.use((fd) => fstatSync(fd).size));
+    const { length, valid } = file.use((fd) => dataEnd(fd, size));
+    const region = prepared;
     prepared = null;
-    return new MappedSegmentFile(file, valid, region, length, warm, capacity, mlock);
+    return new MappedSegmentFile(file, valid, region, region ? capacity : Math.max(capacity, valid), region ? capacity : length, capacity, mlock);
   } catch (e) {
     if (prepared) nativeAddon!.unmap(prepared);
     file?.close();
@@ -379,15 +394,16 @@ export function openSegmentFile(path: string, mode: AppendMode, size: number | n
 }
 
 /**
- * Where the data in a file ends, at most. A kill leaves a mapped segment's file as long as its
+ * A mapped segment file's length, and where its data ends at most (`size` when the caller
+ * knows). A kill leaves a mapped segment's file as long as its
  * mapping and sparse past its data (and the zeros written ahead of it), so its first hole
  * bounds what a recovery reads: a read into the holes had the kernel read ahead around the
  * miss and fill page cache with zeros, which took half of a restart of 30,000 partitions.
  * A recovery would stop at a hole anyway: it reads as zeros, which end the batches.
  */
-function dataEnd(fd: number, mapped: boolean): number {
+function dataEnd(fd: number, size: number | null): { length: number; valid: number } {
   const length = fstatSync(fd).size;
-  return mapped && length > 0 ? nativeAddon!.seekHole(fd, 0) : length;
+  return { length, valid: size ?? (length > 0 ? nativeAddon!.seekHole(fd, 0) : 0) };
 }
 
 /** Opens a finished segment's data file for reading and truncation only. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, statSync, truncateSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { CompressionType } from '../../src/protocol/compression/index.js';
@@ -360,6 +360,49 @@ test('after a crash in mmap mode, recovery ends the active segment at its batche
     for (let i = 0; i < 20; i++) append(reopened, makeBatch(`b${i}`, 4, 2000));
     await reopened.close();
     assert.ok(statSync(name).size > size);
+    const again = openLog(dir, config);
+    assert.equal(readAll(again).length, 2 * end, 'every record reads back');
+    await again.close();
+  } finally {
+    cleanup();
+  }
+});
+
+/** Whether this process maps `path` (a restart of 30,000 mmap partitions should map none it does not write to). */
+const mapsFile = (path: string): boolean => readFileSync('/proc/self/maps', 'utf8').includes(path);
+
+test('in mmap mode an active segment is mapped by its first append, not when its log opens; closed unwritten, it is still trimmed to its data', { skip: nativeAddon ? false : 'no native addon' }, async () => {
+  const { dir, cleanup } = tempDir('mmap-lazy');
+  try {
+    const segmentBytes = 64 << 20;
+    const config = testConfig({ appendMode: 'mmap', segmentBytes });
+    const name = `${dir}/${'0'.padStart(20, '0')}.log`;
+    const log = openLog(dir, config);
+    assert.equal(mapsFile(name), false, 'a new log maps nothing before its first append');
+    for (let i = 0; i < 10; i++) append(log, makeBatch(`a${i}`, 4, 1000));
+    assert.equal(mapsFile(name), true);
+    const end = log.logEndOffset;
+    await log.close();
+    assert.equal(mapsFile(name), false);
+    const size = statSync(name).size;
+
+    const clean = openLog(dir, config);
+    assert.equal(mapsFile(name), false, 'a clean start maps nothing');
+    await clean.close();
+    assert.equal(statSync(name).size, size);
+
+    // As a kill leaves it: the file as long as its mapping, zeros past the batches.
+    truncateSync(name, segmentBytes);
+    const recovered = openLog(dir, config, false, 0);
+    assert.equal(recovered.logEndOffset, end);
+    assert.equal(mapsFile(name), false, 'nor does recovery');
+    await recovered.close();
+    assert.equal(statSync(name).size, size, 'closed without an append, the zeros past the data are cut');
+
+    const written = openLog(dir, config);
+    for (let i = 0; i < 10; i++) append(written, makeBatch(`b${i}`, 4, 2000));
+    assert.equal(mapsFile(name), true);
+    await written.close();
     const again = openLog(dir, config);
     assert.equal(readAll(again).length, 2 * end, 'every record reads back');
     await again.close();

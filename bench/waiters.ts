@@ -18,9 +18,12 @@
  *   SLUICE_BENCH_WAITERS_SECONDS    length of each probe (default 10)
  *   SLUICE_BENCH_IDLE_CONNECTIONS   idle connections held (default 10,000)
  *   SLUICE_BENCH_WAITERS_BASELINE   another build's dist/src/cli/main.js, measured first in the same run
+ *   SLUICE_BENCH_PROFILE            1: the brokers run under node --cpu-prof, and each long-poll
+ *                                   layout reports what its tail waited behind (the main thread's
+ *                                   long busy stretches, and the gaps when it got no CPU)
  *   SLUICE_BENCH_NICE               as for bench:broker
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +35,9 @@ import { encodeRecordBatch } from '../src/protocol/records/record-batch.js';
 import { RawConnection } from '../test/support/raw-connection.js';
 import { createTopic, fetchRequest } from '../test/support/raw-requests.js';
 import { ensureBuilt, startBroker, type RunningBroker } from './broker/broker-process.js';
+import { longStretches, type Stretches } from './broker/cpuprofile.js';
+import { STRETCH_MS } from './broker/profile.js';
+import { formatStretches } from './broker/report.js';
 import { meterProcess } from './broker/proc.js';
 import { envCount } from './support/env.js';
 import { machineFacts, progressLog } from './support/machine.js';
@@ -44,6 +50,7 @@ const RATE = envCount('SLUICE_BENCH_WAITERS_RATE', 500);
 const SECONDS = envCount('SLUICE_BENCH_WAITERS_SECONDS', 10);
 const IDLE = envCount('SLUICE_BENCH_IDLE_CONNECTIONS', 10_000);
 const BASELINE = process.env.SLUICE_BENCH_WAITERS_BASELINE ?? '';
+const PROFILE = process.env.SLUICE_BENCH_PROFILE === '1';
 const MAX_WAIT_MS = 30_000;
 const FETCH_VERSION = 11;
 const TOPIC = 'waiters';
@@ -130,6 +137,9 @@ interface LongPollResult {
   max: number;
   cpuSeconds: number;
   evaluationsPerRecord: number | null;
+  /** CLOCK_MONOTONIC µs, for the broker's profile. */
+  window: { startUs: number; endUs: number };
+  stretches?: Stretches;
 }
 
 async function longPolls(b: RunningBroker, metricsPort: number, connections: number): Promise<LongPollResult> {
@@ -168,6 +178,7 @@ async function longPolls(b: RunningBroker, metricsPort: number, connections: num
     void producer.nextFrame(10_000);
   }
   await sleep(1000);
+  const window = { startUs: start / 1e3, endUs: nowNs() / 1e3 };
   const usage = meter.stop();
   const evaluations1 = await parkedEvaluations(metricsPort);
   for (const p of pollers) p.stop();
@@ -182,6 +193,7 @@ async function longPolls(b: RunningBroker, metricsPort: number, connections: num
     max: latencies.maxUs() / 1e3,
     cpuSeconds: usage.cpu.userSeconds + usage.cpu.systemSeconds,
     evaluationsPerRecord: evaluations0 === null || evaluations1 === null ? null : (evaluations1 - evaluations0) / total,
+    window,
   };
 }
 
@@ -221,21 +233,29 @@ async function idleConnections(b: RunningBroker): Promise<{ held: number; rssPer
 async function measureBuild(label: string, cli: string | undefined): Promise<{ label: string; polls: LongPollResult[]; idle: Awaited<ReturnType<typeof idleConnections>> }> {
   const ws = openWorkspace(`waiters-${label}`);
   const metricsPort = await freePort();
-  const b = await startBroker({ dataDir: ws.path('data'), partitions: 1, cli, overrides: { 'sluice.console.listener': `127.0.0.1:${metricsPort}`, 'connections.max.idle.ms': '600000' } });
+  const profileDir = PROFILE ? ws.path('cpuprofile') : undefined;
   try {
-    const admin = await RawConnection.open(portOf(b));
-    if ((await createTopic(admin, TOPIC, {}, PARTITIONS)) !== 0) throw new Error('could not create the topic');
-    admin.destroy();
+    const b = await startBroker({ dataDir: ws.path('data'), partitions: 1, cli, cpuProfileDir: profileDir, overrides: { 'sluice.console.listener': `127.0.0.1:${metricsPort}`, 'connections.max.idle.ms': '600000' } });
     const polls: LongPollResult[] = [];
-    for (const connections of [1000, 10]) {
-      progress(`${label}: long polls, ${connections} connections`);
-      polls.push(await longPolls(b, metricsPort, connections));
+    let idle: Awaited<ReturnType<typeof idleConnections>>;
+    try {
+      const admin = await RawConnection.open(portOf(b));
+      if ((await createTopic(admin, TOPIC, {}, PARTITIONS)) !== 0) throw new Error('could not create the topic');
+      admin.destroy();
+      for (const connections of [1000, 10]) {
+        progress(`${label}: long polls, ${connections} connections`);
+        polls.push(await longPolls(b, metricsPort, connections));
+      }
+      progress(`${label}: ${IDLE} idle connections`);
+      idle = await idleConnections(b);
+    } finally {
+      // The profile is written as the broker exits.
+      await b.stop();
     }
-    progress(`${label}: ${IDLE} idle connections`);
-    const idle = await idleConnections(b);
+    const profile = profileDir && readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (profile) for (const p of polls) p.stretches = longStretches(join(profileDir, profile), p.window, STRETCH_MS);
     return { label, polls, idle };
   } finally {
-    await b.stop();
     ws.cleanup();
   }
 }
@@ -255,6 +275,9 @@ async function main(): Promise<void> {
       builds.flatMap((b) => b.polls.map((p) => [b.label, p.layout, `${p.received}/${p.records}`, fmt(p.p50), fmt(p.p99), fmt(p.max), fmt(p.cpuSeconds), fmt((p.cpuSeconds * 1e3) / p.records), p.evaluationsPerRecord === null ? 'n/a' : fmt(p.evaluationsPerRecord)])),
     ),
   );
+  for (const b of builds) {
+    for (const p of b.polls) if (p.stretches) console.log([`\nwhere the tail waits under --cpu-prof: ${b.label}, ${p.layout} (p99 ${fmt(p.p99)} ms, max ${fmt(p.max)} ms)`, ...formatStretches(p.stretches)].join('\n'));
+  }
   console.log(`\nIdle connections: a paced acks=1 producer (${RATE}/s, ${SECONDS} s) alone, then with ${IDLE} idle connections held`);
   console.log(
     table(

@@ -27,7 +27,7 @@ export interface PhaseProfile {
 }
 
 /** Busy stretches from this long on are counted as the loop being held (a paced request waits behind them). */
-const STRETCH_MS = 2;
+export const STRETCH_MS = 2;
 
 const PERF_START_FAILED = /^perf record exited/;
 

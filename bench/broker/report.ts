@@ -1,5 +1,6 @@
 import { fmt, table } from '../support/measure.js';
 import type { Baseline } from './baselines.js';
+import type { Stretches } from './cpuprofile.js';
 import type { PhaseProfile } from './profile.js';
 import type { PhaseResult } from './phases.js';
 
@@ -216,18 +217,22 @@ function shortSymbol(symbol: string): string {
 /** Beyond this idle share of the main thread a phase's profile is too thin to summarise. */
 const MOSTLY_IDLE = 0.9;
 
+const share = (s: { name: string; percent: number }): string => `    ${s.percent.toFixed(1).padStart(5)}%  ${s.name}`;
+
+/** What a paced phase's tail waited behind: the main thread's long busy stretches and the gaps when it got no CPU. */
+export function formatStretches(s: Stretches): string[] {
+  return [
+    `  main thread busy without a break for >= ${s.thresholdMs} ms: ${s.busy.count} times, ${fmt(s.busy.totalMs)} ms in all, longest ${fmt(s.busy.maxMs)} ms, GC ${fmt(s.busy.gcMs)} ms of it`,
+    `  sampling gaps >= ${s.thresholdMs} ms (the process got no CPU): ${s.gaps.count}, ${fmt(s.gaps.totalMs)} ms in all, longest ${fmt(s.gaps.maxMs)} ms`,
+    ...(s.busy.count > 0 ? ['  what the long busy stretches ran (self time):', ...s.busyTop.map(share)] : []),
+  ];
+}
+
 export function formatProfile(p: PhaseProfile): string {
   const lines = [`where the time goes: ${p.phase} (under the profilers: ${fmt(p.msgsPerSec)} msgs/s, broker ${fmt(p.brokerCpuSecondsPerMillion)} s CPU per M msgs)`];
-  const share = (s: { name: string; percent: number }): string => `    ${s.percent.toFixed(1).padStart(5)}%  ${s.name}`;
   if (p.stretches) {
-    const s = p.stretches;
     const l = p.latencyUs;
-    lines.push(
-      `  tail under the profilers: p50 ${ms(l?.p50)}, p99 ${ms(l?.p99)}, p999 ${ms(l?.p999)}, max ${ms(l?.max)} ms`,
-      `  main thread busy without a break for >= ${s.thresholdMs} ms: ${s.busy.count} times, ${fmt(s.busy.totalMs)} ms in all, longest ${fmt(s.busy.maxMs)} ms, GC ${fmt(s.busy.gcMs)} ms of it`,
-      `  sampling gaps >= ${s.thresholdMs} ms (the process got no CPU): ${s.gaps.count}, ${fmt(s.gaps.totalMs)} ms in all, longest ${fmt(s.gaps.maxMs)} ms`,
-    );
-    if (s.busy.count > 0) lines.push('  what the long busy stretches ran (self time):', ...s.busyTop.map(share));
+    lines.push(`  tail under the profilers: p50 ${ms(l?.p50)}, p99 ${ms(l?.p99)}, p999 ${ms(l?.p999)}, max ${ms(l?.max)} ms`, ...formatStretches(p.stretches));
   }
   const idle = typeof p.js === 'string' ? 0 : p.js.idleMs / Math.max(1, p.js.idleMs + p.js.busyMs);
   if (typeof p.js === 'string') lines.push(`  JS profile: ${p.js}`);

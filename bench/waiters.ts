@@ -18,6 +18,7 @@
  *   SLUICE_BENCH_WAITERS_SECONDS    length of each probe (default 10)
  *   SLUICE_BENCH_IDLE_CONNECTIONS   idle connections held (default 10,000)
  *   SLUICE_BENCH_WAITERS_BASELINE   another build's dist/src/cli/main.js, measured first in the same run
+ *   SLUICE_BENCH_BROKER_CONFIG      more broker settings, "key=value,..." (sluice.log.append.mode=mmap, say)
  *   SLUICE_BENCH_PROFILE            1: the brokers run under node --cpu-prof, and each long-poll
  *                                   layout reports what its tail waited behind (the main thread's
  *                                   long busy stretches, and the gaps when it got no CPU)
@@ -39,7 +40,7 @@ import { longStretches, type Stretches } from './broker/cpuprofile.js';
 import { STRETCH_MS } from './broker/profile.js';
 import { formatStretches } from './broker/report.js';
 import { meterProcess } from './broker/proc.js';
-import { envCount } from './support/env.js';
+import { envCount, envSettings } from './support/env.js';
 import { machineFacts, progressLog } from './support/machine.js';
 import { fmt, table } from './support/measure.js';
 import { LatencySamples, nowNs } from './support/resources.js';
@@ -51,6 +52,7 @@ const SECONDS = envCount('SLUICE_BENCH_WAITERS_SECONDS', 10);
 const IDLE = envCount('SLUICE_BENCH_IDLE_CONNECTIONS', 10_000);
 const BASELINE = process.env.SLUICE_BENCH_WAITERS_BASELINE ?? '';
 const PROFILE = process.env.SLUICE_BENCH_PROFILE === '1';
+const SETTINGS = envSettings('SLUICE_BENCH_BROKER_CONFIG');
 const MAX_WAIT_MS = 30_000;
 const FETCH_VERSION = 11;
 const TOPIC = 'waiters';
@@ -235,7 +237,7 @@ async function measureBuild(label: string, cli: string | undefined): Promise<{ l
   const metricsPort = await freePort();
   const profileDir = PROFILE ? ws.path('cpuprofile') : undefined;
   try {
-    const b = await startBroker({ dataDir: ws.path('data'), partitions: 1, cli, cpuProfileDir: profileDir, overrides: { 'sluice.console.listener': `127.0.0.1:${metricsPort}`, 'connections.max.idle.ms': '600000' } });
+    const b = await startBroker({ dataDir: ws.path('data'), partitions: 1, cli, cpuProfileDir: profileDir, overrides: { 'sluice.console.listener': `127.0.0.1:${metricsPort}`, 'connections.max.idle.ms': '600000', ...SETTINGS } });
     const polls: LongPollResult[] = [];
     let idle: Awaited<ReturnType<typeof idleConnections>>;
     try {

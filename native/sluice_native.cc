@@ -268,6 +268,7 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
                              InstanceMethod("msync", &SluiceNative::Msync),
                              InstanceMethod("fallocate", &SluiceNative::Fallocate),
                              InstanceMethod("seekHole", &SluiceNative::SeekHole),
+                             InstanceMethod("seekData", &SluiceNative::SeekData),
                              InstanceMethod("prepareSegment", &SluiceNative::PrepareSegment),
                              InstanceMethod("keepFreedMemory", &SluiceNative::KeepFreedMemory),
                              InstanceMethod("skipPlainRecords", &SluiceNative::SkipRecords),
@@ -522,20 +523,27 @@ class SluiceNative : public Napi::Addon<SluiceNative> {
 
   // seekHole(fd, offset): where the first hole at or after offset starts; the file's length
   // where it has none (or the filesystem does not tell).
-  Napi::Value SeekHole(const Napi::CallbackInfo& info) {
+  Napi::Value SeekHole(const Napi::CallbackInfo& info) { return Seek(info, SEEK_HOLE, "seekHole"); }
+
+  // seekData(fd, offset): where the first data at or after offset starts; -1 when only holes
+  // follow (lseek's ENXIO).
+  Napi::Value SeekData(const Napi::CallbackInfo& info) { return Seek(info, SEEK_DATA, "seekData"); }
+
+  static Napi::Value Seek(const Napi::CallbackInfo& info, int whence, const char* name) {
     Napi::Env env = info.Env();
     int fd = info[0].As<Napi::Number>().Int32Value();
     int64_t offset = info[1].As<Napi::Number>().Int64Value();
     if (fd < 0 || offset < 0) {
-      Napi::RangeError::New(env, "seekHole: bad descriptor or offset").ThrowAsJavaScriptException();
+      Napi::RangeError::New(env, std::string(name) + ": bad descriptor or offset").ThrowAsJavaScriptException();
       return env.Null();
     }
-    off_t hole = lseek(fd, static_cast<off_t>(offset), SEEK_HOLE);
-    if (hole < 0) {
+    off_t found = lseek(fd, static_cast<off_t>(offset), whence);
+    if (found < 0) {
+      if (whence == SEEK_DATA && errno == ENXIO) return Napi::Number::New(env, -1);
       ErrnoError(env, errno, "lseek").ThrowAsJavaScriptException();
       return env.Null();
     }
-    return Napi::Number::New(env, static_cast<double>(hole));
+    return Napi::Number::New(env, static_cast<double>(found));
   }
 
   // skipPlainRecords(buf, pos, end, index, count, minRecordBody, minHeaderSize, out): see

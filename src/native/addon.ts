@@ -52,6 +52,8 @@ export interface NativeAddon {
   fallocate(fd: number, offset: number, length: number): void;
   /** Where the first hole at or after `offset` starts (lseek SEEK_HOLE); the file's length if it has none. */
   seekHole(fd: number, offset: number): number;
+  /** Where the first data at or after `offset` starts (lseek SEEK_DATA); -1 when only holes follow. */
+  seekData(fd: number, offset: number): number;
   /**
    * On the threadpool: creates (or opens) the file at `path`, reserves `length` bytes, maps
    * them shared, warms them and, with `mlock`, pins them; closes its descriptor (the mapping

@@ -406,6 +406,21 @@ function dataEnd(fd: number, size: number | null): { length: number; valid: numb
   return { length, valid: size ?? (length > 0 ? nativeAddon!.seekHole(fd, 0) : 0) };
 }
 
+/**
+ * The first span of `file` in [from, end) that may hold data, skipping holes; null when only
+ * holes are left. Without the native addon the whole range may. Reading a hole would have the
+ * kernel fill page cache with its zeros (see dataEnd).
+ */
+export function nextDataSpan(file: CachedFile, from: number, end: number): { start: number; end: number } | null {
+  if (from >= end) return null;
+  const addon = nativeAddon;
+  if (!addon) return { start: from, end };
+  return file.use((fd) => {
+    const start = addon.seekData(fd, from);
+    return start < 0 || start >= end ? null : { start, end: Math.min(end, addon.seekHole(fd, start)) };
+  });
+}
+
 /** Opens a finished segment's data file for reading and truncation only. */
 export function openSealedSegmentFile(path: string, size: number | null): SegmentFile {
   return openSegmentFile(path, 'write', size, 0, false);

@@ -11,7 +11,7 @@ import { TransactionIndex } from './transaction-index.js';
 import { readInt64 } from './int64.js';
 import type { LogConfig } from './log-config.js';
 import { OffsetIndex, TimeIndex } from './offset-index.js';
-import { openSegmentFile, type SegmentFile } from './segment-file.js';
+import { nextDataSpan, openSegmentFile, type SegmentFile } from './segment-file.js';
 
 /** Kafka's file names: the base offset as 20 digits. */
 export function segmentFileName(baseOffset: number, suffix: string): string {
@@ -359,13 +359,15 @@ export class LogSegment {
     return cut;
   }
 
-  /** Whether every byte from `position` to the end of the file is zero. */
+  /** Whether every byte from `position` to the end of the file is zero; holes are not read. */
   private zerosFrom(position: number): boolean {
-    for (let at = position; at < this.file.size; ) {
-      const n = this.file.read(scratch, Math.min(SCAN_CHUNK, this.file.size - at), at);
-      if (n === 0) return true;
-      for (let i = 0; i < n; i++) if (scratch[i] !== 0) return false;
-      at += n;
+    for (let span = nextDataSpan(this.file.file, position, this.file.size); span; span = nextDataSpan(this.file.file, span.end, this.file.size)) {
+      for (let at = span.start; at < span.end; ) {
+        const n = this.file.read(scratch, Math.min(SCAN_CHUNK, span.end - at), at);
+        if (n === 0) return true;
+        for (let i = 0; i < n; i++) if (scratch[i] !== 0) return false;
+        at += n;
+      }
     }
     return true;
   }

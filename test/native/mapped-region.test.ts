@@ -55,7 +55,7 @@ test('a mapped region takes copies of any length and zeros, shows them in its fi
   }
 });
 
-test('seekHole finds where the data of a sparse file ends, and the length of a file without holes', { skip }, () => {
+test('seekHole finds where the data of a sparse file ends, and the length of a file without holes; seekData the next data', { skip }, () => {
   const addon = nativeAddon!;
   const dir = mkdtempSync(join(tmpdir(), 'sluice-hole-'));
   const fd = openSync(join(dir, 'sparse'), 'w+');
@@ -66,6 +66,11 @@ test('seekHole finds where the data of a sparse file ends, and the length of a f
     const hole = addon.seekHole(fd, 0);
     assert.ok(hole >= 10_000 && hole < LENGTH, `first hole at ${hole}`);
     assert.throws(() => addon.seekHole(fd, LENGTH * 32), { code: 'ENXIO' });
+    assert.equal(addon.seekData(fd, 5_000), 5_000, 'inside the data: where it was asked');
+    assert.equal(addon.seekData(fd, hole), -1, 'only holes after');
+    writeSync(fd, randomBytes(100), 0, 100, LENGTH * 8);
+    const data = addon.seekData(fd, hole);
+    assert.ok(data > hole && data <= LENGTH * 8, `next data at ${data}`);
   } finally {
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });

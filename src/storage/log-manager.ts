@@ -410,7 +410,9 @@ export class LogManager {
     const ours = !existsSync(path);
     let partitionLog: PartitionLog;
     try {
-      partitionLog = new PartitionLog(path, config, { cleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
+      // Made here when free: listing a directory that is not there first would cost an exception.
+      if (ours) mkdirSync(path);
+      partitionLog = new PartitionLog(path, config, { cleanShutdown: true, recoveryPoint: 0, logStartOffset: 0, madeEmpty: ours });
     } catch (e) {
       // Nothing of a log that could not be made stays behind.
       if (ours) rmSync(path, { recursive: true, force: true });

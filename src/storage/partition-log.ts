@@ -130,16 +130,17 @@ export class PartitionLog {
    * Opens (or creates) the log in `dir`. After a clean shutdown the segments are trusted;
    * otherwise every segment from the one holding the recovery point on is checked batch by
    * batch, truncated at the first bad byte, and anything after a truncation is dropped.
+   * `madeEmpty`: the caller has just made `dir`, so there is nothing to list.
    */
   constructor(
     readonly dir: string,
     config: LogConfig,
-    opts: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number },
+    opts: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number; madeEmpty?: boolean },
   ) {
     this.currentConfig = config;
     this.rollJitterMs = randomRollJitter(config);
     this.groupCommit = new GroupCommit(() => this.flush());
-    this.loadReport = this.load(opts, listOrMake(dir));
+    this.loadReport = this.load(opts, opts.madeEmpty ? [] : listOrMake(dir));
   }
 
   private load(opts: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number }, listed: readonly string[]): LoadReport {

@@ -103,10 +103,11 @@ const LOG_SWAP = /^(\d{20})\.log\.swap$/;
 const TXN_SWAP = /^(\d{20})\.txnindex\.swap$/;
 
 /**
- * Loading's half of the protocol, run before the segments are listed: drops `.cleaned` files
- * and index `.swap` files (a swapped segment's indexes are rebuilt), and finishes every swap
- * whose `.log.swap` exists. `names` is the directory's listing. Returns the base offsets of the segments swapped in, which the
- * caller must recover (check and re-index) rather than trust.
+ * Loading's half of the protocol, run on the directory's listing (`names`) before its segments
+ * are opened: drops `.cleaned` files and index `.swap` files (a swapped segment's indexes are
+ * rebuilt), and finishes every swap whose `.log.swap` exists. Returns the base offsets of the
+ * segments swapped in, which the caller must recover (check and re-index) rather than trust,
+ * and the listing as the swaps left it.
  */
 export function finishInterruptedSwaps(dir: string, config: LogConfig, names: readonly string[]): { swapped: Set<number>; names: readonly string[] } {
   const swapped = new Set<number>();

@@ -5,7 +5,9 @@
  *
  * 1. Long polls: 1,000 partitions, each watched by a raw Fetch (max_wait 30 s) that is parked
  *    again as soon as it is answered, in two layouts: 1,000 connections of one partition each,
- *    and 10 connections of 100 partitions each. A producer writes one 100 B record (acks=1) to
+ *    10 connections of 100 partitions each, and the same in incremental fetch sessions (KIP-227:
+ *    each fetch names only the partitions it read from last, each answer only those with records;
+ *    a build without sessions answers them in full). A producer writes one 100 B record (acks=1) to
  *    a random partition at a steady rate; the figure is produce sent -> the waiting consumer's
  *    receipt, with the broker's CPU and how many partitions parked fetches looked at again per
  *    record (sluice_fetch_parked_evaluations_total; absent from builds before it existed).
@@ -93,15 +95,21 @@ function produceFrame(correlationId: number, partition: number): Buffer {
   });
 }
 
-/** A connection long-polling its partitions, parked again at once after each answer. */
+/**
+ * A connection long-polling its partitions, parked again at once after each answer; in a fetch
+ * session, each fetch after the first names only the partitions whose offset moved.
+ */
 class LongPoller {
   private readonly offsets = new Map<number, bigint>();
+  private readonly moved = new Set<number>();
+  private session = { id: 0, epoch: 0 };
   private correlationId = 0;
   private stopped = false;
 
   constructor(
     private readonly conn: RawConnection,
     partitions: number[],
+    private readonly sessions: boolean,
     private readonly onRecords: (partition: number) => void,
   ) {
     for (const p of partitions) this.offsets.set(p, 0n);
@@ -109,16 +117,23 @@ class LongPoller {
 
   async run(): Promise<void> {
     while (!this.stopped) {
-      const body = { ...fetchRequest({ topic: TOPIC }, [...this.offsets].map(([partition, fetchOffset]) => ({ partition, fetchOffset })), { maxBytes: 1 << 20, partitionMaxBytes: 1 << 16 }), maxWaitMs: MAX_WAIT_MS };
+      const named = this.session.id === 0 ? [...this.offsets.keys()] : [...this.moved];
+      const request = fetchRequest({ topic: TOPIC }, named.map((partition) => ({ partition, fetchOffset: this.offsets.get(partition) })), { maxBytes: 1 << 20, partitionMaxBytes: 1 << 16 });
+      if (named.length === 0) request.topics = [];
+      const body = { ...request, maxWaitMs: MAX_WAIT_MS, sessionId: this.session.id, sessionEpoch: this.sessions ? this.session.epoch : -1 };
       this.conn.send(encodeRequestFrame({ correlationId: ++this.correlationId, clientId: 'bench-poller' }, apis.Fetch.apiKey, FETCH_VERSION, body));
       // Short waits, so that stop() ends the loop soon: a connection destroyed here never reports itself closed.
       let frame: Buffer | null = null;
       while (frame === null && !this.stopped && !this.conn.peerClosed) frame = await this.conn.nextFrame(500);
       if (frame === null) return;
       const res = decodeResponseFrame(frame, apis.Fetch.apiKey, FETCH_VERSION).body as FetchResponse;
+      if (res.errorCode !== 0) throw new Error(`fetch error ${res.errorCode}`);
+      this.session = res.sessionId === 0 ? { id: 0, epoch: 0 } : { id: res.sessionId, epoch: body.sessionEpoch + 1 };
+      this.moved.clear();
       for (const p of res.responses[0]?.partitions ?? []) {
         if ((p.records?.byteLength ?? 0) === 0) continue;
         this.offsets.set(p.partitionIndex, p.highWatermark);
+        this.moved.add(p.partitionIndex);
         this.onRecords(p.partitionIndex);
       }
     }
@@ -144,7 +159,7 @@ interface LongPollResult {
   stretches?: Stretches;
 }
 
-async function longPolls(b: RunningBroker, metricsPort: number, connections: number): Promise<LongPollResult> {
+async function longPolls(b: RunningBroker, metricsPort: number, connections: number, sessions: boolean): Promise<LongPollResult> {
   const per = PARTITIONS / connections;
   const sentAt = new Map<number, number>();
   const latencies = new LatencySamples();
@@ -152,7 +167,7 @@ async function longPolls(b: RunningBroker, metricsPort: number, connections: num
   for (let c = 0; c < connections; c++) {
     const conn = await RawConnection.open(portOf(b));
     pollers.push(
-      new LongPoller(conn, Array.from({ length: per }, (_, i) => c * per + i), (partition) => {
+      new LongPoller(conn, Array.from({ length: per }, (_, i) => c * per + i), sessions, (partition) => {
         const t = sentAt.get(partition);
         if (t === undefined) return;
         latencies.add(nowNs() - t);
@@ -187,7 +202,7 @@ async function longPolls(b: RunningBroker, metricsPort: number, connections: num
   producer.destroy();
   await Promise.allSettled(running);
   return {
-    layout: `${connections} conns x ${per} partitions`,
+    layout: `${connections} conns x ${per} partitions${sessions ? ', sessions' : ''}`,
     records: total,
     received: latencies.count,
     p50: latencies.percentileUs(0.5) / 1e3,
@@ -244,9 +259,9 @@ async function measureBuild(label: string, cli: string | undefined): Promise<{ l
       const admin = await RawConnection.open(portOf(b));
       if ((await createTopic(admin, TOPIC, {}, PARTITIONS)) !== 0) throw new Error('could not create the topic');
       admin.destroy();
-      for (const connections of [1000, 10]) {
-        progress(`${label}: long polls, ${connections} connections`);
-        polls.push(await longPolls(b, metricsPort, connections));
+      for (const [connections, sessions] of [[1000, false], [10, false], [10, true]] as const) {
+        progress(`${label}: long polls, ${connections} connections${sessions ? ' in fetch sessions' : ''}`);
+        polls.push(await longPolls(b, metricsPort, connections, sessions));
       }
       progress(`${label}: ${IDLE} idle connections`);
       idle = await idleConnections(b);

@@ -78,6 +78,7 @@ import { ShareStateStore } from '../coordinator/share/share-state-store.js';
 import { ShareDelivery } from './share-delivery.js';
 import { ShareDeadLetters } from './share-dead-letters.js';
 import { ShareSessions } from './share-sessions.js';
+import { FetchSessionCache } from './fetch-sessions.js';
 import { shareAcknowledgeHandler, shareFetchHandler } from './handlers/share-fetch.js';
 import { readShareGroupStateHandler, remoteShareState, writeShareGroupStateHandler } from './handlers/share-state.js';
 import { ShareGroupConfigs } from '../coordinator/share/share-group-configs.js';
@@ -144,6 +145,8 @@ export class Broker implements BrokerContext {
   readonly shareStates: ShareStateStore;
   readonly shareDelivery: ShareDelivery;
   readonly shareSessions = new ShareSessions();
+  /** Consumers' and followers' incremental fetch sessions (KIP-227). */
+  readonly fetchSessions: FetchSessionCache;
   private readonly shareDeadLetters: ShareDeadLetters;
   /** Share groups' membership and assignment (KIP-932), on __consumer_offsets beside the other groups. */
   readonly shareGroups: ShareGroupCoordinator;
@@ -171,6 +174,7 @@ export class Broker implements BrokerContext {
     private readonly quotaStats: QuotaStats,
   ) {
     this.config = withStoredBrokerConfigs(staticConfig, store.image.brokerConfigs);
+    this.fetchSessions = new FetchSessionCache(staticConfig.maxIncrementalFetchSessionCacheSlots);
     // First, so that what reads configs after a change finds the new ones.
     store.onChange((c) => this.onImageChange(c));
     this.partitions = new ReplicaManager({
@@ -289,6 +293,7 @@ export class Broker implements BrokerContext {
           ...sp.counts(),
         })),
       deadLetters: () => this.shareDeadLetters.written,
+      fetchSessions: () => ({ sessions: this.fetchSessions.size, partitions: this.fetchSessions.partitionCount, evictions: this.fetchSessions.evictions }),
       offline: () => ({ partitions: this.partitions.offlineCount(), logDirs: this.logs.offlineDirs().size }),
       committedOffsets: () =>
         this.groups.allGroups().flatMap((g) => [...g.offsets.values()].map((o) => ({ group: g.groupId, topic: o.topic, partition: o.partition, offset: o.offset }))),
@@ -323,7 +328,7 @@ export class Broker implements BrokerContext {
       apiVersionsHandler(this),
       metadataHandler(this),
       produceHandler(this, new TransactionVerifier(this, this.transactions, this.peers)),
-      fetchHandler(this),
+      fetchHandler(this, this.fetchSessions),
       listOffsetsHandler(this),
       offsetForLeaderEpochHandler(this),
       initProducerIdHandler(producerIds, this.transactions),

@@ -67,6 +67,8 @@ export interface BrokerConfig {
   quotaWindowSizeSeconds: number;
   /** queued.max.requests: requests in flight per connection before it stops reading. */
   queuedMaxRequests: number;
+  /** max.incremental.fetch.session.cache.slots: fetch sessions (KIP-227) held at once. */
+  maxIncrementalFetchSessionCacheSlots: number;
   /** log.retention.check.interval.ms. */
   logRetentionCheckIntervalMs: number;
   /** log.cleaner.backoff.ms. */

@@ -575,6 +575,13 @@ export const BROKER_DEFS = {
   quotaWindowNum: broker({ name: 'quota.window.num', type: int, default: 11, validate: atLeast(1), doc: 'Samples kept in memory for client quotas.' }),
   quotaWindowSizeSeconds: broker({ name: 'quota.window.size.seconds', type: int, default: 1, validate: atLeast(1), doc: 'The time span of each sample for client quotas.' }),
   queuedMaxRequests: broker({ name: 'queued.max.requests', type: int, default: 500, validate: atLeast(1), doc: 'Requests in flight per connection before the broker stops reading from it.' }),
+  maxIncrementalFetchSessionCacheSlots: broker({
+    name: 'max.incremental.fetch.session.cache.slots',
+    type: int,
+    default: 1000,
+    validate: atLeast(0),
+    doc: 'Incremental fetch sessions (KIP-227) held at once; a fetcher without one sends and is sent all its partitions on every fetch. 0 turns sessions off.',
+  }),
   logRetentionCheckIntervalMs: broker({ name: 'log.retention.check.interval.ms', type: long, default: 300_000, validate: atLeast(1), doc: 'How often segments are checked against retention.' }),
   logCleanerBackoffMs: broker({ name: 'log.cleaner.backoff.ms', type: long, default: 15_000, validate: atLeast(1), doc: 'How often compacted topics are checked for a cleaning pass.' }),
   logFlushOffsetCheckpointIntervalMs: broker({ name: 'log.flush.offset.checkpoint.interval.ms', type: int, default: 60_000, validate: atLeast(0), doc: 'How often the recovery point checkpoint is written.' }),

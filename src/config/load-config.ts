@@ -240,6 +240,7 @@ function assemble(layers: Layers, problems: string[], notes: string[]): BrokerCo
     quotaWindowNum: layers.need(d.quotaWindowNum),
     quotaWindowSizeSeconds: layers.need(d.quotaWindowSizeSeconds),
     queuedMaxRequests: layers.need(d.queuedMaxRequests),
+    maxIncrementalFetchSessionCacheSlots: layers.need(d.maxIncrementalFetchSessionCacheSlots),
     logRetentionCheckIntervalMs: layers.need(d.logRetentionCheckIntervalMs),
     logCleanerBackoffMs: layers.need(d.logCleanerBackoffMs),
     logFlushOffsetCheckpointIntervalMs: layers.need(d.logFlushOffsetCheckpointIntervalMs),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { findNodeForPlatformatic } from '../support/platformatic-runner.js';
+import { platformaticNodeOrSkip } from '../support/platformatic-runner.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -519,16 +519,13 @@ test('group.consumer.migration.policy=disabled keeps a classic group classic', a
 });
 
 test('@platformatic/kafka members (groupProtocol consumer) under load: join, leave, kill; nothing lost, nothing committed processed twice', { timeout: 180_000 }, async (t) => {
-  const node = findNodeForPlatformatic();
-  if (node.path === null) {
-    t.skip(node.reason);
-    return;
-  }
+  const node = platformaticNodeOrSkip(t);
+  if (node === null) return;
   const topic = 'kip848-live';
   const groupId = 'g-live';
   await createTopic(topic, 6);
   const members = new LiveMembers(ROOT);
-  const startMember = (name: string): void => members.start(name, node.path!, [MEMBER_SCRIPT, broker.bootstrap, groupId, topic, name]);
+  const startMember = (name: string): void => members.start(name, node, [MEMBER_SCRIPT, broker.bootstrap, groupId, topic, name]);
   const load = produceSteadily(broker.bootstrap, topic, 6);
   let produced = 0;
   try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { findNodeForPlatformatic, runPlatformaticScript } from '../support/platformatic-runner.js';
+import { platformaticNodeOrSkip, runPlatformaticScript } from '../support/platformatic-runner.js';
 import { startTestBroker } from '../support/test-broker.js';
 
 const PER_TOPIC = 60;
@@ -16,14 +16,11 @@ interface Read {
 const text = (b64: string | null): string | null => (b64 === null ? null : Buffer.from(b64, 'base64').toString());
 
 test('@platformatic/kafka produces with every codec and consumes it all back as a group member', async (t) => {
-  const node = findNodeForPlatformatic();
-  if (node.path === null) {
-    if (process.env.CI) assert.fail(`no Node for @platformatic/kafka: ${node.reason}`);
-    return t.skip(node.reason);
-  }
+  const node = platformaticNodeOrSkip(t);
+  if (node === null) return;
   const broker = await startTestBroker({ 'group.initial.rebalance.delay.ms': '0' });
   try {
-    const stdout = await runPlatformaticScript(node.path, 'platformatic-roundtrip-child.mjs', [broker.bootstrap, String(PER_TOPIC)], (stdin) => stdin.end(), 90_000);
+    const stdout = await runPlatformaticScript(node, 'platformatic-roundtrip-child.mjs', [broker.bootstrap, String(PER_TOPIC)], (stdin) => stdin.end(), 90_000);
     const read = JSON.parse(stdout) as Record<string, Read[]>;
     for (const codec of CODECS) {
       const messages = read[`pf-${codec}`];

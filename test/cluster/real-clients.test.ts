@@ -4,7 +4,7 @@ import { createTopic, partitionStates, withAdmin } from '../support/cluster-admi
 import { clusterSkip, kafkajsRoundTripRecords, FAST_CLUSTER, startCluster, type TestCluster } from '../support/cluster.js';
 import { assertSucceeded, runCommand } from '../support/commands.js';
 import { kcatConsume, kcatProduce } from '../support/deliveries.js';
-import { findNodeForPlatformatic, runPlatformaticScript } from '../support/platformatic-runner.js';
+import { platformaticNodeOrSkip, runPlatformaticScript } from '../support/platformatic-runner.js';
 import { consumePython, messageValue, producePython, type ConsumedRecord } from '../support/python-clients.js';
 import { confluentKafka, kcat, skipUnlessPresent } from '../support/tools.js';
 
@@ -102,15 +102,12 @@ describe('real clients against 3 brokers and a topic led by all three', { skip: 
   });
 
   test('@platformatic/kafka: a producer with acks=all to every partition and a consumer group, each record once', async (t) => {
-    const node = findNodeForPlatformatic();
-    if (node.path === null) {
-      if (process.env.CI) assert.fail(`no Node for @platformatic/kafka: ${node.reason}`);
-      return t.skip(node.reason);
-    }
+    const node = platformaticNodeOrSkip(t);
+    if (node === null) return;
     const count = 120;
     stored += count;
     const options = { topic: TOPIC, partitions: PARTITIONS, expect: stored };
-    const stdout = await runPlatformaticScript(node.path, 'platformatic-roundtrip-child.mjs', [cluster.address(3), String(count), JSON.stringify(options)], (stdin) => stdin.end(), 90_000);
+    const stdout = await runPlatformaticScript(node, 'platformatic-roundtrip-child.mjs', [cluster.address(3), String(count), JSON.stringify(options)], (stdin) => stdin.end(), 90_000);
     const read = (JSON.parse(stdout) as Record<string, { partition: number; headers: [string, string][] }[]>)[TOPIC];
     assert.equal(read.length, stored, 'the group read the whole topic, every client’s records, once');
     const own = read.flatMap((m) => m.headers.filter(([k]) => Buffer.from(k, 'base64').toString() === 'n').map(([, v]) => ({ p: m.partition, n: Buffer.from(v, 'base64').toString() })));

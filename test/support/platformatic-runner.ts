@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
+import type { TestContext } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { planToJson, type ClientPlan } from './client-plan.js';
 import { STEP_TIMEOUT_MS, type ClientFacts, type DriveArgs } from './real-client-capture.js';
@@ -94,6 +95,17 @@ export function findNodeForPlatformatic(): NodeLookup {
     path: null,
     reason: `@platformatic/kafka needs Node ${range}; this is ${process.versions.node}${tried.length > 0 ? `, ${tried.join(', ')}` : ''} and no newer one is installed (the "node" devDependency provides it)`,
   };
+}
+
+/**
+ * The Node to run @platformatic/kafka on, or null once the test is skipped for want of one;
+ * in CI, whose install provides it, its absence fails the test instead.
+ */
+export function platformaticNodeOrSkip(t: TestContext, lookup: NodeLookup = findNodeForPlatformatic()): string | null {
+  if (lookup.path !== null) return lookup.path;
+  if (process.env.CI) throw new Error(`no Node for @platformatic/kafka: ${lookup.reason}`);
+  t.skip(lookup.reason);
+  return null;
 }
 
 /**

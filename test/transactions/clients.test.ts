@@ -6,7 +6,7 @@ import { TxnState } from '../../src/coordinator/transactions/transaction-metadat
 import { assertSucceeded, runCommand, startCommand, type RunningCommand } from '../support/commands.js';
 import { rejection } from '../support/kafkajs-errors.js';
 import { eventually } from '../support/librdkafka-groups.js';
-import { findNodeForPlatformatic, runPlatformaticScript } from '../support/platformatic-runner.js';
+import { findNodeForPlatformatic, platformaticNodeOrSkip, runPlatformaticScript } from '../support/platformatic-runner.js';
 import { startTestBroker, type InProcessBroker } from '../support/test-broker.js';
 import { confluentKafka, kafkaPython, kcat, PYTHON, skipUnlessPresent } from '../support/tools.js';
 
@@ -477,15 +477,12 @@ describe('kafka-python', { skip: skipUnlessPresent(kafkaPython) }, () => {
 
 describe('@platformatic/kafka', () => {
   test('transactions commit and abort, with group offsets (addConsumer, addOffset); its consumer reads read_committed and read_uncommitted', async (t) => {
-    const node = platformaticNode;
-    if (node.path === null) {
-      if (process.env.CI) assert.fail(`no Node for @platformatic/kafka: ${node.reason}`);
-      return t.skip(node.reason);
-    }
+    const node = platformaticNodeOrSkip(t, platformaticNode);
+    if (node === null) return;
     const topic = 'pf-txn';
     await createTopic(topic);
     await createTopic(`${topic}-out`);
-    const stdout = await runPlatformaticScript(node.path, 'platformatic-txn-clients-child.mjs', [broker.bootstrap, topic], (stdin) => stdin.end(), 45_000);
+    const stdout = await runPlatformaticScript(node, 'platformatic-txn-clients-child.mjs', [broker.bootstrap, topic], (stdin) => stdin.end(), 45_000);
     const read = JSON.parse(stdout) as { readCommitted: string[]; readUncommitted: string[] };
     assert.deepEqual(read.readCommitted, ['pf-c1', 'pf-c2', 'pf-c3', 'pf-end']);
     assert.deepEqual(read.readUncommitted, ['pf-c1', 'pf-c2', 'pf-a1', 'pf-a2', 'pf-c3', 'pf-end']);

@@ -1,6 +1,6 @@
 import { apis } from '../../protocol/generated/api-table.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { FetchRequestFetchPartition, FetchRequest } from '../../protocol/generated/messages/fetch-request.js';
+import type { FetchRequestFetchPartition, FetchRequest, FetchRequestFetchTopic } from '../../protocol/generated/messages/fetch-request.js';
 import {
   createFetchResponse,
   createFetchResponsePartitionData,
@@ -12,6 +12,7 @@ import type { BrokerContext } from '../broker-context.js';
 import type { Partition } from '../../replication/partition.js';
 import { ANSWER_NOW, waitForFetchable, type WatchedPartition } from '../../replication/fetch-waiters.js';
 import { currentLeader } from '../cluster-view.js';
+import { NO_SESSION, type FetchContext, type FetchSessionCache } from '../fetch-sessions.js';
 import { handler } from '../router.js';
 
 const READ_COMMITTED = 1;
@@ -69,14 +70,14 @@ function readLimit(p: Partition, replicaId: number, committedOnly: boolean): num
 }
 
 /**
- * One pass over the requested partitions: file regions from each log, within
+ * One pass over the partitions to read (the request's, or its fetch session's): file regions from each log, within
  * partition_max_bytes and max_bytes (the first non-empty partition always gets a whole batch,
  * KIP-74). A consumer reads up to the high watermark, from the leader or (KIP-392) a follower;
  * a follower reads up to the leader's log end, and its fetch offset tells the leader how far it
  * has come. Nothing is read into memory: records are file regions. What it found in each
  * partition is what a parked fetch starts watching from.
  */
-function build(ctx: BrokerContext, req: FetchRequest, version: number): Built {
+function build(ctx: BrokerContext, req: FetchRequest, version: number, topics: readonly FetchRequestFetchTopic[]): Built {
   const response = createFetchResponse();
   const replicaId = fetcherOf(req, version);
   const now = Date.now();
@@ -84,7 +85,7 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number): Built {
   let bytes = 0;
   let answerNow = false;
   const watched: WatchedPartition[] = [];
-  for (const t of req.topics) {
+  for (const t of topics) {
     const name = version >= 13 ? (ctx.metadata.topicById(t.topicId)?.name ?? null) : t.topic;
     const out: FetchResponsePartitionData[] = [];
     response.responses.push({ topic: t.topic, topicId: t.topicId, partitions: out });
@@ -164,35 +165,47 @@ function recordBytesOut(ctx: BrokerContext, res: FetchResponse): void {
 }
 
 /**
+ * Puts the fetch session into the answer: a full fetch opens one if it asked to and a slot is
+ * free; an incremental one keeps only the partitions with something new.
+ */
+function answer(sessions: FetchSessionCache, context: Exclude<FetchContext, { kind: 'error' }>, res: FetchResponse, usesTopicIds: boolean, follower: boolean): void {
+  if (context.kind === 'full') res.sessionId = sessions.open(context.topics, res, usesTopicIds, follower, Date.now());
+  else if (context.kind === 'incremental') {
+    sessions.trim(context, res);
+    res.sessionId = context.session.id;
+  } else res.sessionId = NO_SESSION;
+}
+
+/**
  * Fetch: answers at once when min_bytes are there (or on any error), else parks the request
  * until appends bring enough or max_wait_ms passes. Waiting is driven by the partitions'
- * new-data events, never by polling. Fetch sessions (KIP-227) are declined with session id 0,
- * which the protocol allows: clients then send full fetch requests.
+ * new-data events, never by polling. From v7 a fetcher may keep a fetch session (KIP-227, see
+ * fetch-sessions.ts) and then sends, and is answered with, only what changed.
  */
-export function fetchHandler(ctx: BrokerContext) {
+export function fetchHandler(ctx: BrokerContext, sessions: FetchSessionCache) {
   return handler(apis.Fetch, 4, 17, (req: FetchRequest, { version, connection }) => {
-    if (req.sessionId !== 0 && req.sessionEpoch !== -1) {
-      // An incremental fetch on a session we never created.
+    const usesTopicIds = version >= 13;
+    const follower = fetcherOf(req, version) >= 0;
+    const context = sessions.context(req, usesTopicIds, Date.now());
+    if (context.kind === 'error') {
       const res = createFetchResponse();
-      res.errorCode = ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
+      res.errorCode = context.errorCode;
       return res;
     }
-    const built = build(ctx, req, version);
-    if (built.answerNow || built.bytes >= req.minBytes || req.maxWaitMs <= 0 || built.watched.length === 0) {
+    const finish = (built: Built): FetchResponse => {
+      answer(sessions, context, built.response, usesTopicIds, follower);
       recordBytesOut(ctx, built.response);
       return built.response;
-    }
+    };
+    const built = build(ctx, req, version, context.topics);
+    if (built.answerNow || built.bytes >= req.minBytes || req.maxWaitMs <= 0 || built.watched.length === 0) return finish(built);
     const parked = waitForFetchable({
       watched: built.watched,
       minBytes: req.minBytes,
       maxWaitMs: req.maxWaitMs,
-      follower: fetcherOf(req, version) >= 0,
+      follower,
       signal: connection.endedSignal,
     });
-    return parked.then(() => {
-      const final = build(ctx, req, version);
-      recordBytesOut(ctx, final.response);
-      return final.response;
-    });
+    return parked.then(() => finish(build(ctx, req, version, context.topics)));
   });
 }

@@ -174,7 +174,7 @@ export class Broker implements BrokerContext {
     private readonly quotaStats: QuotaStats,
   ) {
     this.config = withStoredBrokerConfigs(staticConfig, store.image.brokerConfigs);
-    this.fetchSessions = new FetchSessionCache(staticConfig.maxIncrementalFetchSessionCacheSlots);
+    this.fetchSessions = new FetchSessionCache(staticConfig.maxIncrementalFetchSessionCacheSlots, staticConfig.fetchSessionCacheMaxPartitions);
     // First, so that what reads configs after a change finds the new ones.
     store.onChange((c) => this.onImageChange(c));
     this.partitions = new ReplicaManager({
@@ -293,7 +293,7 @@ export class Broker implements BrokerContext {
           ...sp.counts(),
         })),
       deadLetters: () => this.shareDeadLetters.written,
-      fetchSessions: () => ({ sessions: this.fetchSessions.size, partitions: this.fetchSessions.partitionCount, evictions: this.fetchSessions.evictions }),
+      fetchSessions: () => ({ sessions: this.fetchSessions.size, partitions: this.fetchSessions.partitionCount, evictions: this.fetchSessions.evictions, requests: this.fetchSessions.requests }),
       offline: () => ({ partitions: this.partitions.offlineCount(), logDirs: this.logs.offlineDirs().size }),
       committedOffsets: () =>
         this.groups.allGroups().flatMap((g) => [...g.offsets.values()].map((o) => ({ group: g.groupId, topic: o.topic, partition: o.partition, offset: o.offset }))),
@@ -328,7 +328,7 @@ export class Broker implements BrokerContext {
       apiVersionsHandler(this),
       metadataHandler(this),
       produceHandler(this, new TransactionVerifier(this, this.transactions, this.peers)),
-      fetchHandler(this, this.fetchSessions),
+      fetchHandler(this, this.fetchSessions, (connection, topic, follower) => enforcer.fetchAllowed(connection, topic, follower)),
       listOffsetsHandler(this),
       offsetForLeaderEpochHandler(this),
       initProducerIdHandler(producerIds, this.transactions),

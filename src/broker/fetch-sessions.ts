@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { log } from '../log.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { FetchRequest, FetchRequestFetchPartition, FetchRequestFetchTopic } from '../protocol/generated/messages/fetch-request.js';
 import type { FetchResponse, FetchResponsePartitionData } from '../protocol/generated/messages/fetch-response.js';
@@ -85,15 +86,25 @@ function mustRespond(cached: SessionPartition, data: FetchResponsePartitionData)
  * a hundred partitions then sends and gets a few of them per round instead of all. The cache
  * holds `slots` sessions (max.incremental.fetch.session.cache.slots); when it is full, a new
  * session takes the slot of one unused for two minutes, else of one worth less (a consumer's
- * before a follower's, then fewer partitions), else goes without.
+ * before a follower's, then fewer partitions), else goes without. Sessions hold at most
+ * `maxPartitions` partitions between them (sluice.fetch.session.cache.max.partitions), since
+ * a fetch may name any number: one that would take more goes without a session.
  */
 export class FetchSessionCache {
   private readonly sessions = new Map<number, FetchSession>();
   private cachedPartitions = 0;
   /** Sessions pushed out to make room, since start. */
   evictions = 0;
+  /** Fetches since start, by how their session fields were resolved. */
+  readonly requests: Record<FetchContext['kind'], number> = { sessionless: 0, full: 0, incremental: 0, error: 0 };
 
-  constructor(private readonly slots: number) {}
+  /** Whether the last session refused for want of room was logged (once until one fits again). */
+  private refusalLogged = false;
+
+  constructor(
+    private readonly slots: number,
+    private readonly maxPartitions: number,
+  ) {}
 
   get size(): number {
     return this.sessions.size;
@@ -110,6 +121,12 @@ export class FetchSessionCache {
 
   /** Resolves a request's session fields into what it reads (KIP-227's rules, as Kafka applies them). */
   context(req: FetchRequest, usesTopicIds: boolean, now: number): FetchContext {
+    const context = this.resolve(req, usesTopicIds, now);
+    this.requests[context.kind]++;
+    return context;
+  }
+
+  private resolve(req: FetchRequest, usesTopicIds: boolean, now: number): FetchContext {
     if (req.sessionEpoch === INITIAL_EPOCH || req.sessionEpoch === FINAL_EPOCH) {
       // A full fetch closes the session it names.
       if (req.sessionId !== NO_SESSION) this.remove(req.sessionId);
@@ -119,7 +136,12 @@ export class FetchSessionCache {
     if (!session) return { kind: 'error', errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND };
     if (session.epoch !== req.sessionEpoch) return { kind: 'error', errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH };
     if (session.usesTopicIds !== usesTopicIds) return { kind: 'error', errorCode: ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR };
-    this.update(session, req);
+    if (!this.update(session, req)) {
+      // Past the cache's partition limit: the fetcher starts over, and its full fetch goes without a session.
+      this.remove(session.id);
+      this.refused(session.partitions.size);
+      return { kind: 'error', errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND };
+    }
     if (session.partitions.size === 0) {
       this.remove(session.id);
       return { kind: 'sessionless', topics: req.topics };
@@ -136,7 +158,12 @@ export class FetchSessionCache {
   open(topics: readonly FetchRequestFetchTopic[], response: FetchResponse, usesTopicIds: boolean, follower: boolean, now: number): number {
     let size = 0;
     for (const t of topics) size += t.partitions.length;
+    if (this.cachedPartitions + size > this.maxPartitions) {
+      this.refused(size);
+      return NO_SESSION;
+    }
     if (!this.makeRoom(size, follower, now)) return NO_SESSION;
+    this.refusalLogged = false;
     let id: number;
     do id = randomInt(1, 0x7fffffff);
     while (this.sessions.has(id));
@@ -178,9 +205,13 @@ export class FetchSessionCache {
     }
   }
 
-  private update(session: FetchSession, req: FetchRequest): void {
+  /** Applies a request's changes to its session; false if that would hold too many partitions. */
+  private update(session: FetchSession, req: FetchRequest): boolean {
     const partitions = session.partitions;
     const before = partitions.size;
+    let named = 0;
+    for (const t of req.topics) named += t.partitions.length;
+    if (this.cachedPartitions + named > this.maxPartitions) return false;
     for (const t of req.topics) {
       for (const wanted of t.partitions) {
         const key = partitionKey(t.topic, t.topicId, wanted.partition, session.usesTopicIds);
@@ -193,6 +224,13 @@ export class FetchSessionCache {
       for (const partition of f.partitions) partitions.delete(partitionKey(f.topic, f.topicId, partition, session.usesTopicIds));
     }
     this.cachedPartitions += partitions.size - before;
+    return true;
+  }
+
+  private refused(size: number): void {
+    if (this.refusalLogged) return;
+    this.refusalLogged = true;
+    log.warn({ partitions: size, cached: this.cachedPartitions, limit: this.maxPartitions }, 'fetch sessions are at sluice.fetch.session.cache.max.partitions: this fetcher goes without one (answered in full)');
   }
 
   private remove(id: number): void {

@@ -104,6 +104,8 @@ export interface BrokerConfig {
   groupShareHeartbeatIntervalMs: number;
   groupShareMaxSize: number;
   /** sluice.fetch.transfer: how fetch responses send segment bytes. */
+  /** sluice.fetch.session.cache.max.partitions. */
+  fetchSessionCacheMaxPartitions: number;
   fetchTransfer: TransferMode;
   /** sluice.console.listener: HOST:PORT of the web console, null when off. */
   consoleListener: { host: string; port: number } | null;

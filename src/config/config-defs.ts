@@ -608,6 +608,13 @@ export const BROKER_DEFS = {
   groupShareSessionTimeoutMs: broker({ name: 'group.share.session.timeout.ms', type: int, default: 45_000, validate: atLeast(1), doc: 'How long a share group member may go without heartbeating before it is removed; share.session.timeout.ms overrides it per group.' }),
   groupShareHeartbeatIntervalMs: broker({ name: 'group.share.heartbeat.interval.ms', type: int, default: 5000, validate: atLeast(1), doc: 'How often share group members are told to heartbeat; share.heartbeat.interval.ms overrides it per group.' }),
   groupShareMaxSize: broker({ name: 'group.share.max.size', type: int, default: 200, validate: between(1, 1000), doc: 'Members a share group takes; one more is refused with GROUP_MAX_SIZE_REACHED.' }),
+  fetchSessionCacheMaxPartitions: broker({
+    name: 'sluice.fetch.session.cache.max.partitions',
+    type: int,
+    default: 500_000,
+    validate: atLeast(0),
+    doc: 'Partitions fetch sessions (KIP-227) hold between them, about 300 bytes of heap each; a fetcher that would take more goes without a session.',
+  }),
   fetchTransfer: broker({ name: 'sluice.fetch.transfer', type: oneOf(['sendfile', 'copy']), default: 'sendfile', doc: 'How fetch responses send log bytes: sendfile from the page cache, or read and copy.' }),
   consoleListener: broker({ name: 'sluice.console.listener', type: optionalHostPort, default: { host: '127.0.0.1', port: 8080 }, doc: 'host:port of the web console; empty turns it off.' }),
   logMmapMlock: broker({ name: 'sluice.log.mmap.mlock', type: boolean, default: false, doc: 'Pin the active mapped segment in memory (sluice.log.append.mode=mmap).' }),

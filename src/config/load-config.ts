@@ -262,6 +262,7 @@ function assemble(layers: Layers, problems: string[], notes: string[]): BrokerCo
     groupShareSessionTimeoutMs: layers.need(d.groupShareSessionTimeoutMs),
     groupShareHeartbeatIntervalMs: layers.need(d.groupShareHeartbeatIntervalMs),
     groupShareMaxSize: layers.need(d.groupShareMaxSize),
+    fetchSessionCacheMaxPartitions: layers.need(d.fetchSessionCacheMaxPartitions),
     fetchTransfer: layers.need(d.fetchTransfer),
     consoleListener: console,
     logMmapMlock: layers.need(d.logMmapMlock),

@@ -81,7 +81,7 @@ export interface MetricsSource {
   /** Share-partitions served here (KIP-932): records in flight by state, and where the group stands. */
   sharePartitions(): { group: string; topic: string; partition: number; startOffset: number; available: number; acquired: number; acknowledged: number; archived: number }[];
   /** Incremental fetch sessions (KIP-227) held, the partitions they hold, and sessions evicted since start. */
-  fetchSessions(): { sessions: number; partitions: number; evictions: number };
+  fetchSessions(): { sessions: number; partitions: number; evictions: number; requests: Record<string, number> };
   /** Records written to share groups' dead-letter topics since start. */
   deadLetters(): number;
   /** Committed offsets of every group, for lag. */
@@ -198,6 +198,13 @@ export class BrokerMetrics {
     gauge('kafka_server_fetchsessioncache_numincrementalfetchsessions', 'Incremental fetch sessions (KIP-227) held', () => source.fetchSessions().sessions);
     gauge('kafka_server_fetchsessioncache_numincrementalfetchpartitionscached', 'Partitions held across incremental fetch sessions', () => source.fetchSessions().partitions);
     followedCounter('kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total', 'Fetch sessions pushed out of a full cache to make room for a new one', registers, () => source.fetchSessions().evictions);
+    followedCounters(
+      'sluice_fetch_session_requests_total',
+      'Fetches by their session (KIP-227): sessionless, full (opening one), incremental, error (a session unknown or out of step)',
+      'kind',
+      registers,
+      () => Object.entries(source.fetchSessions().requests),
+    );
     followedCounter('kafka_controller_controllerstats_leaderelections_total', 'Leader elections this broker made as controller', registers, () => source.controller().elections);
     followedCounter('kafka_controller_controllerstats_uncleanleaderelections_total', 'Unclean leader elections this broker made as controller', registers, () => source.controller().uncleanElections);
     followedCounter('kafka_server_replicamanager_isrshrinks_total', 'ISR shrinks made by this broker as leader', registers, () => source.isrChanges().shrinks);

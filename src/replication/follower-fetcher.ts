@@ -1,4 +1,5 @@
 import { BrokerConnection } from '../client/connection.js';
+import { FetchSessionState } from '../client/fetch-session-state.js';
 import { log } from '../log.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
@@ -68,9 +69,14 @@ export class FollowerFetchers implements FollowerRouting {
   }
 }
 
-/** The fetch loop towards one leader. */
+/**
+ * The fetch loop towards one leader. It keeps a fetch session with it (KIP-227), as Kafka's
+ * followers do: a round names only the partitions whose position moved, and the answer carries
+ * only those the leader has something new for.
+ */
 class LeaderFetcher {
   private readonly followed = new Map<string, Followed>();
+  private readonly session = new FetchSessionState();
   private conn: BrokerConnection | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
@@ -114,6 +120,7 @@ class LeaderFetcher {
         else await this.pause(this.s.backoffMs);
       } catch (e) {
         if (!this.stopped) log.debug({ leader: this.leaderId, err: (e as Error).message }, 'replica fetch failed');
+        this.session.reset();
         this.conn?.close();
         this.conn = null;
         await this.pause(this.s.backoffMs);
@@ -214,6 +221,19 @@ class LeaderFetcher {
       byTopic.set(f.partition.topic, group);
     }
     const version = conn.versionFor('Fetch');
+    const wanted = [...byTopic].map(([topic, fs]) => ({
+      topic,
+      topicId: fs[0].partition.topicId,
+      partitions: fs.map((f) => ({
+        partition: f.partition.index,
+        currentLeaderEpoch: f.partition.leaderEpoch,
+        fetchOffset: BigInt(f.partition.log.logEndOffset),
+        lastFetchedEpoch: f.partition.epochs.latestEpoch,
+        logStartOffset: BigInt(f.partition.log.logStartOffset),
+        partitionMaxBytes: this.s.partitionMaxBytes,
+        replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
+      })),
+    }));
     const res = await conn.send('Fetch', {
       clusterId: null,
       // The follower says who it is in replicaId up to v14, in replicaState from v15.
@@ -223,25 +243,11 @@ class LeaderFetcher {
       minBytes: this.s.minBytes,
       maxBytes: this.s.responseMaxBytes,
       isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [...byTopic].map(([topic, fs]) => ({
-        topic,
-        topicId: fs[0].partition.topicId,
-        partitions: fs.map((f) => ({
-          partition: f.partition.index,
-          currentLeaderEpoch: f.partition.leaderEpoch,
-          fetchOffset: BigInt(f.partition.log.logEndOffset),
-          lastFetchedEpoch: f.partition.epochs.latestEpoch,
-          logStartOffset: BigInt(f.partition.log.logStartOffset),
-          partitionMaxBytes: this.s.partitionMaxBytes,
-          replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
-        })),
-      })),
-      forgottenTopicsData: [],
+      ...this.session.next(wanted),
       rackId: '',
     });
     if (res.errorCode !== ErrorCode.NONE) throw new Error(`fetch from leader ${this.leaderId} failed with error ${res.errorCode}`);
+    this.session.answered(res.sessionId);
     const now = Date.now();
     for (const t of res.responses) {
       const group = byTopic.get(t.topic) ?? [...byTopic.values()].find((fs) => fs[0].partition.topicId === t.topicId) ?? [];

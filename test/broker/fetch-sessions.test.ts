@@ -151,7 +151,7 @@ describe('incremental fetch sessions (KIP-227)', () => {
 });
 
 describe('a full fetch session cache', () => {
-  test('gives a slot to a bigger session, not to a smaller one, and none when there are no slots', async () => {
+  test('gives a slot to a bigger session, not to a smaller one, none past its partition limit, and none when there are no slots', async () => {
     const b = await startTestBroker({ 'max.incremental.fetch.session.cache.slots': '1' });
     const conn = await RawConnection.open(Number(b.bootstrap.split(':')[1]));
     const open = async (partitions: number[]): Promise<number> =>
@@ -170,6 +170,25 @@ describe('a full fetch session cache', () => {
     } finally {
       conn.destroy();
       await b.stop();
+    }
+    // A cache that may hold three partitions: a session that would take it past them goes without.
+    const small = await startTestBroker({ 'sluice.fetch.session.cache.max.partitions': '3' });
+    const s = await RawConnection.open(Number(small.bootstrap.split(':')[1]));
+    const ask = (a: Ask): Promise<FetchResponse> => s.request(apis.Fetch, BY_NAME, request(a));
+    try {
+      assert.equal(await createTopic(s, TOPIC, {}, 4), 0);
+      const two = (await ask({ sessionId: 0, epoch: 0, partitions: [{ partition: 0 }, { partition: 1 }] })).sessionId;
+      assert.notEqual(two, 0);
+      const refused = await ask({ sessionId: 0, epoch: 0, partitions: [{ partition: 2 }, { partition: 3 }] });
+      assert.equal(refused.sessionId, 0, 'four partitions in all would be one too many');
+      assert.deepEqual([...carried(refused).keys()], [2, 3], 'answered in full all the same');
+      const grown = await ask({ sessionId: two, epoch: 1, partitions: [{ partition: 2 }, { partition: 3 }] });
+      assert.equal(grown.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND, 'a session grown past the limit is dropped: its fetcher starts over');
+      assert.equal(small.broker.fetchSessions.size, 0);
+      assert.equal(small.broker.fetchSessions.partitionCount, 0);
+    } finally {
+      s.destroy();
+      await small.stop();
     }
     const none = await startTestBroker({ 'max.incremental.fetch.session.cache.slots': '0' });
     const c = await RawConnection.open(Number(none.bootstrap.split(':')[1]));

@@ -545,7 +545,7 @@ min-distance=1
  */
 const CLIENTS_TESTED: Record<string, string> = {
   Produce: 'kafkajs, @platformatic/kafka, librdkafka (confluent-kafka, kcat), kafka-python',
-  Fetch: 'kafkajs, @platformatic/kafka, librdkafka (confluent-kafka, kcat), kafka-python, Burrow (`__consumer_offsets`)',
+  Fetch: 'kafkajs, @platformatic/kafka (with incremental fetch sessions, KIP-227), librdkafka (confluent-kafka, kcat), kafka-python, Burrow (`__consumer_offsets`), raw (session epochs and errors, forgotten partitions, cache eviction)',
   ListOffsets: 'kafkajs, @platformatic/kafka, librdkafka (confluent-kafka, kcat), kafka-python (v0 and v1+), Burrow (v0), raw (v0, MAX_TIMESTAMP)',
   Metadata: 'kafkajs, @platformatic/kafka, librdkafka (confluent-kafka, kcat), kafka-python, Burrow, raw (v0, authorized operations)',
   OffsetCommit: 'kafkajs, @platformatic/kafka, librdkafka (confluent-kafka), kafka-python (v0, v1, v2+), raw (v0, v1)',

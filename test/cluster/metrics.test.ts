@@ -6,6 +6,10 @@ import { eventually } from '../support/librdkafka-groups.js';
 
 const ACTIVE_CONTROLLER = 'kafka_controller_kafkacontroller_activecontrollercount';
 const UNDER_REPLICATED = 'kafka_server_replicamanager_underreplicatedpartitions';
+const FETCH_SESSIONS = 'kafka_server_fetchsessioncache_numincrementalfetchsessions';
+const SESSION_PARTITIONS = 'kafka_server_fetchsessioncache_numincrementalfetchpartitionscached';
+const INCREMENTAL_FETCHES = 'sluice_fetch_session_requests_total{kind="incremental"}';
+const FULL_FETCHES = 'sluice_fetch_session_requests_total{kind="full"}';
 const SESSION_MS = Number(FAST_CLUSTER['broker.session.timeout.ms']);
 const LAG_MS = Number(FAST_CLUSTER['replica.lag.time.max.ms']);
 
@@ -25,6 +29,23 @@ test(
 
       await withAdmin(cluster.bootstrap, async (client) => assert.equal((await createTopic(client, 'watched', { partitions: 6, replicationFactor: 3 })).error, 'NONE'));
       assert.equal(sum(await cluster.gauges(cluster.ids, UNDER_REPLICATED)), 0, 'every partition fully in sync');
+
+      // Followers fetch in sessions (KIP-227): one per follower and leader, holding every
+      // partition it follows there, and after the first fetch only incremental ones.
+      // A session opens with the answer to its first fetch, which waits for records up to replica.fetch.wait.max.ms.
+      let partitionsHeld = 0;
+      await eventually(
+        "the 6 partitions' 12 followers in sessions",
+        async () => (partitionsHeld = sum(await cluster.gauges(cluster.ids, SESSION_PARTITIONS))) >= 12,
+        10_000,
+        () => String(partitionsHeld),
+      );
+      assert.ok(sum(await cluster.gauges(cluster.ids, FETCH_SESSIONS)) <= cluster.ids.length * (cluster.ids.length - 1), 'at most a session per follower and leader');
+      const [incremental0, full0] = [sum(await cluster.gauges(cluster.ids, INCREMENTAL_FETCHES)), sum(await cluster.gauges(cluster.ids, FULL_FETCHES))];
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const [incremental1, full1] = [sum(await cluster.gauges(cluster.ids, INCREMENTAL_FETCHES)), sum(await cluster.gauges(cluster.ids, FULL_FETCHES))];
+      assert.ok(incremental1 - incremental0 >= 3, `followers keep fetching incrementally: ${incremental0} -> ${incremental1}`);
+      assert.equal(full1, full0, 'without reopening their sessions');
 
       // Every partition has a replica on the broker that goes away.
       const away = cluster.ids.find((id) => id !== controller)!;

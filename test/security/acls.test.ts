@@ -402,6 +402,32 @@ describe('ACLs', { timeout: 60_000 }, () => {
     }
   });
 
+  test('a fetch session (KIP-227) opened with READ is refused its partitions on the next fetch once READ is removed', async () => {
+    await kafkaAdmin.createTopics({ topics: [{ topic: 'sessioned' }] });
+    const read = binding(ResourceType.TOPIC, 'sessioned', 'User:carol', AclOperation.READ);
+    await kafkaAdmin.createAcls({ acl: [read] } as never);
+    const carol = await rawAs(broker, 'carol');
+    try {
+      const fetch = (sessionId: number, sessionEpoch: number, named: boolean) =>
+        carol.request(apis.Fetch, 12, { ...apis.Fetch.request.create(), ...fetchBody('sessioned', ZERO_UUID), sessionId, sessionEpoch, ...(named ? {} : { topics: [] }) } as never) as Promise<{
+          errorCode: number;
+          sessionId: number;
+          responses: { partitions: { errorCode: number }[] }[];
+        }>;
+      const codes = (res: Awaited<ReturnType<typeof fetch>>) => res.responses.flatMap((t) => t.partitions.map((p) => p.errorCode));
+      const opened = await fetch(0, 0, true);
+      assert.notEqual(opened.sessionId, 0);
+      assert.deepEqual(codes(opened), [ErrorCode.NONE]);
+      await kafkaAdmin.deleteAcls({ filters: [read] } as never);
+      // The request names no partition: only the session says what it reads.
+      const refused = await fetch(opened.sessionId, 1, false);
+      assert.equal(refused.errorCode, ErrorCode.NONE);
+      assert.deepEqual(codes(refused), [ErrorCode.TOPIC_AUTHORIZATION_FAILED]);
+    } finally {
+      carol.destroy();
+    }
+  });
+
   test('kafkajs: a consumer without READ on its group gets GROUP_AUTHORIZATION_FAILED', async () => {
     await kafkaAdmin.createTopics({ topics: [{ topic: 'carol-reads' }] });
     // DESCRIBE on the group finds its coordinator (kafkajs hides FindCoordinator's errors); joining needs READ.

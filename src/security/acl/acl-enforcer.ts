@@ -3,7 +3,7 @@ import type { ApiHandler, RequestContext } from '../../broker/router.js';
 import type { MetadataImage } from '../../metadata/image.js';
 import { log } from '../../log.js';
 import type { Authorizer, Requester } from './authorizer.js';
-import { RULES_BY_KEY, type AclCheck } from './api-rules.js';
+import { mayFetch, RULES_BY_KEY, type AclCheck } from './api-rules.js';
 
 /** What the enforcer needs of the broker. */
 export interface EnforcerContext {
@@ -46,6 +46,11 @@ export class AclEnforcer {
       topicExists: (name) => md.topic(name) !== undefined,
       autoCreate: this.ctx.autoCreateTopics(),
     };
+  }
+
+  /** Whether this connection's fetches may read `topic` (see `mayFetch`). */
+  fetchAllowed(connection: RequestContext['connection'], topic: string, follower: boolean): boolean {
+    return !this.authorizer.enabled || mayFetch(this.check(this.requester(connection)), topic, follower);
   }
 
   /** Serves the request as its API's rule allows: denied outright, narrowed and amended, or as it is. */

@@ -82,6 +82,13 @@ function byTopic<T>(items: readonly T[], name: (item: T) => string | undefined, 
 const serve = <Req>(req: Req) => ({ serve: req });
 const cluster = (c: AclCheck, op: number) => c.allowed(RT.CLUSTER, CLUSTER_NAME, op);
 
+/**
+ * Fetch's rule for one topic: a follower needs CLUSTER_ACTION, a consumer READ on the topic.
+ * Also applied on every fetch to the partitions of its fetch session that the request does not
+ * name, so that an ACL removed takes effect on a session opened before.
+ */
+export const mayFetch = (c: AclCheck, topic: string, follower: boolean): boolean => (follower ? cluster(c, Op.CLUSTER_ACTION) : c.allowed(RT.TOPIC, topic, Op.READ));
+
 /** A rule for one whole-request check answered with the response's top-level error code. */
 function single<Req, Res>(api: ApiEntry<Req, Res>, n: Need, resource: (req: Req) => [number, string], op: number, code: number): ApiRule {
   return rule(api, [n], (req, c) => {
@@ -195,7 +202,7 @@ export const API_RULES: readonly ApiRule[] = [
   rule(apis.Fetch, [need('TOPIC', 'READ', 'TOPIC_AUTHORIZATION_FAILED'), need('CLUSTER', 'CLUSTER_ACTION', 'TOPIC_AUTHORIZATION_FAILED')], (req, c, version) => {
     const follower = fetchFollower(req, version);
     const [allowed, denied] = follower
-      ? cluster(c, Op.CLUSTER_ACTION) ? [req.topics, []] : [[], req.topics]
+      ? mayFetch(c, '', true) ? [req.topics, []] : [[], req.topics]
       : byTopic(req.topics, (t) => (version >= 13 ? c.topicName(t.topicId) : t.topic), c, Op.READ);
     return {
       serve: { ...req, topics: allowed },

@@ -47,7 +47,7 @@ import { alterClientQuotasHandler, describeClientQuotasHandler } from './handler
 import { saslAuthenticateHandler, saslHandshakeHandler } from './handlers/sasl.js';
 import { createAclsHandler, deleteAclsHandler, describeAclsHandler } from './handlers/acls.js';
 import { alterUserScramCredentialsHandler, describeUserScramCredentialsHandler } from './handlers/scram-credentials.js';
-import { fetchHandler } from './handlers/fetch.js';
+import { fetchHandler, type FetchAuthorizer } from './handlers/fetch.js';
 import {
   deleteGroupsHandler,
   describeGroupsHandler,
@@ -323,12 +323,13 @@ export class Broker implements BrokerContext {
       autoCreateTopics: () => this.config.autoCreateTopicsEnable,
     });
     this.router.authorize = (api, request, ctx, serve) => enforcer.enforce(api, request, ctx, serve);
+    const fetchAllowed: FetchAuthorizer = (connection, topic, follower) => enforcer.fetchAllowed(connection, topic, follower);
     this.delayed = DelayedDelivery.open(this, () => producerIds.nextProducerId());
     this.router.register(
       apiVersionsHandler(this),
       metadataHandler(this),
       produceHandler(this, new TransactionVerifier(this, this.transactions, this.peers)),
-      fetchHandler(this, this.fetchSessions, (connection, topic, follower) => enforcer.fetchAllowed(connection, topic, follower)),
+      fetchHandler(this, this.fetchSessions, fetchAllowed),
       listOffsetsHandler(this),
       offsetForLeaderEpochHandler(this),
       initProducerIdHandler(producerIds, this.transactions),
@@ -354,7 +355,7 @@ export class Broker implements BrokerContext {
       ...(staticConfig.groupShareEnable
         ? [
             ...shareGroupHandlers(this.shareGroups, this.groups, () => this.metadata),
-            shareFetchHandler(this, this.shareDelivery, this.shareSessions),
+            shareFetchHandler(this, this.shareDelivery, this.shareSessions, fetchAllowed),
             shareAcknowledgeHandler(this, this.shareDelivery, this.shareSessions),
       readShareGroupStateHandler(this.shareStates),
       writeShareGroupStateHandler(this.shareStates),

@@ -428,6 +428,39 @@ describe('ACLs', { timeout: 60_000 }, () => {
     }
   });
 
+  test('a share session (KIP-932) opened with READ on its topic is refused that partition on the next fetch once READ is removed', async () => {
+    await kafkaAdmin.createTopics({ topics: [{ topic: 'share-sessioned' }] });
+    const topicId = broker.broker.metadata.topic('share-sessioned')!.id;
+    const read = binding(ResourceType.TOPIC, 'share-sessioned', 'User:carol', AclOperation.READ);
+    const group = binding(ResourceType.GROUP, 'share-sessioned-sg', 'User:carol', AclOperation.READ);
+    await kafkaAdmin.createAcls({ acl: [read, group] } as never);
+    const carol = await rawAs(broker, 'carol');
+    try {
+      const shareFetch = (epoch: number, named: boolean) =>
+        carol.request(apis.ShareFetch, 1, {
+          ...apis.ShareFetch.request.create(),
+          groupId: 'share-sessioned-sg',
+          memberId: 'share-sessioned-member-0000',
+          shareSessionEpoch: epoch,
+          maxWaitMs: 0,
+          maxBytes: 1 << 20,
+          maxRecords: 10,
+          topics: named ? [{ topicId, partitions: [{ partitionIndex: 0, partitionMaxBytes: 0, acknowledgementBatches: [] }] }] : [],
+        });
+      const codes = (res: Awaited<ReturnType<typeof shareFetch>>) => res.responses.flatMap((t) => t.partitions.map((p) => p.errorCode));
+      const opened = await shareFetch(0, true);
+      assert.equal(opened.errorCode, ErrorCode.NONE);
+      assert.ok(!codes(opened).includes(ErrorCode.TOPIC_AUTHORIZATION_FAILED), JSON.stringify(codes(opened)));
+      await kafkaAdmin.deleteAcls({ filters: [read] } as never);
+      // The request names no partition: only the session says what it reads.
+      const refused = await shareFetch(1, false);
+      assert.equal(refused.errorCode, ErrorCode.NONE);
+      assert.deepEqual(codes(refused), [ErrorCode.TOPIC_AUTHORIZATION_FAILED]);
+    } finally {
+      carol.destroy();
+    }
+  });
+
   test('kafkajs: a consumer without READ on its group gets GROUP_AUTHORIZATION_FAILED', async () => {
     await kafkaAdmin.createTopics({ topics: [{ topic: 'carol-reads' }] });
     // DESCRIBE on the group finds its coordinator (kafkajs hides FindCoordinator's errors); joining needs READ.

@@ -184,11 +184,12 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number, topics: r
   return { response, bytes, answerNow, watched };
 }
 
-function memoized(f: (topic: string) => boolean): (topic: string) => boolean {
+/** Which topics one request's fetcher may read, each asked of the authorizer once. */
+export function readableTopics(authorize: FetchAuthorizer, connection: RequestContext['connection'], follower: boolean): (topic: string) => boolean {
   const known = new Map<string, boolean>();
   return (topic) => {
     let v = known.get(topic);
-    if (v === undefined) known.set(topic, (v = f(topic)));
+    if (v === undefined) known.set(topic, (v = authorize(connection, topic, follower)));
     return v;
   };
 }
@@ -230,7 +231,7 @@ export function fetchHandler(ctx: BrokerContext, sessions: FetchSessionCache, au
       return res;
     }
     // The request's own partitions were authorized before it got here; a session's others are on every fetch.
-    const readable = context.kind === 'incremental' ? memoized((topic) => authorize(connection, topic, follower)) : () => true;
+    const readable = context.kind === 'incremental' ? readableTopics(authorize, connection, follower) : () => true;
     const finish = (built: Built): FetchResponse => {
       answer(sessions, context, built.response, usesTopicIds, follower);
       recordBytesOut(ctx, built.response);

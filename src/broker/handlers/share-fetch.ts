@@ -7,6 +7,7 @@ import { createShareAcknowledgeResponse, type ShareAcknowledgeResponse } from '.
 import type { BrokerContext } from '../broker-context.js';
 import { currentLeader } from '../cluster-view.js';
 import { handler } from '../router.js';
+import { readableTopics, type FetchAuthorizer } from './fetch.js';
 import { SHARE_STATE_TOPIC } from '../../coordinator/share/share-state-log.js';
 import { ensureInternalTopic } from './internal-topics.js';
 import type { AckBatch, ShareDelivery } from '../share-delivery.js';
@@ -73,7 +74,7 @@ async function applyAcks(delivery: ShareDelivery, session: ShareSession, topics:
 }
 
 /** Acquires from the session's partitions, starting after where the last request stopped, until the budget is spent. */
-async function acquireAll(delivery: ShareDelivery, session: ShareSession, maxRecords: number, maxBytes: number, answers: Answers): Promise<number> {
+async function acquireAll(delivery: ShareDelivery, session: ShareSession, maxRecords: number, maxBytes: number, answers: Answers, readable: (topicId: string) => boolean): Promise<number> {
   let records = 0;
   let bytes = 0;
   const partitions = [...session.partitions.values()];
@@ -81,6 +82,10 @@ async function acquireAll(delivery: ShareDelivery, session: ShareSession, maxRec
   const start = partitions.length === 0 ? 0 : session.epoch % partitions.length;
   for (let i = 0; i < partitions.length && records < maxRecords && bytes < maxBytes; i++) {
     const ref = partitions[(start + i) % partitions.length];
+    if (!readable(ref.topicId)) {
+      answers.get(ref).errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      continue;
+    }
     const got = await delivery.acquire({ groupId: session.groupId, ...ref }, session.memberId, maxRecords - records, maxBytes - bytes);
     const answer = answers.get(ref);
     if (typeof got === 'number') {
@@ -153,8 +158,8 @@ function fetchResponse(ctx: BrokerContext, answers: Answers, lockMs: number): Sh
  * up to MaxWaitMs for records to arrive or come back. Epoch -1 closes the session: no fetch,
  * and what the member still holds is released.
  */
-export function shareFetchHandler(ctx: BrokerContext, delivery: ShareDelivery, sessions: ShareSessions) {
-  return handler(apis.ShareFetch, 0, 1, async (req: ShareFetchRequest, { version }) => {
+export function shareFetchHandler(ctx: BrokerContext, delivery: ShareDelivery, sessions: ShareSessions, authorize: FetchAuthorizer) {
+  return handler(apis.ShareFetch, 0, 1, async (req: ShareFetchRequest, { version, connection }) => {
     const session = await sessionFor(ctx, delivery, sessions, req);
     if (typeof session === 'number') {
       const res = createShareFetchResponse();
@@ -176,10 +181,16 @@ export function shareFetchHandler(ctx: BrokerContext, delivery: ShareDelivery, s
       return fetchResponse(ctx, answers, lockMs);
     }
     const maxRecords = version >= 1 ? Math.max(1, req.maxRecords) : V0_MAX_RECORDS;
-    const got = await acquireAll(delivery, session, maxRecords, req.maxBytes, answers);
+    // The request's topics were authorized before it got here; the session's others are on every fetch.
+    const byName = readableTopics(authorize, connection, false);
+    const readable = (topicId: string): boolean => {
+      const name = ctx.metadata.topicById(topicId)?.name;
+      return name === undefined || byName(name);
+    };
+    const got = await acquireAll(delivery, session, maxRecords, req.maxBytes, answers, readable);
     if (got === 0 && req.maxWaitMs > 0) {
       await waitForRecords(delivery, session, req.maxWaitMs);
-      await acquireAll(delivery, session, maxRecords, req.maxBytes, answers);
+      await acquireAll(delivery, session, maxRecords, req.maxBytes, answers, readable);
     }
     return fetchResponse(ctx, answers, lockMs);
   });

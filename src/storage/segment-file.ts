@@ -1,5 +1,6 @@
 import { fdatasync, fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { log } from '../log.js';
 import { nativeAddon, type MappedRegion } from '../native/addon.js';
 import { logDescriptors, type CachedFile } from './descriptor-cache.js';
 import type { AppendMode } from './log-config.js';
@@ -131,6 +132,8 @@ const ZERO_AHEAD_BYTES = 256 * 1024;
  */
 const ZERO_AHEAD_MIN = 16 * 1024;
 let zeroChunk: Buffer | null = null;
+/** Segments of this process that could not be mapped: the first is logged as a warning. */
+let unmappableSegments = 0;
 
 /**
  * The most a cold mapped segment reserves past its data at once. Writes into reserved blocks
@@ -164,6 +167,9 @@ const SUCCESSOR_AT_SHARE = 8;
  * mapping was also written by positional write first (the zeros ahead). A copy into a hole
  * would have the fault take the block, and a full disk would then raise SIGBUS and end the
  * process.
+ *
+ * A segment that cannot be mapped (address space or vm.max_map_count used up: ENOMEM) takes its
+ * appends by positional write instead, as in write mode, rather than failing its directory.
  */
 class MappedSegmentFile implements SegmentFile {
   readonly mode = 'mmap' as const;
@@ -177,6 +183,8 @@ class MappedSegmentFile implements SegmentFile {
   private zeroedTo = 0;
   /** Where the blocks reserved for a cold mapping end. */
   private reservedTo: number;
+  /** Its mapping failed for want of memory: appends are positional writes. */
+  private unmappable = false;
 
   constructor(
     readonly file: CachedFile,
@@ -200,16 +208,33 @@ class MappedSegmentFile implements SegmentFile {
     return this.sealed ? 0 : this.mapped;
   }
 
-  private mapCold(): MappedRegion {
-    this.region = mapCold(this.file, this.mapped, this.size, this.mlock);
+  /** Maps the segment for its first append; null if memory for the mapping ran out. */
+  private mapCold(): MappedRegion | null {
+    // Longer from here on, whether the mapping follows or not.
     this.fileLength = Math.max(this.fileLength, this.mapped);
+    try {
+      this.region = mapCold(this.file, this.mapped, this.size, this.mlock);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOMEM') throw e;
+      this.unmappable = true;
+      unmappableSegments++;
+      const fields = { segment: this.file.path, bytes: this.mapped, unmappable: unmappableSegments, err: (e as Error).message };
+      if (unmappableSegments === 1) log.warn(fields, 'out of memory to map a segment (address space or vm.max_map_count): it takes positional writes instead; so will others that cannot be mapped');
+      else log.debug(fields, 'segment not mapped: positional writes');
+    }
     return this.region;
   }
 
   append(data: Buffer): void {
     const end = this.size + data.length;
     if (this.sealed || end > this.mapped) throw new Error('mapped segment is full');
-    const region = this.region ?? this.mapCold();
+    const region = this.region ?? (this.unmappable ? null : this.mapCold());
+    if (region === null) {
+      // As in write mode, into the file's sparse length: a write cut short is zeroed again.
+      this.file.use((fd) => writeAllAt(fd, data, this.size, (written) => writeAllAt(fd, Buffer.alloc(written), this.size, () => undefined)));
+      this.size = end;
+      return;
+    }
     if (!this.successorRequested && end >= this.segmentBytes / SUCCESSOR_AT_SHARE) {
       this.successorRequested = true;
       prepareNextSegment(dirname(this.file.path), this.segmentBytes, this.mlock, this);

@@ -20,6 +20,7 @@ const skip = nativeAddon ? false : 'the native addon is not built';
 const SEGMENT_BYTES = 64 * 1024;
 const CHILD = fileURLToPath(new URL('../support/next-segment-child.ts', import.meta.url));
 const GC_CHILD = fileURLToPath(new URL('../support/mapping-gc-child.ts', import.meta.url));
+const UNMAPPABLE_CHILD = fileURLToPath(new URL('../support/unmappable-segment-child.ts', import.meta.url));
 
 const nextFiles = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.next.tmp'));
 
@@ -137,6 +138,23 @@ test('mapping segments does not make V8 collect the whole heap for external memo
     out.split('\n').filter((l) => l.includes('external memory pressure')),
     [],
   );
+});
+
+test('a segment that cannot be mapped for want of address space takes positional writes, loses nothing, and says so once', { skip }, () => {
+  // Four logs of 1 GiB segments, with room for one more mapping: the other three cannot map.
+  const out = execFileSync(process.execPath, ['--import', 'tsx', UNMAPPABLE_CHILD, '4', String(2 ** 30), String(1.5 * 2 ** 30), '50'], { encoding: 'utf8', env: { ...process.env, SLUICE_LOG_FORMAT: 'json', SLUICE_LOG_LEVEL: 'info' } });
+  const lines = out.trim().split('\n');
+  const result = JSON.parse(lines.at(-1)!) as { mapped: number; ends: number[]; reopenedEnds: number[]; fileLengths: number[] };
+  assert.equal(result.mapped, 1, out);
+  // The child checked every batch read back, before and after reopening.
+  assert.equal(new Set(result.ends).size, 1);
+  assert.ok(result.ends[0] > 0);
+  assert.deepEqual(result.reopenedEnds, result.ends);
+  assert.equal(new Set(result.fileLengths).size, 1, 'mapped or not, each closed segment is trimmed to its data');
+  assert.ok(result.fileLengths[0] < 2 ** 20);
+  const warnings = lines.filter((l) => l.includes('out of memory to map a segment'));
+  assert.equal(warnings.length, 1, out);
+  assert.equal((JSON.parse(warnings[0]) as { level: number }).level, 40);
 });
 
 test('truncating, deleting or closing a log drops its next segment, ready or still being prepared', { skip }, async () => {

@@ -3,7 +3,8 @@
  * broker its own process on its own loopback address, driven by the librdkafka load generator
  * (bench/broker/loadgen.c). Produce throughput with RF=3 acks=all (min.insync.replicas=2) against
  * RF=1 acks=1, latency at half of each one's peak, consume from the replicated topics, and the
- * brokers' CPU and memory, against the cluster issue's targets.
+ * brokers' CPU and memory, against the cluster issue's targets. First, the brokers' CPU with no load at
+ * all: what followers polling their leaders cost, which grows with the partitions (SLUICE_BENCH_PARTITIONS).
  *
  *   npm run bench:cluster [-- --json[=file]]
  *
@@ -12,6 +13,7 @@
  *   SLUICE_BENCH_MSGS_1K        1 KiB records per peak produce phase (default 2,000,000)
  *   SLUICE_BENCH_PACED_SECONDS  length of each paced latency run (default 5)
  *   SLUICE_BENCH_PACED_LINGER_MS  the producer's linger.ms in the paced runs (default 5, as at the peak)
+ *   SLUICE_BENCH_IDLE_SECONDS   how long the brokers' CPU is measured with every topic in sync and no load (default 10)
  *   SLUICE_BENCH_PARTITIONS     partitions per topic, their leaders spread over the brokers (default 6)
  *   SLUICE_BENCH_CONSUMERS      librdkafka consumer threads of a consume phase (default 2)
  *   SLUICE_BENCH_BROKER_CONFIG  more settings for every broker, "key=value,key=value"
@@ -28,8 +30,9 @@ import { runPhase, type PhaseResult, type PhaseSpec } from './broker/phases.js';
 import { runWithPerf, type PhaseProfile } from './broker/profile.js';
 import { beginBrokerRun } from './broker/run.js';
 import { meterBrokerMetrics } from './cluster/broker-metrics.js';
+import { meterProcesses } from './broker/proc.js';
 import { startCluster, type RunningCluster } from './cluster/cluster-process.js';
-import { checkTargets, formatReport, type ClusterBenchReport, type ClusterPhase, type Setup } from './cluster/report.js';
+import { checkTargets, formatReport, type ClusterBenchReport, type ClusterPhase, type IdleCost, type Setup } from './cluster/report.js';
 import { createSyncedTopics, topicState, type TopicState } from './cluster/topics.js';
 import { envChoice, envCount, envSettings } from './support/env.js';
 import { emitJsonReport, jsonTarget } from './support/json-report.js';
@@ -42,6 +45,7 @@ const PARTITIONS = envCount('SLUICE_BENCH_PARTITIONS', 6);
 const CONSUMERS = Math.min(envCount('SLUICE_BENCH_CONSUMERS', 2), PARTITIONS);
 const PACED_SECONDS = envCount('SLUICE_BENCH_PACED_SECONDS', 5);
 const PACED_LINGER_MS = envCount('SLUICE_BENCH_PACED_LINGER_MS', 5, 0);
+const IDLE_SECONDS = envCount('SLUICE_BENCH_IDLE_SECONDS', 10);
 const SETTINGS = envSettings('SLUICE_BENCH_BROKER_CONFIG');
 const PROFILE = envChoice('SLUICE_BENCH_PROFILE', ['auto', 'always', 'never']);
 /** The profiling pass repeats the peak phases at this share of their counts. */
@@ -150,6 +154,25 @@ async function openCluster(dir: string, cpuProfileDir?: string): Promise<{ clust
   }
 }
 
+/**
+ * The brokers' CPU over IDLE_SECONDS with every topic in sync and nothing produced: followers
+ * fetching from their leaders (each fetch parked up to replica.fetch.wait.max.ms), and whatever
+ * else runs on a timer.
+ */
+async function idleCost(cluster: RunningCluster, progress: (line: string) => void): Promise<IdleCost> {
+  progress(`idle: ${IDLE_SECONDS} s with no load`);
+  // The followers' first fetches after the topics were made have opened their sessions by then.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const metrics = await meterBrokerMetrics(cluster.metricsUrls);
+  const meter = meterProcesses(cluster.target.brokerPids);
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+  const usage = meter.stop();
+  const fetches = (await metrics())?.requests.Fetch ?? null;
+  const cpuSeconds = usage.processes.reduce((sum, p) => sum + p.cpu.userSeconds + p.cpu.systemSeconds, 0);
+  progress(`  brokers ${fmt(cpuSeconds)} s CPU, ${fetches ?? '?'} Fetch requests`);
+  return { seconds: IDLE_SECONDS, brokerCpuSeconds: cpuSeconds, fetchRequests: fetches };
+}
+
 /** Partitions of the replicated topics whose ISR is short of their replicas now. */
 async function underReplicated(cluster: RunningCluster): Promise<number> {
   const bootstrap = cluster.brokers.map((b) => b.bootstrap);
@@ -197,7 +220,9 @@ async function main(): Promise<void> {
     const { cluster, topics } = await openCluster(ws.path('cluster'));
     const pass = new Pass(cluster, loadgen, ws, progress);
     let underReplicatedAfter: number;
+    let idle: IdleCost;
     try {
+      idle = await idleCost(cluster, progress);
       await pass.peaks(1, true);
       await pass.paced(pass.phases);
       underReplicatedAfter = await underReplicated(cluster);
@@ -223,6 +248,7 @@ async function main(): Promise<void> {
         settings: SETTINGS,
         topics,
         underReplicatedAfter,
+        idle,
       },
       phases: pass.phases,
       targets,

@@ -46,6 +46,15 @@ export interface ClusterTargetCheck extends TargetCheck {
   missedBadly: boolean;
 }
 
+/** The brokers with every topic in sync and no load. */
+export interface IdleCost {
+  seconds: number;
+  /** The three brokers' CPU added up. */
+  brokerCpuSeconds: number;
+  /** Fetch requests the brokers answered meanwhile (followers'), null if /metrics did not answer. */
+  fetchRequests: number | null;
+}
+
 export interface ClusterBenchReport {
   date: string;
   command: string;
@@ -62,6 +71,7 @@ export interface ClusterBenchReport {
     topics: TopicState[];
     /** Of the replicated topics after the produce phases: partitions whose ISR lacked a replica. */
     underReplicatedAfter: number;
+    idle: IdleCost;
   };
   phases: ClusterPhase[];
   targets: ClusterTargetCheck[];
@@ -187,7 +197,9 @@ export function formatReport(r: ClusterBenchReport): string {
     c.underReplicatedAfter === 0
       ? 'every replicated partition had its full ISR after the produce phases'
       : `${c.underReplicatedAfter} replicated partition(s) had lost a replica from the ISR after the produce phases: acks=all waited for fewer replicas`;
-  const parts = [header, `${formatPhases(r.phases)}\n${after}`, formatCost(r.phases, c.setups), formatTargets(r.targets)];
+  const i = c.idle;
+  const idle = `idle, every topic in sync and no load, ${fmt(i.seconds)} s: brokers ${fmt(i.brokerCpuSeconds)} CPU s (${fmt((100 * i.brokerCpuSeconds) / i.seconds)}% of a core), ${i.fetchRequests === null ? '?' : count(i.fetchRequests)} Fetch requests`;
+  const parts = [header, idle, `${formatPhases(r.phases)}\n${after}`, formatCost(r.phases, c.setups), formatTargets(r.targets)];
   if (r.profiles) parts.push(...r.profiles.map(formatProfile));
   return parts.join('\n\n');
 }

@@ -13,7 +13,7 @@ const FINAL_EPOCH = -1;
 /** Kafka's min.incremental.fetch.session.eviction.ms: a session unused this long may give its slot to a new one. */
 export const SESSION_STALE_MS = 120_000;
 /** Kafka's "no preferred read replica". */
-const NO_REPLICA = -1;
+export const NO_REPLICA = -1;
 
 /** A partition in a session: the fetcher's last word on it, and what the last answer told it. */
 export interface SessionPartition {

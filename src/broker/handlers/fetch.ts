@@ -15,7 +15,7 @@ import type { BrokerContext } from '../broker-context.js';
 import type { Partition } from '../../replication/partition.js';
 import { ANSWER_NOW, waitForFetchable, type WatchedPartition } from '../../replication/fetch-waiters.js';
 import { currentLeader } from '../cluster-view.js';
-import { NO_SESSION, type FetchContext, type FetchSessionCache } from '../fetch-sessions.js';
+import { NO_REPLICA, NO_SESSION, type FetchContext, type FetchSessionCache } from '../fetch-sessions.js';
 import { handler, type RequestContext } from '../router.js';
 
 const READ_COMMITTED = 1;
@@ -45,8 +45,6 @@ function partitionData(partitionIndex: number, readCommitted: boolean): FetchRes
     records: NO_RECORDS,
   };
 }
-/** Kafka's "no preferred read replica". */
-const NO_REPLICA = -1;
 
 interface Built {
   response: FetchResponse;
@@ -101,9 +99,9 @@ function readLimit(p: Partition, replicaId: number, committedOnly: boolean): num
 }
 
 /**
- * One pass over the partitions to read (the request's, or its fetch session's): file regions from each log, within
- * partition_max_bytes and max_bytes (the first non-empty partition always gets a whole batch,
- * KIP-74). A consumer reads up to the high watermark, from the leader or (KIP-392) a follower;
+ * One pass over the partitions to read (the request's, or its fetch session's): file regions
+ * from each log, within partition_max_bytes and max_bytes (the first non-empty partition always
+ * gets a whole batch, KIP-74). A consumer reads up to the high watermark, from the leader or (KIP-392) a follower;
  * a follower reads up to the leader's log end, and its fetch offset tells the leader how far it
  * has come. Nothing is read into memory: records are file regions. What it found in each
  * partition is what a parked fetch starts watching from.

@@ -184,11 +184,12 @@ describe('TLS listeners', { skip }, () => {
     const { result, lines } = await logged('warn', () => run('kcat', [...kcatTls(bootstrapOf(b.broker, 'MTLS'), certs.ca.cert), '-L', '-m', '3']));
     assert.notEqual(result.code, 0);
     const mine = lines.filter(([f]) => f.listener === 'MTLS');
-    assert.ok(mine.length > 0);
-    for (const [fields, message] of mine) {
-      assert.equal(message, 'TLS handshake failed');
-      assert.match(String(fields.reason), /certificate/i);
-    }
+    for (const [, message] of mine) assert.equal(message, 'TLS handshake failed');
+    const reasons = mine.map(([f]) => String(f.reason));
+    assert.ok(reasons.some((r) => /certificate/i.test(r)), JSON.stringify(reasons));
+    // A connection an earlier test's client opened on this listener and left mid-handshake may
+    // reach sluice.ssl.handshake.timeout.ms (10 s) now: logged the same way, as a timeout.
+    for (const r of reasons) assert.match(r, /certificate|handshake timeout/i);
   });
 
   test('ssl.client.auth=requested: without a certificate a client is anonymous, with a trusted one it is its subject, with an untrusted one it is refused', async () => {

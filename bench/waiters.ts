@@ -31,6 +31,7 @@ import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FetchSessionState } from '../src/client/fetch-session-state.js';
 import { apis } from '../src/protocol/generated/api-table.js';
 import type { FetchResponse } from '../src/protocol/generated/messages/fetch-response.js';
 import { decodeResponseFrame, encodeRequestFrame } from '../src/protocol/headers.js';
@@ -97,30 +98,29 @@ function produceFrame(correlationId: number, partition: number): Buffer {
 
 /**
  * A connection long-polling its partitions, parked again at once after each answer; in a fetch
- * session, each fetch after the first names only the partitions whose offset moved.
+ * session (the followers' FetchSessionState), each fetch after the first names only the
+ * partitions whose offset moved.
  */
 class LongPoller {
   private readonly offsets = new Map<number, bigint>();
-  private readonly moved = new Set<number>();
-  private session = { id: 0, epoch: 0 };
+  private readonly session: FetchSessionState | null;
   private correlationId = 0;
   private stopped = false;
 
   constructor(
     private readonly conn: RawConnection,
     partitions: number[],
-    private readonly sessions: boolean,
+    sessions: boolean,
     private readonly onRecords: (partition: number) => void,
   ) {
     for (const p of partitions) this.offsets.set(p, 0n);
+    this.session = sessions ? new FetchSessionState() : null;
   }
 
   async run(): Promise<void> {
     while (!this.stopped) {
-      const named = this.session.id === 0 ? [...this.offsets.keys()] : [...this.moved];
-      const request = fetchRequest({ topic: TOPIC }, named.map((partition) => ({ partition, fetchOffset: this.offsets.get(partition) })), { maxBytes: 1 << 20, partitionMaxBytes: 1 << 16 });
-      if (named.length === 0) request.topics = [];
-      const body = { ...request, maxWaitMs: MAX_WAIT_MS, sessionId: this.session.id, sessionEpoch: this.sessions ? this.session.epoch : -1 };
+      const request = fetchRequest({ topic: TOPIC }, [...this.offsets].map(([partition, fetchOffset]) => ({ partition, fetchOffset })), { maxBytes: 1 << 20, partitionMaxBytes: 1 << 16 });
+      const body = { ...request, maxWaitMs: MAX_WAIT_MS, ...this.session?.next(request.topics) };
       this.conn.send(encodeRequestFrame({ correlationId: ++this.correlationId, clientId: 'bench-poller' }, apis.Fetch.apiKey, FETCH_VERSION, body));
       // Short waits, so that stop() ends the loop soon: a connection destroyed here never reports itself closed.
       let frame: Buffer | null = null;
@@ -128,12 +128,10 @@ class LongPoller {
       if (frame === null) return;
       const res = decodeResponseFrame(frame, apis.Fetch.apiKey, FETCH_VERSION).body as FetchResponse;
       if (res.errorCode !== 0) throw new Error(`fetch error ${res.errorCode}`);
-      this.session = res.sessionId === 0 ? { id: 0, epoch: 0 } : { id: res.sessionId, epoch: body.sessionEpoch + 1 };
-      this.moved.clear();
+      this.session?.answered(res.sessionId);
       for (const p of res.responses[0]?.partitions ?? []) {
         if ((p.records?.byteLength ?? 0) === 0) continue;
         this.offsets.set(p.partitionIndex, p.highWatermark);
-        this.moved.add(p.partitionIndex);
         this.onRecords(p.partitionIndex);
       }
     }

@@ -1,15 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { log } from '../log.js';
+import { FINAL_EPOCH, INITIAL_EPOCH, nextEpoch, NO_SESSION } from '../protocol/fetch-session-epochs.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { FetchRequest, FetchRequestFetchPartition, FetchRequestFetchTopic } from '../protocol/generated/messages/fetch-request.js';
 import type { FetchResponse, FetchResponsePartitionData } from '../protocol/generated/messages/fetch-response.js';
 
-/** The session id of a fetch without one. */
-export const NO_SESSION = 0;
-/** The epoch of a full fetch that asks for a new session. */
-const INITIAL_EPOCH = 0;
-/** The epoch of a full fetch that wants no session (and closes the one named). */
-const FINAL_EPOCH = -1;
 /** Kafka's min.incremental.fetch.session.eviction.ms: a session unused this long may give its slot to a new one. */
 export const SESSION_STALE_MS = 120_000;
 /** Kafka's "no preferred read replica". */
@@ -54,10 +49,6 @@ export type FetchContext =
 
 function partitionKey(topic: string, topicId: string, partition: number, usesTopicIds: boolean): string {
   return `${usesTopicIds ? topicId : topic}:${partition}`;
-}
-
-function nextEpoch(epoch: number): number {
-  return epoch === 0x7fffffff ? 1 : epoch + 1;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { INITIAL_EPOCH, nextEpoch, NO_SESSION } from '../protocol/fetch-session-epochs.js';
 import type { FetchRequestFetchPartition, FetchRequestFetchTopic, FetchRequestForgottenTopic } from '../protocol/generated/messages/fetch-request.js';
 
 /** The session fields and partitions of the next fetch. */
@@ -34,8 +35,8 @@ function sameAsHeld(a: FetchRequestFetchPartition, b: FetchRequestFetchPartition
  * fetch is full again at epoch 0, which closes the old session and opens another.
  */
 export class FetchSessionState {
-  private id = 0;
-  private epoch = 0;
+  private id = NO_SESSION;
+  private epoch = INITIAL_EPOCH;
   private held = new Map<string, Held>();
   /** What the fetch in flight asked for: what the broker holds once it answers. */
   private asked: Map<string, Held> | null = null;
@@ -47,7 +48,7 @@ export class FetchSessionState {
     for (const t of topics) for (const p of t.partitions) wanted.set(keyOf(t.topic, t.topicId, p.partition), { topic: t.topic, topicId: t.topicId, wanted: p });
     this.asked = wanted;
     this.askedEpoch = this.epoch;
-    if (this.epoch === 0) return { sessionId: this.id, sessionEpoch: 0, topics: [...topics], forgottenTopicsData: [] };
+    if (this.epoch === INITIAL_EPOCH) return { sessionId: this.id, sessionEpoch: INITIAL_EPOCH, topics: [...topics], forgottenTopicsData: [] };
     const changed = new Map<string, FetchRequestFetchTopic>();
     for (const [key, w] of wanted) {
       const before = this.held.get(key);
@@ -70,14 +71,14 @@ export class FetchSessionState {
 
   /** The broker answered the last fetch without a top-level error, with this session id. */
   answered(sessionId: number): void {
-    if (sessionId === 0 || this.asked === null) {
+    if (sessionId === NO_SESSION || this.asked === null) {
       // No session (no slot free, or none offered): the next fetch asks again, in full.
-      this.id = 0;
-      this.epoch = 0;
+      this.id = NO_SESSION;
+      this.epoch = INITIAL_EPOCH;
       this.held.clear();
     } else {
       this.id = sessionId;
-      this.epoch = this.askedEpoch === 0x7fffffff ? 1 : this.askedEpoch + 1;
+      this.epoch = nextEpoch(this.askedEpoch);
       this.held = this.asked;
     }
     this.asked = null;
@@ -85,7 +86,7 @@ export class FetchSessionState {
 
   /** The last fetch failed (an error, a lost connection): the next one is full. */
   reset(): void {
-    this.epoch = 0;
+    this.epoch = INITIAL_EPOCH;
     this.held.clear();
     this.asked = null;
   }

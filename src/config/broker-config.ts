@@ -103,9 +103,9 @@ export interface BrokerConfig {
   groupShareSessionTimeoutMs: number;
   groupShareHeartbeatIntervalMs: number;
   groupShareMaxSize: number;
-  /** sluice.fetch.transfer: how fetch responses send segment bytes. */
   /** sluice.fetch.session.cache.max.partitions. */
   fetchSessionCacheMaxPartitions: number;
+  /** sluice.fetch.transfer: how fetch responses send segment bytes. */
   fetchTransfer: TransferMode;
   /** sluice.console.listener: HOST:PORT of the web console, null when off. */
   consoleListener: { host: string; port: number } | null;

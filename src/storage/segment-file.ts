@@ -421,8 +421,8 @@ export function openSegmentFile(path: string, mode: AppendMode, size: number | n
 /**
  * A mapped segment file's length, and where its data ends at most (`size` when the caller
  * knows). A kill leaves a mapped segment's file as long as its mapping and sparse past its data
- * (and the zeros written ahead of it), so its first hole bounds what a recovery reads: a read into the holes had the kernel read ahead around the
- * miss and fill page cache with zeros, which took half of a restart of 30,000 partitions.
+ * (and the zeros written ahead of it), so its first hole bounds what a recovery reads: a read
+ * into the holes had the kernel read ahead around the miss and fill page cache with zeros, which took half of a restart of 30,000 partitions.
  * A recovery would stop at a hole anyway: it reads as zeros, which end the batches.
  */
 function dataEnd(fd: number, size: number | null): { length: number; valid: number } {

@@ -15,7 +15,8 @@ import type { BrokerContext } from '../broker-context.js';
 import type { Partition } from '../../replication/partition.js';
 import { ANSWER_NOW, waitForFetchable, type WatchedPartition } from '../../replication/fetch-waiters.js';
 import { currentLeader } from '../cluster-view.js';
-import { NO_REPLICA, NO_SESSION, type FetchContext, type FetchSessionCache } from '../fetch-sessions.js';
+import { NO_SESSION } from '../../protocol/fetch-session-epochs.js';
+import { NO_REPLICA, type FetchContext, type FetchSessionCache } from '../fetch-sessions.js';
 import { handler, type RequestContext } from '../router.js';
 
 const READ_COMMITTED = 1;

@@ -68,6 +68,9 @@ class MessageEmitter {
   /** Whether the message's flexibility, folded over its valid versions, is known statically. */
   private readonly structFlex: Cond;
 
+  /** Structs whose default a write checks: each gets an isDefault function. */
+  private readonly defaultChecked = new Set<StructSpec>();
+
   constructor(spec: MessageSpec) {
     this.spec = spec;
     this.valid = spec.validVersions;
@@ -90,6 +93,12 @@ class MessageEmitter {
       out.push(...this.emitCreate(s), '');
       out.push(...this.emitWrite(s), '');
       out.push(...this.emitRead(s), '');
+    }
+    // Only the structs some default check asks about (tagged or versioned struct fields), and theirs.
+    const emitted = new Set<StructSpec>();
+    for (let s = this.unemittedCheck(emitted); s !== undefined; s = this.unemittedCheck(emitted)) {
+      emitted.add(s);
+      out.push(...this.emitIsDefault(s), '');
     }
     const flexFrom = spec.flexibleVersions ? String(spec.flexibleVersions.min) : 'null';
     const root = this.tsName(spec.root);
@@ -197,9 +206,28 @@ class MessageEmitter {
     if (def === 'null') return `${x} === null`;
     const t = f.type;
     if (t.kind === 'array') return `${x} !== null && ${x}.length === 0`;
-    if (t.kind === 'struct') return `rt.deepEqual(${x}, ${def})`;
+    if (t.kind === 'struct') {
+      this.defaultChecked.add(t.struct);
+      return `isDefault${this.tsName(t.struct)}(${x})`;
+    }
     if (t.name === 'bytes' || t.name === 'records') return `${x} !== null && ${x}.byteLength === 0`;
     return `${x} === ${def}`;
+  }
+
+  /**
+   * Whether a struct holds only its defaults (and no unknown tagged fields): what decides if a
+   * tagged struct field is written. Field by field, so that the check allocates nothing.
+   */
+  private unemittedCheck(emitted: Set<StructSpec>): StructSpec | undefined {
+    for (const s of this.defaultChecked) if (!emitted.has(s)) return s;
+    return undefined;
+  }
+
+  private emitIsDefault(s: StructSpec): string[] {
+    const name = this.tsName(s);
+    const checks = s.fields.map((f) => `(${this.isDefaultExpr(f, `m.${f.jsName}`)})`);
+    if (this.hasFlexibleVersions()) checks.push('m.unknownTaggedFields === undefined');
+    return [`function isDefault${name}(m: ${name}): boolean {`, `  return ${checks.join(' &&\n    ')};`, '}'];
   }
 
   private emitCreate(s: StructSpec): string[] {

@@ -145,13 +145,13 @@ function writeFetchRequest(w: Writer, m: FetchRequest, v: number): void {
         }
       }));
     }
-    if (v >= 15 && !(rt.deepEqual(m.replicaState, createFetchRequestReplicaState()))) {
+    if (v >= 15 && !(isDefaultFetchRequestReplicaState(m.replicaState))) {
       tagged.push(rt.encodeTagged(1, (w) => {
         writeFetchRequestReplicaState(w, m.replicaState, v);
       }));
     }
     if (!(v >= 15)) {
-      if (!(rt.deepEqual(m.replicaState, createFetchRequestReplicaState()))) throw rt.unencodable('FetchRequest.replicaState', v, 'a non-default value cannot be written');
+      if (!(isDefaultFetchRequestReplicaState(m.replicaState))) throw rt.unencodable('FetchRequest.replicaState', v, 'a non-default value cannot be written');
     }
     rt.writeTaggedSection(w, tagged, m.unknownTaggedFields);
   }
@@ -453,6 +453,12 @@ function readFetchRequestForgottenTopic(r: Reader, v: number): FetchRequestForgo
   const out: FetchRequestForgottenTopic = { topic: f_topic, topicId: f_topicId, partitions: f_partitions };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
+}
+
+function isDefaultFetchRequestReplicaState(m: FetchRequestReplicaState): boolean {
+  return (m.replicaId === -1) &&
+    (m.replicaEpoch === -1n) &&
+    m.unknownTaggedFields === undefined;
 }
 
 export const FetchRequestCodec: rt.MessageCodec<FetchRequest> = rt.messageCodec(

@@ -289,29 +289,29 @@ function writeFetchResponsePartitionData(w: Writer, m: FetchResponsePartitionDat
   w.records(m.records, flex);
   if (flex) {
     const tagged: rt.TaggedField[] = [];
-    if (v >= 12 && !(rt.deepEqual(m.divergingEpoch, createFetchResponseEpochEndOffset()))) {
+    if (v >= 12 && !(isDefaultFetchResponseEpochEndOffset(m.divergingEpoch))) {
       tagged.push(rt.encodeTagged(0, (w) => {
         writeFetchResponseEpochEndOffset(w, m.divergingEpoch, v);
       }));
     }
     if (!(v >= 12)) {
-      if (!(rt.deepEqual(m.divergingEpoch, createFetchResponseEpochEndOffset()))) throw rt.unencodable('FetchResponsePartitionData.divergingEpoch', v, 'a non-default value cannot be written');
+      if (!(isDefaultFetchResponseEpochEndOffset(m.divergingEpoch))) throw rt.unencodable('FetchResponsePartitionData.divergingEpoch', v, 'a non-default value cannot be written');
     }
-    if (v >= 12 && !(rt.deepEqual(m.currentLeader, createFetchResponseLeaderIdAndEpoch()))) {
+    if (v >= 12 && !(isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader))) {
       tagged.push(rt.encodeTagged(1, (w) => {
         writeFetchResponseLeaderIdAndEpoch(w, m.currentLeader, v);
       }));
     }
     if (!(v >= 12)) {
-      if (!(rt.deepEqual(m.currentLeader, createFetchResponseLeaderIdAndEpoch()))) throw rt.unencodable('FetchResponsePartitionData.currentLeader', v, 'a non-default value cannot be written');
+      if (!(isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader))) throw rt.unencodable('FetchResponsePartitionData.currentLeader', v, 'a non-default value cannot be written');
     }
-    if (v >= 12 && !(rt.deepEqual(m.snapshotId, createFetchResponseSnapshotId()))) {
+    if (v >= 12 && !(isDefaultFetchResponseSnapshotId(m.snapshotId))) {
       tagged.push(rt.encodeTagged(2, (w) => {
         writeFetchResponseSnapshotId(w, m.snapshotId, v);
       }));
     }
     if (!(v >= 12)) {
-      if (!(rt.deepEqual(m.snapshotId, createFetchResponseSnapshotId()))) throw rt.unencodable('FetchResponsePartitionData.snapshotId', v, 'a non-default value cannot be written');
+      if (!(isDefaultFetchResponseSnapshotId(m.snapshotId))) throw rt.unencodable('FetchResponsePartitionData.snapshotId', v, 'a non-default value cannot be written');
     }
     rt.writeTaggedSection(w, tagged, m.unknownTaggedFields);
   }
@@ -599,6 +599,24 @@ function readFetchResponseNodeEndpoint(r: Reader, v: number): FetchResponseNodeE
   const out: FetchResponseNodeEndpoint = { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
+}
+
+function isDefaultFetchResponseEpochEndOffset(m: FetchResponseEpochEndOffset): boolean {
+  return (m.epoch === -1) &&
+    (m.endOffset === -1n) &&
+    m.unknownTaggedFields === undefined;
+}
+
+function isDefaultFetchResponseLeaderIdAndEpoch(m: FetchResponseLeaderIdAndEpoch): boolean {
+  return (m.leaderId === -1) &&
+    (m.leaderEpoch === -1) &&
+    m.unknownTaggedFields === undefined;
+}
+
+function isDefaultFetchResponseSnapshotId(m: FetchResponseSnapshotId): boolean {
+  return (m.endOffset === -1n) &&
+    (m.epoch === -1) &&
+    m.unknownTaggedFields === undefined;
 }
 
 export const FetchResponseCodec: rt.MessageCodec<FetchResponse> = rt.messageCodec(

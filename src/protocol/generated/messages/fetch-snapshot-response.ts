@@ -189,7 +189,7 @@ function writeFetchSnapshotResponsePartitionSnapshot(w: Writer, m: FetchSnapshot
   w.int64(m.position);
   w.records(m.unalignedRecords, true);
   const tagged: rt.TaggedField[] = [];
-  if (!(rt.deepEqual(m.currentLeader, createFetchSnapshotResponseLeaderIdAndEpoch()))) {
+  if (!(isDefaultFetchSnapshotResponseLeaderIdAndEpoch(m.currentLeader))) {
     tagged.push(rt.encodeTagged(0, (w) => {
       writeFetchSnapshotResponseLeaderIdAndEpoch(w, m.currentLeader, v);
     }));
@@ -311,6 +311,12 @@ function readFetchSnapshotResponseNodeEndpoint(r: Reader, v: number): FetchSnaps
   const out: FetchSnapshotResponseNodeEndpoint = { nodeId: f_nodeId, host: f_host, port: f_port };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
+}
+
+function isDefaultFetchSnapshotResponseLeaderIdAndEpoch(m: FetchSnapshotResponseLeaderIdAndEpoch): boolean {
+  return (m.leaderId === 0) &&
+    (m.leaderEpoch === 0) &&
+    m.unknownTaggedFields === undefined;
 }
 
 export const FetchSnapshotResponseCodec: rt.MessageCodec<FetchSnapshotResponse> = rt.messageCodec(

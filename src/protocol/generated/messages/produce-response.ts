@@ -225,13 +225,13 @@ function writeProduceResponsePartitionProduceResponse(w: Writer, m: ProduceRespo
   }
   if (flex) {
     const tagged: rt.TaggedField[] = [];
-    if (v >= 10 && !(rt.deepEqual(m.currentLeader, createProduceResponseLeaderIdAndEpoch()))) {
+    if (v >= 10 && !(isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) {
       tagged.push(rt.encodeTagged(0, (w) => {
         writeProduceResponseLeaderIdAndEpoch(w, m.currentLeader, v);
       }));
     }
     if (!(v >= 10)) {
-      if (!(rt.deepEqual(m.currentLeader, createProduceResponseLeaderIdAndEpoch()))) throw rt.unencodable('ProduceResponsePartitionProduceResponse.currentLeader', v, 'a non-default value cannot be written');
+      if (!(isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw rt.unencodable('ProduceResponsePartitionProduceResponse.currentLeader', v, 'a non-default value cannot be written');
     }
     rt.writeTaggedSection(w, tagged, m.unknownTaggedFields);
   }
@@ -438,6 +438,12 @@ function readProduceResponseNodeEndpoint(r: Reader, v: number): ProduceResponseN
   const out: ProduceResponseNodeEndpoint = { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
+}
+
+function isDefaultProduceResponseLeaderIdAndEpoch(m: ProduceResponseLeaderIdAndEpoch): boolean {
+  return (m.leaderId === -1) &&
+    (m.leaderEpoch === -1) &&
+    m.unknownTaggedFields === undefined;
 }
 
 export const ProduceResponseCodec: rt.MessageCodec<ProduceResponse> = rt.messageCodec(

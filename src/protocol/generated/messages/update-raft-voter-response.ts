@@ -38,7 +38,7 @@ function writeUpdateRaftVoterResponse(w: Writer, m: UpdateRaftVoterResponse, v: 
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   const tagged: rt.TaggedField[] = [];
-  if (!(rt.deepEqual(m.currentLeader, createUpdateRaftVoterResponseCurrentLeader()))) {
+  if (!(isDefaultUpdateRaftVoterResponseCurrentLeader(m.currentLeader))) {
     tagged.push(rt.encodeTagged(0, (w) => {
       writeUpdateRaftVoterResponseCurrentLeader(w, m.currentLeader, v);
     }));
@@ -92,6 +92,14 @@ function readUpdateRaftVoterResponseCurrentLeader(r: Reader, _v: number): Update
   const out: UpdateRaftVoterResponseCurrentLeader = { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, host: f_host, port: f_port };
   if (unknown !== undefined) out.unknownTaggedFields = unknown;
   return out;
+}
+
+function isDefaultUpdateRaftVoterResponseCurrentLeader(m: UpdateRaftVoterResponseCurrentLeader): boolean {
+  return (m.leaderId === -1) &&
+    (m.leaderEpoch === -1) &&
+    (m.host === "") &&
+    (m.port === 0) &&
+    m.unknownTaggedFields === undefined;
 }
 
 export const UpdateRaftVoterResponseCodec: rt.MessageCodec<UpdateRaftVoterResponse> = rt.messageCodec(

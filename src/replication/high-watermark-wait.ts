@@ -13,15 +13,18 @@ export function waitForHighWatermark(partition: Partition, offset: number, timeo
   const at = now();
   if (at) return Promise.resolve(at);
   return new Promise((resolve) => {
+    const waiter = {
+      wake(): void {
+        const outcome = now();
+        if (outcome) settle(outcome);
+      },
+    };
     const settle = (outcome: HighWatermarkWait): void => {
       clearTimeout(timer);
-      stop();
+      partition.offNewData(waiter);
       resolve(outcome);
     };
     const timer = setTimeout(() => settle('timed-out'), timeoutMs);
-    const stop = partition.onNewData(() => {
-      const outcome = now();
-      if (outcome) settle(outcome);
-    });
+    partition.onNewData(waiter);
   });
 }

@@ -43,6 +43,11 @@ export interface IsrWriter {
  * the partition epoch, so a deposed leader cannot shrink the ISR to itself and acknowledge alone.
  * As follower it appends its leader's batches byte for byte.
  */
+/** Who waits on a partition's events (a parked fetch's partition, an acks=all produce): woken, it looks again. */
+export interface PartitionWaiter {
+  wake(): void;
+}
+
 export class Partition {
   highWatermark: number;
   role: ReplicaRole = 'offline';
@@ -58,8 +63,8 @@ export class Partition {
   private isrWriteFailing = false;
   /** The log end as durable as the flush mode makes it: this replica's own share of the high watermark. */
   private durableEnd: number;
-  private readonly dataListeners = new Set<() => void>();
-  private readonly appendListeners = new Set<() => void>();
+  private readonly dataListeners = new Set<PartitionWaiter>();
+  private readonly appendListeners = new Set<PartitionWaiter>();
   private readonly header = new RecordBatchHeader();
   /** As a follower: the leader's high watermark at the last fetch. */
   private leaderHighWatermark = 0;
@@ -114,7 +119,7 @@ export class Partition {
       const wasLeader = this.role === 'leader';
       this.role = state.leader === NO_LEADER ? 'offline' : 'follower';
       // Whoever waits on this leader's high watermark must hear that it no longer leads.
-      if (wasLeader) for (const l of this.dataListeners) l();
+      if (wasLeader) for (const l of this.dataListeners) l.wake();
     }
     this.leaderId = state.leader;
     this.leaderEpoch = state.leaderEpoch;
@@ -125,7 +130,7 @@ export class Partition {
   goOffline(): void {
     const wasLeader = this.role === 'leader';
     this.role = 'offline';
-    if (wasLeader) for (const l of this.dataListeners) l();
+    if (wasLeader) for (const l of this.dataListeners) l.wake();
   }
 
   /**
@@ -135,7 +140,7 @@ export class Partition {
   appendAsLeader(records: Buffer, now: number): AppendResult {
     const appended = this.log.append(records, { leaderEpoch: this.leaderEpoch, now, assignOffsets: true });
     const end = appended.lastOffset + 1;
-    for (const l of this.appendListeners) l();
+    for (const l of this.appendListeners) l.wake();
     appended.durable.then(
       () => {
         if (end > this.durableEnd) this.durableEnd = end;
@@ -283,7 +288,7 @@ export class Partition {
   private advanceHighWatermark(offset: number): void {
     if (offset <= this.highWatermark) return;
     this.highWatermark = offset;
-    for (const l of this.dataListeners) l();
+    for (const l of this.dataListeners) l.wake();
   }
 
   /**
@@ -297,16 +302,22 @@ export class Partition {
     return unstable === null ? this.highWatermark : Math.min(unstable, this.highWatermark);
   }
 
-  /** Calls `listener` whenever the high watermark moves; returns the way to stop. */
-  onNewData(listener: () => void): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
+  /** Wakes `waiter` whenever the high watermark moves (or this replica stops leading), until offNewData. */
+  onNewData(waiter: PartitionWaiter): void {
+    this.dataListeners.add(waiter);
   }
 
-  /** Calls `listener` whenever the leader appends (for followers' long polls); returns the way to stop. */
-  onAppend(listener: () => void): () => void {
-    this.appendListeners.add(listener);
-    return () => this.appendListeners.delete(listener);
+  offNewData(waiter: PartitionWaiter): void {
+    this.dataListeners.delete(waiter);
+  }
+
+  /** Wakes `waiter` whenever the leader appends (for followers' long polls), until offAppend. */
+  onAppend(waiter: PartitionWaiter): void {
+    this.appendListeners.add(waiter);
+  }
+
+  offAppend(waiter: PartitionWaiter): void {
+    this.appendListeners.delete(waiter);
   }
 
   /** Listeners registered now (parked fetches, acks=all waits): what closed connections must not leave behind. */

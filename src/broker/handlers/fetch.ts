@@ -13,7 +13,7 @@ import {
 import { StorageError } from '../../storage/storage-error.js';
 import type { BrokerContext } from '../broker-context.js';
 import type { Partition } from '../../replication/partition.js';
-import { ANSWER_NOW, waitForFetchable, type WatchedPartition } from '../../replication/fetch-waiters.js';
+import { ANSWER_NOW, waitForFetchable, WatchedPartition } from '../../replication/fetch-waiters.js';
 import { currentLeader } from '../cluster-view.js';
 import { NO_SESSION } from '../../protocol/fetch-session-epochs.js';
 import { NO_REPLICA, type FetchContext, type FetchSessionCache } from '../fetch-sessions.js';
@@ -47,12 +47,24 @@ function partitionData(partitionIndex: number, readCommitted: boolean): FetchRes
   };
 }
 
+/** A partition a parked fetch watches, with what looking at it again takes. */
+class FetchedPartition extends WatchedPartition {
+  constructor(
+    partition: Partition,
+    readonly name: string | null,
+    readonly wanted: FetchRequestFetchPartition,
+    readonly fetchOffset: number,
+  ) {
+    super(partition);
+  }
+}
+
 interface Built {
   response: FetchResponse;
   bytes: number;
   /** An error, or a replica to read from instead: no waiting. */
   answerNow: boolean;
-  watched: WatchedPartition[];
+  watched: FetchedPartition[];
 }
 
 /** Who fetches: a consumer (-1), or a follower by its broker id. */
@@ -114,7 +126,7 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number, topics: r
   let remaining = req.maxBytes;
   let bytes = 0;
   let answerNow = false;
-  const watched: WatchedPartition[] = [];
+  const watched: FetchedPartition[] = [];
   for (const t of topics) {
     const name = version >= 13 ? (ctx.metadata.topicById(t.topicId)?.name ?? null) : t.topic;
     const out: FetchResponsePartitionData[] = [];
@@ -147,18 +159,7 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number, topics: r
           continue;
         }
       }
-      const evaluate = (): number => {
-        if (servingPartition(ctx, name, wanted, replicaId) !== p) return ANSWER_NOW;
-        const upTo = readLimit(p, replicaId, committedOnly);
-        if (upTo <= fetchOffset) return 0;
-        try {
-          return p.log.read(fetchOffset, wanted.partitionMaxBytes, upTo)?.byteLength ?? 0;
-        } catch (e) {
-          if (!(e instanceof StorageError)) throw e;
-          return ANSWER_NOW;
-        }
-      };
-      const w: WatchedPartition = { partition: p, evaluate, bytes: 0 };
+      const w = new FetchedPartition(p, name, wanted, fetchOffset);
       watched.push(w);
       if (remaining <= 0 && bytes > 0) continue;
       try {
@@ -181,6 +182,26 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number, topics: r
     }
   }
   return { response, bytes, answerNow, watched };
+}
+
+/**
+ * What a parked fetch's partition would return now, looked at again when it moves: an error or
+ * a move of its leadership answers the fetch now.
+ */
+function reevaluate(ctx: BrokerContext, req: FetchRequest, replicaId: number, w: FetchedPartition): number {
+  const { partition: p, name, wanted, fetchOffset } = w;
+  if (servingPartition(ctx, name, wanted, replicaId) !== p) return ANSWER_NOW;
+  const upTo = readLimit(p, replicaId, replicaId < 0 && req.isolationLevel === READ_COMMITTED);
+  if (upTo <= fetchOffset) return 0;
+  // A record past the fetch offset is a whole batch to answer with: a fetch waiting for one
+  // byte (the clients' and followers' default) is done without reading how many there are.
+  if (req.minBytes <= 1 && wanted.partitionMaxBytes > 0) return 1;
+  try {
+    return p.log.read(fetchOffset, wanted.partitionMaxBytes, upTo)?.byteLength ?? 0;
+  } catch (e) {
+    if (!(e instanceof StorageError)) throw e;
+    return ANSWER_NOW;
+  }
 }
 
 /** Which topics one request's fetcher may read, each asked of the authorizer once. */
@@ -214,6 +235,27 @@ function answer(sessions: FetchSessionCache, context: Exclude<FetchContext, { ki
 }
 
 /**
+ * Parks a fetch until its partitions are fetchable, then answers it. Apart from the handler, so
+ * that the parked fetch holds only what it needs, not the first pass's answer.
+ */
+function park(ctx: BrokerContext, req: FetchRequest, version: number, watched: FetchedPartition[], signal: AbortSignal, answer: () => FetchResponse): Promise<FetchResponse> {
+  const replicaId = fetcherOf(req, version);
+  return new Promise((resolve) =>
+    waitForFetchable(
+      {
+        watched,
+        evaluate: (w) => reevaluate(ctx, req, replicaId, w),
+        minBytes: req.minBytes,
+        maxWaitMs: req.maxWaitMs,
+        follower: replicaId >= 0,
+        signal,
+      },
+      () => resolve(answer()),
+    ),
+  );
+}
+
+/**
  * Fetch: answers at once when min_bytes are there (or on any error), else parks the request
  * until appends bring enough or max_wait_ms passes. Waiting is driven by the partitions'
  * new-data events, never by polling. From v7 a fetcher may keep a fetch session (KIP-227, see
@@ -238,13 +280,6 @@ export function fetchHandler(ctx: BrokerContext, sessions: FetchSessionCache, au
     };
     const built = build(ctx, req, version, context.topics, readable);
     if (built.answerNow || built.bytes >= req.minBytes || req.maxWaitMs <= 0 || built.watched.length === 0) return finish(built);
-    const parked = waitForFetchable({
-      watched: built.watched,
-      minBytes: req.minBytes,
-      maxWaitMs: req.maxWaitMs,
-      follower,
-      signal: connection.endedSignal,
-    });
-    return parked.then(() => finish(build(ctx, req, version, context.topics, readable)));
+    return park(ctx, req, version, built.watched, connection.endedSignal, () => finish(build(ctx, req, version, context.topics, readable)));
   });
 }

@@ -12,6 +12,7 @@ import { SHARE_STATE_TOPIC } from '../../coordinator/share/share-state-log.js';
 import { ensureInternalTopic } from './internal-topics.js';
 import type { AckBatch, ShareDelivery } from '../share-delivery.js';
 import { sharePartitionKey, type ShareSession, type ShareSessions } from '../share-sessions.js';
+import type { Partition } from '../../replication/partition.js';
 
 const NO_RECORDS = Buffer.alloc(0);
 
@@ -104,17 +105,21 @@ async function acquireAll(delivery: ShareDelivery, session: ShareSession, maxRec
 /** Waits until one of the session's partitions may have records for it, or `ms` pass. */
 function waitForRecords(delivery: ShareDelivery, session: ShareSession, ms: number): Promise<void> {
   return new Promise((resolve) => {
-    const stops: (() => void)[] = [];
+    const watched: Partition[] = [];
     const done = (): void => {
       clearTimeout(timer);
-      for (const stop of stops) stop();
+      stopAvailable();
+      for (const p of watched) p.offNewData(waiter);
       resolve();
     };
+    const waiter = { wake: done };
     const timer = setTimeout(done, ms);
-    stops.push(delivery.store.onAvailable(done));
+    const stopAvailable = delivery.store.onAvailable(done);
     for (const ref of session.partitions.values()) {
       const p = delivery.leader(ref.topicId, ref.partition);
-      if (typeof p !== 'number') stops.push(p.onNewData(done));
+      if (typeof p === 'number') continue;
+      p.onNewData(waiter);
+      watched.push(p);
     }
   });
 }

@@ -7,10 +7,13 @@
  *    again as soon as it is answered, in two layouts: 1,000 connections of one partition each,
  *    10 connections of 100 partitions each, and the same in incremental fetch sessions (KIP-227:
  *    each fetch names only the partitions it read from last, each answer only those with records;
- *    a build without sessions answers them in full). A producer writes one 100 B record (acks=1) to
- *    a random partition at a steady rate; the figure is produce sent -> the waiting consumer's
- *    receipt, with the broker's CPU and how many partitions parked fetches looked at again per
- *    record (sluice_fetch_parked_evaluations_total; absent from builds before it existed).
+ *    a build without sessions answers them in full). After a warm-up record to every partition
+ *    (not measured), a producer writes one 100 B record (acks=1) to a random partition at a
+ *    steady rate; the figure is produce sent -> the waiting consumer's receipt, with the broker's
+ *    CPU, how many partitions parked fetches looked at again per record
+ *    (sluice_fetch_parked_evaluations_total; absent from builds before it existed), and the
+ *    consumers' own garbage-collection time. The consumers run in worker threads
+ *    (waiters-pollers.ts), apart from the producer.
  * 2. Idle connections: a paced producer's latency on its own, then with 10,000 idle
  *    connections held (each has had one ApiVersions answered), and the broker's RSS growth per
  *    connection.
@@ -19,6 +22,7 @@
  *   SLUICE_BENCH_WAITERS_RATE       records/s of the long-poll and produce probes (default 500)
  *   SLUICE_BENCH_WAITERS_SECONDS    length of each probe (default 10)
  *   SLUICE_BENCH_IDLE_CONNECTIONS   idle connections held (default 10,000)
+ *   SLUICE_BENCH_WAITERS_THREADS    worker threads the long-polling consumers are spread over (default 2)
  *   SLUICE_BENCH_WAITERS_BASELINE   another build's dist/src/cli/main.js, measured first in the same run
  *   SLUICE_BENCH_BROKER_CONFIG      more broker settings, "key=value,..." (sluice.log.append.mode=mmap, say)
  *   SLUICE_BENCH_PROFILE            1: the brokers run under node --cpu-prof, and each long-poll
@@ -31,13 +35,11 @@ import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FetchSessionState } from '../src/client/fetch-session-state.js';
 import { apis } from '../src/protocol/generated/api-table.js';
-import type { FetchResponse } from '../src/protocol/generated/messages/fetch-response.js';
-import { decodeResponseFrame, encodeRequestFrame } from '../src/protocol/headers.js';
+import { encodeRequestFrame } from '../src/protocol/headers.js';
 import { encodeRecordBatch } from '../src/protocol/records/record-batch.js';
 import { RawConnection } from '../test/support/raw-connection.js';
-import { createTopic, fetchRequest } from '../test/support/raw-requests.js';
+import { createTopic } from '../test/support/raw-requests.js';
 import { ensureBuilt, startBroker, type RunningBroker } from './broker/broker-process.js';
 import { longStretches, type Stretches } from './broker/cpuprofile.js';
 import { STRETCH_MS } from './broker/profile.js';
@@ -48,6 +50,7 @@ import { machineFacts, progressLog } from './support/machine.js';
 import { fmt, table } from './support/measure.js';
 import { LatencySamples, nowNs } from './support/resources.js';
 import { openWorkspace } from './support/workspace.js';
+import { startPollerThread } from './waiters-pollers.js';
 
 const PARTITIONS = 1000;
 const RATE = envCount('SLUICE_BENCH_WAITERS_RATE', 500);
@@ -56,6 +59,7 @@ const IDLE = envCount('SLUICE_BENCH_IDLE_CONNECTIONS', 10_000);
 const BASELINE = process.env.SLUICE_BENCH_WAITERS_BASELINE ?? '';
 const PROFILE = process.env.SLUICE_BENCH_PROFILE === '1';
 const SETTINGS = envSettings('SLUICE_BENCH_BROKER_CONFIG');
+const THREADS = envCount('SLUICE_BENCH_WAITERS_THREADS', 2);
 const MAX_WAIT_MS = 30_000;
 const FETCH_VERSION = 11;
 const TOPIC = 'waiters';
@@ -96,53 +100,6 @@ function produceFrame(correlationId: number, partition: number): Buffer {
   });
 }
 
-/**
- * A connection long-polling its partitions, parked again at once after each answer; in a fetch
- * session (the followers' FetchSessionState), each fetch after the first names only the
- * partitions whose offset moved.
- */
-class LongPoller {
-  private readonly offsets = new Map<number, bigint>();
-  private readonly session: FetchSessionState | null;
-  private correlationId = 0;
-  private stopped = false;
-
-  constructor(
-    private readonly conn: RawConnection,
-    partitions: number[],
-    sessions: boolean,
-    private readonly onRecords: (partition: number) => void,
-  ) {
-    for (const p of partitions) this.offsets.set(p, 0n);
-    this.session = sessions ? new FetchSessionState() : null;
-  }
-
-  async run(): Promise<void> {
-    while (!this.stopped) {
-      const request = fetchRequest({ topic: TOPIC }, [...this.offsets].map(([partition, fetchOffset]) => ({ partition, fetchOffset })), { maxBytes: 1 << 20, partitionMaxBytes: 1 << 16 });
-      const body = { ...request, maxWaitMs: MAX_WAIT_MS, ...this.session?.next(request.topics) };
-      this.conn.send(encodeRequestFrame({ correlationId: ++this.correlationId, clientId: 'bench-poller' }, apis.Fetch.apiKey, FETCH_VERSION, body));
-      // Short waits, so that stop() ends the loop soon: a connection destroyed here never reports itself closed.
-      let frame: Buffer | null = null;
-      while (frame === null && !this.stopped && !this.conn.peerClosed) frame = await this.conn.nextFrame(500);
-      if (frame === null) return;
-      const res = decodeResponseFrame(frame, apis.Fetch.apiKey, FETCH_VERSION).body as FetchResponse;
-      if (res.errorCode !== 0) throw new Error(`fetch error ${res.errorCode}`);
-      this.session?.answered(res.sessionId);
-      for (const p of res.responses[0]?.partitions ?? []) {
-        if ((p.records?.byteLength ?? 0) === 0) continue;
-        this.offsets.set(p.partitionIndex, p.highWatermark);
-        this.onRecords(p.partitionIndex);
-      }
-    }
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.conn.destroy();
-  }
-}
-
 interface LongPollResult {
   layout: string;
   records: number;
@@ -152,6 +109,8 @@ interface LongPollResult {
   max: number;
   cpuSeconds: number;
   evaluationsPerRecord: number | null;
+  /** The consumers' own garbage collections while measuring (their threads' added up). */
+  consumerGc: { totalMs: number; maxMs: number };
   /** CLOCK_MONOTONIC µs, for the broker's profile. */
   window: { startUs: number; endUs: number };
   stretches?: Stretches;
@@ -159,25 +118,20 @@ interface LongPollResult {
 
 async function longPolls(b: RunningBroker, metricsPort: number, connections: number, sessions: boolean): Promise<LongPollResult> {
   const per = PARTITIONS / connections;
-  const sentAt = new Map<number, number>();
-  const latencies = new LatencySamples();
-  const pollers: LongPoller[] = [];
-  for (let c = 0; c < connections; c++) {
-    const conn = await RawConnection.open(portOf(b));
-    pollers.push(
-      new LongPoller(conn, Array.from({ length: per }, (_, i) => c * per + i), sessions, (partition) => {
-        const t = sentAt.get(partition);
-        if (t === undefined) return;
-        latencies.add(nowNs() - t);
-        sentAt.delete(partition);
-      }),
-    );
-  }
-  const running = pollers.map((p) => p.run());
+  const sentAt = new BigInt64Array(new SharedArrayBuffer(PARTITIONS * 8));
+  const shares = Array.from({ length: Math.min(THREADS, connections) }, () => [] as number[][]);
+  for (let c = 0; c < connections; c++) shares[c % shares.length].push(Array.from({ length: per }, (_, i) => c * per + i));
+  const threads = await Promise.all(shares.map((share) => startPollerThread({ port: portOf(b), topic: TOPIC, connections: share, sessions, maxWaitMs: MAX_WAIT_MS, fetchVersion: FETCH_VERSION, sentAt: sentAt.buffer as SharedArrayBuffer })));
   // Every fetch is parked before the first record goes out.
   await sleep(2000);
   const producer = await RawConnection.open(portOf(b));
+  // Warm-up, not measured: a record to every partition, so that the figures are of a broker whose
+  // code paths are compiled and whose partitions have each been written and read once.
+  for (let partition = 0; partition < PARTITIONS; partition++) producer.send(produceFrame(partition + 1, partition));
+  for (let partition = 0; partition < PARTITIONS; partition++) await producer.nextFrame(10_000);
+  await sleep(2000);
   const evaluations0 = await parkedEvaluations(metricsPort);
+  for (const t of threads) t.measure();
   const meter = meterProcess(b.pid);
   const total = RATE * SECONDS;
   const start = nowNs();
@@ -187,18 +141,19 @@ async function longPolls(b: RunningBroker, metricsPort: number, connections: num
     if (wait > 1) await sleep(wait);
     // One record in flight per partition: the latency is of that record alone.
     let partition = Math.floor(Math.random() * PARTITIONS);
-    while (sentAt.has(partition)) partition = Math.floor(Math.random() * PARTITIONS);
-    sentAt.set(partition, nowNs());
-    producer.send(produceFrame(i + 1, partition));
+    while (Atomics.load(sentAt, partition) !== 0n) partition = Math.floor(Math.random() * PARTITIONS);
+    Atomics.store(sentAt, partition, process.hrtime.bigint());
+    producer.send(produceFrame(PARTITIONS + i + 1, partition));
     void producer.nextFrame(10_000);
   }
   await sleep(1000);
   const window = { startUs: start / 1e3, endUs: nowNs() / 1e3 };
   const usage = meter.stop();
   const evaluations1 = await parkedEvaluations(metricsPort);
-  for (const p of pollers) p.stop();
   producer.destroy();
-  await Promise.allSettled(running);
+  const results = await Promise.all(threads.map((t) => t.stop()));
+  const latencies = new LatencySamples();
+  for (const r of results) for (const ns of r.latenciesNs) latencies.add(ns);
   return {
     layout: `${connections} conns x ${per} partitions${sessions ? ', sessions' : ''}`,
     records: total,
@@ -208,6 +163,7 @@ async function longPolls(b: RunningBroker, metricsPort: number, connections: num
     max: latencies.maxUs() / 1e3,
     cpuSeconds: usage.cpu.userSeconds + usage.cpu.systemSeconds,
     evaluationsPerRecord: evaluations0 === null || evaluations1 === null ? null : (evaluations1 - evaluations0) / total,
+    consumerGc: { totalMs: results.reduce((a, r) => a + r.gc.totalMs, 0), maxMs: Math.max(...results.map((r) => r.gc.maxMs)) },
     window,
   };
 }
@@ -286,8 +242,10 @@ async function main(): Promise<void> {
   console.log(`\nLong polls: ${PARTITIONS} partitions, one 100 B record at a time to a random one, ${RATE}/s for ${SECONDS} s; produce sent -> consumer receipt`);
   console.log(
     table(
-      ['build', 'layout', 'received', 'p50 ms', 'p99 ms', 'max ms', 'broker CPU s', 'CPU ms/record', 'parked looks/record'],
-      builds.flatMap((b) => b.polls.map((p) => [b.label, p.layout, `${p.received}/${p.records}`, fmt(p.p50), fmt(p.p99), fmt(p.max), fmt(p.cpuSeconds), fmt((p.cpuSeconds * 1e3) / p.records), p.evaluationsPerRecord === null ? 'n/a' : fmt(p.evaluationsPerRecord)])),
+      ['build', 'layout', 'received', 'p50 ms', 'p99 ms', 'max ms', 'broker CPU s', 'CPU ms/record', 'parked looks/record', 'consumers GC ms (max)'],
+      builds.flatMap((b) =>
+        b.polls.map((p) => [b.label, p.layout, `${p.received}/${p.records}`, fmt(p.p50), fmt(p.p99), fmt(p.max), fmt(p.cpuSeconds), fmt((p.cpuSeconds * 1e3) / p.records), p.evaluationsPerRecord === null ? 'n/a' : fmt(p.evaluationsPerRecord), `${fmt(p.consumerGc.totalMs)} (${fmt(p.consumerGc.maxMs)})`]),
+      ),
     ),
   );
   for (const b of builds) {

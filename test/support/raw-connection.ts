@@ -97,10 +97,10 @@ export class RawConnection {
     return this.until(() => (this.peerClosed ? true : undefined), timeoutMs, () => false);
   }
 
-  /** The next response frame (size prefix removed), or null if the connection closed or time ran out first. */
+  /** The next response frame (size prefix removed), or null if the connection closed (either side) or time ran out first. */
   nextFrame(timeoutMs: number): Promise<Buffer | null> {
     return this.until(
-      () => this.frames.shift() ?? (this.peerClosed ? null : undefined),
+      () => this.frames.shift() ?? (this.peerClosed || this.socket.destroyed ? null : undefined),
       timeoutMs,
       () => null,
     );

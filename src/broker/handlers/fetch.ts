@@ -112,6 +112,37 @@ function readLimit(p: Partition, replicaId: number, committedOnly: boolean): num
 }
 
 /**
+ * The partitions a fetch would park on, when none has anything to answer with: each is served
+ * here, readable, has no preferred replica elsewhere and nothing past the fetch offset. Null as
+ * soon as one has records or an error, which `build` then answers. A fetch that parks (most of a
+ * long-polling consumer's) so makes no answer only to throw it away; the check reads no log.
+ */
+function parkable(ctx: BrokerContext, req: FetchRequest, version: number, topics: readonly FetchRequestFetchTopic[], readable: (topic: string) => boolean): FetchedPartition[] | null {
+  const replicaId = fetcherOf(req, version);
+  const committedOnly = replicaId < 0 && req.isolationLevel === READ_COMMITTED;
+  const watched: FetchedPartition[] = [];
+  for (const t of topics) {
+    const name = version >= 13 ? (ctx.metadata.topicById(t.topicId)?.name ?? null) : t.topic;
+    if (name === null || !readable(name)) return null;
+    for (const wanted of t.partitions) {
+      const p = servingPartition(ctx, name, wanted, replicaId);
+      if (typeof p === 'number') return null;
+      const fetchOffset = Number(wanted.fetchOffset);
+      // Past the log's end or before its start is OFFSET_OUT_OF_RANGE, answered now.
+      if (readLimit(p, replicaId, committedOnly) > fetchOffset || fetchOffset > p.log.logEndOffset || fetchOffset < p.log.logStartOffset) return null;
+      if (replicaId < 0 && version >= 11 && preferredReadReplica(ctx, p, req.rackId) !== NO_REPLICA) return null;
+      watched.push(new FetchedPartition(p, name, wanted, fetchOffset));
+    }
+  }
+  // A follower's fetch offset is its progress, recorded whether it is answered or parked.
+  if (replicaId >= 0) {
+    const now = Date.now();
+    for (const w of watched) w.partition.recordFetch(replicaId, w.fetchOffset, now);
+  }
+  return watched;
+}
+
+/**
  * One pass over the partitions to read (the request's, or its fetch session's): file regions
  * from each log, within partition_max_bytes and max_bytes (the first non-empty partition always
  * gets a whole batch, KIP-74). A consumer reads up to the high watermark, from the leader or (KIP-392) a follower;
@@ -278,8 +309,11 @@ export function fetchHandler(ctx: BrokerContext, sessions: FetchSessionCache, au
       recordBytesOut(ctx, built.response);
       return built.response;
     };
+    const rebuild = (): FetchResponse => finish(build(ctx, req, version, context.topics, readable));
+    const waitsAtOnce = req.maxWaitMs > 0 && req.minBytes > 0 ? parkable(ctx, req, version, context.topics, readable) : null;
+    if (waitsAtOnce !== null && waitsAtOnce.length > 0) return park(ctx, req, version, waitsAtOnce, connection.endedSignal, rebuild);
     const built = build(ctx, req, version, context.topics, readable);
     if (built.answerNow || built.bytes >= req.minBytes || req.maxWaitMs <= 0 || built.watched.length === 0) return finish(built);
-    return park(ctx, req, version, built.watched, connection.endedSignal, () => finish(build(ctx, req, version, context.topics, readable)));
+    return park(ctx, req, version, built.watched, connection.endedSignal, rebuild);
   });
 }

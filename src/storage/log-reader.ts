@@ -4,6 +4,7 @@ import { batchSizeAt } from '../protocol/records/batch-spans.js';
 import type { FileRegion } from '../native/file-transfer.js';
 import { readInt64 } from './int64.js';
 import type { PartitionLog } from './partition-log.js';
+import { readBigInt64 } from '../protocol/primitives/int64.js';
 
 const CHUNK = 1 << 20;
 
@@ -80,7 +81,7 @@ export function batchesFrom(log: PartitionLog, offset: number, maxBytes: number,
       baseOffset,
       lastOffset: baseOffset + bytes.readInt32BE(at + HeaderField.lastOffsetDelta),
       recordless: (attributes & Attribute.control) !== 0 || bytes.readInt32BE(at + HeaderField.recordCount) === 0,
-      transactionOf: attributes & Attribute.transactional ? bytes.readBigInt64BE(at + HeaderField.producerId) : null,
+      transactionOf: attributes & Attribute.transactional ? readBigInt64(bytes, at + HeaderField.producerId) : null,
       bytes: bytes.subarray(at, at + size),
     });
     at += size;

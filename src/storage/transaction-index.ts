@@ -3,6 +3,7 @@ import { logDescriptors, type CachedFile } from './descriptor-cache.js';
 import { listedOrExists, type Listing } from './directory-listing.js';
 import { readInt64, writeInt64 } from './int64.js';
 import { syncFile } from './segment-file.js';
+import { readBigInt64, writeBigInt64 } from '../protocol/primitives/int64.js';
 
 /** One aborted transaction, as a read_committed consumer needs it (Kafka's AbortedTxn). */
 export interface AbortedTxn {
@@ -44,7 +45,7 @@ export class TransactionIndex {
       for (let at = 0; at < bytes.length; at += ENTRY_SIZE) {
         // An entry of another version is not one this index can read: it ends the index, as a torn tail would.
         if (bytes.readInt16BE(at) !== VERSION) break;
-        out.push({ producerId: bytes.readBigInt64BE(at + 2), firstOffset: readInt64(bytes, at + 10), lastOffset: readInt64(bytes, at + 18), lastStableOffset: readInt64(bytes, at + 26) });
+        out.push({ producerId: readBigInt64(bytes, at + 2), firstOffset: readInt64(bytes, at + 10), lastOffset: readInt64(bytes, at + 18), lastStableOffset: readInt64(bytes, at + 26) });
       }
       if (out.length * ENTRY_SIZE !== size) ftruncateSync(fd, out.length * ENTRY_SIZE);
       return out;
@@ -61,7 +62,7 @@ export class TransactionIndex {
     if (last && last.lastOffset >= txn.lastOffset) return;
     const bytes = Buffer.alloc(ENTRY_SIZE);
     bytes.writeInt16BE(VERSION, 0);
-    bytes.writeBigInt64BE(txn.producerId, 2);
+    writeBigInt64(bytes, txn.producerId, 2);
     writeInt64(bytes, txn.firstOffset, 10);
     writeInt64(bytes, txn.lastOffset, 18);
     writeInt64(bytes, txn.lastStableOffset, 26);

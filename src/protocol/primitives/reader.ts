@@ -1,5 +1,6 @@
 import { ProtocolError } from '../protocol-error.js';
 import { uuidFromBytes, ZERO_UUID } from './uuid.js';
+import { readBigInt64 } from './int64.js';
 
 /**
  * Reads Kafka wire types from a Buffer. Every read checks bounds first and throws ProtocolError,
@@ -67,7 +68,7 @@ export class Reader {
   }
 
   int64(): bigint {
-    return this.buf.readBigInt64BE(this.take(8));
+    return readBigInt64(this.buf, this.take(8));
   }
 
   float64(): number {

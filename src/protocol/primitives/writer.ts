@@ -1,4 +1,5 @@
 import { ProtocolError } from '../protocol-error.js';
+import { writeBigInt64 } from './int64.js';
 
 /**
  * Bytes the writer does not hold itself: a region of a segment file that the network layer
@@ -67,7 +68,7 @@ export class Writer {
 
   int64(v: bigint): void {
     this.ensure(8);
-    this.pos = this.buf.writeBigInt64BE(v, this.pos);
+    this.pos = writeBigInt64(this.buf, v, this.pos);
   }
 
   float64(v: number): void {

@@ -10,6 +10,7 @@ import {
 import { batchSizeAt } from './batch-spans.js';
 import { crc32c } from './crc32c.js';
 import { controlRecordAt, type ControlRecord } from './control-record.js';
+import { readBigInt64, writeBigInt64 } from '../primitives/int64.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -43,12 +44,12 @@ export class RecordBatchHeader {
   }
 
   get baseOffset(): bigint {
-    return this.buf.readBigInt64BE(this.at + HeaderField.baseOffset);
+    return readBigInt64(this.buf, this.at + HeaderField.baseOffset);
   }
 
   /** Outside the CRC: assigning offsets on append needs no checksum work. */
   set baseOffset(value: bigint) {
-    this.buf.writeBigInt64BE(value, this.at + HeaderField.baseOffset);
+    writeBigInt64(this.buf, value, this.at + HeaderField.baseOffset);
   }
 
   get batchLength(): number {
@@ -111,15 +112,15 @@ export class RecordBatchHeader {
   }
 
   get baseTimestamp(): bigint {
-    return this.buf.readBigInt64BE(this.at + HeaderField.baseTimestamp);
+    return readBigInt64(this.buf, this.at + HeaderField.baseTimestamp);
   }
 
   get maxTimestamp(): bigint {
-    return this.buf.readBigInt64BE(this.at + HeaderField.maxTimestamp);
+    return readBigInt64(this.buf, this.at + HeaderField.maxTimestamp);
   }
 
   get producerId(): bigint {
-    return this.buf.readBigInt64BE(this.at + HeaderField.producerId);
+    return readBigInt64(this.buf, this.at + HeaderField.producerId);
   }
 
   get producerEpoch(): number {
@@ -168,7 +169,7 @@ export class RecordBatchHeader {
     if (wanted === attributes && this.maxTimestamp === maxTimestamp) return;
     const covered = this.crcCoverage();
     this.buf.writeInt16BE(wanted, this.at + HeaderField.attributes);
-    this.buf.writeBigInt64BE(maxTimestamp, this.at + HeaderField.maxTimestamp);
+    writeBigInt64(this.buf, maxTimestamp, this.at + HeaderField.maxTimestamp);
     this.buf.writeUInt32BE(crc32c(covered), this.at + HeaderField.crc);
   }
 }

@@ -14,6 +14,7 @@ import { openBatchRecords } from './batch-records.js';
 import { crc32c } from './crc32c.js';
 import type { Record, RecordHeader, RecordInput } from './record.js';
 import { encodeRecords } from './record-encoder.js';
+import { writeBigInt64 } from '../primitives/int64.js';
 
 export interface RecordBatchInput {
   /** Default 0n: producers leave offsets to the broker. */
@@ -89,15 +90,15 @@ export function encodeRecordBatch(input: RecordBatchInput): Buffer {
   const lastOffsetDelta = last < 0 ? -1 : (records[last].offsetDelta ?? last);
   const maxTimestamp = input.maxTimestamp ?? defaultMaxTimestamp(input.baseTimestamp, records);
 
-  batch.writeBigInt64BE(input.baseOffset ?? 0n, HeaderField.baseOffset);
+  writeBigInt64(batch, input.baseOffset ?? 0n, HeaderField.baseOffset);
   batch.writeInt32BE(batch.length - BATCH_LENGTH_OVERHEAD, HeaderField.batchLength);
   batch.writeInt32BE(input.partitionLeaderEpoch ?? -1, HeaderField.partitionLeaderEpoch);
   batch.writeInt8(CURRENT_MAGIC, HeaderField.magic);
   batch.writeInt16BE(attributes, HeaderField.attributes);
   batch.writeInt32BE(lastOffsetDelta, HeaderField.lastOffsetDelta);
-  batch.writeBigInt64BE(input.baseTimestamp, HeaderField.baseTimestamp);
-  batch.writeBigInt64BE(maxTimestamp, HeaderField.maxTimestamp);
-  batch.writeBigInt64BE(input.producerId ?? -1n, HeaderField.producerId);
+  writeBigInt64(batch, input.baseTimestamp, HeaderField.baseTimestamp);
+  writeBigInt64(batch, maxTimestamp, HeaderField.maxTimestamp);
+  writeBigInt64(batch, input.producerId ?? -1n, HeaderField.producerId);
   batch.writeInt16BE(input.producerEpoch ?? -1, HeaderField.producerEpoch);
   batch.writeInt32BE(input.baseSequence ?? -1, HeaderField.baseSequence);
   batch.writeInt32BE(records.length, HeaderField.recordCount);

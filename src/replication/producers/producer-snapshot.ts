@@ -5,6 +5,7 @@ import { writeFileAtomically } from '../../storage/checkpoint-file.js';
 import { readInt64, writeInt64 } from '../../storage/int64.js';
 import { segmentFileName } from '../../storage/segment.js';
 import { ProducerEntry, TRACKED_BATCHES } from './producer-entry.js';
+import { readBigInt64, writeBigInt64 } from '../../protocol/primitives/int64.js';
 
 /**
  * Producer state snapshots, named as Kafka names them: `<20-digit offset>.snapshot` in the
@@ -66,7 +67,7 @@ export function writeSnapshot(dir: string, offset: number, producers: readonly P
   buf.writeInt16BE(VERSION, 0);
   let at = buf.writeInt32BE(producers.length, BODY_AT);
   for (const p of producers) {
-    at = buf.writeBigInt64BE(p.producerId, at);
+    at = writeBigInt64(buf, p.producerId, at);
     at = buf.writeInt16BE(p.epoch, at);
     writeInt64(buf, p.lastTimestamp, at);
     writeInt64(buf, p.lastSeenMs, at + 8);
@@ -105,7 +106,7 @@ export function readSnapshot(dir: string, offset: number): ProducerEntry[] {
   for (let i = 0; i < count; i++) {
     need(producerSize);
     const txnFirstOffset = version === 1 ? -1 : readInt64(buf, at + 26);
-    const entry = new ProducerEntry(buf.readBigInt64BE(at), buf.readInt16BE(at + 8), readInt64(buf, at + 10), readInt64(buf, at + 18), txnFirstOffset);
+    const entry = new ProducerEntry(readBigInt64(buf, at), buf.readInt16BE(at + 8), readInt64(buf, at + 10), readInt64(buf, at + 18), txnFirstOffset);
     if (version >= 3) entry.coordinatorEpoch = buf.readInt32BE(at + 34);
     const batches = buf.readInt8(at + producerSize - 1);
     if (batches < 0 || batches > TRACKED_BATCHES) fail(`producer ${entry.producerId} has ${batches} batches`);

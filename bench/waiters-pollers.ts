@@ -1,8 +1,8 @@
 /**
  * bench:waiters' long-polling consumers, one thread's share of them (see waiters.ts). They run
- * beside the producer in worker threads, each with its own heap: a thousand parked pollers make
- * garbage-collector pauses of their own, and one heap holding them all would pause every
- * consumer and the producer at once, which the broker would be blamed for.
+ * apart from the producer, in worker threads with heaps of their own: a thousand parked pollers
+ * make garbage-collector pauses, and sharing the producer's heap would pause it too, delaying
+ * the records it sends, which the broker would be blamed for.
  *
  * The producer marks each record's send time in a shared array, per partition; the poller that
  * receives it takes the mark and records the latency.

@@ -12,8 +12,9 @@
  *    steady rate; the figure is produce sent -> the waiting consumer's receipt, with the broker's
  *    CPU, how many partitions parked fetches looked at again per record
  *    (sluice_fetch_parked_evaluations_total; absent from builds before it existed), and the
- *    consumers' own garbage-collection time. The consumers run in worker threads
- *    (waiters-pollers.ts), apart from the producer.
+ *    consumers' own garbage-collection time. The consumers run in a worker thread
+ *    (waiters-pollers.ts) apart from the producer: more threads measured worse on two cores,
+ *    since they compete with the broker for CPU.
  * 2. Idle connections: a paced producer's latency on its own, then with 10,000 idle
  *    connections held (each has had one ApiVersions answered), and the broker's RSS growth per
  *    connection.
@@ -22,7 +23,7 @@
  *   SLUICE_BENCH_WAITERS_RATE       records/s of the long-poll and produce probes (default 500)
  *   SLUICE_BENCH_WAITERS_SECONDS    length of each probe (default 10)
  *   SLUICE_BENCH_IDLE_CONNECTIONS   idle connections held (default 10,000)
- *   SLUICE_BENCH_WAITERS_THREADS    worker threads the long-polling consumers are spread over (default 2)
+ *   SLUICE_BENCH_WAITERS_THREADS    worker threads the long-polling consumers are spread over (default 1)
  *   SLUICE_BENCH_WAITERS_BASELINE   another build's dist/src/cli/main.js, measured first in the same run
  *   SLUICE_BENCH_BROKER_CONFIG      more broker settings, "key=value,..." (sluice.log.append.mode=mmap, say)
  *   SLUICE_BENCH_PROFILE            1: the brokers run under node --cpu-prof, and each long-poll
@@ -59,7 +60,7 @@ const IDLE = envCount('SLUICE_BENCH_IDLE_CONNECTIONS', 10_000);
 const BASELINE = process.env.SLUICE_BENCH_WAITERS_BASELINE ?? '';
 const PROFILE = process.env.SLUICE_BENCH_PROFILE === '1';
 const SETTINGS = envSettings('SLUICE_BENCH_BROKER_CONFIG');
-const THREADS = envCount('SLUICE_BENCH_WAITERS_THREADS', 2);
+const THREADS = envCount('SLUICE_BENCH_WAITERS_THREADS', 1);
 const MAX_WAIT_MS = 30_000;
 const FETCH_VERSION = 11;
 const TOPIC = 'waiters';

@@ -5,7 +5,7 @@ import { batchSizeAt } from '../protocol/records/batch-spans.js';
 import { validateRecordBatch, type RecordSpanVisitor, type WalkedRecords } from '../protocol/records/batch-validation.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
 import { hasProducerId } from '../protocol/records/batch-layout.js';
-import { readBigInt64 } from '../protocol/primitives/int64.js';
+import { readInt64 } from '../storage/int64.js';
 
 export interface RecordSetProblem {
   errorCode: number;
@@ -112,7 +112,7 @@ export function checkProducedRecords(records: Buffer | null, rules: ProducedReco
     // Kafka's LogValidator.validateTimestamp, record by record (NO_TIMESTAMP, -1, passes).
     const window = rules.timestampWindow;
     const badTimestamps: { batchIndex: number; message: string }[] = [];
-    const baseTimestamp = Number(readBigInt64(records, HeaderField.baseTimestamp));
+    const baseTimestamp = readInt64(records, HeaderField.baseTimestamp);
     const checkTimestamp: RecordSpanVisitor = (_records, _keyStart, _keyLength, _valueStart, _valueLength, index, timestampDelta) => {
       const ts = baseTimestamp + timestampDelta;
       if (!window || ts === -1 || (ts >= window.now - window.beforeMaxMs && ts <= window.now + window.afterMaxMs)) return;

@@ -99,11 +99,10 @@ function endParked(parked: ParkedFetch<WatchedPartition>): void {
 
 /**
  * Parks a fetch until its partitions hold min_bytes between them, one of them must be answered
- * now, max_wait passes or its client goes away (Kafka's fetch purgatory), then calls `then`
- * (as a microtask).
- * The fetch waits on each of its partitions' own events, and a partition that moves is looked
- * at again alone: the bytes of the others are what they were, since only their own events
- * change them. However it ends, it leaves every partition's listeners.
+ * now, max_wait passes or its client goes away (Kafka's fetch purgatory), then calls `then` (as
+ * a microtask). The fetch waits on each of its partitions' own events, and a partition that
+ * moves is looked at again alone: the bytes of the others are what they were, since only their
+ * own events change them. However it ends, it leaves every partition's listeners.
  */
 export function waitForFetchable<W extends WatchedPartition>(wait: FetchWait<W>, then: () => void): void {
   if (wait.signal.aborted) queueMicrotask(then);

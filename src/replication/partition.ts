@@ -31,6 +31,11 @@ export interface IsrWriter {
   mayJoin(brokerId: number): boolean;
 }
 
+/** Who waits on a partition's events (a parked fetch's partition, an acks=all produce): woken, it looks again. */
+export interface PartitionWaiter {
+  wake(): void;
+}
+
 /**
  * A replica of one partition on this broker: its log, its role (leading, following, or offline),
  * leader epoch, in-sync replicas and high watermark. Handlers, coordinators, replication and the
@@ -43,11 +48,6 @@ export interface IsrWriter {
  * the partition epoch, so a deposed leader cannot shrink the ISR to itself and acknowledge alone.
  * As follower it appends its leader's batches byte for byte.
  */
-/** Who waits on a partition's events (a parked fetch's partition, an acks=all produce): woken, it looks again. */
-export interface PartitionWaiter {
-  wake(): void;
-}
-
 export class Partition {
   highWatermark: number;
   role: ReplicaRole = 'offline';

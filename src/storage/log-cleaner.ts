@@ -3,7 +3,7 @@ import type { PartitionLog } from './partition-log.js';
 import { LogSegment, MAX_RELATIVE_OFFSET, maxIndexEntries } from './segment.js';
 import { CLEANED_SUFFIX, discardCleanedSegment, swapInCleanedSegment, type SwapHook } from './segment-swap.js';
 import type { AbortedTxn } from './transaction-index.js';
-import { readBigInt64 } from '../protocol/primitives/int64.js';
+import { readInt64 } from './int64.js';
 
 /**
  * Log compaction (cleanup.policy=compact), after Kafka's log cleaner. One pass over a log:
@@ -261,7 +261,7 @@ class CleanedGroup {
       this.out ??= LogSegment.createForCleaning(this.log.dir, this.sources[0].segment.baseOffset, this.log.config, CLEANED_SUFFIX);
       this.out.append(result.bytes);
       this.reached = this.sources.length;
-      const aborted = abortedAt.get(Number(readBigInt64(batch, 0)));
+      const aborted = abortedAt.get(readInt64(batch, 0));
       if (aborted) this.out.txnIndex.append(aborted);
     });
     stats.segmentsRead++;

@@ -103,6 +103,16 @@ function servingPartition(ctx: BrokerContext, name: string | null, wanted: Fetch
   return epochError(p, wanted.currentLeaderEpoch) || p;
 }
 
+/** A requested topic's name: by its id from v13 (null when the id is unknown), else as named. */
+function topicNameOf(ctx: BrokerContext, t: FetchRequestFetchTopic, version: number): string | null {
+  return version >= 13 ? (ctx.metadata.topicById(t.topicId)?.name ?? null) : t.topic;
+}
+
+/** Whether the fetcher reads only what is committed: a read_committed consumer (followers copy everything). */
+function readsCommittedOnly(req: FetchRequest, replicaId: number): boolean {
+  return replicaId < 0 && req.isolationLevel === READ_COMMITTED;
+}
+
 /**
  * How far a fetcher reads: a follower copies everything; a consumer reads what is committed,
  * and read_committed only what no open transaction may still abort.
@@ -119,10 +129,10 @@ function readLimit(p: Partition, replicaId: number, committedOnly: boolean): num
  */
 function parkable(ctx: BrokerContext, req: FetchRequest, version: number, topics: readonly FetchRequestFetchTopic[], readable: (topic: string) => boolean): FetchedPartition[] | null {
   const replicaId = fetcherOf(req, version);
-  const committedOnly = replicaId < 0 && req.isolationLevel === READ_COMMITTED;
+  const committedOnly = readsCommittedOnly(req, replicaId);
   const watched: FetchedPartition[] = [];
   for (const t of topics) {
-    const name = version >= 13 ? (ctx.metadata.topicById(t.topicId)?.name ?? null) : t.topic;
+    const name = topicNameOf(ctx, t, version);
     if (name === null || !readable(name)) return null;
     for (const wanted of t.partitions) {
       const p = servingPartition(ctx, name, wanted, replicaId);
@@ -157,9 +167,10 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number, topics: r
   let remaining = req.maxBytes;
   let bytes = 0;
   let answerNow = false;
+  const committedOnly = readsCommittedOnly(req, replicaId);
   const watched: FetchedPartition[] = [];
   for (const t of topics) {
-    const name = version >= 13 ? (ctx.metadata.topicById(t.topicId)?.name ?? null) : t.topic;
+    const name = topicNameOf(ctx, t, version);
     const out: FetchResponsePartitionData[] = [];
     response.responses.push({ topic: t.topic, topicId: t.topicId, partitions: out });
     for (const wanted of t.partitions) {
@@ -177,7 +188,6 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number, topics: r
       }
       const fetchOffset = Number(wanted.fetchOffset);
       if (replicaId >= 0) p.recordFetch(replicaId, fetchOffset, now);
-      const committedOnly = replicaId < 0 && req.isolationLevel === READ_COMMITTED;
       const stable = p.lastStableOffset(committedOnly);
       data.highWatermark = BigInt(p.highWatermark);
       data.lastStableOffset = BigInt(stable);
@@ -222,7 +232,7 @@ function build(ctx: BrokerContext, req: FetchRequest, version: number, topics: r
 function reevaluate(ctx: BrokerContext, req: FetchRequest, replicaId: number, w: FetchedPartition): number {
   const { partition: p, name, wanted, fetchOffset } = w;
   if (servingPartition(ctx, name, wanted, replicaId) !== p) return ANSWER_NOW;
-  const upTo = readLimit(p, replicaId, replicaId < 0 && req.isolationLevel === READ_COMMITTED);
+  const upTo = readLimit(p, replicaId, readsCommittedOnly(req, replicaId));
   if (upTo <= fetchOffset) return 0;
   // A record past the fetch offset is a whole batch to answer with: a fetch waiting for one
   // byte (the clients' and followers' default) is done without reading how many there are.

@@ -214,15 +214,15 @@ class MessageEmitter {
     return `${x} === ${def}`;
   }
 
-  /**
-   * Whether a struct holds only its defaults (and no unknown tagged fields): what decides if a
-   * tagged struct field is written. Field by field, so that the check allocates nothing.
-   */
   private unemittedCheck(emitted: Set<StructSpec>): StructSpec | undefined {
     for (const s of this.defaultChecked) if (!emitted.has(s)) return s;
     return undefined;
   }
 
+  /**
+   * Whether a struct holds only its defaults (and no unknown tagged fields): what decides if a
+   * tagged struct field is written. Field by field, so that the check allocates nothing.
+   */
   private emitIsDefault(s: StructSpec): string[] {
     const name = this.tsName(s);
     const checks = s.fields.map((f) => `(${this.isDefaultExpr(f, `m.${f.jsName}`)})`);

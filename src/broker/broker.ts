@@ -27,10 +27,11 @@ import { AclEnforcer } from '../security/acl/acl-enforcer.js';
 import { Authorizer } from '../security/acl/authorizer.js';
 import { FollowerFetchers } from '../replication/follower-fetcher.js';
 import { ReplicaManager } from '../replication/replica-manager.js';
-import { descriptorBudget, logDescriptors } from '../storage/descriptor-cache.js';
+import { logDescriptors } from '../storage/descriptor-cache.js';
 import type { LogConfig } from '../storage/log-config.js';
 import { LockedLogDirs, LogManager } from '../storage/log-manager.js';
 import type { BrokerContext } from './broker-context.js';
+import { processDescriptors } from './descriptor-shares.js';
 import { apiVersionsHandler } from './handlers/api-versions.js';
 import { withStoredBrokerConfigs } from './handlers/config-resources.js';
 import { alterConfigsHandler, describeConfigsHandler, incrementalAlterConfigsHandler } from './handlers/configs.js';
@@ -406,10 +407,10 @@ export class Broker implements BrokerContext {
    */
   static async start(config: BrokerConfig): Promise<Broker> {
     const descriptors = descriptorLimit();
-    logDescriptors.limit = descriptorBudget(descriptors.soft, config.logMaxOpenFiles);
+    processDescriptors.configure(descriptors.soft, config.logMaxOpenFiles);
     log.info(
-      { limit: descriptors.soft, hardLimit: descriptors.hard, logFiles: logDescriptors.limit },
-      'file descriptors: the logs keep at most logFiles open, closing idle ones and reopening them on demand',
+      { limit: descriptors.soft, hardLimit: descriptors.hard, logFiles: logDescriptors.budget, sockets: Number.isFinite(processDescriptors.maxSockets) ? processDescriptors.maxSockets : 'unlimited' },
+      'file descriptors: the logs keep at most logFiles open, closing idle ones and reopening them on demand, and fewer as sockets need the room; sockets past that many are refused',
     );
     const locked = LockedLogDirs.lock(config.logDirs);
     const router = new Router();
@@ -437,6 +438,7 @@ export class Broker implements BrokerContext {
       },
       config.maxConnections,
       quotas.limiter,
+      processDescriptors,
     );
     let store: MetadataStore | null = null;
     let logs: LogManager | null = null;

@@ -1,6 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { transferStats } from '../native/file-transfer.js';
+import { processDescriptors } from '../broker/descriptor-shares.js';
 import { logDescriptors } from '../storage/descriptor-cache.js';
 import { nextSegmentStats } from '../storage/next-segment.js';
 import { fetchWaitStats } from '../replication/fetch-waiters.js';
@@ -27,10 +28,19 @@ function processRegistry(): Registry {
       this.set(getHeapStatistics().heap_size_limit);
     },
   });
-  // The log files' descriptor budget is the process's too (see descriptor-cache.ts).
+  // The descriptors are the process's, shared by log files and sockets (see descriptor-shares.ts).
   const registers = [registry];
+  new Gauge({ name: 'sluice_listener_sockets', help: 'Sockets open on the listeners, TLS handshakes and refused ones not yet closed included', registers, collect() { this.set(processDescriptors.sockets); } });
+  new Gauge({
+    name: 'sluice_listener_sockets_limit',
+    help: 'Sockets the descriptor limit leaves room for beside the log files; more are refused (reason descriptors). -1: no limit',
+    registers,
+    collect() {
+      this.set(Number.isFinite(processDescriptors.maxSockets) ? processDescriptors.maxSockets : -1);
+    },
+  });
   new Gauge({ name: 'sluice_log_open_files', help: 'Log file descriptors open now, lent or idle', registers, collect() { this.set(logDescriptors.open); } });
-  new Gauge({ name: 'sluice_log_open_files_limit', help: 'Log file descriptors the budget allows open at once (sluice.log.max.open.files)', registers, collect() { this.set(logDescriptors.limit); } });
+  new Gauge({ name: 'sluice_log_open_files_limit', help: 'Log file descriptors allowed open at once now: the budget (sluice.log.max.open.files), less what sockets need near the process limit', registers, collect() { this.set(logDescriptors.limit); } });
   new Gauge({ name: 'sluice_log_file_loans_waiting', help: 'Reads and flushes waiting for a log file descriptor to come free', registers, collect() { this.set(logDescriptors.waiters); } });
   followedCounters(
     'sluice_log_file_descriptor_events_total',
@@ -282,7 +292,7 @@ export class BrokerMetrics {
     });
     followedCounters('sluice_throttle_time_ms_total', 'Throttle time given to clients over their quotas, by quota type (produce, fetch, request, connection_creation)', 'quota_type', registers, () => source.quotas().throttleMs);
     followedCounters('sluice_throttled_requests_total', 'Requests (and connections) throttled by a quota, by quota type', 'quota_type', registers, () => source.quotas().throttled);
-    followedCounters('sluice_connections_refused_total', 'Connections refused, by reason (max_connections, max_connections_per_ip, connection_creation_rate)', 'reason', registers, () => source.quotas().refused);
+    followedCounters('sluice_connections_refused_total', 'Connections refused, by reason (max_connections, max_connections_per_ip, connection_creation_rate, descriptors)', 'reason', registers, () => source.quotas().refused);
     followedCounter('sluice_share_dead_letters_total', 'Records share groups wrote to their dead-letter topics', registers, () => source.deadLetters());
     new Gauge({
       name: 'sluice_transactions',

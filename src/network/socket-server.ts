@@ -31,8 +31,16 @@ export interface ConnectionGate {
   admit(address: string, listenerName: string): GateVerdict;
   /** A connection it let in closed. */
   closed(address: string): void;
-  /** A connection refused before the gate (max.connections): counted and logged with the gate's refusals. */
+  /** A connection refused before the gate (max.connections, descriptors): counted and logged with the gate's refusals. */
   refused(address: string, reason: string, message: string): void;
+}
+
+/** The process's descriptors as sockets see them: each one held counts, and past `maxSockets` new ones are refused. */
+export interface SocketDescriptors {
+  readonly sockets: number;
+  readonly maxSockets: number;
+  socketOpened(): void;
+  socketClosed(): void;
 }
 
 /**
@@ -55,6 +63,7 @@ export class SocketServer {
     private readonly limits: ConnectionLimits,
     private readonly maxConnections: number,
     private readonly gate: ConnectionGate | null = null,
+    private readonly descriptors: SocketDescriptors | null = null,
   ) {}
 
   async listen(listeners: ListenerSpec[]): Promise<BoundListener[]> {
@@ -64,6 +73,9 @@ export class SocketServer {
         ? l.tls.createServer((socket, principal) => this.accept({ socket, listenerName: l.name, principal }))
         : createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.accept({ socket, listenerName: l.name, principal: null }));
       if (l.tls) this.tlsListeners.push(l.tls);
+      // First of the 'connection' listeners, so that accept() sees its own socket counted;
+      // TLS sockets count from their first byte, handshake included.
+      server.prependListener('connection', (socket: Socket) => this.holds(socket));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(l.port, l.host || '0.0.0.0', () => {
@@ -101,10 +113,12 @@ export class SocketServer {
       return;
     }
     const address = socket.remoteAddress ?? '?';
+    if (this.descriptors && this.descriptors.sockets > this.descriptors.maxSockets) {
+      this.refuseNow(socket, 'descriptors', `the descriptor limit leaves room for ${this.descriptors.maxSockets} sockets beside the log files`);
+      return;
+    }
     if (this.connections.size >= this.maxConnections) {
-      if (this.gate) this.gate.refused(address, 'max_connections', `max.connections (${this.maxConnections}) reached`);
-      else log.warn({ client: address, maxConnections: this.maxConnections }, 'connection refused: max.connections reached');
-      socket.destroy();
+      this.refuseNow(socket, 'max_connections', `max.connections (${this.maxConnections}) reached`);
       return;
     }
     const verdict = this.gate?.admit(address, listenerName) ?? { accept: true, delayMs: 0 };
@@ -119,6 +133,11 @@ export class SocketServer {
     }
     const id = this.nextId++;
     const connection = new Connection(id, listenerName, socket, this.router, this.sender, this.limits);
+    if (this.descriptors && connection.socket !== socket) {
+      // The connection took the descriptor into a socket of its own; the accepted one closes without it.
+      socket.off('close', this.released);
+      connection.socket.once('close', this.released);
+    }
     if (principal !== null) connection.principal = principal;
     this.connections.set(id, { socket: connection.socket, connection });
     if (verdict.delayMs > 0) connection.throttle(verdict.delayMs);
@@ -126,6 +145,21 @@ export class SocketServer {
       this.connections.delete(id);
       this.gate?.closed(address);
     });
+  }
+
+  private holds(socket: Socket): void {
+    if (!this.descriptors) return;
+    this.descriptors.socketOpened();
+    socket.once('close', this.released);
+  }
+
+  private readonly released = (): void => this.descriptors?.socketClosed();
+
+  private refuseNow(socket: Socket, reason: string, message: string): void {
+    const address = socket.remoteAddress ?? '?';
+    if (this.gate) this.gate.refused(address, reason, message);
+    else log.warn({ client: address, reason }, `connection refused: ${message}`);
+    socket.destroy();
   }
 
   /** Stops accepting, gives connections `graceMs` to finish their requests, then closes them. */

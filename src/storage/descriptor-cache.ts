@@ -28,8 +28,24 @@ export class DescriptorCache {
   /** Loans woken to find the room taken again: they go before the rest, to keep their order. */
   private readonly rewaiting = new Queue<() => void>();
   readonly stats = { opened: 0, evicted: 0, waits: 0, exhausted: 0 };
+  /** What may be open now: the budget, or less while sockets hold the process's other descriptors (setLimit). */
+  limit: number;
 
-  constructor(public limit = DEFAULT_LIMIT) {}
+  /** `budget`: the most log files open at once (sluice.log.max.open.files). */
+  constructor(public budget = DEFAULT_LIMIT) {
+    this.limit = budget;
+  }
+
+  /**
+   * Lowers or restores what may be open now. Idle files over a lower limit close at once, so
+   * their descriptors are free for whoever asked; a higher one lets waiting loans in.
+   */
+  setLimit(limit: number): void {
+    const raised = limit > this.limit;
+    this.limit = limit;
+    while (this.open > limit && this.oldest) this.evict(this.oldest, false);
+    if (raised) for (let room = limit - this.open; room > 0 && this.waiters > 0; room--) this.wakeOne();
+  }
 
   /**
    * A file under this cache: created at once when `create` is set (so that creating a segment

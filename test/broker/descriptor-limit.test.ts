@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import kafkajs from 'kafkajs';
 import { keyPartition } from '../../src/client/partitioner.js';
 import { assertSucceeded, runCommand } from '../support/commands.js';
+import { openLogFiles } from '../support/process-descriptors.js';
 import { producePython, type ConsumedRecord } from '../support/python-clients.js';
 import { tempDir } from '../support/storage-fixtures.js';
 import { startBrokerProcess, type BrokerProcess } from '../support/test-broker.js';
@@ -39,23 +39,6 @@ const TOPICS: TopicPlan[] = [
   { name: 'confluent-sync', writer: 'confluent-kafka', sync: true },
   { name: 'kcat-async', writer: 'kcat', sync: false },
 ];
-
-/**
- * The descriptors a process has open on partition log files under `dir`: the delay store's few
- * files (its directory, __sluice_delayed) stay open beside the budget, as the broker's sockets do.
- */
-function openLogFiles(pid: number, dir: string): number {
-  let n = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const path = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      if (path.startsWith(dir) && !path.includes('/__sluice_delayed/')) n++;
-    } catch {
-      // Closed between the listing and the look.
-    }
-  }
-  return n;
-}
 
 /** The largest number of log files the broker had open while `work` ran, sampled every few ms. */
 async function peakOpenLogFiles<T>(broker: BrokerProcess, dir: string, work: () => Promise<T>): Promise<{ result: T; peak: number }> {

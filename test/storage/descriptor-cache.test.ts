@@ -136,6 +136,28 @@ describe('DescriptorCache', () => {
     assert.equal(cache.waiters, 0);
   });
 
+  test('a lower limit closes idle files at once; a higher one lets waiting loans in', async () => {
+    const cache = new DescriptorCache(6);
+    const files = makeFiles(cache, 8);
+    for (const f of files.slice(0, 6)) f.use(() => undefined);
+    const lent = files[0];
+    await lent.acquire();
+    assert.equal(openPaths().length, 6);
+    cache.setLimit(2);
+    assert.equal(cache.open, 2, 'idle files closed down to the limit, least recently used first');
+    assert.deepEqual(openPaths(), [files[0].path, files[5].path].sort(), 'the lent file stays open');
+    const granted: number[] = [];
+    const loans = files.slice(6).map((f, i) => f.acquire().then(() => granted.push(6 + i)));
+    await nextTurn();
+    assert.deepEqual(granted, [6], 'one loan took the room of the idle file; the next waits');
+    cache.setLimit(6);
+    await nextTurn();
+    assert.deepEqual(granted, [6, 7], 'the raised limit let the waiting loan in');
+    await Promise.all(loans);
+    for (const f of [lent, files[6], files[7]]) f.release();
+    assert.equal(cache.open, openPaths().length);
+  });
+
   test('waiting loans are served in the order they came, each counted as one wait', async () => {
     const limit = 3;
     const cache = new DescriptorCache(limit);

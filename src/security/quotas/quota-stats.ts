@@ -4,7 +4,7 @@ export class QuotaStats {
   readonly throttleMs = new Map<string, number>();
   /** By quota type: requests (or connections) throttled. */
   readonly throttled = new Map<string, number>();
-  /** By reason: connections refused (max_connections, max_connections_per_ip, connection_creation_rate). */
+  /** By reason: connections refused (max_connections, max_connections_per_ip, connection_creation_rate, descriptors). */
   readonly refused = new Map<string, number>();
 
   recordThrottle(quotaType: string, ms: number): void {

@@ -86,16 +86,31 @@ export class Router implements RequestRouter {
       done?.();
       throw e;
     }
-    if (response instanceof Promise || settleQuotas !== null) return settle(response, settleQuotas, done);
-    done?.();
-    return response;
+    if (settleQuotas !== null) return settle(response, settleQuotas, done);
+    if (!(response instanceof Promise)) {
+      done?.();
+      return response;
+    }
+    // One reaction, not an async function's promise, generator and awaits: a parked fetch holds
+    // whatever its request allocated until it is answered.
+    if (done === null) return response;
+    return response.then(
+      (settled) => {
+        done();
+        return settled;
+      },
+      (e: unknown) => {
+        done();
+        throw e;
+      },
+    );
   }
 }
 
-async function settle(response: HandlerResult | Promise<HandlerResult>, settleQuotas: ((response: HandlerResult) => Promise<void>) | null, done: (() => void) | null): Promise<HandlerResult> {
+async function settle(response: HandlerResult | Promise<HandlerResult>, settleQuotas: (response: HandlerResult) => Promise<void>, done: (() => void) | null): Promise<HandlerResult> {
   try {
     const settled = await response;
-    await settleQuotas?.(settled);
+    await settleQuotas(settled);
     return settled;
   } finally {
     done?.();

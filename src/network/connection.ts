@@ -98,6 +98,17 @@ const WRITE_HIGH_WATER = 8 * 1024 * 1024;
 
 const API_VERSIONS = 18;
 
+/** A request whose handling threw or rejected: the connection closes when its turn to answer comes. */
+class HandlerFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/** What a request answers: its frame's chunks, nothing (acks=0), or the failure that ends the connection. */
+type Answer = Chunk[] | null | HandlerFailure;
+
+/** A failure as a value, so that a response waiting in line never rejects unhandled. */
+const asFailure = (e: unknown): HandlerFailure => new HandlerFailure(e);
+
 /**
  * One client connection: splits frames, decodes requests, runs them concurrently (librdkafka
  * pipelines many), and writes the responses strictly in request order. It is the socket's only
@@ -110,7 +121,7 @@ export class Connection implements ConnectionInfo {
   /** Whether responses are being gathered for one write at the end of this turn of the loop (writeCorked). */
   private corked = false;
   /** Responses in request order: chunks to send, null for none, or a promise of either. */
-  private readonly pending: (Chunk[] | null | Promise<Chunk[] | null>)[] = [];
+  private readonly pending: (Answer | Promise<Answer>)[] = [];
   private writing = false;
   private closed = false;
   private paused = false;
@@ -207,7 +218,7 @@ export class Connection implements ConnectionInfo {
     if (auth?.expectsRawToken) {
       const refusal = auth.refusal(null);
       if (refusal !== null) return this.close(refusal);
-      return this.enqueue(auth.rawToken(frame).then((token) => (token === null ? null : [sizePrefixed(token)])));
+      return this.enqueue(auth.rawToken(frame).then((token) => (token === null ? null : [sizePrefixed(token)]), asFailure));
     }
     const r = new Reader(frame);
     try {
@@ -221,7 +232,7 @@ export class Connection implements ConnectionInfo {
     if (!this.router.supports(apiKey, version)) {
       if (apiKey === API_VERSIONS) {
         // A client newer than us asks in a version we lack: answer in v0 with what we have.
-        this.enqueue(Promise.resolve(encode(header.correlationId, apiKey, 0, this.router.unsupportedApiVersionsResponse())));
+        this.enqueue(encode(header.correlationId, apiKey, 0, this.router.unsupportedApiVersionsResponse()));
         return;
       }
       const name = apiByKey(apiKey)?.name ?? `api key ${apiKey}`;
@@ -235,20 +246,19 @@ export class Connection implements ConnectionInfo {
       throw e;
     }
     // Served at once: a handler that answers without waiting (most do) costs no promise.
-    let response: Chunk[] | null | Promise<Chunk[] | null>;
+    let response: Answer | Promise<Answer>;
     try {
       const result = this.router.handle(header, body, this);
       const encoded = (r: unknown): Chunk[] | null => (r === null ? null : encode(header.correlationId, apiKey, version, r));
-      response = result instanceof Promise ? result.then(encoded) : encoded(result);
+      response = result instanceof Promise ? result.then(encoded, asFailure) : encoded(result);
     } catch (e) {
-      response = Promise.reject(e);
+      response = new HandlerFailure(e);
     }
     this.enqueue(response);
   }
 
-  private enqueue(response: Chunk[] | null | Promise<Chunk[] | null>): void {
-    // A failure is handled by the writer in order; this only keeps it from being unhandled.
-    if (response instanceof Promise) response.catch(() => {});
+  /** `response` never rejects (a failure is a HandlerFailure): the writer meets it in order. */
+  private enqueue(response: Answer | Promise<Answer>): void {
     this.pending.push(response);
     if (!this.writing) void this.writeResponses();
   }
@@ -258,15 +268,12 @@ export class Connection implements ConnectionInfo {
     try {
       while (this.pending.length > 0 && !this.closed) {
         const head = this.pending[0];
-        let chunks: Chunk[] | null;
-        try {
-          chunks = head instanceof Promise ? await head : head;
-        } catch (e) {
-          log.error({ err: e, connection: this.id }, 'request handler failed');
-          this.pending.shift();
+        const chunks = head instanceof Promise ? await head : head;
+        this.pending.shift();
+        if (chunks instanceof HandlerFailure) {
+          log.error({ err: chunks.error, connection: this.id }, 'request handler failed');
           return this.close('internal error while handling a request');
         }
-        this.pending.shift();
         const sending = chunks === null ? null : this.writeChunks(chunks, 0);
         if (sending !== null) await sending;
         this.applyBackpressure();
@@ -350,6 +357,8 @@ export class Connection implements ConnectionInfo {
     if (this.closed) return;
     this.closed = true;
     this.logClosing(reason);
+    // Answers written in this turn are still corked: they go to the kernel, which sends them before the close.
+    this.uncork();
     this.socket.destroy();
   }
 

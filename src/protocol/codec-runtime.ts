@@ -119,6 +119,17 @@ export function messageCodec<T>(
   };
 }
 
+/** Arrays this short are made at their size: filled by push, an array starts at 17 slots, and a parked fetch keeps its request's arrays. */
+const SIZED_ARRAY_MAX = 1024;
+
+/**
+ * An array for `n` decoded elements, to be filled in order (`a[i] = ...`). Longer ones grow as
+ * they fill: V8 makes a very long `new Array(n)` a slow dictionary.
+ */
+export function arrayFor<T>(n: number): T[] {
+  return n <= SIZED_ARRAY_MAX ? new Array<T>(n) : [];
+}
+
 /** A null where the version does not allow one (a -1 length on a non-nullable field). */
 export function unexpectedNull(path: string): ProtocolError {
   return new ProtocolError('invalid-length', `${path}: null is not allowed here`);

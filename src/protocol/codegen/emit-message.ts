@@ -441,8 +441,8 @@ class MessageEmitter {
     if (nullable === 'false') lines.push(`if (n === null) ${refuse}`);
     else if (nullable !== 'true') lines.push(`if (n === null && !(${nullable})) ${refuse}`);
     const elem = this.readExpr(t.element, r, flex, 'false');
-    const items = `const a: ${this.tsType(t.element)}[] = [];`;
-    const loop = ['for (let i = 0; i < n; i++) a.push(' + elem + ');'];
+    const items = `const a = rt.arrayFor<${this.tsType(t.element)}>(n);`;
+    const loop = [`for (let i = 0; i < n; i++) a[i] = ${elem};`];
     if (nullable === 'false') lines.push(items, ...loop, `${target} = a;`);
     else lines.push(`if (n === null) ${target} = null;`, 'else {', ...indent([items, ...loop, `${target} = a;`]), '}');
     return ['{', ...indent(lines), '}'];

@@ -60,16 +60,16 @@ function readConsumerGroupCurrentMemberAssignmentValue(r: Reader, v: number): Co
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupCurrentMemberAssignmentValue.assignedPartitions');
-    const a: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
-    for (let i = 0; i < n; i++) a.push(readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, v));
+    const a = rt.arrayFor<ConsumerGroupCurrentMemberAssignmentValueTopicPartitions>(n);
+    for (let i = 0; i < n; i++) a[i] = readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, v);
     f_assignedPartitions = a;
   }
   let f_partitionsPendingRevocation: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions[];
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupCurrentMemberAssignmentValue.partitionsPendingRevocation');
-    const a: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
-    for (let i = 0; i < n; i++) a.push(readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, v));
+    const a = rt.arrayFor<ConsumerGroupCurrentMemberAssignmentValueTopicPartitions>(n);
+    for (let i = 0; i < n; i++) a[i] = readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, v);
     f_partitionsPendingRevocation = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -101,8 +101,8 @@ function readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r: Reader,
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupCurrentMemberAssignmentValueTopicPartitions.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -109,8 +109,8 @@ function readConsumerGroupMemberMetadataValue(r: Reader, v: number): ConsumerGro
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupMemberMetadataValue.subscribedTopicNames');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.compactString());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.compactString();
     f_subscribedTopicNames = a;
   }
   const f_subscribedTopicRegex: string | null = r.compactNullableString();
@@ -154,8 +154,8 @@ function readConsumerGroupMemberMetadataValueClassicMemberMetadata(r: Reader, v:
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupMemberMetadataValueClassicMemberMetadata.supportedProtocols');
-    const a: ConsumerGroupMemberMetadataValueClassicProtocol[] = [];
-    for (let i = 0; i < n; i++) a.push(readConsumerGroupMemberMetadataValueClassicProtocol(r, v));
+    const a = rt.arrayFor<ConsumerGroupMemberMetadataValueClassicProtocol>(n);
+    for (let i = 0; i < n; i++) a[i] = readConsumerGroupMemberMetadataValueClassicProtocol(r, v);
     f_supportedProtocols = a;
   }
   let unknown: rt.TaggedField[] | undefined;

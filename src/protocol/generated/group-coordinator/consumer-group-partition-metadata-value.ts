@@ -51,8 +51,8 @@ function readConsumerGroupPartitionMetadataValue(r: Reader, v: number): Consumer
   {
     const n = r.compactArrayLength(22);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupPartitionMetadataValue.topics');
-    const a: ConsumerGroupPartitionMetadataValueTopicMetadata[] = [];
-    for (let i = 0; i < n; i++) a.push(readConsumerGroupPartitionMetadataValueTopicMetadata(r, v));
+    const a = rt.arrayFor<ConsumerGroupPartitionMetadataValueTopicMetadata>(n);
+    for (let i = 0; i < n; i++) a[i] = readConsumerGroupPartitionMetadataValueTopicMetadata(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -90,8 +90,8 @@ function readConsumerGroupPartitionMetadataValueTopicMetadata(r: Reader, v: numb
   {
     const n = r.compactArrayLength(5);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupPartitionMetadataValueTopicMetadata.partitionMetadata');
-    const a: ConsumerGroupPartitionMetadataValuePartitionMetadata[] = [];
-    for (let i = 0; i < n; i++) a.push(readConsumerGroupPartitionMetadataValuePartitionMetadata(r, v));
+    const a = rt.arrayFor<ConsumerGroupPartitionMetadataValuePartitionMetadata>(n);
+    for (let i = 0; i < n; i++) a[i] = readConsumerGroupPartitionMetadataValuePartitionMetadata(r, v);
     f_partitionMetadata = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -123,8 +123,8 @@ function readConsumerGroupPartitionMetadataValuePartitionMetadata(r: Reader, _v:
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupPartitionMetadataValuePartitionMetadata.racks');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.compactString());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.compactString();
     f_racks = a;
   }
   let unknown: rt.TaggedField[] | undefined;

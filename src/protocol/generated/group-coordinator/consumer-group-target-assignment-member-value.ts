@@ -36,8 +36,8 @@ function readConsumerGroupTargetAssignmentMemberValue(r: Reader, v: number): Con
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupTargetAssignmentMemberValue.topicPartitions');
-    const a: ConsumerGroupTargetAssignmentMemberValueTopicPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readConsumerGroupTargetAssignmentMemberValueTopicPartition(r, v));
+    const a = rt.arrayFor<ConsumerGroupTargetAssignmentMemberValueTopicPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readConsumerGroupTargetAssignmentMemberValueTopicPartition(r, v);
     f_topicPartitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -69,8 +69,8 @@ function readConsumerGroupTargetAssignmentMemberValueTopicPartition(r: Reader, _
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupTargetAssignmentMemberValueTopicPartition.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -78,8 +78,8 @@ function readGroupMetadataValue(r: Reader, v: number): GroupMetadataValue {
   {
     const n = (flex ? r.compactArrayLength(9) : r.arrayLength(9));
     if (n === null) throw rt.unexpectedNull('GroupMetadataValue.members');
-    const a: GroupMetadataValueMemberMetadata[] = [];
-    for (let i = 0; i < n; i++) a.push(readGroupMetadataValueMemberMetadata(r, v));
+    const a = rt.arrayFor<GroupMetadataValueMemberMetadata>(n);
+    for (let i = 0; i < n; i++) a[i] = readGroupMetadataValueMemberMetadata(r, v);
     f_members = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -53,8 +53,8 @@ function readShareGroupCurrentMemberAssignmentValue(r: Reader, v: number): Share
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ShareGroupCurrentMemberAssignmentValue.assignedPartitions');
-    const a: ShareGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareGroupCurrentMemberAssignmentValueTopicPartitions(r, v));
+    const a = rt.arrayFor<ShareGroupCurrentMemberAssignmentValueTopicPartitions>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareGroupCurrentMemberAssignmentValueTopicPartitions(r, v);
     f_assignedPartitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -86,8 +86,8 @@ function readShareGroupCurrentMemberAssignmentValueTopicPartitions(r: Reader, _v
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ShareGroupCurrentMemberAssignmentValueTopicPartitions.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

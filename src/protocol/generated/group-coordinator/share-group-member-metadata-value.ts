@@ -48,8 +48,8 @@ function readShareGroupMemberMetadataValue(r: Reader, _v: number): ShareGroupMem
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('ShareGroupMemberMetadataValue.subscribedTopicNames');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.compactString());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.compactString();
     f_subscribedTopicNames = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -51,8 +51,8 @@ function readShareGroupPartitionMetadataValue(r: Reader, v: number): ShareGroupP
   {
     const n = r.compactArrayLength(22);
     if (n === null) throw rt.unexpectedNull('ShareGroupPartitionMetadataValue.topics');
-    const a: ShareGroupPartitionMetadataValueTopicMetadata[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareGroupPartitionMetadataValueTopicMetadata(r, v));
+    const a = rt.arrayFor<ShareGroupPartitionMetadataValueTopicMetadata>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareGroupPartitionMetadataValueTopicMetadata(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -90,8 +90,8 @@ function readShareGroupPartitionMetadataValueTopicMetadata(r: Reader, v: number)
   {
     const n = r.compactArrayLength(5);
     if (n === null) throw rt.unexpectedNull('ShareGroupPartitionMetadataValueTopicMetadata.partitionMetadata');
-    const a: ShareGroupPartitionMetadataValuePartitionMetadata[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareGroupPartitionMetadataValuePartitionMetadata(r, v));
+    const a = rt.arrayFor<ShareGroupPartitionMetadataValuePartitionMetadata>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareGroupPartitionMetadataValuePartitionMetadata(r, v);
     f_partitionMetadata = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -123,8 +123,8 @@ function readShareGroupPartitionMetadataValuePartitionMetadata(r: Reader, _v: nu
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('ShareGroupPartitionMetadataValuePartitionMetadata.racks');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.compactString());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.compactString();
     f_racks = a;
   }
   let unknown: rt.TaggedField[] | undefined;

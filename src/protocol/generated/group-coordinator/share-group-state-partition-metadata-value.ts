@@ -56,16 +56,16 @@ function readShareGroupStatePartitionMetadataValue(r: Reader, v: number): ShareG
   {
     const n = r.compactArrayLength(18);
     if (n === null) throw rt.unexpectedNull('ShareGroupStatePartitionMetadataValue.initializedTopics');
-    const a: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r, v));
+    const a = rt.arrayFor<ShareGroupStatePartitionMetadataValueTopicPartitionsInfo>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r, v);
     f_initializedTopics = a;
   }
   let f_deletingTopics: ShareGroupStatePartitionMetadataValueTopicInfo[];
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ShareGroupStatePartitionMetadataValue.deletingTopics');
-    const a: ShareGroupStatePartitionMetadataValueTopicInfo[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareGroupStatePartitionMetadataValueTopicInfo(r, v));
+    const a = rt.arrayFor<ShareGroupStatePartitionMetadataValueTopicInfo>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareGroupStatePartitionMetadataValueTopicInfo(r, v);
     f_deletingTopics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -100,8 +100,8 @@ function readShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r: Reader,
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ShareGroupStatePartitionMetadataValueTopicPartitionsInfo.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

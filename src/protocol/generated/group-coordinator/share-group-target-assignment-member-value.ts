@@ -36,8 +36,8 @@ function readShareGroupTargetAssignmentMemberValue(r: Reader, v: number): ShareG
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ShareGroupTargetAssignmentMemberValue.topicPartitions');
-    const a: ShareGroupTargetAssignmentMemberValueTopicPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareGroupTargetAssignmentMemberValueTopicPartition(r, v));
+    const a = rt.arrayFor<ShareGroupTargetAssignmentMemberValueTopicPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareGroupTargetAssignmentMemberValueTopicPartition(r, v);
     f_topicPartitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -69,8 +69,8 @@ function readShareGroupTargetAssignmentMemberValueTopicPartition(r: Reader, _v: 
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ShareGroupTargetAssignmentMemberValueTopicPartition.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

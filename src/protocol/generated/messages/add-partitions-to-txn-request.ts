@@ -97,8 +97,8 @@ function readAddPartitionsToTxnRequest(r: Reader, v: number): AddPartitionsToTxn
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('AddPartitionsToTxnRequest.transactions');
-      const a: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction[] = [];
-      for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r, v));
+      const a = rt.arrayFor<AddPartitionsToTxnRequestAddPartitionsToTxnTransaction>(n);
+      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r, v);
       f_transactions = a;
     }
   }
@@ -119,8 +119,8 @@ function readAddPartitionsToTxnRequest(r: Reader, v: number): AddPartitionsToTxn
     {
       const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
       if (n === null) throw rt.unexpectedNull('AddPartitionsToTxnRequest.v3AndBelowTopics');
-      const a: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v));
+      const a = rt.arrayFor<AddPartitionsToTxnRequestAddPartitionsToTxnTopic>(n);
+      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v);
       f_v3AndBelowTopics = a;
     }
   }
@@ -159,8 +159,8 @@ function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, v: numb
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('AddPartitionsToTxnRequestAddPartitionsToTxnTopic.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -240,8 +240,8 @@ function readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r: Reader, v
     {
       const n = r.compactArrayLength(2);
       if (n === null) throw rt.unexpectedNull('AddPartitionsToTxnRequestAddPartitionsToTxnTransaction.topics');
-      const a: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v));
+      const a = rt.arrayFor<AddPartitionsToTxnRequestAddPartitionsToTxnTopic>(n);
+      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v);
       f_topics = a;
     }
   }

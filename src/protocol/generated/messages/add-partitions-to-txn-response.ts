@@ -91,8 +91,8 @@ function readAddPartitionsToTxnResponse(r: Reader, v: number): AddPartitionsToTx
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('AddPartitionsToTxnResponse.resultsByTransaction');
-      const a: AddPartitionsToTxnResponseAddPartitionsToTxnResult[] = [];
-      for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r, v));
+      const a = rt.arrayFor<AddPartitionsToTxnResponseAddPartitionsToTxnResult>(n);
+      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r, v);
       f_resultsByTransaction = a;
     }
   }
@@ -101,8 +101,8 @@ function readAddPartitionsToTxnResponse(r: Reader, v: number): AddPartitionsToTx
     {
       const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
       if (n === null) throw rt.unexpectedNull('AddPartitionsToTxnResponse.resultsByTopicV3AndBelow');
-      const a: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] = [];
-      for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v));
+      const a = rt.arrayFor<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>(n);
+      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v);
       f_resultsByTopicV3AndBelow = a;
     }
   }
@@ -141,8 +141,8 @@ function readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: Reader, 
   {
     const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
     if (n === null) throw rt.unexpectedNull('AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult.resultsByPartition');
-    const a: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r, v));
+    const a = rt.arrayFor<AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r, v);
     f_resultsByPartition = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -221,8 +221,8 @@ function readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r: Reader, v: nu
     {
       const n = r.compactArrayLength(2);
       if (n === null) throw rt.unexpectedNull('AddPartitionsToTxnResponseAddPartitionsToTxnResult.topicResults');
-      const a: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] = [];
-      for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v));
+      const a = rt.arrayFor<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>(n);
+      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v);
       f_topicResults = a;
     }
   }

@@ -62,8 +62,8 @@ function readAddRaftVoterRequest(r: Reader, v: number): AddRaftVoterRequest {
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('AddRaftVoterRequest.listeners');
-    const a: AddRaftVoterRequestListener[] = [];
-    for (let i = 0; i < n; i++) a.push(readAddRaftVoterRequestListener(r, v));
+    const a = rt.arrayFor<AddRaftVoterRequestListener>(n);
+    for (let i = 0; i < n; i++) a[i] = readAddRaftVoterRequestListener(r, v);
     f_listeners = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -66,8 +66,8 @@ function readAlterClientQuotasRequest(r: Reader, v: number): AlterClientQuotasRe
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('AlterClientQuotasRequest.entries');
-    const a: AlterClientQuotasRequestEntryData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterClientQuotasRequestEntryData(r, v));
+    const a = rt.arrayFor<AlterClientQuotasRequestEntryData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterClientQuotasRequestEntryData(r, v);
     f_entries = a;
   }
   const f_validateOnly: boolean = r.bool();
@@ -108,16 +108,16 @@ function readAlterClientQuotasRequestEntryData(r: Reader, v: number): AlterClien
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('AlterClientQuotasRequestEntryData.entity');
-    const a: AlterClientQuotasRequestEntityData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterClientQuotasRequestEntityData(r, v));
+    const a = rt.arrayFor<AlterClientQuotasRequestEntityData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterClientQuotasRequestEntityData(r, v);
     f_entity = a;
   }
   let f_ops: AlterClientQuotasRequestOpData[];
   {
     const n = (flex ? r.compactArrayLength(10) : r.arrayLength(10));
     if (n === null) throw rt.unexpectedNull('AlterClientQuotasRequestEntryData.ops');
-    const a: AlterClientQuotasRequestOpData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterClientQuotasRequestOpData(r, v));
+    const a = rt.arrayFor<AlterClientQuotasRequestOpData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterClientQuotasRequestOpData(r, v);
     f_ops = a;
   }
   let unknown: rt.TaggedField[] | undefined;

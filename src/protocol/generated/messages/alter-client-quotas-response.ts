@@ -58,8 +58,8 @@ function readAlterClientQuotasResponse(r: Reader, v: number): AlterClientQuotasR
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('AlterClientQuotasResponse.entries');
-    const a: AlterClientQuotasResponseEntryData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterClientQuotasResponseEntryData(r, v));
+    const a = rt.arrayFor<AlterClientQuotasResponseEntryData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterClientQuotasResponseEntryData(r, v);
     f_entries = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -104,8 +104,8 @@ function readAlterClientQuotasResponseEntryData(r: Reader, v: number): AlterClie
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('AlterClientQuotasResponseEntryData.entity');
-    const a: AlterClientQuotasResponseEntityData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterClientQuotasResponseEntityData(r, v));
+    const a = rt.arrayFor<AlterClientQuotasResponseEntityData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterClientQuotasResponseEntityData(r, v);
     f_entity = a;
   }
   let unknown: rt.TaggedField[] | undefined;

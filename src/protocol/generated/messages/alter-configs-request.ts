@@ -57,8 +57,8 @@ function readAlterConfigsRequest(r: Reader, v: number): AlterConfigsRequest {
   {
     const n = (flex ? r.compactArrayLength(3) : r.arrayLength(3));
     if (n === null) throw rt.unexpectedNull('AlterConfigsRequest.resources');
-    const a: AlterConfigsRequestAlterConfigsResource[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterConfigsRequestAlterConfigsResource(r, v));
+    const a = rt.arrayFor<AlterConfigsRequestAlterConfigsResource>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterConfigsRequestAlterConfigsResource(r, v);
     f_resources = a;
   }
   const f_validateOnly: boolean = r.bool();
@@ -100,8 +100,8 @@ function readAlterConfigsRequestAlterConfigsResource(r: Reader, v: number): Alte
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('AlterConfigsRequestAlterConfigsResource.configs');
-    const a: AlterConfigsRequestAlterableConfig[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterConfigsRequestAlterableConfig(r, v));
+    const a = rt.arrayFor<AlterConfigsRequestAlterableConfig>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterConfigsRequestAlterableConfig(r, v);
     f_configs = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -51,8 +51,8 @@ function readAlterConfigsResponse(r: Reader, v: number): AlterConfigsResponse {
   {
     const n = (flex ? r.compactArrayLength(5) : r.arrayLength(5));
     if (n === null) throw rt.unexpectedNull('AlterConfigsResponse.responses');
-    const a: AlterConfigsResponseAlterConfigsResourceResponse[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterConfigsResponseAlterConfigsResourceResponse(r, v));
+    const a = rt.arrayFor<AlterConfigsResponseAlterConfigsResourceResponse>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterConfigsResponseAlterConfigsResourceResponse(r, v);
     f_responses = a;
   }
   let unknown: rt.TaggedField[] | undefined;

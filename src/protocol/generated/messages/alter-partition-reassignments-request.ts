@@ -52,8 +52,8 @@ function readAlterPartitionReassignmentsRequest(r: Reader, v: number): AlterPart
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('AlterPartitionReassignmentsRequest.topics');
-    const a: AlterPartitionReassignmentsRequestReassignableTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterPartitionReassignmentsRequestReassignableTopic(r, v));
+    const a = rt.arrayFor<AlterPartitionReassignmentsRequestReassignableTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterPartitionReassignmentsRequestReassignableTopic(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -85,8 +85,8 @@ function readAlterPartitionReassignmentsRequestReassignableTopic(r: Reader, v: n
   {
     const n = r.compactArrayLength(5);
     if (n === null) throw rt.unexpectedNull('AlterPartitionReassignmentsRequestReassignableTopic.partitions');
-    const a: AlterPartitionReassignmentsRequestReassignablePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterPartitionReassignmentsRequestReassignablePartition(r, v));
+    const a = rt.arrayFor<AlterPartitionReassignmentsRequestReassignablePartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterPartitionReassignmentsRequestReassignablePartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -123,8 +123,8 @@ function readAlterPartitionReassignmentsRequestReassignablePartition(r: Reader, 
     const n = r.compactArrayLength(4);
     if (n === null) f_replicas = null;
     else {
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_replicas = a;
     }
   }

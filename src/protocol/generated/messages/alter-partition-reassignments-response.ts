@@ -68,8 +68,8 @@ function readAlterPartitionReassignmentsResponse(r: Reader, v: number): AlterPar
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('AlterPartitionReassignmentsResponse.responses');
-    const a: AlterPartitionReassignmentsResponseReassignableTopicResponse[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterPartitionReassignmentsResponseReassignableTopicResponse(r, v));
+    const a = rt.arrayFor<AlterPartitionReassignmentsResponseReassignableTopicResponse>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterPartitionReassignmentsResponseReassignableTopicResponse(r, v);
     f_responses = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -101,8 +101,8 @@ function readAlterPartitionReassignmentsResponseReassignableTopicResponse(r: Rea
   {
     const n = r.compactArrayLength(7);
     if (n === null) throw rt.unexpectedNull('AlterPartitionReassignmentsResponseReassignableTopicResponse.partitions');
-    const a: AlterPartitionReassignmentsResponseReassignablePartitionResponse[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterPartitionReassignmentsResponseReassignablePartitionResponse(r, v));
+    const a = rt.arrayFor<AlterPartitionReassignmentsResponseReassignablePartitionResponse>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterPartitionReassignmentsResponseReassignablePartitionResponse(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

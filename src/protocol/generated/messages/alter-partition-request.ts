@@ -73,8 +73,8 @@ function readAlterPartitionRequest(r: Reader, v: number): AlterPartitionRequest 
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('AlterPartitionRequest.topics');
-    const a: AlterPartitionRequestTopicData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterPartitionRequestTopicData(r, v));
+    const a = rt.arrayFor<AlterPartitionRequestTopicData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterPartitionRequestTopicData(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -119,8 +119,8 @@ function readAlterPartitionRequestTopicData(r: Reader, v: number): AlterPartitio
   {
     const n = r.compactArrayLength(12);
     if (n === null) throw rt.unexpectedNull('AlterPartitionRequestTopicData.partitions');
-    const a: AlterPartitionRequestPartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterPartitionRequestPartitionData(r, v));
+    const a = rt.arrayFor<AlterPartitionRequestPartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterPartitionRequestPartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -177,8 +177,8 @@ function readAlterPartitionRequestPartitionData(r: Reader, v: number): AlterPart
     {
       const n = r.compactArrayLength(4);
       if (n === null) throw rt.unexpectedNull('AlterPartitionRequestPartitionData.newIsr');
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_newIsr = a;
     }
   }
@@ -187,8 +187,8 @@ function readAlterPartitionRequestPartitionData(r: Reader, v: number): AlterPart
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('AlterPartitionRequestPartitionData.newIsrWithEpochs');
-      const a: AlterPartitionRequestBrokerState[] = [];
-      for (let i = 0; i < n; i++) a.push(readAlterPartitionRequestBrokerState(r, v));
+      const a = rt.arrayFor<AlterPartitionRequestBrokerState>(n);
+      for (let i = 0; i < n; i++) a[i] = readAlterPartitionRequestBrokerState(r, v);
       f_newIsrWithEpochs = a;
     }
   }

@@ -67,8 +67,8 @@ function readAlterPartitionResponse(r: Reader, v: number): AlterPartitionRespons
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('AlterPartitionResponse.topics');
-    const a: AlterPartitionResponseTopicData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterPartitionResponseTopicData(r, v));
+    const a = rt.arrayFor<AlterPartitionResponseTopicData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterPartitionResponseTopicData(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -113,8 +113,8 @@ function readAlterPartitionResponseTopicData(r: Reader, v: number): AlterPartiti
   {
     const n = r.compactArrayLength(19);
     if (n === null) throw rt.unexpectedNull('AlterPartitionResponseTopicData.partitions');
-    const a: AlterPartitionResponsePartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterPartitionResponsePartitionData(r, v));
+    const a = rt.arrayFor<AlterPartitionResponsePartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterPartitionResponsePartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -161,8 +161,8 @@ function readAlterPartitionResponsePartitionData(r: Reader, v: number): AlterPar
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('AlterPartitionResponsePartitionData.isr');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_isr = a;
   }
   let f_leaderRecoveryState: number = 0;

@@ -51,8 +51,8 @@ function readAlterReplicaLogDirsRequest(r: Reader, v: number): AlterReplicaLogDi
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('AlterReplicaLogDirsRequest.dirs');
-    const a: AlterReplicaLogDirsRequestAlterReplicaLogDir[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterReplicaLogDirsRequestAlterReplicaLogDir(r, v));
+    const a = rt.arrayFor<AlterReplicaLogDirsRequestAlterReplicaLogDir>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirsRequestAlterReplicaLogDir(r, v);
     f_dirs = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -90,8 +90,8 @@ function readAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, v: number):
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('AlterReplicaLogDirsRequestAlterReplicaLogDir.topics');
-    const a: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r, v));
+    const a = rt.arrayFor<AlterReplicaLogDirsRequestAlterReplicaLogDirTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -129,8 +129,8 @@ function readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader, v: num
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('AlterReplicaLogDirsRequestAlterReplicaLogDirTopic.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

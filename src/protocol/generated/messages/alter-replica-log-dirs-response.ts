@@ -56,8 +56,8 @@ function readAlterReplicaLogDirsResponse(r: Reader, v: number): AlterReplicaLogD
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('AlterReplicaLogDirsResponse.results');
-    const a: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r, v));
+    const a = rt.arrayFor<AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r, v);
     f_results = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -95,8 +95,8 @@ function readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: Reader,
   {
     const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
     if (n === null) throw rt.unexpectedNull('AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult.partitions');
-    const a: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r, v));
+    const a = rt.arrayFor<AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -46,8 +46,8 @@ function readAlterShareGroupOffsetsRequest(r: Reader, v: number): AlterShareGrou
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('AlterShareGroupOffsetsRequest.topics');
-    const a: AlterShareGroupOffsetsRequestTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterShareGroupOffsetsRequestTopic(r, v));
+    const a = rt.arrayFor<AlterShareGroupOffsetsRequestTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterShareGroupOffsetsRequestTopic(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -79,8 +79,8 @@ function readAlterShareGroupOffsetsRequestTopic(r: Reader, v: number): AlterShar
   {
     const n = r.compactArrayLength(12);
     if (n === null) throw rt.unexpectedNull('AlterShareGroupOffsetsRequestTopic.partitions');
-    const a: AlterShareGroupOffsetsRequestPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterShareGroupOffsetsRequestPartition(r, v));
+    const a = rt.arrayFor<AlterShareGroupOffsetsRequestPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterShareGroupOffsetsRequestPartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -60,8 +60,8 @@ function readAlterShareGroupOffsetsResponse(r: Reader, v: number): AlterShareGro
   {
     const n = r.compactArrayLength(18);
     if (n === null) throw rt.unexpectedNull('AlterShareGroupOffsetsResponse.responses');
-    const a: AlterShareGroupOffsetsResponseTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterShareGroupOffsetsResponseTopic(r, v));
+    const a = rt.arrayFor<AlterShareGroupOffsetsResponseTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterShareGroupOffsetsResponseTopic(r, v);
     f_responses = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -96,8 +96,8 @@ function readAlterShareGroupOffsetsResponseTopic(r: Reader, v: number): AlterSha
   {
     const n = r.compactArrayLength(7);
     if (n === null) throw rt.unexpectedNull('AlterShareGroupOffsetsResponseTopic.partitions');
-    const a: AlterShareGroupOffsetsResponsePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterShareGroupOffsetsResponsePartition(r, v));
+    const a = rt.arrayFor<AlterShareGroupOffsetsResponsePartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterShareGroupOffsetsResponsePartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -60,16 +60,16 @@ function readAlterUserScramCredentialsRequest(r: Reader, v: number): AlterUserSc
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('AlterUserScramCredentialsRequest.deletions');
-    const a: AlterUserScramCredentialsRequestScramCredentialDeletion[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterUserScramCredentialsRequestScramCredentialDeletion(r, v));
+    const a = rt.arrayFor<AlterUserScramCredentialsRequestScramCredentialDeletion>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterUserScramCredentialsRequestScramCredentialDeletion(r, v);
     f_deletions = a;
   }
   let f_upsertions: AlterUserScramCredentialsRequestScramCredentialUpsertion[];
   {
     const n = r.compactArrayLength(8);
     if (n === null) throw rt.unexpectedNull('AlterUserScramCredentialsRequest.upsertions');
-    const a: AlterUserScramCredentialsRequestScramCredentialUpsertion[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterUserScramCredentialsRequestScramCredentialUpsertion(r, v));
+    const a = rt.arrayFor<AlterUserScramCredentialsRequestScramCredentialUpsertion>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterUserScramCredentialsRequestScramCredentialUpsertion(r, v);
     f_upsertions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -45,8 +45,8 @@ function readAlterUserScramCredentialsResponse(r: Reader, v: number): AlterUserS
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('AlterUserScramCredentialsResponse.results');
-    const a: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r, v));
+    const a = rt.arrayFor<AlterUserScramCredentialsResponseAlterUserScramCredentialsResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r, v);
     f_results = a;
   }
   let unknown: rt.TaggedField[] | undefined;

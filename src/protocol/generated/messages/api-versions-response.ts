@@ -116,8 +116,8 @@ function readApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
   {
     const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
     if (n === null) throw rt.unexpectedNull('ApiVersionsResponse.apiKeys');
-    const a: ApiVersionsResponseApiVersion[] = [];
-    for (let i = 0; i < n; i++) a.push(readApiVersionsResponseApiVersion(r, v));
+    const a = rt.arrayFor<ApiVersionsResponseApiVersion>(n);
+    for (let i = 0; i < n; i++) a[i] = readApiVersionsResponseApiVersion(r, v);
     f_apiKeys = a;
   }
   let f_throttleTimeMs: number = 0;
@@ -137,8 +137,8 @@ function readApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
           {
             const n = sub.compactArrayLength(0);
             if (n === null) throw rt.unexpectedNull('ApiVersionsResponse.supportedFeatures');
-            const a: ApiVersionsResponseSupportedFeatureKey[] = [];
-            for (let i = 0; i < n; i++) a.push(readApiVersionsResponseSupportedFeatureKey(sub, v));
+            const a = rt.arrayFor<ApiVersionsResponseSupportedFeatureKey>(n);
+            for (let i = 0; i < n; i++) a[i] = readApiVersionsResponseSupportedFeatureKey(sub, v);
             f_supportedFeatures = a;
           }
           return true;
@@ -151,8 +151,8 @@ function readApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
           {
             const n = sub.compactArrayLength(0);
             if (n === null) throw rt.unexpectedNull('ApiVersionsResponse.finalizedFeatures');
-            const a: ApiVersionsResponseFinalizedFeatureKey[] = [];
-            for (let i = 0; i < n; i++) a.push(readApiVersionsResponseFinalizedFeatureKey(sub, v));
+            const a = rt.arrayFor<ApiVersionsResponseFinalizedFeatureKey>(n);
+            for (let i = 0; i < n; i++) a[i] = readApiVersionsResponseFinalizedFeatureKey(sub, v);
             f_finalizedFeatures = a;
           }
           return true;

@@ -61,8 +61,8 @@ function readAssignReplicasToDirsRequest(r: Reader, v: number): AssignReplicasTo
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('AssignReplicasToDirsRequest.directories');
-    const a: AssignReplicasToDirsRequestDirectoryData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAssignReplicasToDirsRequestDirectoryData(r, v));
+    const a = rt.arrayFor<AssignReplicasToDirsRequestDirectoryData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAssignReplicasToDirsRequestDirectoryData(r, v);
     f_directories = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -94,8 +94,8 @@ function readAssignReplicasToDirsRequestDirectoryData(r: Reader, v: number): Ass
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('AssignReplicasToDirsRequestDirectoryData.topics');
-    const a: AssignReplicasToDirsRequestTopicData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAssignReplicasToDirsRequestTopicData(r, v));
+    const a = rt.arrayFor<AssignReplicasToDirsRequestTopicData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAssignReplicasToDirsRequestTopicData(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -127,8 +127,8 @@ function readAssignReplicasToDirsRequestTopicData(r: Reader, v: number): AssignR
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('AssignReplicasToDirsRequestTopicData.partitions');
-    const a: AssignReplicasToDirsRequestPartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAssignReplicasToDirsRequestPartitionData(r, v));
+    const a = rt.arrayFor<AssignReplicasToDirsRequestPartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAssignReplicasToDirsRequestPartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -63,8 +63,8 @@ function readAssignReplicasToDirsResponse(r: Reader, v: number): AssignReplicasT
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('AssignReplicasToDirsResponse.directories');
-    const a: AssignReplicasToDirsResponseDirectoryData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAssignReplicasToDirsResponseDirectoryData(r, v));
+    const a = rt.arrayFor<AssignReplicasToDirsResponseDirectoryData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAssignReplicasToDirsResponseDirectoryData(r, v);
     f_directories = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -96,8 +96,8 @@ function readAssignReplicasToDirsResponseDirectoryData(r: Reader, v: number): As
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('AssignReplicasToDirsResponseDirectoryData.topics');
-    const a: AssignReplicasToDirsResponseTopicData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAssignReplicasToDirsResponseTopicData(r, v));
+    const a = rt.arrayFor<AssignReplicasToDirsResponseTopicData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAssignReplicasToDirsResponseTopicData(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -129,8 +129,8 @@ function readAssignReplicasToDirsResponseTopicData(r: Reader, v: number): Assign
   {
     const n = r.compactArrayLength(6);
     if (n === null) throw rt.unexpectedNull('AssignReplicasToDirsResponseTopicData.partitions');
-    const a: AssignReplicasToDirsResponsePartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readAssignReplicasToDirsResponsePartitionData(r, v));
+    const a = rt.arrayFor<AssignReplicasToDirsResponsePartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readAssignReplicasToDirsResponsePartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

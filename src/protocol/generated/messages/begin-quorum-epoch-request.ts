@@ -91,8 +91,8 @@ function readBeginQuorumEpochRequest(r: Reader, v: number): BeginQuorumEpochRequ
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('BeginQuorumEpochRequest.topics');
-    const a: BeginQuorumEpochRequestTopicData[] = [];
-    for (let i = 0; i < n; i++) a.push(readBeginQuorumEpochRequestTopicData(r, v));
+    const a = rt.arrayFor<BeginQuorumEpochRequestTopicData>(n);
+    for (let i = 0; i < n; i++) a[i] = readBeginQuorumEpochRequestTopicData(r, v);
     f_topics = a;
   }
   let f_leaderEndpoints: BeginQuorumEpochRequestLeaderEndpoint[] = [];
@@ -100,8 +100,8 @@ function readBeginQuorumEpochRequest(r: Reader, v: number): BeginQuorumEpochRequ
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('BeginQuorumEpochRequest.leaderEndpoints');
-      const a: BeginQuorumEpochRequestLeaderEndpoint[] = [];
-      for (let i = 0; i < n; i++) a.push(readBeginQuorumEpochRequestLeaderEndpoint(r, v));
+      const a = rt.arrayFor<BeginQuorumEpochRequestLeaderEndpoint>(n);
+      for (let i = 0; i < n; i++) a[i] = readBeginQuorumEpochRequestLeaderEndpoint(r, v);
       f_leaderEndpoints = a;
     }
   }
@@ -140,8 +140,8 @@ function readBeginQuorumEpochRequestTopicData(r: Reader, v: number): BeginQuorum
   {
     const n = (flex ? r.compactArrayLength(12) : r.arrayLength(12));
     if (n === null) throw rt.unexpectedNull('BeginQuorumEpochRequestTopicData.partitions');
-    const a: BeginQuorumEpochRequestPartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readBeginQuorumEpochRequestPartitionData(r, v));
+    const a = rt.arrayFor<BeginQuorumEpochRequestPartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readBeginQuorumEpochRequestPartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

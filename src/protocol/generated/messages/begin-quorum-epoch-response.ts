@@ -83,8 +83,8 @@ function readBeginQuorumEpochResponse(r: Reader, v: number): BeginQuorumEpochRes
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('BeginQuorumEpochResponse.topics');
-    const a: BeginQuorumEpochResponseTopicData[] = [];
-    for (let i = 0; i < n; i++) a.push(readBeginQuorumEpochResponseTopicData(r, v));
+    const a = rt.arrayFor<BeginQuorumEpochResponseTopicData>(n);
+    for (let i = 0; i < n; i++) a[i] = readBeginQuorumEpochResponseTopicData(r, v);
     f_topics = a;
   }
   let f_nodeEndpoints: BeginQuorumEpochResponseNodeEndpoint[] = [];
@@ -97,8 +97,8 @@ function readBeginQuorumEpochResponse(r: Reader, v: number): BeginQuorumEpochRes
           {
             const n = sub.compactArrayLength(0);
             if (n === null) throw rt.unexpectedNull('BeginQuorumEpochResponse.nodeEndpoints');
-            const a: BeginQuorumEpochResponseNodeEndpoint[] = [];
-            for (let i = 0; i < n; i++) a.push(readBeginQuorumEpochResponseNodeEndpoint(sub, v));
+            const a = rt.arrayFor<BeginQuorumEpochResponseNodeEndpoint>(n);
+            for (let i = 0; i < n; i++) a[i] = readBeginQuorumEpochResponseNodeEndpoint(sub, v);
             f_nodeEndpoints = a;
           }
           return true;
@@ -138,8 +138,8 @@ function readBeginQuorumEpochResponseTopicData(r: Reader, v: number): BeginQuoru
   {
     const n = (flex ? r.compactArrayLength(14) : r.arrayLength(14));
     if (n === null) throw rt.unexpectedNull('BeginQuorumEpochResponseTopicData.partitions');
-    const a: BeginQuorumEpochResponsePartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readBeginQuorumEpochResponsePartitionData(r, v));
+    const a = rt.arrayFor<BeginQuorumEpochResponsePartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readBeginQuorumEpochResponsePartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

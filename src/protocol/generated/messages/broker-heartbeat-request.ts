@@ -67,8 +67,8 @@ function readBrokerHeartbeatRequest(r: Reader, v: number): BrokerHeartbeatReques
         {
           const n = sub.compactArrayLength(16);
           if (n === null) throw rt.unexpectedNull('BrokerHeartbeatRequest.offlineLogDirs');
-          const a: string[] = [];
-          for (let i = 0; i < n; i++) a.push(sub.uuid());
+          const a = rt.arrayFor<string>(n);
+          for (let i = 0; i < n; i++) a[i] = sub.uuid();
           f_offlineLogDirs = a;
         }
         return true;

@@ -106,16 +106,16 @@ function readBrokerRegistrationRequest(r: Reader, v: number): BrokerRegistration
   {
     const n = r.compactArrayLength(6);
     if (n === null) throw rt.unexpectedNull('BrokerRegistrationRequest.listeners');
-    const a: BrokerRegistrationRequestListener[] = [];
-    for (let i = 0; i < n; i++) a.push(readBrokerRegistrationRequestListener(r, v));
+    const a = rt.arrayFor<BrokerRegistrationRequestListener>(n);
+    for (let i = 0; i < n; i++) a[i] = readBrokerRegistrationRequestListener(r, v);
     f_listeners = a;
   }
   let f_features: BrokerRegistrationRequestFeature[];
   {
     const n = r.compactArrayLength(5);
     if (n === null) throw rt.unexpectedNull('BrokerRegistrationRequest.features');
-    const a: BrokerRegistrationRequestFeature[] = [];
-    for (let i = 0; i < n; i++) a.push(readBrokerRegistrationRequestFeature(r, v));
+    const a = rt.arrayFor<BrokerRegistrationRequestFeature>(n);
+    for (let i = 0; i < n; i++) a[i] = readBrokerRegistrationRequestFeature(r, v);
     f_features = a;
   }
   const f_rack: string | null = r.compactNullableString();
@@ -128,8 +128,8 @@ function readBrokerRegistrationRequest(r: Reader, v: number): BrokerRegistration
     {
       const n = r.compactArrayLength(16);
       if (n === null) throw rt.unexpectedNull('BrokerRegistrationRequest.logDirs');
-      const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.uuid());
+      const a = rt.arrayFor<string>(n);
+      for (let i = 0; i < n; i++) a[i] = r.uuid();
       f_logDirs = a;
     }
   }

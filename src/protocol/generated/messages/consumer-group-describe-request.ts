@@ -33,8 +33,8 @@ function readConsumerGroupDescribeRequest(r: Reader, _v: number): ConsumerGroupD
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupDescribeRequest.groupIds');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.compactString());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.compactString();
     f_groupIds = a;
   }
   const f_includeAuthorizedOperations: boolean = r.bool();

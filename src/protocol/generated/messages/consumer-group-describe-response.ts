@@ -100,8 +100,8 @@ function readConsumerGroupDescribeResponse(r: Reader, v: number): ConsumerGroupD
   {
     const n = r.compactArrayLength(19);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupDescribeResponse.groups');
-    const a: ConsumerGroupDescribeResponseDescribedGroup[] = [];
-    for (let i = 0; i < n; i++) a.push(readConsumerGroupDescribeResponseDescribedGroup(r, v));
+    const a = rt.arrayFor<ConsumerGroupDescribeResponseDescribedGroup>(n);
+    for (let i = 0; i < n; i++) a[i] = readConsumerGroupDescribeResponseDescribedGroup(r, v);
     f_groups = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -136,8 +136,8 @@ function readConsumerGroupDescribeResponseTopicPartitions(r: Reader, _v: number)
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupDescribeResponseTopicPartitions.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -166,8 +166,8 @@ function readConsumerGroupDescribeResponseAssignment(r: Reader, v: number): Cons
   {
     const n = r.compactArrayLength(18);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupDescribeResponseAssignment.topicPartitions');
-    const a: ConsumerGroupDescribeResponseTopicPartitions[] = [];
-    for (let i = 0; i < n; i++) a.push(readConsumerGroupDescribeResponseTopicPartitions(r, v));
+    const a = rt.arrayFor<ConsumerGroupDescribeResponseTopicPartitions>(n);
+    for (let i = 0; i < n; i++) a[i] = readConsumerGroupDescribeResponseTopicPartitions(r, v);
     f_topicPartitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -223,8 +223,8 @@ function readConsumerGroupDescribeResponseDescribedGroup(r: Reader, v: number): 
   {
     const n = r.compactArrayLength(12);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupDescribeResponseDescribedGroup.members');
-    const a: ConsumerGroupDescribeResponseMember[] = [];
-    for (let i = 0; i < n; i++) a.push(readConsumerGroupDescribeResponseMember(r, v));
+    const a = rt.arrayFor<ConsumerGroupDescribeResponseMember>(n);
+    for (let i = 0; i < n; i++) a[i] = readConsumerGroupDescribeResponseMember(r, v);
     f_members = a;
   }
   const f_authorizedOperations: number = r.int32();
@@ -290,8 +290,8 @@ function readConsumerGroupDescribeResponseMember(r: Reader, v: number): Consumer
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupDescribeResponseMember.subscribedTopicNames');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.compactString());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.compactString();
     f_subscribedTopicNames = a;
   }
   const f_subscribedTopicRegex: string | null = r.compactNullableString();

@@ -112,8 +112,8 @@ function readConsumerGroupHeartbeatRequest(r: Reader, v: number): ConsumerGroupH
     const n = r.compactArrayLength(1);
     if (n === null) f_subscribedTopicNames = null;
     else {
-      const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.compactString());
+      const a = rt.arrayFor<string>(n);
+      for (let i = 0; i < n; i++) a[i] = r.compactString();
       f_subscribedTopicNames = a;
     }
   }
@@ -127,8 +127,8 @@ function readConsumerGroupHeartbeatRequest(r: Reader, v: number): ConsumerGroupH
     const n = r.compactArrayLength(17);
     if (n === null) f_topicPartitions = null;
     else {
-      const a: ConsumerGroupHeartbeatRequestTopicPartitions[] = [];
-      for (let i = 0; i < n; i++) a.push(readConsumerGroupHeartbeatRequestTopicPartitions(r, v));
+      const a = rt.arrayFor<ConsumerGroupHeartbeatRequestTopicPartitions>(n);
+      for (let i = 0; i < n; i++) a[i] = readConsumerGroupHeartbeatRequestTopicPartitions(r, v);
       f_topicPartitions = a;
     }
   }
@@ -161,8 +161,8 @@ function readConsumerGroupHeartbeatRequestTopicPartitions(r: Reader, _v: number)
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupHeartbeatRequestTopicPartitions.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

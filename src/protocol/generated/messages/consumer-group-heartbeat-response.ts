@@ -111,8 +111,8 @@ function readConsumerGroupHeartbeatResponseTopicPartitions(r: Reader, _v: number
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupHeartbeatResponseTopicPartitions.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -141,8 +141,8 @@ function readConsumerGroupHeartbeatResponseAssignment(r: Reader, v: number): Con
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ConsumerGroupHeartbeatResponseAssignment.topicPartitions');
-    const a: ConsumerGroupHeartbeatResponseTopicPartitions[] = [];
-    for (let i = 0; i < n; i++) a.push(readConsumerGroupHeartbeatResponseTopicPartitions(r, v));
+    const a = rt.arrayFor<ConsumerGroupHeartbeatResponseTopicPartitions>(n);
+    for (let i = 0; i < n; i++) a[i] = readConsumerGroupHeartbeatResponseTopicPartitions(r, v);
     f_topicPartitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

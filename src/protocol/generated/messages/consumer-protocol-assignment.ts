@@ -37,8 +37,8 @@ function readConsumerProtocolAssignment(r: Reader, v: number): ConsumerProtocolA
   {
     const n = r.arrayLength(2);
     if (n === null) throw rt.unexpectedNull('ConsumerProtocolAssignment.assignedPartitions');
-    const a: ConsumerProtocolAssignmentTopicPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readConsumerProtocolAssignmentTopicPartition(r, v));
+    const a = rt.arrayFor<ConsumerProtocolAssignmentTopicPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readConsumerProtocolAssignmentTopicPartition(r, v);
     f_assignedPartitions = a;
   }
   const f_userData: Buffer | null = r.nullableBytes();
@@ -67,8 +67,8 @@ function readConsumerProtocolAssignmentTopicPartition(r: Reader, _v: number): Co
   {
     const n = r.arrayLength(4);
     if (n === null) throw rt.unexpectedNull('ConsumerProtocolAssignmentTopicPartition.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   const out: ConsumerProtocolAssignmentTopicPartition = { topic: f_topic, partitions: f_partitions };

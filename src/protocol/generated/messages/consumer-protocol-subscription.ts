@@ -59,8 +59,8 @@ function readConsumerProtocolSubscription(r: Reader, v: number): ConsumerProtoco
   {
     const n = r.arrayLength(1);
     if (n === null) throw rt.unexpectedNull('ConsumerProtocolSubscription.topics');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.string());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.string();
     f_topics = a;
   }
   const f_userData: Buffer | null = r.nullableBytes();
@@ -69,8 +69,8 @@ function readConsumerProtocolSubscription(r: Reader, v: number): ConsumerProtoco
     {
       const n = r.arrayLength(0);
       if (n === null) throw rt.unexpectedNull('ConsumerProtocolSubscription.ownedPartitions');
-      const a: ConsumerProtocolSubscriptionTopicPartition[] = [];
-      for (let i = 0; i < n; i++) a.push(readConsumerProtocolSubscriptionTopicPartition(r, v));
+      const a = rt.arrayFor<ConsumerProtocolSubscriptionTopicPartition>(n);
+      for (let i = 0; i < n; i++) a[i] = readConsumerProtocolSubscriptionTopicPartition(r, v);
       f_ownedPartitions = a;
     }
   }
@@ -119,8 +119,8 @@ function readConsumerProtocolSubscriptionTopicPartition(r: Reader, v: number): C
     {
       const n = r.arrayLength(4);
       if (n === null) throw rt.unexpectedNull('ConsumerProtocolSubscriptionTopicPartition.partitions');
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_partitions = a;
     }
   }

@@ -47,8 +47,8 @@ function readControlledShutdownResponse(r: Reader, v: number): ControlledShutdow
   {
     const n = (flex ? r.compactArrayLength(5) : r.arrayLength(5));
     if (n === null) throw rt.unexpectedNull('ControlledShutdownResponse.remainingPartitions');
-    const a: ControlledShutdownResponseRemainingPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readControlledShutdownResponseRemainingPartition(r, v));
+    const a = rt.arrayFor<ControlledShutdownResponseRemainingPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readControlledShutdownResponseRemainingPartition(r, v);
     f_remainingPartitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -75,16 +75,16 @@ function readControllerRegistrationRequest(r: Reader, v: number): ControllerRegi
   {
     const n = r.compactArrayLength(6);
     if (n === null) throw rt.unexpectedNull('ControllerRegistrationRequest.listeners');
-    const a: ControllerRegistrationRequestListener[] = [];
-    for (let i = 0; i < n; i++) a.push(readControllerRegistrationRequestListener(r, v));
+    const a = rt.arrayFor<ControllerRegistrationRequestListener>(n);
+    for (let i = 0; i < n; i++) a[i] = readControllerRegistrationRequestListener(r, v);
     f_listeners = a;
   }
   let f_features: ControllerRegistrationRequestFeature[];
   {
     const n = r.compactArrayLength(5);
     if (n === null) throw rt.unexpectedNull('ControllerRegistrationRequest.features');
-    const a: ControllerRegistrationRequestFeature[] = [];
-    for (let i = 0; i < n; i++) a.push(readControllerRegistrationRequestFeature(r, v));
+    const a = rt.arrayFor<ControllerRegistrationRequestFeature>(n);
+    for (let i = 0; i < n; i++) a[i] = readControllerRegistrationRequestFeature(r, v);
     f_features = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -52,8 +52,8 @@ function readCreateAclsRequest(r: Reader, v: number): CreateAclsRequest {
   {
     const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
     if (n === null) throw rt.unexpectedNull('CreateAclsRequest.creations');
-    const a: CreateAclsRequestAclCreation[] = [];
-    for (let i = 0; i < n; i++) a.push(readCreateAclsRequestAclCreation(r, v));
+    const a = rt.arrayFor<CreateAclsRequestAclCreation>(n);
+    for (let i = 0; i < n; i++) a[i] = readCreateAclsRequestAclCreation(r, v);
     f_creations = a;
   }
   let unknown: rt.TaggedField[] | undefined;

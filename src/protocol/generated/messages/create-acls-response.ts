@@ -47,8 +47,8 @@ function readCreateAclsResponse(r: Reader, v: number): CreateAclsResponse {
   {
     const n = (flex ? r.compactArrayLength(3) : r.arrayLength(3));
     if (n === null) throw rt.unexpectedNull('CreateAclsResponse.results');
-    const a: CreateAclsResponseAclCreationResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readCreateAclsResponseAclCreationResult(r, v));
+    const a = rt.arrayFor<CreateAclsResponseAclCreationResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readCreateAclsResponseAclCreationResult(r, v);
     f_results = a;
   }
   let unknown: rt.TaggedField[] | undefined;

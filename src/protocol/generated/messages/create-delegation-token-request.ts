@@ -78,8 +78,8 @@ function readCreateDelegationTokenRequest(r: Reader, v: number): CreateDelegatio
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('CreateDelegationTokenRequest.renewers');
-    const a: CreateDelegationTokenRequestCreatableRenewers[] = [];
-    for (let i = 0; i < n; i++) a.push(readCreateDelegationTokenRequestCreatableRenewers(r, v));
+    const a = rt.arrayFor<CreateDelegationTokenRequestCreatableRenewers>(n);
+    for (let i = 0; i < n; i++) a[i] = readCreateDelegationTokenRequestCreatableRenewers(r, v);
     f_renewers = a;
   }
   const f_maxLifetimeMs: bigint = r.int64();

@@ -59,8 +59,8 @@ function readCreatePartitionsRequest(r: Reader, v: number): CreatePartitionsRequ
   {
     const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
     if (n === null) throw rt.unexpectedNull('CreatePartitionsRequest.topics');
-    const a: CreatePartitionsRequestCreatePartitionsTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readCreatePartitionsRequestCreatePartitionsTopic(r, v));
+    const a = rt.arrayFor<CreatePartitionsRequestCreatePartitionsTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readCreatePartitionsRequestCreatePartitionsTopic(r, v);
     f_topics = a;
   }
   const f_timeoutMs: number = r.int32();
@@ -108,8 +108,8 @@ function readCreatePartitionsRequestCreatePartitionsTopic(r: Reader, v: number):
     const n = (flex ? r.compactArrayLength(1) : r.arrayLength(1));
     if (n === null) f_assignments = null;
     else {
-      const a: CreatePartitionsRequestCreatePartitionsAssignment[] = [];
-      for (let i = 0; i < n; i++) a.push(readCreatePartitionsRequestCreatePartitionsAssignment(r, v));
+      const a = rt.arrayFor<CreatePartitionsRequestCreatePartitionsAssignment>(n);
+      for (let i = 0; i < n; i++) a[i] = readCreatePartitionsRequestCreatePartitionsAssignment(r, v);
       f_assignments = a;
     }
   }
@@ -145,8 +145,8 @@ function readCreatePartitionsRequestCreatePartitionsAssignment(r: Reader, v: num
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('CreatePartitionsRequestCreatePartitionsAssignment.brokerIds');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_brokerIds = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -49,8 +49,8 @@ function readCreatePartitionsResponse(r: Reader, v: number): CreatePartitionsRes
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('CreatePartitionsResponse.results');
-    const a: CreatePartitionsResponseCreatePartitionsTopicResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readCreatePartitionsResponseCreatePartitionsTopicResult(r, v));
+    const a = rt.arrayFor<CreatePartitionsResponseCreatePartitionsTopicResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readCreatePartitionsResponseCreatePartitionsTopicResult(r, v);
     f_results = a;
   }
   let unknown: rt.TaggedField[] | undefined;

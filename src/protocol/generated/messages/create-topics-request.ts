@@ -78,8 +78,8 @@ function readCreateTopicsRequest(r: Reader, v: number): CreateTopicsRequest {
   {
     const n = (flex ? r.compactArrayLength(9) : r.arrayLength(9));
     if (n === null) throw rt.unexpectedNull('CreateTopicsRequest.topics');
-    const a: CreateTopicsRequestCreatableTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readCreateTopicsRequestCreatableTopic(r, v));
+    const a = rt.arrayFor<CreateTopicsRequestCreatableTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readCreateTopicsRequestCreatableTopic(r, v);
     f_topics = a;
   }
   const f_timeoutMs: number = r.int32();
@@ -133,16 +133,16 @@ function readCreateTopicsRequestCreatableTopic(r: Reader, v: number): CreateTopi
   {
     const n = (flex ? r.compactArrayLength(5) : r.arrayLength(5));
     if (n === null) throw rt.unexpectedNull('CreateTopicsRequestCreatableTopic.assignments');
-    const a: CreateTopicsRequestCreatableReplicaAssignment[] = [];
-    for (let i = 0; i < n; i++) a.push(readCreateTopicsRequestCreatableReplicaAssignment(r, v));
+    const a = rt.arrayFor<CreateTopicsRequestCreatableReplicaAssignment>(n);
+    for (let i = 0; i < n; i++) a[i] = readCreateTopicsRequestCreatableReplicaAssignment(r, v);
     f_assignments = a;
   }
   let f_configs: CreateTopicsRequestCreatableTopicConfig[];
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('CreateTopicsRequestCreatableTopic.configs');
-    const a: CreateTopicsRequestCreatableTopicConfig[] = [];
-    for (let i = 0; i < n; i++) a.push(readCreateTopicsRequestCreatableTopicConfig(r, v));
+    const a = rt.arrayFor<CreateTopicsRequestCreatableTopicConfig>(n);
+    for (let i = 0; i < n; i++) a[i] = readCreateTopicsRequestCreatableTopicConfig(r, v);
     f_configs = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -180,8 +180,8 @@ function readCreateTopicsRequestCreatableReplicaAssignment(r: Reader, v: number)
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('CreateTopicsRequestCreatableReplicaAssignment.brokerIds');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_brokerIds = a;
   }
   let unknown: rt.TaggedField[] | undefined;

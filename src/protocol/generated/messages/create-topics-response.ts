@@ -79,8 +79,8 @@ function readCreateTopicsResponse(r: Reader, v: number): CreateTopicsResponse {
   {
     const n = (flex ? r.compactArrayLength(3) : r.arrayLength(3));
     if (n === null) throw rt.unexpectedNull('CreateTopicsResponse.topics');
-    const a: CreateTopicsResponseCreatableTopicResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readCreateTopicsResponseCreatableTopicResult(r, v));
+    const a = rt.arrayFor<CreateTopicsResponseCreatableTopicResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readCreateTopicsResponseCreatableTopicResult(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -173,8 +173,8 @@ function readCreateTopicsResponseCreatableTopicResult(r: Reader, v: number): Cre
       const n = r.compactArrayLength(0);
       if (n === null) f_configs = null;
       else {
-        const a: CreateTopicsResponseCreatableTopicConfigs[] = [];
-        for (let i = 0; i < n; i++) a.push(readCreateTopicsResponseCreatableTopicConfigs(r, v));
+        const a = rt.arrayFor<CreateTopicsResponseCreatableTopicConfigs>(n);
+        for (let i = 0; i < n; i++) a[i] = readCreateTopicsResponseCreatableTopicConfigs(r, v);
         f_configs = a;
       }
     }

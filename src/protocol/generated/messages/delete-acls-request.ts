@@ -52,8 +52,8 @@ function readDeleteAclsRequest(r: Reader, v: number): DeleteAclsRequest {
   {
     const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
     if (n === null) throw rt.unexpectedNull('DeleteAclsRequest.filters');
-    const a: DeleteAclsRequestDeleteAclsFilter[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteAclsRequestDeleteAclsFilter(r, v));
+    const a = rt.arrayFor<DeleteAclsRequestDeleteAclsFilter>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteAclsRequestDeleteAclsFilter(r, v);
     f_filters = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -72,8 +72,8 @@ function readDeleteAclsResponse(r: Reader, v: number): DeleteAclsResponse {
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('DeleteAclsResponse.filterResults');
-    const a: DeleteAclsResponseDeleteAclsFilterResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteAclsResponseDeleteAclsFilterResult(r, v));
+    const a = rt.arrayFor<DeleteAclsResponseDeleteAclsFilterResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteAclsResponseDeleteAclsFilterResult(r, v);
     f_filterResults = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -118,8 +118,8 @@ function readDeleteAclsResponseDeleteAclsFilterResult(r: Reader, v: number): Del
   {
     const n = (flex ? r.compactArrayLength(9) : r.arrayLength(9));
     if (n === null) throw rt.unexpectedNull('DeleteAclsResponseDeleteAclsFilterResult.matchingAcls');
-    const a: DeleteAclsResponseDeleteAclsMatchingAcl[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteAclsResponseDeleteAclsMatchingAcl(r, v));
+    const a = rt.arrayFor<DeleteAclsResponseDeleteAclsMatchingAcl>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteAclsResponseDeleteAclsMatchingAcl(r, v);
     f_matchingAcls = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -33,8 +33,8 @@ function readDeleteGroupsRequest(r: Reader, v: number): DeleteGroupsRequest {
   {
     const n = (flex ? r.compactArrayLength(1) : r.arrayLength(1));
     if (n === null) throw rt.unexpectedNull('DeleteGroupsRequest.groupsNames');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push((flex ? r.compactString() : r.string()));
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = (flex ? r.compactString() : r.string());
     f_groupsNames = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -47,8 +47,8 @@ function readDeleteGroupsResponse(r: Reader, v: number): DeleteGroupsResponse {
   {
     const n = (flex ? r.compactArrayLength(3) : r.arrayLength(3));
     if (n === null) throw rt.unexpectedNull('DeleteGroupsResponse.results');
-    const a: DeleteGroupsResponseDeletableGroupResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteGroupsResponseDeletableGroupResult(r, v));
+    const a = rt.arrayFor<DeleteGroupsResponseDeletableGroupResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteGroupsResponseDeletableGroupResult(r, v);
     f_results = a;
   }
   let unknown: rt.TaggedField[] | undefined;

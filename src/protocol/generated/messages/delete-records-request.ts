@@ -55,8 +55,8 @@ function readDeleteRecordsRequest(r: Reader, v: number): DeleteRecordsRequest {
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('DeleteRecordsRequest.topics');
-    const a: DeleteRecordsRequestDeleteRecordsTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteRecordsRequestDeleteRecordsTopic(r, v));
+    const a = rt.arrayFor<DeleteRecordsRequestDeleteRecordsTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteRecordsRequestDeleteRecordsTopic(r, v);
     f_topics = a;
   }
   const f_timeoutMs: number = r.int32();
@@ -95,8 +95,8 @@ function readDeleteRecordsRequestDeleteRecordsTopic(r: Reader, v: number): Delet
   {
     const n = (flex ? r.compactArrayLength(12) : r.arrayLength(12));
     if (n === null) throw rt.unexpectedNull('DeleteRecordsRequestDeleteRecordsTopic.partitions');
-    const a: DeleteRecordsRequestDeleteRecordsPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteRecordsRequestDeleteRecordsPartition(r, v));
+    const a = rt.arrayFor<DeleteRecordsRequestDeleteRecordsPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteRecordsRequestDeleteRecordsPartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -58,8 +58,8 @@ function readDeleteRecordsResponse(r: Reader, v: number): DeleteRecordsResponse 
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('DeleteRecordsResponse.topics');
-    const a: DeleteRecordsResponseDeleteRecordsTopicResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteRecordsResponseDeleteRecordsTopicResult(r, v));
+    const a = rt.arrayFor<DeleteRecordsResponseDeleteRecordsTopicResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteRecordsResponseDeleteRecordsTopicResult(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -97,8 +97,8 @@ function readDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, v: number)
   {
     const n = (flex ? r.compactArrayLength(14) : r.arrayLength(14));
     if (n === null) throw rt.unexpectedNull('DeleteRecordsResponseDeleteRecordsTopicResult.partitions');
-    const a: DeleteRecordsResponseDeleteRecordsPartitionResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteRecordsResponseDeleteRecordsPartitionResult(r, v));
+    const a = rt.arrayFor<DeleteRecordsResponseDeleteRecordsPartitionResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteRecordsResponseDeleteRecordsPartitionResult(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

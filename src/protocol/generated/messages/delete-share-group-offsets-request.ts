@@ -38,8 +38,8 @@ function readDeleteShareGroupOffsetsRequest(r: Reader, v: number): DeleteShareGr
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('DeleteShareGroupOffsetsRequest.topics');
-    const a: DeleteShareGroupOffsetsRequestTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteShareGroupOffsetsRequestTopic(r, v));
+    const a = rt.arrayFor<DeleteShareGroupOffsetsRequestTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteShareGroupOffsetsRequestTopic(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;

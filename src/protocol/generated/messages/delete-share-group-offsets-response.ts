@@ -53,8 +53,8 @@ function readDeleteShareGroupOffsetsResponse(r: Reader, v: number): DeleteShareG
   {
     const n = r.compactArrayLength(20);
     if (n === null) throw rt.unexpectedNull('DeleteShareGroupOffsetsResponse.responses');
-    const a: DeleteShareGroupOffsetsResponseTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteShareGroupOffsetsResponseTopic(r, v));
+    const a = rt.arrayFor<DeleteShareGroupOffsetsResponseTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteShareGroupOffsetsResponseTopic(r, v);
     f_responses = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -50,8 +50,8 @@ function readDeleteShareGroupStateRequest(r: Reader, v: number): DeleteShareGrou
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('DeleteShareGroupStateRequest.topics');
-    const a: DeleteShareGroupStateRequestDeleteStateData[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteShareGroupStateRequestDeleteStateData(r, v));
+    const a = rt.arrayFor<DeleteShareGroupStateRequestDeleteStateData>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteShareGroupStateRequestDeleteStateData(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -83,8 +83,8 @@ function readDeleteShareGroupStateRequestDeleteStateData(r: Reader, v: number): 
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('DeleteShareGroupStateRequestDeleteStateData.partitions');
-    const a: DeleteShareGroupStateRequestPartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteShareGroupStateRequestPartitionData(r, v));
+    const a = rt.arrayFor<DeleteShareGroupStateRequestPartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteShareGroupStateRequestPartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -49,8 +49,8 @@ function readDeleteShareGroupStateResponse(r: Reader, v: number): DeleteShareGro
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('DeleteShareGroupStateResponse.results');
-    const a: DeleteShareGroupStateResponseDeleteStateResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteShareGroupStateResponseDeleteStateResult(r, v));
+    const a = rt.arrayFor<DeleteShareGroupStateResponseDeleteStateResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteShareGroupStateResponseDeleteStateResult(r, v);
     f_results = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -82,8 +82,8 @@ function readDeleteShareGroupStateResponseDeleteStateResult(r: Reader, v: number
   {
     const n = r.compactArrayLength(7);
     if (n === null) throw rt.unexpectedNull('DeleteShareGroupStateResponseDeleteStateResult.partitions');
-    const a: DeleteShareGroupStateResponsePartitionResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteShareGroupStateResponsePartitionResult(r, v));
+    const a = rt.arrayFor<DeleteShareGroupStateResponsePartitionResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteShareGroupStateResponsePartitionResult(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -60,8 +60,8 @@ function readDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsRequest {
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('DeleteTopicsRequest.topics');
-      const a: DeleteTopicsRequestDeleteTopicState[] = [];
-      for (let i = 0; i < n; i++) a.push(readDeleteTopicsRequestDeleteTopicState(r, v));
+      const a = rt.arrayFor<DeleteTopicsRequestDeleteTopicState>(n);
+      for (let i = 0; i < n; i++) a[i] = readDeleteTopicsRequestDeleteTopicState(r, v);
       f_topics = a;
     }
   }
@@ -70,8 +70,8 @@ function readDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsRequest {
     {
       const n = (flex ? r.compactArrayLength(1) : r.arrayLength(1));
       if (n === null) throw rt.unexpectedNull('DeleteTopicsRequest.topicNames');
-      const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push((flex ? r.compactString() : r.string()));
+      const a = rt.arrayFor<string>(n);
+      for (let i = 0; i < n; i++) a[i] = (flex ? r.compactString() : r.string());
       f_topicNames = a;
     }
   }

@@ -56,8 +56,8 @@ function readDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsResponse {
   {
     const n = (flex ? r.compactArrayLength(3) : r.arrayLength(3));
     if (n === null) throw rt.unexpectedNull('DeleteTopicsResponse.responses');
-    const a: DeleteTopicsResponseDeletableTopicResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readDeleteTopicsResponseDeletableTopicResult(r, v));
+    const a = rt.arrayFor<DeleteTopicsResponseDeletableTopicResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readDeleteTopicsResponseDeletableTopicResult(r, v);
     f_responses = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -78,8 +78,8 @@ function readDescribeAclsResponse(r: Reader, v: number): DescribeAclsResponse {
   {
     const n = (flex ? r.compactArrayLength(3) : r.arrayLength(3));
     if (n === null) throw rt.unexpectedNull('DescribeAclsResponse.resources');
-    const a: DescribeAclsResponseDescribeAclsResource[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeAclsResponseDescribeAclsResource(r, v));
+    const a = rt.arrayFor<DescribeAclsResponseDescribeAclsResource>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeAclsResponseDescribeAclsResource(r, v);
     f_resources = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -130,8 +130,8 @@ function readDescribeAclsResponseDescribeAclsResource(r: Reader, v: number): Des
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('DescribeAclsResponseDescribeAclsResource.acls');
-    const a: DescribeAclsResponseAclDescription[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeAclsResponseAclDescription(r, v));
+    const a = rt.arrayFor<DescribeAclsResponseAclDescription>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeAclsResponseAclDescription(r, v);
     f_acls = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -48,8 +48,8 @@ function readDescribeClientQuotasRequest(r: Reader, v: number): DescribeClientQu
   {
     const n = (flex ? r.compactArrayLength(3) : r.arrayLength(3));
     if (n === null) throw rt.unexpectedNull('DescribeClientQuotasRequest.components');
-    const a: DescribeClientQuotasRequestComponentData[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeClientQuotasRequestComponentData(r, v));
+    const a = rt.arrayFor<DescribeClientQuotasRequestComponentData>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeClientQuotasRequestComponentData(r, v);
     f_components = a;
   }
   const f_strict: boolean = r.bool();

@@ -84,8 +84,8 @@ function readDescribeClientQuotasResponse(r: Reader, v: number): DescribeClientQ
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) f_entries = null;
     else {
-      const a: DescribeClientQuotasResponseEntryData[] = [];
-      for (let i = 0; i < n; i++) a.push(readDescribeClientQuotasResponseEntryData(r, v));
+      const a = rt.arrayFor<DescribeClientQuotasResponseEntryData>(n);
+      for (let i = 0; i < n; i++) a[i] = readDescribeClientQuotasResponseEntryData(r, v);
       f_entries = a;
     }
   }
@@ -126,16 +126,16 @@ function readDescribeClientQuotasResponseEntryData(r: Reader, v: number): Descri
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('DescribeClientQuotasResponseEntryData.entity');
-    const a: DescribeClientQuotasResponseEntityData[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeClientQuotasResponseEntityData(r, v));
+    const a = rt.arrayFor<DescribeClientQuotasResponseEntityData>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeClientQuotasResponseEntityData(r, v);
     f_entity = a;
   }
   let f_values: DescribeClientQuotasResponseValueData[];
   {
     const n = (flex ? r.compactArrayLength(9) : r.arrayLength(9));
     if (n === null) throw rt.unexpectedNull('DescribeClientQuotasResponseEntryData.values');
-    const a: DescribeClientQuotasResponseValueData[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeClientQuotasResponseValueData(r, v));
+    const a = rt.arrayFor<DescribeClientQuotasResponseValueData>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeClientQuotasResponseValueData(r, v);
     f_values = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -87,8 +87,8 @@ function readDescribeClusterResponse(r: Reader, v: number): DescribeClusterRespo
   {
     const n = r.compactArrayLength(10);
     if (n === null) throw rt.unexpectedNull('DescribeClusterResponse.brokers');
-    const a: DescribeClusterResponseDescribeClusterBroker[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeClusterResponseDescribeClusterBroker(r, v));
+    const a = rt.arrayFor<DescribeClusterResponseDescribeClusterBroker>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeClusterResponseDescribeClusterBroker(r, v);
     f_brokers = a;
   }
   const f_clusterAuthorizedOperations: number = r.int32();

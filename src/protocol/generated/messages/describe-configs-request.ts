@@ -60,8 +60,8 @@ function readDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsReques
   {
     const n = (flex ? r.compactArrayLength(3) : r.arrayLength(3));
     if (n === null) throw rt.unexpectedNull('DescribeConfigsRequest.resources');
-    const a: DescribeConfigsRequestDescribeConfigsResource[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeConfigsRequestDescribeConfigsResource(r, v));
+    const a = rt.arrayFor<DescribeConfigsRequestDescribeConfigsResource>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeConfigsRequestDescribeConfigsResource(r, v);
     f_resources = a;
   }
   let f_includeSynonyms: boolean = false;
@@ -115,8 +115,8 @@ function readDescribeConfigsRequestDescribeConfigsResource(r: Reader, v: number)
     const n = (flex ? r.compactArrayLength(1) : r.arrayLength(1));
     if (n === null) f_configurationKeys = null;
     else {
-      const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push((flex ? r.compactString() : r.string()));
+      const a = rt.arrayFor<string>(n);
+      for (let i = 0; i < n; i++) a[i] = (flex ? r.compactString() : r.string());
       f_configurationKeys = a;
     }
   }

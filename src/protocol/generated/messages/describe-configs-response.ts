@@ -87,8 +87,8 @@ function readDescribeConfigsResponse(r: Reader, v: number): DescribeConfigsRespo
   {
     const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
     if (n === null) throw rt.unexpectedNull('DescribeConfigsResponse.results');
-    const a: DescribeConfigsResponseDescribeConfigsResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeConfigsResponseDescribeConfigsResult(r, v));
+    const a = rt.arrayFor<DescribeConfigsResponseDescribeConfigsResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseDescribeConfigsResult(r, v);
     f_results = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -139,8 +139,8 @@ function readDescribeConfigsResponseDescribeConfigsResult(r: Reader, v: number):
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('DescribeConfigsResponseDescribeConfigsResult.configs');
-    const a: DescribeConfigsResponseDescribeConfigsResourceResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeConfigsResponseDescribeConfigsResourceResult(r, v));
+    const a = rt.arrayFor<DescribeConfigsResponseDescribeConfigsResourceResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseDescribeConfigsResourceResult(r, v);
     f_configs = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -224,8 +224,8 @@ function readDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v: 
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null) throw rt.unexpectedNull('DescribeConfigsResponseDescribeConfigsResourceResult.synonyms');
-      const a: DescribeConfigsResponseDescribeConfigsSynonym[] = [];
-      for (let i = 0; i < n; i++) a.push(readDescribeConfigsResponseDescribeConfigsSynonym(r, v));
+      const a = rt.arrayFor<DescribeConfigsResponseDescribeConfigsSynonym>(n);
+      for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseDescribeConfigsSynonym(r, v);
       f_synonyms = a;
     }
   }

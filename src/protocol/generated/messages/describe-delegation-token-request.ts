@@ -47,8 +47,8 @@ function readDescribeDelegationTokenRequest(r: Reader, v: number): DescribeDeleg
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) f_owners = null;
     else {
-      const a: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] = [];
-      for (let i = 0; i < n; i++) a.push(readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r, v));
+      const a = rt.arrayFor<DescribeDelegationTokenRequestDescribeDelegationTokenOwner>(n);
+      for (let i = 0; i < n; i++) a[i] = readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r, v);
       f_owners = a;
     }
   }

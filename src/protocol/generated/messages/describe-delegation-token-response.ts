@@ -76,8 +76,8 @@ function readDescribeDelegationTokenResponse(r: Reader, v: number): DescribeDele
   {
     const n = (flex ? r.compactArrayLength(29) : r.arrayLength(29));
     if (n === null) throw rt.unexpectedNull('DescribeDelegationTokenResponse.tokens');
-    const a: DescribeDelegationTokenResponseDescribedDelegationToken[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeDelegationTokenResponseDescribedDelegationToken(r, v));
+    const a = rt.arrayFor<DescribeDelegationTokenResponseDescribedDelegationToken>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeDelegationTokenResponseDescribedDelegationToken(r, v);
     f_tokens = a;
   }
   const f_throttleTimeMs: number = r.int32();
@@ -154,8 +154,8 @@ function readDescribeDelegationTokenResponseDescribedDelegationToken(r: Reader, 
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('DescribeDelegationTokenResponseDescribedDelegationToken.renewers');
-    const a: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r, v));
+    const a = rt.arrayFor<DescribeDelegationTokenResponseDescribedDelegationTokenRenewer>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r, v);
     f_renewers = a;
   }
   let unknown: rt.TaggedField[] | undefined;

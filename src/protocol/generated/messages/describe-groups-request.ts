@@ -41,8 +41,8 @@ function readDescribeGroupsRequest(r: Reader, v: number): DescribeGroupsRequest 
   {
     const n = (flex ? r.compactArrayLength(1) : r.arrayLength(1));
     if (n === null) throw rt.unexpectedNull('DescribeGroupsRequest.groups');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push((flex ? r.compactString() : r.string()));
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = (flex ? r.compactString() : r.string());
     f_groups = a;
   }
   let f_includeAuthorizedOperations: boolean = false;

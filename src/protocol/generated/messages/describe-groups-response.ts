@@ -79,8 +79,8 @@ function readDescribeGroupsResponse(r: Reader, v: number): DescribeGroupsRespons
   {
     const n = (flex ? r.compactArrayLength(7) : r.arrayLength(7));
     if (n === null) throw rt.unexpectedNull('DescribeGroupsResponse.groups');
-    const a: DescribeGroupsResponseDescribedGroup[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeGroupsResponseDescribedGroup(r, v));
+    const a = rt.arrayFor<DescribeGroupsResponseDescribedGroup>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeGroupsResponseDescribedGroup(r, v);
     f_groups = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -136,8 +136,8 @@ function readDescribeGroupsResponseDescribedGroup(r: Reader, v: number): Describ
   {
     const n = (flex ? r.compactArrayLength(5) : r.arrayLength(5));
     if (n === null) throw rt.unexpectedNull('DescribeGroupsResponseDescribedGroup.members');
-    const a: DescribeGroupsResponseDescribedGroupMember[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeGroupsResponseDescribedGroupMember(r, v));
+    const a = rt.arrayFor<DescribeGroupsResponseDescribedGroupMember>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeGroupsResponseDescribedGroupMember(r, v);
     f_members = a;
   }
   let f_authorizedOperations: number = -2147483648;

@@ -47,8 +47,8 @@ function readDescribeLogDirsRequest(r: Reader, v: number): DescribeLogDirsReques
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) f_topics = null;
     else {
-      const a: DescribeLogDirsRequestDescribableLogDirTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(readDescribeLogDirsRequestDescribableLogDirTopic(r, v));
+      const a = rt.arrayFor<DescribeLogDirsRequestDescribableLogDirTopic>(n);
+      for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsRequestDescribableLogDirTopic(r, v);
       f_topics = a;
     }
   }
@@ -87,8 +87,8 @@ function readDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, v: number):
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('DescribeLogDirsRequestDescribableLogDirTopic.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -84,8 +84,8 @@ function readDescribeLogDirsResponse(r: Reader, v: number): DescribeLogDirsRespo
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('DescribeLogDirsResponse.results');
-    const a: DescribeLogDirsResponseDescribeLogDirsResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeLogDirsResponseDescribeLogDirsResult(r, v));
+    const a = rt.arrayFor<DescribeLogDirsResponseDescribeLogDirsResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseDescribeLogDirsResult(r, v);
     f_results = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -134,8 +134,8 @@ function readDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, v: number):
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('DescribeLogDirsResponseDescribeLogDirsResult.topics');
-    const a: DescribeLogDirsResponseDescribeLogDirsTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeLogDirsResponseDescribeLogDirsTopic(r, v));
+    const a = rt.arrayFor<DescribeLogDirsResponseDescribeLogDirsTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseDescribeLogDirsTopic(r, v);
     f_topics = a;
   }
   let f_totalBytes: bigint = -1n;
@@ -181,8 +181,8 @@ function readDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, v: number): 
   {
     const n = (flex ? r.compactArrayLength(21) : r.arrayLength(21));
     if (n === null) throw rt.unexpectedNull('DescribeLogDirsResponseDescribeLogDirsTopic.partitions');
-    const a: DescribeLogDirsResponseDescribeLogDirsPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeLogDirsResponseDescribeLogDirsPartition(r, v));
+    const a = rt.arrayFor<DescribeLogDirsResponseDescribeLogDirsPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseDescribeLogDirsPartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

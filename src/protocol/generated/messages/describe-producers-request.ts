@@ -37,8 +37,8 @@ function readDescribeProducersRequest(r: Reader, v: number): DescribeProducersRe
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('DescribeProducersRequest.topics');
-    const a: DescribeProducersRequestTopicRequest[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeProducersRequestTopicRequest(r, v));
+    const a = rt.arrayFor<DescribeProducersRequestTopicRequest>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeProducersRequestTopicRequest(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -70,8 +70,8 @@ function readDescribeProducersRequestTopicRequest(r: Reader, _v: number): Descri
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('DescribeProducersRequestTopicRequest.partitionIndexes');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitionIndexes = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -66,8 +66,8 @@ function readDescribeProducersResponse(r: Reader, v: number): DescribeProducersR
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('DescribeProducersResponse.topics');
-    const a: DescribeProducersResponseTopicResponse[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeProducersResponseTopicResponse(r, v));
+    const a = rt.arrayFor<DescribeProducersResponseTopicResponse>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeProducersResponseTopicResponse(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -99,8 +99,8 @@ function readDescribeProducersResponseTopicResponse(r: Reader, v: number): Descr
   {
     const n = r.compactArrayLength(8);
     if (n === null) throw rt.unexpectedNull('DescribeProducersResponseTopicResponse.partitions');
-    const a: DescribeProducersResponsePartitionResponse[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeProducersResponsePartitionResponse(r, v));
+    const a = rt.arrayFor<DescribeProducersResponsePartitionResponse>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeProducersResponsePartitionResponse(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -142,8 +142,8 @@ function readDescribeProducersResponsePartitionResponse(r: Reader, v: number): D
   {
     const n = r.compactArrayLength(36);
     if (n === null) throw rt.unexpectedNull('DescribeProducersResponsePartitionResponse.activeProducers');
-    const a: DescribeProducersResponseProducerState[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeProducersResponseProducerState(r, v));
+    const a = rt.arrayFor<DescribeProducersResponseProducerState>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeProducersResponseProducerState(r, v);
     f_activeProducers = a;
   }
   let unknown: rt.TaggedField[] | undefined;

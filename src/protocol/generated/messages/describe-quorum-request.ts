@@ -43,8 +43,8 @@ function readDescribeQuorumRequest(r: Reader, v: number): DescribeQuorumRequest 
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('DescribeQuorumRequest.topics');
-    const a: DescribeQuorumRequestTopicData[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeQuorumRequestTopicData(r, v));
+    const a = rt.arrayFor<DescribeQuorumRequestTopicData>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeQuorumRequestTopicData(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -76,8 +76,8 @@ function readDescribeQuorumRequestTopicData(r: Reader, v: number): DescribeQuoru
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('DescribeQuorumRequestTopicData.partitions');
-    const a: DescribeQuorumRequestPartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeQuorumRequestPartitionData(r, v));
+    const a = rt.arrayFor<DescribeQuorumRequestPartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeQuorumRequestPartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

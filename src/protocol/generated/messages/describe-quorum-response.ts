@@ -115,8 +115,8 @@ function readDescribeQuorumResponse(r: Reader, v: number): DescribeQuorumRespons
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('DescribeQuorumResponse.topics');
-    const a: DescribeQuorumResponseTopicData[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeQuorumResponseTopicData(r, v));
+    const a = rt.arrayFor<DescribeQuorumResponseTopicData>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponseTopicData(r, v);
     f_topics = a;
   }
   let f_nodes: DescribeQuorumResponseNode[] = [];
@@ -124,8 +124,8 @@ function readDescribeQuorumResponse(r: Reader, v: number): DescribeQuorumRespons
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('DescribeQuorumResponse.nodes');
-      const a: DescribeQuorumResponseNode[] = [];
-      for (let i = 0; i < n; i++) a.push(readDescribeQuorumResponseNode(r, v));
+      const a = rt.arrayFor<DescribeQuorumResponseNode>(n);
+      for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponseNode(r, v);
       f_nodes = a;
     }
   }
@@ -207,8 +207,8 @@ function readDescribeQuorumResponseTopicData(r: Reader, v: number): DescribeQuor
   {
     const n = r.compactArrayLength(24);
     if (n === null) throw rt.unexpectedNull('DescribeQuorumResponseTopicData.partitions');
-    const a: DescribeQuorumResponsePartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeQuorumResponsePartitionData(r, v));
+    const a = rt.arrayFor<DescribeQuorumResponsePartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponsePartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -269,16 +269,16 @@ function readDescribeQuorumResponsePartitionData(r: Reader, v: number): Describe
   {
     const n = r.compactArrayLength(12);
     if (n === null) throw rt.unexpectedNull('DescribeQuorumResponsePartitionData.currentVoters');
-    const a: DescribeQuorumResponseReplicaState[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeQuorumResponseReplicaState(r, v));
+    const a = rt.arrayFor<DescribeQuorumResponseReplicaState>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponseReplicaState(r, v);
     f_currentVoters = a;
   }
   let f_observers: DescribeQuorumResponseReplicaState[];
   {
     const n = r.compactArrayLength(12);
     if (n === null) throw rt.unexpectedNull('DescribeQuorumResponsePartitionData.observers');
-    const a: DescribeQuorumResponseReplicaState[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeQuorumResponseReplicaState(r, v));
+    const a = rt.arrayFor<DescribeQuorumResponseReplicaState>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponseReplicaState(r, v);
     f_observers = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -322,8 +322,8 @@ function readDescribeQuorumResponseNode(r: Reader, v: number): DescribeQuorumRes
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('DescribeQuorumResponseNode.listeners');
-      const a: DescribeQuorumResponseListener[] = [];
-      for (let i = 0; i < n; i++) a.push(readDescribeQuorumResponseListener(r, v));
+      const a = rt.arrayFor<DescribeQuorumResponseListener>(n);
+      for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponseListener(r, v);
       f_listeners = a;
     }
   }

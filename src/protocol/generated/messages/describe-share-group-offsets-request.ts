@@ -43,8 +43,8 @@ function readDescribeShareGroupOffsetsRequest(r: Reader, v: number): DescribeSha
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('DescribeShareGroupOffsetsRequest.groups');
-    const a: DescribeShareGroupOffsetsRequestGroup[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeShareGroupOffsetsRequestGroup(r, v));
+    const a = rt.arrayFor<DescribeShareGroupOffsetsRequestGroup>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeShareGroupOffsetsRequestGroup(r, v);
     f_groups = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -81,8 +81,8 @@ function readDescribeShareGroupOffsetsRequestGroup(r: Reader, v: number): Descri
     const n = r.compactArrayLength(2);
     if (n === null) f_topics = null;
     else {
-      const a: DescribeShareGroupOffsetsRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(readDescribeShareGroupOffsetsRequestTopic(r, v));
+      const a = rt.arrayFor<DescribeShareGroupOffsetsRequestTopic>(n);
+      for (let i = 0; i < n; i++) a[i] = readDescribeShareGroupOffsetsRequestTopic(r, v);
       f_topics = a;
     }
   }
@@ -115,8 +115,8 @@ function readDescribeShareGroupOffsetsRequestTopic(r: Reader, _v: number): Descr
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('DescribeShareGroupOffsetsRequestTopic.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -60,8 +60,8 @@ function readDescribeShareGroupOffsetsResponse(r: Reader, v: number): DescribeSh
   {
     const n = r.compactArrayLength(5);
     if (n === null) throw rt.unexpectedNull('DescribeShareGroupOffsetsResponse.groups');
-    const a: DescribeShareGroupOffsetsResponseGroup[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeShareGroupOffsetsResponseGroup(r, v));
+    const a = rt.arrayFor<DescribeShareGroupOffsetsResponseGroup>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeShareGroupOffsetsResponseGroup(r, v);
     f_groups = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -101,8 +101,8 @@ function readDescribeShareGroupOffsetsResponseGroup(r: Reader, v: number): Descr
   {
     const n = r.compactArrayLength(18);
     if (n === null) throw rt.unexpectedNull('DescribeShareGroupOffsetsResponseGroup.topics');
-    const a: DescribeShareGroupOffsetsResponseTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeShareGroupOffsetsResponseTopic(r, v));
+    const a = rt.arrayFor<DescribeShareGroupOffsetsResponseTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeShareGroupOffsetsResponseTopic(r, v);
     f_topics = a;
   }
   const f_errorCode: number = r.int16();
@@ -139,8 +139,8 @@ function readDescribeShareGroupOffsetsResponseTopic(r: Reader, v: number): Descr
   {
     const n = r.compactArrayLength(19);
     if (n === null) throw rt.unexpectedNull('DescribeShareGroupOffsetsResponseTopic.partitions');
-    const a: DescribeShareGroupOffsetsResponsePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeShareGroupOffsetsResponsePartition(r, v));
+    const a = rt.arrayFor<DescribeShareGroupOffsetsResponsePartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeShareGroupOffsetsResponsePartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

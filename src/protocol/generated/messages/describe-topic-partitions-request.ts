@@ -58,8 +58,8 @@ function readDescribeTopicPartitionsRequest(r: Reader, v: number): DescribeTopic
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsRequest.topics');
-    const a: DescribeTopicPartitionsRequestTopicRequest[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeTopicPartitionsRequestTopicRequest(r, v));
+    const a = rt.arrayFor<DescribeTopicPartitionsRequestTopicRequest>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeTopicPartitionsRequestTopicRequest(r, v);
     f_topics = a;
   }
   const f_responsePartitionLimit: number = r.int32();

@@ -92,8 +92,8 @@ function readDescribeTopicPartitionsResponse(r: Reader, v: number): DescribeTopi
   {
     const n = r.compactArrayLength(25);
     if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponse.topics');
-    const a: DescribeTopicPartitionsResponseTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeTopicPartitionsResponseTopic(r, v));
+    const a = rt.arrayFor<DescribeTopicPartitionsResponseTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeTopicPartitionsResponseTopic(r, v);
     f_topics = a;
   }
   const f_nextCursor: DescribeTopicPartitionsResponseCursor | null = (r.int8() < 0 ? null : readDescribeTopicPartitionsResponseCursor(r, v));
@@ -141,8 +141,8 @@ function readDescribeTopicPartitionsResponseTopic(r: Reader, v: number): Describ
   {
     const n = r.compactArrayLength(19);
     if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponseTopic.partitions');
-    const a: DescribeTopicPartitionsResponsePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeTopicPartitionsResponsePartition(r, v));
+    const a = rt.arrayFor<DescribeTopicPartitionsResponsePartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeTopicPartitionsResponsePartition(r, v);
     f_partitions = a;
   }
   const f_topicAuthorizedOperations: number = r.int32();
@@ -212,16 +212,16 @@ function readDescribeTopicPartitionsResponsePartition(r: Reader, _v: number): De
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponsePartition.replicaNodes');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_replicaNodes = a;
   }
   let f_isrNodes: number[];
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponsePartition.isrNodes');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_isrNodes = a;
   }
   let f_eligibleLeaderReplicas: number[] | null;
@@ -229,8 +229,8 @@ function readDescribeTopicPartitionsResponsePartition(r: Reader, _v: number): De
     const n = r.compactArrayLength(4);
     if (n === null) f_eligibleLeaderReplicas = null;
     else {
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_eligibleLeaderReplicas = a;
     }
   }
@@ -239,8 +239,8 @@ function readDescribeTopicPartitionsResponsePartition(r: Reader, _v: number): De
     const n = r.compactArrayLength(4);
     if (n === null) f_lastKnownElr = null;
     else {
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_lastKnownElr = a;
     }
   }
@@ -248,8 +248,8 @@ function readDescribeTopicPartitionsResponsePartition(r: Reader, _v: number): De
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('DescribeTopicPartitionsResponsePartition.offlineReplicas');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_offlineReplicas = a;
   }
   let unknown: rt.TaggedField[] | undefined;

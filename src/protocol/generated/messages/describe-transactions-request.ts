@@ -29,8 +29,8 @@ function readDescribeTransactionsRequest(r: Reader, _v: number): DescribeTransac
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('DescribeTransactionsRequest.transactionalIds');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.compactString());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.compactString();
     f_transactionalIds = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -54,8 +54,8 @@ function readDescribeTransactionsResponse(r: Reader, v: number): DescribeTransac
   {
     const n = r.compactArrayLength(27);
     if (n === null) throw rt.unexpectedNull('DescribeTransactionsResponse.transactionStates');
-    const a: DescribeTransactionsResponseTransactionState[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeTransactionsResponseTransactionState(r, v));
+    const a = rt.arrayFor<DescribeTransactionsResponseTransactionState>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeTransactionsResponseTransactionState(r, v);
     f_transactionStates = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -105,8 +105,8 @@ function readDescribeTransactionsResponseTransactionState(r: Reader, v: number):
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('DescribeTransactionsResponseTransactionState.topics');
-    const a: DescribeTransactionsResponseTopicData[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeTransactionsResponseTopicData(r, v));
+    const a = rt.arrayFor<DescribeTransactionsResponseTopicData>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeTransactionsResponseTopicData(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -138,8 +138,8 @@ function readDescribeTransactionsResponseTopicData(r: Reader, _v: number): Descr
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('DescribeTransactionsResponseTopicData.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -41,8 +41,8 @@ function readDescribeUserScramCredentialsRequest(r: Reader, v: number): Describe
     const n = r.compactArrayLength(1);
     if (n === null) f_users = null;
     else {
-      const a: DescribeUserScramCredentialsRequestUserName[] = [];
-      for (let i = 0; i < n; i++) a.push(readDescribeUserScramCredentialsRequestUserName(r, v));
+      const a = rt.arrayFor<DescribeUserScramCredentialsRequestUserName>(n);
+      for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsRequestUserName(r, v);
       f_users = a;
     }
   }

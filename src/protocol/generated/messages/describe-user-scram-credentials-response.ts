@@ -70,8 +70,8 @@ function readDescribeUserScramCredentialsResponse(r: Reader, v: number): Describ
   {
     const n = r.compactArrayLength(5);
     if (n === null) throw rt.unexpectedNull('DescribeUserScramCredentialsResponse.results');
-    const a: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r, v));
+    const a = rt.arrayFor<DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r, v);
     f_results = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -113,8 +113,8 @@ function readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsRes
   {
     const n = r.compactArrayLength(5);
     if (n === null) throw rt.unexpectedNull('DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult.credentialInfos');
-    const a: DescribeUserScramCredentialsResponseCredentialInfo[] = [];
-    for (let i = 0; i < n; i++) a.push(readDescribeUserScramCredentialsResponseCredentialInfo(r, v));
+    const a = rt.arrayFor<DescribeUserScramCredentialsResponseCredentialInfo>(n);
+    for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsResponseCredentialInfo(r, v);
     f_credentialInfos = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -63,8 +63,8 @@ function readElectLeadersRequest(r: Reader, v: number): ElectLeadersRequest {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) f_topicPartitions = null;
     else {
-      const a: ElectLeadersRequestTopicPartitions[] = [];
-      for (let i = 0; i < n; i++) a.push(readElectLeadersRequestTopicPartitions(r, v));
+      const a = rt.arrayFor<ElectLeadersRequestTopicPartitions>(n);
+      for (let i = 0; i < n; i++) a[i] = readElectLeadersRequestTopicPartitions(r, v);
       f_topicPartitions = a;
     }
   }
@@ -104,8 +104,8 @@ function readElectLeadersRequestTopicPartitions(r: Reader, v: number): ElectLead
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('ElectLeadersRequestTopicPartitions.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

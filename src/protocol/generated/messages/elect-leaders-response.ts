@@ -70,8 +70,8 @@ function readElectLeadersResponse(r: Reader, v: number): ElectLeadersResponse {
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('ElectLeadersResponse.replicaElectionResults');
-    const a: ElectLeadersResponseReplicaElectionResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readElectLeadersResponseReplicaElectionResult(r, v));
+    const a = rt.arrayFor<ElectLeadersResponseReplicaElectionResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readElectLeadersResponseReplicaElectionResult(r, v);
     f_replicaElectionResults = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -109,8 +109,8 @@ function readElectLeadersResponseReplicaElectionResult(r: Reader, v: number): El
   {
     const n = (flex ? r.compactArrayLength(7) : r.arrayLength(7));
     if (n === null) throw rt.unexpectedNull('ElectLeadersResponseReplicaElectionResult.partitionResult');
-    const a: ElectLeadersResponsePartitionResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readElectLeadersResponsePartitionResult(r, v));
+    const a = rt.arrayFor<ElectLeadersResponsePartitionResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readElectLeadersResponsePartitionResult(r, v);
     f_partitionResult = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -90,8 +90,8 @@ function readEndQuorumEpochRequest(r: Reader, v: number): EndQuorumEpochRequest 
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('EndQuorumEpochRequest.topics');
-    const a: EndQuorumEpochRequestTopicData[] = [];
-    for (let i = 0; i < n; i++) a.push(readEndQuorumEpochRequestTopicData(r, v));
+    const a = rt.arrayFor<EndQuorumEpochRequestTopicData>(n);
+    for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochRequestTopicData(r, v);
     f_topics = a;
   }
   let f_leaderEndpoints: EndQuorumEpochRequestLeaderEndpoint[] = [];
@@ -99,8 +99,8 @@ function readEndQuorumEpochRequest(r: Reader, v: number): EndQuorumEpochRequest 
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('EndQuorumEpochRequest.leaderEndpoints');
-      const a: EndQuorumEpochRequestLeaderEndpoint[] = [];
-      for (let i = 0; i < n; i++) a.push(readEndQuorumEpochRequestLeaderEndpoint(r, v));
+      const a = rt.arrayFor<EndQuorumEpochRequestLeaderEndpoint>(n);
+      for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochRequestLeaderEndpoint(r, v);
       f_leaderEndpoints = a;
     }
   }
@@ -139,8 +139,8 @@ function readEndQuorumEpochRequestTopicData(r: Reader, v: number): EndQuorumEpoc
   {
     const n = (flex ? r.compactArrayLength(12) : r.arrayLength(12));
     if (n === null) throw rt.unexpectedNull('EndQuorumEpochRequestTopicData.partitions');
-    const a: EndQuorumEpochRequestPartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readEndQuorumEpochRequestPartitionData(r, v));
+    const a = rt.arrayFor<EndQuorumEpochRequestPartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochRequestPartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -194,8 +194,8 @@ function readEndQuorumEpochRequestPartitionData(r: Reader, v: number): EndQuorum
     {
       const n = r.arrayLength(4);
       if (n === null) throw rt.unexpectedNull('EndQuorumEpochRequestPartitionData.preferredSuccessors');
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_preferredSuccessors = a;
     }
   }
@@ -204,8 +204,8 @@ function readEndQuorumEpochRequestPartitionData(r: Reader, v: number): EndQuorum
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('EndQuorumEpochRequestPartitionData.preferredCandidates');
-      const a: EndQuorumEpochRequestReplicaInfo[] = [];
-      for (let i = 0; i < n; i++) a.push(readEndQuorumEpochRequestReplicaInfo(r, v));
+      const a = rt.arrayFor<EndQuorumEpochRequestReplicaInfo>(n);
+      for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochRequestReplicaInfo(r, v);
       f_preferredCandidates = a;
     }
   }

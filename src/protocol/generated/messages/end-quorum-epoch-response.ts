@@ -83,8 +83,8 @@ function readEndQuorumEpochResponse(r: Reader, v: number): EndQuorumEpochRespons
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('EndQuorumEpochResponse.topics');
-    const a: EndQuorumEpochResponseTopicData[] = [];
-    for (let i = 0; i < n; i++) a.push(readEndQuorumEpochResponseTopicData(r, v));
+    const a = rt.arrayFor<EndQuorumEpochResponseTopicData>(n);
+    for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochResponseTopicData(r, v);
     f_topics = a;
   }
   let f_nodeEndpoints: EndQuorumEpochResponseNodeEndpoint[] = [];
@@ -97,8 +97,8 @@ function readEndQuorumEpochResponse(r: Reader, v: number): EndQuorumEpochRespons
           {
             const n = sub.compactArrayLength(0);
             if (n === null) throw rt.unexpectedNull('EndQuorumEpochResponse.nodeEndpoints');
-            const a: EndQuorumEpochResponseNodeEndpoint[] = [];
-            for (let i = 0; i < n; i++) a.push(readEndQuorumEpochResponseNodeEndpoint(sub, v));
+            const a = rt.arrayFor<EndQuorumEpochResponseNodeEndpoint>(n);
+            for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochResponseNodeEndpoint(sub, v);
             f_nodeEndpoints = a;
           }
           return true;
@@ -138,8 +138,8 @@ function readEndQuorumEpochResponseTopicData(r: Reader, v: number): EndQuorumEpo
   {
     const n = (flex ? r.compactArrayLength(14) : r.arrayLength(14));
     if (n === null) throw rt.unexpectedNull('EndQuorumEpochResponseTopicData.partitions');
-    const a: EndQuorumEpochResponsePartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readEndQuorumEpochResponsePartitionData(r, v));
+    const a = rt.arrayFor<EndQuorumEpochResponsePartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochResponsePartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

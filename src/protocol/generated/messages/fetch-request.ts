@@ -187,8 +187,8 @@ function readFetchRequest(r: Reader, v: number): FetchRequest {
   {
     const n = (flex ? r.compactArrayLength(1) : r.arrayLength(1));
     if (n === null) throw rt.unexpectedNull('FetchRequest.topics');
-    const a: FetchRequestFetchTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readFetchRequestFetchTopic(r, v));
+    const a = rt.arrayFor<FetchRequestFetchTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readFetchRequestFetchTopic(r, v);
     f_topics = a;
   }
   let f_forgottenTopicsData: FetchRequestForgottenTopic[] = [];
@@ -196,8 +196,8 @@ function readFetchRequest(r: Reader, v: number): FetchRequest {
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null) throw rt.unexpectedNull('FetchRequest.forgottenTopicsData');
-      const a: FetchRequestForgottenTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(readFetchRequestForgottenTopic(r, v));
+      const a = rt.arrayFor<FetchRequestForgottenTopic>(n);
+      for (let i = 0; i < n; i++) a[i] = readFetchRequestForgottenTopic(r, v);
       f_forgottenTopicsData = a;
     }
   }
@@ -309,8 +309,8 @@ function readFetchRequestFetchTopic(r: Reader, v: number): FetchRequestFetchTopi
   {
     const n = (flex ? r.compactArrayLength(16) : r.arrayLength(16));
     if (n === null) throw rt.unexpectedNull('FetchRequestFetchTopic.partitions');
-    const a: FetchRequestFetchPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readFetchRequestFetchPartition(r, v));
+    const a = rt.arrayFor<FetchRequestFetchPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readFetchRequestFetchPartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -441,8 +441,8 @@ function readFetchRequestForgottenTopic(r: Reader, v: number): FetchRequestForgo
     {
       const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
       if (n === null) throw rt.unexpectedNull('FetchRequestForgottenTopic.partitions');
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_partitions = a;
     }
   }

@@ -163,8 +163,8 @@ function readFetchResponse(r: Reader, v: number): FetchResponse {
   {
     const n = (flex ? r.compactArrayLength(1) : r.arrayLength(1));
     if (n === null) throw rt.unexpectedNull('FetchResponse.responses');
-    const a: FetchResponseFetchableTopicResponse[] = [];
-    for (let i = 0; i < n; i++) a.push(readFetchResponseFetchableTopicResponse(r, v));
+    const a = rt.arrayFor<FetchResponseFetchableTopicResponse>(n);
+    for (let i = 0; i < n; i++) a[i] = readFetchResponseFetchableTopicResponse(r, v);
     f_responses = a;
   }
   let f_nodeEndpoints: FetchResponseNodeEndpoint[] = [];
@@ -177,8 +177,8 @@ function readFetchResponse(r: Reader, v: number): FetchResponse {
           {
             const n = sub.compactArrayLength(0);
             if (n === null) throw rt.unexpectedNull('FetchResponse.nodeEndpoints');
-            const a: FetchResponseNodeEndpoint[] = [];
-            for (let i = 0; i < n; i++) a.push(readFetchResponseNodeEndpoint(sub, v));
+            const a = rt.arrayFor<FetchResponseNodeEndpoint>(n);
+            for (let i = 0; i < n; i++) a[i] = readFetchResponseNodeEndpoint(sub, v);
             f_nodeEndpoints = a;
           }
           return true;
@@ -231,8 +231,8 @@ function readFetchResponseFetchableTopicResponse(r: Reader, v: number): FetchRes
   {
     const n = (flex ? r.compactArrayLength(15) : r.arrayLength(15));
     if (n === null) throw rt.unexpectedNull('FetchResponseFetchableTopicResponse.partitions');
-    const a: FetchResponsePartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readFetchResponsePartitionData(r, v));
+    const a = rt.arrayFor<FetchResponsePartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readFetchResponsePartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -339,8 +339,8 @@ function readFetchResponsePartitionData(r: Reader, v: number): FetchResponsePart
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null) f_abortedTransactions = null;
       else {
-        const a: FetchResponseAbortedTransaction[] = [];
-        for (let i = 0; i < n; i++) a.push(readFetchResponseAbortedTransaction(r, v));
+        const a = rt.arrayFor<FetchResponseAbortedTransaction>(n);
+        for (let i = 0; i < n; i++) a[i] = readFetchResponseAbortedTransaction(r, v);
         f_abortedTransactions = a;
       }
     }

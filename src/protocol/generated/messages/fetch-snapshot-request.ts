@@ -84,8 +84,8 @@ function readFetchSnapshotRequest(r: Reader, v: number): FetchSnapshotRequest {
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('FetchSnapshotRequest.topics');
-    const a: FetchSnapshotRequestTopicSnapshot[] = [];
-    for (let i = 0; i < n; i++) a.push(readFetchSnapshotRequestTopicSnapshot(r, v));
+    const a = rt.arrayFor<FetchSnapshotRequestTopicSnapshot>(n);
+    for (let i = 0; i < n; i++) a[i] = readFetchSnapshotRequestTopicSnapshot(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -125,8 +125,8 @@ function readFetchSnapshotRequestTopicSnapshot(r: Reader, v: number): FetchSnaps
   {
     const n = r.compactArrayLength(28);
     if (n === null) throw rt.unexpectedNull('FetchSnapshotRequestTopicSnapshot.partitions');
-    const a: FetchSnapshotRequestPartitionSnapshot[] = [];
-    for (let i = 0; i < n; i++) a.push(readFetchSnapshotRequestPartitionSnapshot(r, v));
+    const a = rt.arrayFor<FetchSnapshotRequestPartitionSnapshot>(n);
+    for (let i = 0; i < n; i++) a[i] = readFetchSnapshotRequestPartitionSnapshot(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

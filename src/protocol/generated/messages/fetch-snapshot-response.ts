@@ -109,8 +109,8 @@ function readFetchSnapshotResponse(r: Reader, v: number): FetchSnapshotResponse 
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('FetchSnapshotResponse.topics');
-    const a: FetchSnapshotResponseTopicSnapshot[] = [];
-    for (let i = 0; i < n; i++) a.push(readFetchSnapshotResponseTopicSnapshot(r, v));
+    const a = rt.arrayFor<FetchSnapshotResponseTopicSnapshot>(n);
+    for (let i = 0; i < n; i++) a[i] = readFetchSnapshotResponseTopicSnapshot(r, v);
     f_topics = a;
   }
   let f_nodeEndpoints: FetchSnapshotResponseNodeEndpoint[] = [];
@@ -122,8 +122,8 @@ function readFetchSnapshotResponse(r: Reader, v: number): FetchSnapshotResponse 
         {
           const n = sub.compactArrayLength(0);
           if (n === null) throw rt.unexpectedNull('FetchSnapshotResponse.nodeEndpoints');
-          const a: FetchSnapshotResponseNodeEndpoint[] = [];
-          for (let i = 0; i < n; i++) a.push(readFetchSnapshotResponseNodeEndpoint(sub, v));
+          const a = rt.arrayFor<FetchSnapshotResponseNodeEndpoint>(n);
+          for (let i = 0; i < n; i++) a[i] = readFetchSnapshotResponseNodeEndpoint(sub, v);
           f_nodeEndpoints = a;
         }
         return true;
@@ -158,8 +158,8 @@ function readFetchSnapshotResponseTopicSnapshot(r: Reader, v: number): FetchSnap
   {
     const n = r.compactArrayLength(35);
     if (n === null) throw rt.unexpectedNull('FetchSnapshotResponseTopicSnapshot.partitions');
-    const a: FetchSnapshotResponsePartitionSnapshot[] = [];
-    for (let i = 0; i < n; i++) a.push(readFetchSnapshotResponsePartitionSnapshot(r, v));
+    const a = rt.arrayFor<FetchSnapshotResponsePartitionSnapshot>(n);
+    for (let i = 0; i < n; i++) a[i] = readFetchSnapshotResponsePartitionSnapshot(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -62,8 +62,8 @@ function readFindCoordinatorRequest(r: Reader, v: number): FindCoordinatorReques
     {
       const n = r.compactArrayLength(1);
       if (n === null) throw rt.unexpectedNull('FindCoordinatorRequest.coordinatorKeys');
-      const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.compactString());
+      const a = rt.arrayFor<string>(n);
+      for (let i = 0; i < n; i++) a[i] = r.compactString();
       f_coordinatorKeys = a;
     }
   }

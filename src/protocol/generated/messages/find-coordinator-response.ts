@@ -127,8 +127,8 @@ function readFindCoordinatorResponse(r: Reader, v: number): FindCoordinatorRespo
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('FindCoordinatorResponse.coordinators');
-      const a: FindCoordinatorResponseCoordinator[] = [];
-      for (let i = 0; i < n; i++) a.push(readFindCoordinatorResponseCoordinator(r, v));
+      const a = rt.arrayFor<FindCoordinatorResponseCoordinator>(n);
+      for (let i = 0; i < n; i++) a[i] = readFindCoordinatorResponseCoordinator(r, v);
       f_coordinators = a;
     }
   }

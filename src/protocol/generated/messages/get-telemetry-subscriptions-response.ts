@@ -68,8 +68,8 @@ function readGetTelemetrySubscriptionsResponse(r: Reader, _v: number): GetTeleme
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('GetTelemetrySubscriptionsResponse.acceptedCompressionTypes');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int8());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int8();
     f_acceptedCompressionTypes = a;
   }
   const f_pushIntervalMs: number = r.int32();
@@ -79,8 +79,8 @@ function readGetTelemetrySubscriptionsResponse(r: Reader, _v: number): GetTeleme
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('GetTelemetrySubscriptionsResponse.requestedMetrics');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.compactString());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.compactString();
     f_requestedMetrics = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -59,8 +59,8 @@ function readIncrementalAlterConfigsRequest(r: Reader, v: number): IncrementalAl
   {
     const n = (flex ? r.compactArrayLength(3) : r.arrayLength(3));
     if (n === null) throw rt.unexpectedNull('IncrementalAlterConfigsRequest.resources');
-    const a: IncrementalAlterConfigsRequestAlterConfigsResource[] = [];
-    for (let i = 0; i < n; i++) a.push(readIncrementalAlterConfigsRequestAlterConfigsResource(r, v));
+    const a = rt.arrayFor<IncrementalAlterConfigsRequestAlterConfigsResource>(n);
+    for (let i = 0; i < n; i++) a[i] = readIncrementalAlterConfigsRequestAlterConfigsResource(r, v);
     f_resources = a;
   }
   const f_validateOnly: boolean = r.bool();
@@ -102,8 +102,8 @@ function readIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader, v: nu
   {
     const n = (flex ? r.compactArrayLength(3) : r.arrayLength(3));
     if (n === null) throw rt.unexpectedNull('IncrementalAlterConfigsRequestAlterConfigsResource.configs');
-    const a: IncrementalAlterConfigsRequestAlterableConfig[] = [];
-    for (let i = 0; i < n; i++) a.push(readIncrementalAlterConfigsRequestAlterableConfig(r, v));
+    const a = rt.arrayFor<IncrementalAlterConfigsRequestAlterableConfig>(n);
+    for (let i = 0; i < n; i++) a[i] = readIncrementalAlterConfigsRequestAlterableConfig(r, v);
     f_configs = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -51,8 +51,8 @@ function readIncrementalAlterConfigsResponse(r: Reader, v: number): IncrementalA
   {
     const n = (flex ? r.compactArrayLength(5) : r.arrayLength(5));
     if (n === null) throw rt.unexpectedNull('IncrementalAlterConfigsResponse.responses');
-    const a: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[] = [];
-    for (let i = 0; i < n; i++) a.push(readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r, v));
+    const a = rt.arrayFor<IncrementalAlterConfigsResponseAlterConfigsResourceResponse>(n);
+    for (let i = 0; i < n; i++) a[i] = readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r, v);
     f_responses = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -54,8 +54,8 @@ function readInitializeShareGroupStateRequest(r: Reader, v: number): InitializeS
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('InitializeShareGroupStateRequest.topics');
-    const a: InitializeShareGroupStateRequestInitializeStateData[] = [];
-    for (let i = 0; i < n; i++) a.push(readInitializeShareGroupStateRequestInitializeStateData(r, v));
+    const a = rt.arrayFor<InitializeShareGroupStateRequestInitializeStateData>(n);
+    for (let i = 0; i < n; i++) a[i] = readInitializeShareGroupStateRequestInitializeStateData(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -87,8 +87,8 @@ function readInitializeShareGroupStateRequestInitializeStateData(r: Reader, v: n
   {
     const n = r.compactArrayLength(16);
     if (n === null) throw rt.unexpectedNull('InitializeShareGroupStateRequestInitializeStateData.partitions');
-    const a: InitializeShareGroupStateRequestPartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readInitializeShareGroupStateRequestPartitionData(r, v));
+    const a = rt.arrayFor<InitializeShareGroupStateRequestPartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readInitializeShareGroupStateRequestPartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -49,8 +49,8 @@ function readInitializeShareGroupStateResponse(r: Reader, v: number): Initialize
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('InitializeShareGroupStateResponse.results');
-    const a: InitializeShareGroupStateResponseInitializeStateResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readInitializeShareGroupStateResponseInitializeStateResult(r, v));
+    const a = rt.arrayFor<InitializeShareGroupStateResponseInitializeStateResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readInitializeShareGroupStateResponseInitializeStateResult(r, v);
     f_results = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -82,8 +82,8 @@ function readInitializeShareGroupStateResponseInitializeStateResult(r: Reader, v
   {
     const n = r.compactArrayLength(7);
     if (n === null) throw rt.unexpectedNull('InitializeShareGroupStateResponseInitializeStateResult.partitions');
-    const a: InitializeShareGroupStateResponsePartitionResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readInitializeShareGroupStateResponsePartitionResult(r, v));
+    const a = rt.arrayFor<InitializeShareGroupStateResponsePartitionResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readInitializeShareGroupStateResponsePartitionResult(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

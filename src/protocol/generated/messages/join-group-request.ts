@@ -98,8 +98,8 @@ function readJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('JoinGroupRequest.protocols');
-    const a: JoinGroupRequestProtocol[] = [];
-    for (let i = 0; i < n; i++) a.push(readJoinGroupRequestProtocol(r, v));
+    const a = rt.arrayFor<JoinGroupRequestProtocol>(n);
+    for (let i = 0; i < n; i++) a[i] = readJoinGroupRequestProtocol(r, v);
     f_protocols = a;
   }
   let f_reason: string | null = null;

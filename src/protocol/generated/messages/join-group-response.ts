@@ -109,8 +109,8 @@ function readJoinGroupResponse(r: Reader, v: number): JoinGroupResponse {
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('JoinGroupResponse.members');
-    const a: JoinGroupResponseMember[] = [];
-    for (let i = 0; i < n; i++) a.push(readJoinGroupResponseMember(r, v));
+    const a = rt.arrayFor<JoinGroupResponseMember>(n);
+    for (let i = 0; i < n; i++) a[i] = readJoinGroupResponseMember(r, v);
     f_members = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -151,8 +151,8 @@ function readLeaderAndIsrRequest(r: Reader, v: number): LeaderAndIsrRequest {
     {
       const n = r.arrayLength(22);
       if (n === null) throw rt.unexpectedNull('LeaderAndIsrRequest.ungroupedPartitionStates');
-      const a: LeaderAndIsrRequestLeaderAndIsrPartitionState[] = [];
-      for (let i = 0; i < n; i++) a.push(readLeaderAndIsrRequestLeaderAndIsrPartitionState(r, v));
+      const a = rt.arrayFor<LeaderAndIsrRequestLeaderAndIsrPartitionState>(n);
+      for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrRequestLeaderAndIsrPartitionState(r, v);
       f_ungroupedPartitionStates = a;
     }
   }
@@ -161,8 +161,8 @@ function readLeaderAndIsrRequest(r: Reader, v: number): LeaderAndIsrRequest {
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null) throw rt.unexpectedNull('LeaderAndIsrRequest.topicStates');
-      const a: LeaderAndIsrRequestLeaderAndIsrTopicState[] = [];
-      for (let i = 0; i < n; i++) a.push(readLeaderAndIsrRequestLeaderAndIsrTopicState(r, v));
+      const a = rt.arrayFor<LeaderAndIsrRequestLeaderAndIsrTopicState>(n);
+      for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrRequestLeaderAndIsrTopicState(r, v);
       f_topicStates = a;
     }
   }
@@ -170,8 +170,8 @@ function readLeaderAndIsrRequest(r: Reader, v: number): LeaderAndIsrRequest {
   {
     const n = (flex ? r.compactArrayLength(9) : r.arrayLength(9));
     if (n === null) throw rt.unexpectedNull('LeaderAndIsrRequest.liveLeaders');
-    const a: LeaderAndIsrRequestLeaderAndIsrLiveLeader[] = [];
-    for (let i = 0; i < n; i++) a.push(readLeaderAndIsrRequestLeaderAndIsrLiveLeader(r, v));
+    const a = rt.arrayFor<LeaderAndIsrRequestLeaderAndIsrLiveLeader>(n);
+    for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrRequestLeaderAndIsrLiveLeader(r, v);
     f_liveLeaders = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -257,8 +257,8 @@ function readLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, v: number)
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('LeaderAndIsrRequestLeaderAndIsrPartitionState.isr');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_isr = a;
   }
   const f_partitionEpoch: number = r.int32();
@@ -266,8 +266,8 @@ function readLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, v: number)
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('LeaderAndIsrRequestLeaderAndIsrPartitionState.replicas');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_replicas = a;
   }
   let f_addingReplicas: number[] = [];
@@ -275,8 +275,8 @@ function readLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, v: number)
     {
       const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
       if (n === null) throw rt.unexpectedNull('LeaderAndIsrRequestLeaderAndIsrPartitionState.addingReplicas');
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_addingReplicas = a;
     }
   }
@@ -285,8 +285,8 @@ function readLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, v: number)
     {
       const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
       if (n === null) throw rt.unexpectedNull('LeaderAndIsrRequestLeaderAndIsrPartitionState.removingReplicas');
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_removingReplicas = a;
     }
   }
@@ -353,8 +353,8 @@ function readLeaderAndIsrRequestLeaderAndIsrTopicState(r: Reader, v: number): Le
     {
       const n = (flex ? r.compactArrayLength(22) : r.arrayLength(22));
       if (n === null) throw rt.unexpectedNull('LeaderAndIsrRequestLeaderAndIsrTopicState.partitionStates');
-      const a: LeaderAndIsrRequestLeaderAndIsrPartitionState[] = [];
-      for (let i = 0; i < n; i++) a.push(readLeaderAndIsrRequestLeaderAndIsrPartitionState(r, v));
+      const a = rt.arrayFor<LeaderAndIsrRequestLeaderAndIsrPartitionState>(n);
+      for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrRequestLeaderAndIsrPartitionState(r, v);
       f_partitionStates = a;
     }
   }

@@ -74,8 +74,8 @@ function readLeaderAndIsrResponse(r: Reader, v: number): LeaderAndIsrResponse {
     {
       const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
       if (n === null) throw rt.unexpectedNull('LeaderAndIsrResponse.partitionErrors');
-      const a: LeaderAndIsrResponseLeaderAndIsrPartitionError[] = [];
-      for (let i = 0; i < n; i++) a.push(readLeaderAndIsrResponseLeaderAndIsrPartitionError(r, v));
+      const a = rt.arrayFor<LeaderAndIsrResponseLeaderAndIsrPartitionError>(n);
+      for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrResponseLeaderAndIsrPartitionError(r, v);
       f_partitionErrors = a;
     }
   }
@@ -84,8 +84,8 @@ function readLeaderAndIsrResponse(r: Reader, v: number): LeaderAndIsrResponse {
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('LeaderAndIsrResponse.topics');
-      const a: LeaderAndIsrResponseLeaderAndIsrTopicError[] = [];
-      for (let i = 0; i < n; i++) a.push(readLeaderAndIsrResponseLeaderAndIsrTopicError(r, v));
+      const a = rt.arrayFor<LeaderAndIsrResponseLeaderAndIsrTopicError>(n);
+      for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrResponseLeaderAndIsrTopicError(r, v);
       f_topics = a;
     }
   }
@@ -173,8 +173,8 @@ function readLeaderAndIsrResponseLeaderAndIsrTopicError(r: Reader, v: number): L
     {
       const n = r.compactArrayLength(6);
       if (n === null) throw rt.unexpectedNull('LeaderAndIsrResponseLeaderAndIsrTopicError.partitionErrors');
-      const a: LeaderAndIsrResponseLeaderAndIsrPartitionError[] = [];
-      for (let i = 0; i < n; i++) a.push(readLeaderAndIsrResponseLeaderAndIsrPartitionError(r, v));
+      const a = rt.arrayFor<LeaderAndIsrResponseLeaderAndIsrPartitionError>(n);
+      for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrResponseLeaderAndIsrPartitionError(r, v);
       f_partitionErrors = a;
     }
   }

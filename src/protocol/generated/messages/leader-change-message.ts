@@ -54,16 +54,16 @@ function readLeaderChangeMessage(r: Reader, v: number): LeaderChangeMessage {
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('LeaderChangeMessage.voters');
-    const a: LeaderChangeMessageVoter[] = [];
-    for (let i = 0; i < n; i++) a.push(readLeaderChangeMessageVoter(r, v));
+    const a = rt.arrayFor<LeaderChangeMessageVoter>(n);
+    for (let i = 0; i < n; i++) a[i] = readLeaderChangeMessageVoter(r, v);
     f_voters = a;
   }
   let f_grantingVoters: LeaderChangeMessageVoter[];
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('LeaderChangeMessage.grantingVoters');
-    const a: LeaderChangeMessageVoter[] = [];
-    for (let i = 0; i < n; i++) a.push(readLeaderChangeMessageVoter(r, v));
+    const a = rt.arrayFor<LeaderChangeMessageVoter>(n);
+    for (let i = 0; i < n; i++) a[i] = readLeaderChangeMessageVoter(r, v);
     f_grantingVoters = a;
   }
   let unknown: rt.TaggedField[] | undefined;

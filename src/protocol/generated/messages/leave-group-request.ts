@@ -66,8 +66,8 @@ function readLeaveGroupRequest(r: Reader, v: number): LeaveGroupRequest {
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null) throw rt.unexpectedNull('LeaveGroupRequest.members');
-      const a: LeaveGroupRequestMemberIdentity[] = [];
-      for (let i = 0; i < n; i++) a.push(readLeaveGroupRequestMemberIdentity(r, v));
+      const a = rt.arrayFor<LeaveGroupRequestMemberIdentity>(n);
+      for (let i = 0; i < n; i++) a[i] = readLeaveGroupRequestMemberIdentity(r, v);
       f_members = a;
     }
   }

@@ -64,8 +64,8 @@ function readLeaveGroupResponse(r: Reader, v: number): LeaveGroupResponse {
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null) throw rt.unexpectedNull('LeaveGroupResponse.members');
-      const a: LeaveGroupResponseMemberResponse[] = [];
-      for (let i = 0; i < n; i++) a.push(readLeaveGroupResponseMemberResponse(r, v));
+      const a = rt.arrayFor<LeaveGroupResponseMemberResponse>(n);
+      for (let i = 0; i < n; i++) a[i] = readLeaveGroupResponseMemberResponse(r, v);
       f_members = a;
     }
   }

@@ -46,8 +46,8 @@ function readListClientMetricsResourcesResponse(r: Reader, v: number): ListClien
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('ListClientMetricsResourcesResponse.clientMetricsResources');
-    const a: ListClientMetricsResourcesResponseClientMetricsResource[] = [];
-    for (let i = 0; i < n; i++) a.push(readListClientMetricsResourcesResponseClientMetricsResource(r, v));
+    const a = rt.arrayFor<ListClientMetricsResourcesResponseClientMetricsResource>(n);
+    for (let i = 0; i < n; i++) a[i] = readListClientMetricsResourcesResponseClientMetricsResource(r, v);
     f_clientMetricsResources = a;
   }
   let unknown: rt.TaggedField[] | undefined;

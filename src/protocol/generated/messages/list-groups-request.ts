@@ -49,8 +49,8 @@ function readListGroupsRequest(r: Reader, v: number): ListGroupsRequest {
     {
       const n = r.compactArrayLength(1);
       if (n === null) throw rt.unexpectedNull('ListGroupsRequest.statesFilter');
-      const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.compactString());
+      const a = rt.arrayFor<string>(n);
+      for (let i = 0; i < n; i++) a[i] = r.compactString();
       f_statesFilter = a;
     }
   }
@@ -59,8 +59,8 @@ function readListGroupsRequest(r: Reader, v: number): ListGroupsRequest {
     {
       const n = r.compactArrayLength(1);
       if (n === null) throw rt.unexpectedNull('ListGroupsRequest.typesFilter');
-      const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.compactString());
+      const a = rt.arrayFor<string>(n);
+      for (let i = 0; i < n; i++) a[i] = r.compactString();
       f_typesFilter = a;
     }
   }

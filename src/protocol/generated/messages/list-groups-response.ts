@@ -61,8 +61,8 @@ function readListGroupsResponse(r: Reader, v: number): ListGroupsResponse {
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('ListGroupsResponse.groups');
-    const a: ListGroupsResponseListedGroup[] = [];
-    for (let i = 0; i < n; i++) a.push(readListGroupsResponseListedGroup(r, v));
+    const a = rt.arrayFor<ListGroupsResponseListedGroup>(n);
+    for (let i = 0; i < n; i++) a[i] = readListGroupsResponseListedGroup(r, v);
     f_groups = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -78,8 +78,8 @@ function readListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('ListOffsetsRequest.topics');
-    const a: ListOffsetsRequestListOffsetsTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readListOffsetsRequestListOffsetsTopic(r, v));
+    const a = rt.arrayFor<ListOffsetsRequestListOffsetsTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readListOffsetsRequestListOffsetsTopic(r, v);
     f_topics = a;
   }
   let f_timeoutMs: number = 0;
@@ -121,8 +121,8 @@ function readListOffsetsRequestListOffsetsTopic(r: Reader, v: number): ListOffse
   {
     const n = (flex ? r.compactArrayLength(12) : r.arrayLength(12));
     if (n === null) throw rt.unexpectedNull('ListOffsetsRequestListOffsetsTopic.partitions');
-    const a: ListOffsetsRequestListOffsetsPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readListOffsetsRequestListOffsetsPartition(r, v));
+    const a = rt.arrayFor<ListOffsetsRequestListOffsetsPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readListOffsetsRequestListOffsetsPartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -68,8 +68,8 @@ function readListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('ListOffsetsResponse.topics');
-    const a: ListOffsetsResponseListOffsetsTopicResponse[] = [];
-    for (let i = 0; i < n; i++) a.push(readListOffsetsResponseListOffsetsTopicResponse(r, v));
+    const a = rt.arrayFor<ListOffsetsResponseListOffsetsTopicResponse>(n);
+    for (let i = 0; i < n; i++) a[i] = readListOffsetsResponseListOffsetsTopicResponse(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -107,8 +107,8 @@ function readListOffsetsResponseListOffsetsTopicResponse(r: Reader, v: number): 
   {
     const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
     if (n === null) throw rt.unexpectedNull('ListOffsetsResponseListOffsetsTopicResponse.partitions');
-    const a: ListOffsetsResponseListOffsetsPartitionResponse[] = [];
-    for (let i = 0; i < n; i++) a.push(readListOffsetsResponseListOffsetsPartitionResponse(r, v));
+    const a = rt.arrayFor<ListOffsetsResponseListOffsetsPartitionResponse>(n);
+    for (let i = 0; i < n; i++) a[i] = readListOffsetsResponseListOffsetsPartitionResponse(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -172,8 +172,8 @@ function readListOffsetsResponseListOffsetsPartitionResponse(r: Reader, v: numbe
     {
       const n = r.arrayLength(8);
       if (n === null) throw rt.unexpectedNull('ListOffsetsResponseListOffsetsPartitionResponse.oldStyleOffsets');
-      const a: bigint[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int64());
+      const a = rt.arrayFor<bigint>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int64();
       f_oldStyleOffsets = a;
     }
   }

@@ -48,8 +48,8 @@ function readListPartitionReassignmentsRequest(r: Reader, v: number): ListPartit
     const n = r.compactArrayLength(2);
     if (n === null) f_topics = null;
     else {
-      const a: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics[] = [];
-      for (let i = 0; i < n; i++) a.push(readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r, v));
+      const a = rt.arrayFor<ListPartitionReassignmentsRequestListPartitionReassignmentsTopics>(n);
+      for (let i = 0; i < n; i++) a[i] = readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r, v);
       f_topics = a;
     }
   }
@@ -82,8 +82,8 @@ function readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ListPartitionReassignmentsRequestListPartitionReassignmentsTopics.partitionIndexes');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitionIndexes = a;
   }
   let unknown: rt.TaggedField[] | undefined;

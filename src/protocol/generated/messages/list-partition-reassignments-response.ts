@@ -70,8 +70,8 @@ function readListPartitionReassignmentsResponse(r: Reader, v: number): ListParti
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('ListPartitionReassignmentsResponse.topics');
-    const a: ListPartitionReassignmentsResponseOngoingTopicReassignment[] = [];
-    for (let i = 0; i < n; i++) a.push(readListPartitionReassignmentsResponseOngoingTopicReassignment(r, v));
+    const a = rt.arrayFor<ListPartitionReassignmentsResponseOngoingTopicReassignment>(n);
+    for (let i = 0; i < n; i++) a[i] = readListPartitionReassignmentsResponseOngoingTopicReassignment(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -103,8 +103,8 @@ function readListPartitionReassignmentsResponseOngoingTopicReassignment(r: Reade
   {
     const n = r.compactArrayLength(7);
     if (n === null) throw rt.unexpectedNull('ListPartitionReassignmentsResponseOngoingTopicReassignment.partitions');
-    const a: ListPartitionReassignmentsResponseOngoingPartitionReassignment[] = [];
-    for (let i = 0; i < n; i++) a.push(readListPartitionReassignmentsResponseOngoingPartitionReassignment(r, v));
+    const a = rt.arrayFor<ListPartitionReassignmentsResponseOngoingPartitionReassignment>(n);
+    for (let i = 0; i < n; i++) a[i] = readListPartitionReassignmentsResponseOngoingPartitionReassignment(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -146,24 +146,24 @@ function readListPartitionReassignmentsResponseOngoingPartitionReassignment(r: R
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ListPartitionReassignmentsResponseOngoingPartitionReassignment.replicas');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_replicas = a;
   }
   let f_addingReplicas: number[];
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ListPartitionReassignmentsResponseOngoingPartitionReassignment.addingReplicas');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_addingReplicas = a;
   }
   let f_removingReplicas: number[];
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ListPartitionReassignmentsResponseOngoingPartitionReassignment.removingReplicas');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_removingReplicas = a;
   }
   let unknown: rt.TaggedField[] | undefined;

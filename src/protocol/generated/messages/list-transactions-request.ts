@@ -44,16 +44,16 @@ function readListTransactionsRequest(r: Reader, v: number): ListTransactionsRequ
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('ListTransactionsRequest.stateFilters');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.compactString());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.compactString();
     f_stateFilters = a;
   }
   let f_producerIdFilters: bigint[];
   {
     const n = r.compactArrayLength(8);
     if (n === null) throw rt.unexpectedNull('ListTransactionsRequest.producerIdFilters');
-    const a: bigint[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int64());
+    const a = rt.arrayFor<bigint>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int64();
     f_producerIdFilters = a;
   }
   let f_durationFilter: bigint = -1n;

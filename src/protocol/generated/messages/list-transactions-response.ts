@@ -53,16 +53,16 @@ function readListTransactionsResponse(r: Reader, v: number): ListTransactionsRes
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('ListTransactionsResponse.unknownStateFilters');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.compactString());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.compactString();
     f_unknownStateFilters = a;
   }
   let f_transactionStates: ListTransactionsResponseTransactionState[];
   {
     const n = r.compactArrayLength(10);
     if (n === null) throw rt.unexpectedNull('ListTransactionsResponse.transactionStates');
-    const a: ListTransactionsResponseTransactionState[] = [];
-    for (let i = 0; i < n; i++) a.push(readListTransactionsResponseTransactionState(r, v));
+    const a = rt.arrayFor<ListTransactionsResponseTransactionState>(n);
+    for (let i = 0; i < n; i++) a[i] = readListTransactionsResponseTransactionState(r, v);
     f_transactionStates = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -73,8 +73,8 @@ function readMetadataRequest(r: Reader, v: number): MetadataRequest {
     if (n === null && !(v >= 1)) throw rt.unexpectedNull('MetadataRequest.topics');
     if (n === null) f_topics = null;
     else {
-      const a: MetadataRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(readMetadataRequestTopic(r, v));
+      const a = rt.arrayFor<MetadataRequestTopic>(n);
+      for (let i = 0; i < n; i++) a[i] = readMetadataRequestTopic(r, v);
       f_topics = a;
     }
   }

@@ -123,8 +123,8 @@ function readMetadataResponse(r: Reader, v: number): MetadataResponse {
   {
     const n = (flex ? r.compactArrayLength(9) : r.arrayLength(9));
     if (n === null) throw rt.unexpectedNull('MetadataResponse.brokers');
-    const a: MetadataResponseBroker[] = [];
-    for (let i = 0; i < n; i++) a.push(readMetadataResponseBroker(r, v));
+    const a = rt.arrayFor<MetadataResponseBroker>(n);
+    for (let i = 0; i < n; i++) a[i] = readMetadataResponseBroker(r, v);
     f_brokers = a;
   }
   let f_clusterId: string | null = null;
@@ -139,8 +139,8 @@ function readMetadataResponse(r: Reader, v: number): MetadataResponse {
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('MetadataResponse.topics');
-    const a: MetadataResponseTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readMetadataResponseTopic(r, v));
+    const a = rt.arrayFor<MetadataResponseTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readMetadataResponseTopic(r, v);
     f_topics = a;
   }
   let f_clusterAuthorizedOperations: number = -2147483648;
@@ -256,8 +256,8 @@ function readMetadataResponseTopic(r: Reader, v: number): MetadataResponseTopic 
   {
     const n = (flex ? r.compactArrayLength(12) : r.arrayLength(12));
     if (n === null) throw rt.unexpectedNull('MetadataResponseTopic.partitions');
-    const a: MetadataResponsePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readMetadataResponsePartition(r, v));
+    const a = rt.arrayFor<MetadataResponsePartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readMetadataResponsePartition(r, v);
     f_partitions = a;
   }
   let f_topicAuthorizedOperations: number = -2147483648;
@@ -325,16 +325,16 @@ function readMetadataResponsePartition(r: Reader, v: number): MetadataResponsePa
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('MetadataResponsePartition.replicaNodes');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_replicaNodes = a;
   }
   let f_isrNodes: number[];
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('MetadataResponsePartition.isrNodes');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_isrNodes = a;
   }
   let f_offlineReplicas: number[] = [];
@@ -342,8 +342,8 @@ function readMetadataResponsePartition(r: Reader, v: number): MetadataResponsePa
     {
       const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
       if (n === null) throw rt.unexpectedNull('MetadataResponsePartition.offlineReplicas');
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_offlineReplicas = a;
     }
   }

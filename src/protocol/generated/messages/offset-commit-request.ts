@@ -108,8 +108,8 @@ function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('OffsetCommitRequest.topics');
-    const a: OffsetCommitRequestTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetCommitRequestTopic(r, v));
+    const a = rt.arrayFor<OffsetCommitRequestTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readOffsetCommitRequestTopic(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -147,8 +147,8 @@ function readOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequest
   {
     const n = (flex ? r.compactArrayLength(13) : r.arrayLength(13));
     if (n === null) throw rt.unexpectedNull('OffsetCommitRequestTopic.partitions');
-    const a: OffsetCommitRequestPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetCommitRequestPartition(r, v));
+    const a = rt.arrayFor<OffsetCommitRequestPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readOffsetCommitRequestPartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -61,8 +61,8 @@ function readOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('OffsetCommitResponse.topics');
-    const a: OffsetCommitResponseTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetCommitResponseTopic(r, v));
+    const a = rt.arrayFor<OffsetCommitResponseTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readOffsetCommitResponseTopic(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -100,8 +100,8 @@ function readOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitRespon
   {
     const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
     if (n === null) throw rt.unexpectedNull('OffsetCommitResponseTopic.partitions');
-    const a: OffsetCommitResponsePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetCommitResponsePartition(r, v));
+    const a = rt.arrayFor<OffsetCommitResponsePartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readOffsetCommitResponsePartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

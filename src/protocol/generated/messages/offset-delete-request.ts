@@ -43,8 +43,8 @@ function readOffsetDeleteRequest(r: Reader, v: number): OffsetDeleteRequest {
   {
     const n = r.arrayLength(2);
     if (n === null) throw rt.unexpectedNull('OffsetDeleteRequest.topics');
-    const a: OffsetDeleteRequestTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetDeleteRequestTopic(r, v));
+    const a = rt.arrayFor<OffsetDeleteRequestTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readOffsetDeleteRequestTopic(r, v);
     f_topics = a;
   }
   const out: OffsetDeleteRequest = { groupId: f_groupId, topics: f_topics };
@@ -72,8 +72,8 @@ function readOffsetDeleteRequestTopic(r: Reader, v: number): OffsetDeleteRequest
   {
     const n = r.arrayLength(4);
     if (n === null) throw rt.unexpectedNull('OffsetDeleteRequestTopic.partitions');
-    const a: OffsetDeleteRequestPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetDeleteRequestPartition(r, v));
+    const a = rt.arrayFor<OffsetDeleteRequestPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readOffsetDeleteRequestPartition(r, v);
     f_partitions = a;
   }
   const out: OffsetDeleteRequestTopic = { name: f_name, partitions: f_partitions };

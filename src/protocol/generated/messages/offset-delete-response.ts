@@ -50,8 +50,8 @@ function readOffsetDeleteResponse(r: Reader, v: number): OffsetDeleteResponse {
   {
     const n = r.arrayLength(2);
     if (n === null) throw rt.unexpectedNull('OffsetDeleteResponse.topics');
-    const a: OffsetDeleteResponseTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetDeleteResponseTopic(r, v));
+    const a = rt.arrayFor<OffsetDeleteResponseTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readOffsetDeleteResponseTopic(r, v);
     f_topics = a;
   }
   const out: OffsetDeleteResponse = { errorCode: f_errorCode, throttleTimeMs: f_throttleTimeMs, topics: f_topics };
@@ -79,8 +79,8 @@ function readOffsetDeleteResponseTopic(r: Reader, v: number): OffsetDeleteRespon
   {
     const n = r.arrayLength(6);
     if (n === null) throw rt.unexpectedNull('OffsetDeleteResponseTopic.partitions');
-    const a: OffsetDeleteResponsePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetDeleteResponsePartition(r, v));
+    const a = rt.arrayFor<OffsetDeleteResponsePartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readOffsetDeleteResponsePartition(r, v);
     f_partitions = a;
   }
   const out: OffsetDeleteResponseTopic = { name: f_name, partitions: f_partitions };

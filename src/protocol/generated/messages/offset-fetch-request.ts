@@ -107,8 +107,8 @@ function readOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
       if (n === null && !(v >= 2)) throw rt.unexpectedNull('OffsetFetchRequest.topics');
       if (n === null) f_topics = null;
       else {
-        const a: OffsetFetchRequestTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestTopic(r, v));
+        const a = rt.arrayFor<OffsetFetchRequestTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestTopic(r, v);
         f_topics = a;
       }
     }
@@ -118,8 +118,8 @@ function readOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('OffsetFetchRequest.groups');
-      const a: OffsetFetchRequestGroup[] = [];
-      for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestGroup(r, v));
+      const a = rt.arrayFor<OffsetFetchRequestGroup>(n);
+      for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestGroup(r, v);
       f_groups = a;
     }
   }
@@ -174,8 +174,8 @@ function readOffsetFetchRequestTopic(r: Reader, v: number): OffsetFetchRequestTo
     {
       const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
       if (n === null) throw rt.unexpectedNull('OffsetFetchRequestTopic.partitionIndexes');
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_partitionIndexes = a;
     }
   }
@@ -251,8 +251,8 @@ function readOffsetFetchRequestGroup(r: Reader, v: number): OffsetFetchRequestGr
       const n = r.compactArrayLength(0);
       if (n === null) f_topics = null;
       else {
-        const a: OffsetFetchRequestTopics[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestTopics(r, v));
+        const a = rt.arrayFor<OffsetFetchRequestTopics>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestTopics(r, v);
         f_topics = a;
       }
     }
@@ -304,8 +304,8 @@ function readOffsetFetchRequestTopics(r: Reader, v: number): OffsetFetchRequestT
     {
       const n = r.compactArrayLength(4);
       if (n === null) throw rt.unexpectedNull('OffsetFetchRequestTopics.partitionIndexes');
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_partitionIndexes = a;
     }
   }

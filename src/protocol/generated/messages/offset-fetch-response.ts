@@ -124,8 +124,8 @@ function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null) throw rt.unexpectedNull('OffsetFetchResponse.topics');
-      const a: OffsetFetchResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseTopic(r, v));
+      const a = rt.arrayFor<OffsetFetchResponseTopic>(n);
+      for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseTopic(r, v);
       f_topics = a;
     }
   }
@@ -138,8 +138,8 @@ function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('OffsetFetchResponse.groups');
-      const a: OffsetFetchResponseGroup[] = [];
-      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseGroup(r, v));
+      const a = rt.arrayFor<OffsetFetchResponseGroup>(n);
+      for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseGroup(r, v);
       f_groups = a;
     }
   }
@@ -190,8 +190,8 @@ function readOffsetFetchResponseTopic(r: Reader, v: number): OffsetFetchResponse
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null) throw rt.unexpectedNull('OffsetFetchResponseTopic.partitions');
-      const a: OffsetFetchResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponsePartition(r, v));
+      const a = rt.arrayFor<OffsetFetchResponsePartition>(n);
+      for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponsePartition(r, v);
       f_partitions = a;
     }
   }
@@ -323,8 +323,8 @@ function readOffsetFetchResponseGroup(r: Reader, v: number): OffsetFetchResponse
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('OffsetFetchResponseGroup.topics');
-      const a: OffsetFetchResponseTopics[] = [];
-      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseTopics(r, v));
+      const a = rt.arrayFor<OffsetFetchResponseTopics>(n);
+      for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseTopics(r, v);
       f_topics = a;
     }
   }
@@ -379,8 +379,8 @@ function readOffsetFetchResponseTopics(r: Reader, v: number): OffsetFetchRespons
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('OffsetFetchResponseTopics.partitions');
-      const a: OffsetFetchResponsePartitions[] = [];
-      for (let i = 0; i < n; i++) a.push(readOffsetFetchResponsePartitions(r, v));
+      const a = rt.arrayFor<OffsetFetchResponsePartitions>(n);
+      for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponsePartitions(r, v);
       f_partitions = a;
     }
   }

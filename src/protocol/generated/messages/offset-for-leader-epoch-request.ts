@@ -63,8 +63,8 @@ function readOffsetForLeaderEpochRequest(r: Reader, v: number): OffsetForLeaderE
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('OffsetForLeaderEpochRequest.topics');
-    const a: OffsetForLeaderEpochRequestOffsetForLeaderTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r, v));
+    const a = rt.arrayFor<OffsetForLeaderEpochRequestOffsetForLeaderTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -102,8 +102,8 @@ function readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, v: numbe
   {
     const n = (flex ? r.compactArrayLength(8) : r.arrayLength(8));
     if (n === null) throw rt.unexpectedNull('OffsetForLeaderEpochRequestOffsetForLeaderTopic.partitions');
-    const a: OffsetForLeaderEpochRequestOffsetForLeaderPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetForLeaderEpochRequestOffsetForLeaderPartition(r, v));
+    const a = rt.arrayFor<OffsetForLeaderEpochRequestOffsetForLeaderPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderEpochRequestOffsetForLeaderPartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -65,8 +65,8 @@ function readOffsetForLeaderEpochResponse(r: Reader, v: number): OffsetForLeader
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('OffsetForLeaderEpochResponse.topics');
-    const a: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r, v));
+    const a = rt.arrayFor<OffsetForLeaderEpochResponseOffsetForLeaderTopicResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -104,8 +104,8 @@ function readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Reader, v
   {
     const n = (flex ? r.compactArrayLength(14) : r.arrayLength(14));
     if (n === null) throw rt.unexpectedNull('OffsetForLeaderEpochResponseOffsetForLeaderTopicResult.partitions');
-    const a: OffsetForLeaderEpochResponseEpochEndOffset[] = [];
-    for (let i = 0; i < n; i++) a.push(readOffsetForLeaderEpochResponseEpochEndOffset(r, v));
+    const a = rt.arrayFor<OffsetForLeaderEpochResponseEpochEndOffset>(n);
+    for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderEpochResponseEpochEndOffset(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -78,8 +78,8 @@ function readProduceRequest(r: Reader, v: number): ProduceRequest {
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('ProduceRequest.topicData');
-    const a: ProduceRequestTopicProduceData[] = [];
-    for (let i = 0; i < n; i++) a.push(readProduceRequestTopicProduceData(r, v));
+    const a = rt.arrayFor<ProduceRequestTopicProduceData>(n);
+    for (let i = 0; i < n; i++) a[i] = readProduceRequestTopicProduceData(r, v);
     f_topicData = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -117,8 +117,8 @@ function readProduceRequestTopicProduceData(r: Reader, v: number): ProduceReques
   {
     const n = (flex ? r.compactArrayLength(5) : r.arrayLength(5));
     if (n === null) throw rt.unexpectedNull('ProduceRequestTopicProduceData.partitionData');
-    const a: ProduceRequestPartitionProduceData[] = [];
-    for (let i = 0; i < n; i++) a.push(readProduceRequestPartitionProduceData(r, v));
+    const a = rt.arrayFor<ProduceRequestPartitionProduceData>(n);
+    for (let i = 0; i < n; i++) a[i] = readProduceRequestPartitionProduceData(r, v);
     f_partitionData = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -114,8 +114,8 @@ function readProduceResponse(r: Reader, v: number): ProduceResponse {
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('ProduceResponse.responses');
-    const a: ProduceResponseTopicProduceResponse[] = [];
-    for (let i = 0; i < n; i++) a.push(readProduceResponseTopicProduceResponse(r, v));
+    const a = rt.arrayFor<ProduceResponseTopicProduceResponse>(n);
+    for (let i = 0; i < n; i++) a[i] = readProduceResponseTopicProduceResponse(r, v);
     f_responses = a;
   }
   let f_throttleTimeMs: number = 0;
@@ -132,8 +132,8 @@ function readProduceResponse(r: Reader, v: number): ProduceResponse {
           {
             const n = sub.compactArrayLength(0);
             if (n === null) throw rt.unexpectedNull('ProduceResponse.nodeEndpoints');
-            const a: ProduceResponseNodeEndpoint[] = [];
-            for (let i = 0; i < n; i++) a.push(readProduceResponseNodeEndpoint(sub, v));
+            const a = rt.arrayFor<ProduceResponseNodeEndpoint>(n);
+            for (let i = 0; i < n; i++) a[i] = readProduceResponseNodeEndpoint(sub, v);
             f_nodeEndpoints = a;
           }
           return true;
@@ -173,8 +173,8 @@ function readProduceResponseTopicProduceResponse(r: Reader, v: number): ProduceR
   {
     const n = (flex ? r.compactArrayLength(14) : r.arrayLength(14));
     if (n === null) throw rt.unexpectedNull('ProduceResponseTopicProduceResponse.partitionResponses');
-    const a: ProduceResponsePartitionProduceResponse[] = [];
-    for (let i = 0; i < n; i++) a.push(readProduceResponsePartitionProduceResponse(r, v));
+    const a = rt.arrayFor<ProduceResponsePartitionProduceResponse>(n);
+    for (let i = 0; i < n; i++) a[i] = readProduceResponsePartitionProduceResponse(r, v);
     f_partitionResponses = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -255,8 +255,8 @@ function readProduceResponsePartitionProduceResponse(r: Reader, v: number): Prod
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null) throw rt.unexpectedNull('ProduceResponsePartitionProduceResponse.recordErrors');
-      const a: ProduceResponseBatchIndexAndErrorMessage[] = [];
-      for (let i = 0; i < n; i++) a.push(readProduceResponseBatchIndexAndErrorMessage(r, v));
+      const a = rt.arrayFor<ProduceResponseBatchIndexAndErrorMessage>(n);
+      for (let i = 0; i < n; i++) a[i] = readProduceResponseBatchIndexAndErrorMessage(r, v);
       f_recordErrors = a;
     }
   }

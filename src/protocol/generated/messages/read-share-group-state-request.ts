@@ -52,8 +52,8 @@ function readReadShareGroupStateRequest(r: Reader, v: number): ReadShareGroupSta
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ReadShareGroupStateRequest.topics');
-    const a: ReadShareGroupStateRequestReadStateData[] = [];
-    for (let i = 0; i < n; i++) a.push(readReadShareGroupStateRequestReadStateData(r, v));
+    const a = rt.arrayFor<ReadShareGroupStateRequestReadStateData>(n);
+    for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateRequestReadStateData(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -85,8 +85,8 @@ function readReadShareGroupStateRequestReadStateData(r: Reader, v: number): Read
   {
     const n = r.compactArrayLength(8);
     if (n === null) throw rt.unexpectedNull('ReadShareGroupStateRequestReadStateData.partitions');
-    const a: ReadShareGroupStateRequestPartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readReadShareGroupStateRequestPartitionData(r, v));
+    const a = rt.arrayFor<ReadShareGroupStateRequestPartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateRequestPartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

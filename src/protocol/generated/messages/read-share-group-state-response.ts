@@ -67,8 +67,8 @@ function readReadShareGroupStateResponse(r: Reader, v: number): ReadShareGroupSt
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ReadShareGroupStateResponse.results');
-    const a: ReadShareGroupStateResponseReadStateResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readReadShareGroupStateResponseReadStateResult(r, v));
+    const a = rt.arrayFor<ReadShareGroupStateResponseReadStateResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateResponseReadStateResult(r, v);
     f_results = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -100,8 +100,8 @@ function readReadShareGroupStateResponseReadStateResult(r: Reader, v: number): R
   {
     const n = r.compactArrayLength(20);
     if (n === null) throw rt.unexpectedNull('ReadShareGroupStateResponseReadStateResult.partitions');
-    const a: ReadShareGroupStateResponsePartitionResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readReadShareGroupStateResponsePartitionResult(r, v));
+    const a = rt.arrayFor<ReadShareGroupStateResponsePartitionResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateResponsePartitionResult(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -149,8 +149,8 @@ function readReadShareGroupStateResponsePartitionResult(r: Reader, v: number): R
   {
     const n = r.compactArrayLength(19);
     if (n === null) throw rt.unexpectedNull('ReadShareGroupStateResponsePartitionResult.stateBatches');
-    const a: ReadShareGroupStateResponseStateBatch[] = [];
-    for (let i = 0; i < n; i++) a.push(readReadShareGroupStateResponseStateBatch(r, v));
+    const a = rt.arrayFor<ReadShareGroupStateResponseStateBatch>(n);
+    for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateResponseStateBatch(r, v);
     f_stateBatches = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -52,8 +52,8 @@ function readReadShareGroupStateSummaryRequest(r: Reader, v: number): ReadShareG
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ReadShareGroupStateSummaryRequest.topics');
-    const a: ReadShareGroupStateSummaryRequestReadStateSummaryData[] = [];
-    for (let i = 0; i < n; i++) a.push(readReadShareGroupStateSummaryRequestReadStateSummaryData(r, v));
+    const a = rt.arrayFor<ReadShareGroupStateSummaryRequestReadStateSummaryData>(n);
+    for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateSummaryRequestReadStateSummaryData(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -85,8 +85,8 @@ function readReadShareGroupStateSummaryRequestReadStateSummaryData(r: Reader, v:
   {
     const n = r.compactArrayLength(8);
     if (n === null) throw rt.unexpectedNull('ReadShareGroupStateSummaryRequestReadStateSummaryData.partitions');
-    const a: ReadShareGroupStateSummaryRequestPartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readReadShareGroupStateSummaryRequestPartitionData(r, v));
+    const a = rt.arrayFor<ReadShareGroupStateSummaryRequestPartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateSummaryRequestPartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -53,8 +53,8 @@ function readReadShareGroupStateSummaryResponse(r: Reader, v: number): ReadShare
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ReadShareGroupStateSummaryResponse.results');
-    const a: ReadShareGroupStateSummaryResponseReadStateSummaryResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readReadShareGroupStateSummaryResponseReadStateSummaryResult(r, v));
+    const a = rt.arrayFor<ReadShareGroupStateSummaryResponseReadStateSummaryResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateSummaryResponseReadStateSummaryResult(r, v);
     f_results = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -86,8 +86,8 @@ function readReadShareGroupStateSummaryResponseReadStateSummaryResult(r: Reader,
   {
     const n = r.compactArrayLength(19);
     if (n === null) throw rt.unexpectedNull('ReadShareGroupStateSummaryResponseReadStateSummaryResult.partitions');
-    const a: ReadShareGroupStateSummaryResponsePartitionResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readReadShareGroupStateSummaryResponsePartitionResult(r, v));
+    const a = rt.arrayFor<ReadShareGroupStateSummaryResponsePartitionResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateSummaryResponsePartitionResult(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -31,8 +31,8 @@ function readSaslHandshakeResponse(r: Reader, _v: number): SaslHandshakeResponse
   {
     const n = r.arrayLength(1);
     if (n === null) throw rt.unexpectedNull('SaslHandshakeResponse.mechanisms');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.string());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.string();
     f_mechanisms = a;
   }
   const out: SaslHandshakeResponse = { errorCode: f_errorCode, mechanisms: f_mechanisms };

@@ -81,8 +81,8 @@ function readShareAcknowledgeRequest(r: Reader, v: number): ShareAcknowledgeRequ
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ShareAcknowledgeRequest.topics');
-    const a: ShareAcknowledgeRequestAcknowledgeTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareAcknowledgeRequestAcknowledgeTopic(r, v));
+    const a = rt.arrayFor<ShareAcknowledgeRequestAcknowledgeTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareAcknowledgeRequestAcknowledgeTopic(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -114,8 +114,8 @@ function readShareAcknowledgeRequestAcknowledgeTopic(r: Reader, v: number): Shar
   {
     const n = r.compactArrayLength(5);
     if (n === null) throw rt.unexpectedNull('ShareAcknowledgeRequestAcknowledgeTopic.partitions');
-    const a: ShareAcknowledgeRequestAcknowledgePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareAcknowledgeRequestAcknowledgePartition(r, v));
+    const a = rt.arrayFor<ShareAcknowledgeRequestAcknowledgePartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareAcknowledgeRequestAcknowledgePartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -147,8 +147,8 @@ function readShareAcknowledgeRequestAcknowledgePartition(r: Reader, v: number): 
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ShareAcknowledgeRequestAcknowledgePartition.acknowledgementBatches');
-    const a: ShareAcknowledgeRequestAcknowledgementBatch[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareAcknowledgeRequestAcknowledgementBatch(r, v));
+    const a = rt.arrayFor<ShareAcknowledgeRequestAcknowledgementBatch>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareAcknowledgeRequestAcknowledgementBatch(r, v);
     f_acknowledgementBatches = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -183,8 +183,8 @@ function readShareAcknowledgeRequestAcknowledgementBatch(r: Reader, _v: number):
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('ShareAcknowledgeRequestAcknowledgementBatch.acknowledgeTypes');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int8());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int8();
     f_acknowledgeTypes = a;
   }
   let unknown: rt.TaggedField[] | undefined;

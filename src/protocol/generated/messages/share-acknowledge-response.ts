@@ -98,16 +98,16 @@ function readShareAcknowledgeResponse(r: Reader, v: number): ShareAcknowledgeRes
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ShareAcknowledgeResponse.responses');
-    const a: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareAcknowledgeResponseShareAcknowledgeTopicResponse(r, v));
+    const a = rt.arrayFor<ShareAcknowledgeResponseShareAcknowledgeTopicResponse>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareAcknowledgeResponseShareAcknowledgeTopicResponse(r, v);
     f_responses = a;
   }
   let f_nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
   {
     const n = r.compactArrayLength(10);
     if (n === null) throw rt.unexpectedNull('ShareAcknowledgeResponse.nodeEndpoints');
-    const a: ShareAcknowledgeResponseNodeEndpoint[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareAcknowledgeResponseNodeEndpoint(r, v));
+    const a = rt.arrayFor<ShareAcknowledgeResponseNodeEndpoint>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareAcknowledgeResponseNodeEndpoint(r, v);
     f_nodeEndpoints = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -139,8 +139,8 @@ function readShareAcknowledgeResponseShareAcknowledgeTopicResponse(r: Reader, v:
   {
     const n = r.compactArrayLength(15);
     if (n === null) throw rt.unexpectedNull('ShareAcknowledgeResponseShareAcknowledgeTopicResponse.partitions');
-    const a: ShareAcknowledgeResponsePartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareAcknowledgeResponsePartitionData(r, v));
+    const a = rt.arrayFor<ShareAcknowledgeResponsePartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareAcknowledgeResponsePartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

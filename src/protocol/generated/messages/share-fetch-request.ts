@@ -122,16 +122,16 @@ function readShareFetchRequest(r: Reader, v: number): ShareFetchRequest {
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ShareFetchRequest.topics');
-    const a: ShareFetchRequestFetchTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareFetchRequestFetchTopic(r, v));
+    const a = rt.arrayFor<ShareFetchRequestFetchTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareFetchRequestFetchTopic(r, v);
     f_topics = a;
   }
   let f_forgottenTopicsData: ShareFetchRequestForgottenTopic[];
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ShareFetchRequest.forgottenTopicsData');
-    const a: ShareFetchRequestForgottenTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareFetchRequestForgottenTopic(r, v));
+    const a = rt.arrayFor<ShareFetchRequestForgottenTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareFetchRequestForgottenTopic(r, v);
     f_forgottenTopicsData = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -163,8 +163,8 @@ function readShareFetchRequestFetchTopic(r: Reader, v: number): ShareFetchReques
   {
     const n = r.compactArrayLength(5);
     if (n === null) throw rt.unexpectedNull('ShareFetchRequestFetchTopic.partitions');
-    const a: ShareFetchRequestFetchPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareFetchRequestFetchPartition(r, v));
+    const a = rt.arrayFor<ShareFetchRequestFetchPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareFetchRequestFetchPartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -206,8 +206,8 @@ function readShareFetchRequestFetchPartition(r: Reader, v: number): ShareFetchRe
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ShareFetchRequestFetchPartition.acknowledgementBatches');
-    const a: ShareFetchRequestAcknowledgementBatch[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareFetchRequestAcknowledgementBatch(r, v));
+    const a = rt.arrayFor<ShareFetchRequestAcknowledgementBatch>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareFetchRequestAcknowledgementBatch(r, v);
     f_acknowledgementBatches = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -242,8 +242,8 @@ function readShareFetchRequestAcknowledgementBatch(r: Reader, _v: number): Share
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('ShareFetchRequestAcknowledgementBatch.acknowledgeTypes');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int8());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int8();
     f_acknowledgeTypes = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -275,8 +275,8 @@ function readShareFetchRequestForgottenTopic(r: Reader, _v: number): ShareFetchR
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ShareFetchRequestForgottenTopic.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

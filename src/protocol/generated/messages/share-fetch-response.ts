@@ -100,16 +100,16 @@ function readShareFetchResponse(r: Reader, v: number): ShareFetchResponse {
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ShareFetchResponse.responses');
-    const a: ShareFetchResponseShareFetchableTopicResponse[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareFetchResponseShareFetchableTopicResponse(r, v));
+    const a = rt.arrayFor<ShareFetchResponseShareFetchableTopicResponse>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareFetchResponseShareFetchableTopicResponse(r, v);
     f_responses = a;
   }
   let f_nodeEndpoints: ShareFetchResponseNodeEndpoint[];
   {
     const n = r.compactArrayLength(10);
     if (n === null) throw rt.unexpectedNull('ShareFetchResponse.nodeEndpoints');
-    const a: ShareFetchResponseNodeEndpoint[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareFetchResponseNodeEndpoint(r, v));
+    const a = rt.arrayFor<ShareFetchResponseNodeEndpoint>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareFetchResponseNodeEndpoint(r, v);
     f_nodeEndpoints = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -141,8 +141,8 @@ function readShareFetchResponseShareFetchableTopicResponse(r: Reader, v: number)
   {
     const n = r.compactArrayLength(20);
     if (n === null) throw rt.unexpectedNull('ShareFetchResponseShareFetchableTopicResponse.partitions');
-    const a: ShareFetchResponsePartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareFetchResponsePartitionData(r, v));
+    const a = rt.arrayFor<ShareFetchResponsePartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareFetchResponsePartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -200,8 +200,8 @@ function readShareFetchResponsePartitionData(r: Reader, v: number): ShareFetchRe
   {
     const n = r.compactArrayLength(18);
     if (n === null) throw rt.unexpectedNull('ShareFetchResponsePartitionData.acquiredRecords');
-    const a: ShareFetchResponseAcquiredRecords[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareFetchResponseAcquiredRecords(r, v));
+    const a = rt.arrayFor<ShareFetchResponseAcquiredRecords>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareFetchResponseAcquiredRecords(r, v);
     f_acquiredRecords = a;
   }
   let unknown: rt.TaggedField[] | undefined;

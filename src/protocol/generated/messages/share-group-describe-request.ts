@@ -33,8 +33,8 @@ function readShareGroupDescribeRequest(r: Reader, _v: number): ShareGroupDescrib
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('ShareGroupDescribeRequest.groupIds');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.compactString());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.compactString();
     f_groupIds = a;
   }
   const f_includeAuthorizedOperations: boolean = r.bool();

@@ -94,8 +94,8 @@ function readShareGroupDescribeResponse(r: Reader, v: number): ShareGroupDescrib
   {
     const n = r.compactArrayLength(19);
     if (n === null) throw rt.unexpectedNull('ShareGroupDescribeResponse.groups');
-    const a: ShareGroupDescribeResponseDescribedGroup[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareGroupDescribeResponseDescribedGroup(r, v));
+    const a = rt.arrayFor<ShareGroupDescribeResponseDescribedGroup>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareGroupDescribeResponseDescribedGroup(r, v);
     f_groups = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -130,8 +130,8 @@ function readShareGroupDescribeResponseTopicPartitions(r: Reader, _v: number): S
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ShareGroupDescribeResponseTopicPartitions.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -160,8 +160,8 @@ function readShareGroupDescribeResponseAssignment(r: Reader, v: number): ShareGr
   {
     const n = r.compactArrayLength(18);
     if (n === null) throw rt.unexpectedNull('ShareGroupDescribeResponseAssignment.topicPartitions');
-    const a: ShareGroupDescribeResponseTopicPartitions[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareGroupDescribeResponseTopicPartitions(r, v));
+    const a = rt.arrayFor<ShareGroupDescribeResponseTopicPartitions>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareGroupDescribeResponseTopicPartitions(r, v);
     f_topicPartitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -217,8 +217,8 @@ function readShareGroupDescribeResponseDescribedGroup(r: Reader, v: number): Sha
   {
     const n = r.compactArrayLength(10);
     if (n === null) throw rt.unexpectedNull('ShareGroupDescribeResponseDescribedGroup.members');
-    const a: ShareGroupDescribeResponseMember[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareGroupDescribeResponseMember(r, v));
+    const a = rt.arrayFor<ShareGroupDescribeResponseMember>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareGroupDescribeResponseMember(r, v);
     f_members = a;
   }
   const f_authorizedOperations: number = r.int32();
@@ -269,8 +269,8 @@ function readShareGroupDescribeResponseMember(r: Reader, v: number): ShareGroupD
   {
     const n = r.compactArrayLength(1);
     if (n === null) throw rt.unexpectedNull('ShareGroupDescribeResponseMember.subscribedTopicNames');
-    const a: string[] = [];
-    for (let i = 0; i < n; i++) a.push(r.compactString());
+    const a = rt.arrayFor<string>(n);
+    for (let i = 0; i < n; i++) a[i] = r.compactString();
     f_subscribedTopicNames = a;
   }
   const f_assignment: ShareGroupDescribeResponseAssignment = readShareGroupDescribeResponseAssignment(r, v);

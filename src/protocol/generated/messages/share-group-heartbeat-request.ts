@@ -58,8 +58,8 @@ function readShareGroupHeartbeatRequest(r: Reader, _v: number): ShareGroupHeartb
     const n = r.compactArrayLength(1);
     if (n === null) f_subscribedTopicNames = null;
     else {
-      const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.compactString());
+      const a = rt.arrayFor<string>(n);
+      for (let i = 0; i < n; i++) a[i] = r.compactString();
       f_subscribedTopicNames = a;
     }
   }

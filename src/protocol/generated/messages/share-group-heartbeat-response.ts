@@ -111,8 +111,8 @@ function readShareGroupHeartbeatResponseTopicPartitions(r: Reader, _v: number): 
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('ShareGroupHeartbeatResponseTopicPartitions.partitions');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -141,8 +141,8 @@ function readShareGroupHeartbeatResponseAssignment(r: Reader, v: number): ShareG
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('ShareGroupHeartbeatResponseAssignment.topicPartitions');
-    const a: ShareGroupHeartbeatResponseTopicPartitions[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareGroupHeartbeatResponseTopicPartitions(r, v));
+    const a = rt.arrayFor<ShareGroupHeartbeatResponseTopicPartitions>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareGroupHeartbeatResponseTopicPartitions(r, v);
     f_topicPartitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

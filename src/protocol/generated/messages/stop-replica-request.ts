@@ -142,8 +142,8 @@ function readStopReplicaRequest(r: Reader, v: number): StopReplicaRequest {
     {
       const n = r.arrayLength(0);
       if (n === null) throw rt.unexpectedNull('StopReplicaRequest.ungroupedPartitions');
-      const a: StopReplicaRequestStopReplicaPartitionV0[] = [];
-      for (let i = 0; i < n; i++) a.push(readStopReplicaRequestStopReplicaPartitionV0(r, v));
+      const a = rt.arrayFor<StopReplicaRequestStopReplicaPartitionV0>(n);
+      for (let i = 0; i < n; i++) a[i] = readStopReplicaRequestStopReplicaPartitionV0(r, v);
       f_ungroupedPartitions = a;
     }
   }
@@ -152,8 +152,8 @@ function readStopReplicaRequest(r: Reader, v: number): StopReplicaRequest {
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null) throw rt.unexpectedNull('StopReplicaRequest.topics');
-      const a: StopReplicaRequestStopReplicaTopicV1[] = [];
-      for (let i = 0; i < n; i++) a.push(readStopReplicaRequestStopReplicaTopicV1(r, v));
+      const a = rt.arrayFor<StopReplicaRequestStopReplicaTopicV1>(n);
+      for (let i = 0; i < n; i++) a[i] = readStopReplicaRequestStopReplicaTopicV1(r, v);
       f_topics = a;
     }
   }
@@ -162,8 +162,8 @@ function readStopReplicaRequest(r: Reader, v: number): StopReplicaRequest {
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('StopReplicaRequest.topicStates');
-      const a: StopReplicaRequestStopReplicaTopicState[] = [];
-      for (let i = 0; i < n; i++) a.push(readStopReplicaRequestStopReplicaTopicState(r, v));
+      const a = rt.arrayFor<StopReplicaRequestStopReplicaTopicState>(n);
+      for (let i = 0; i < n; i++) a[i] = readStopReplicaRequestStopReplicaTopicState(r, v);
       f_topicStates = a;
     }
   }
@@ -257,8 +257,8 @@ function readStopReplicaRequestStopReplicaTopicV1(r: Reader, v: number): StopRep
     {
       const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
       if (n === null) throw rt.unexpectedNull('StopReplicaRequestStopReplicaTopicV1.partitionIndexes');
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_partitionIndexes = a;
     }
   }
@@ -309,8 +309,8 @@ function readStopReplicaRequestStopReplicaTopicState(r: Reader, v: number): Stop
     {
       const n = r.compactArrayLength(0);
       if (n === null) throw rt.unexpectedNull('StopReplicaRequestStopReplicaTopicState.partitionStates');
-      const a: StopReplicaRequestStopReplicaPartitionState[] = [];
-      for (let i = 0; i < n; i++) a.push(readStopReplicaRequestStopReplicaPartitionState(r, v));
+      const a = rt.arrayFor<StopReplicaRequestStopReplicaPartitionState>(n);
+      for (let i = 0; i < n; i++) a[i] = readStopReplicaRequestStopReplicaPartitionState(r, v);
       f_partitionStates = a;
     }
   }

@@ -49,8 +49,8 @@ function readStopReplicaResponse(r: Reader, v: number): StopReplicaResponse {
   {
     const n = (flex ? r.compactArrayLength(7) : r.arrayLength(7));
     if (n === null) throw rt.unexpectedNull('StopReplicaResponse.partitionErrors');
-    const a: StopReplicaResponseStopReplicaPartitionError[] = [];
-    for (let i = 0; i < n; i++) a.push(readStopReplicaResponseStopReplicaPartitionError(r, v));
+    const a = rt.arrayFor<StopReplicaResponseStopReplicaPartitionError>(n);
+    for (let i = 0; i < n; i++) a[i] = readStopReplicaResponseStopReplicaPartitionError(r, v);
     f_partitionErrors = a;
   }
   let unknown: rt.TaggedField[] | undefined;

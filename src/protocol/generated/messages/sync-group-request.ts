@@ -101,8 +101,8 @@ function readSyncGroupRequest(r: Reader, v: number): SyncGroupRequest {
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('SyncGroupRequest.assignments');
-    const a: SyncGroupRequestAssignment[] = [];
-    for (let i = 0; i < n; i++) a.push(readSyncGroupRequestAssignment(r, v));
+    const a = rt.arrayFor<SyncGroupRequestAssignment>(n);
+    for (let i = 0; i < n; i++) a[i] = readSyncGroupRequestAssignment(r, v);
     f_assignments = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -115,8 +115,8 @@ function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitReques
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('TxnOffsetCommitRequest.topics');
-    const a: TxnOffsetCommitRequestTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitRequestTopic(r, v));
+    const a = rt.arrayFor<TxnOffsetCommitRequestTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitRequestTopic(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -154,8 +154,8 @@ function readTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitR
   {
     const n = (flex ? r.compactArrayLength(13) : r.arrayLength(13));
     if (n === null) throw rt.unexpectedNull('TxnOffsetCommitRequestTopic.partitions');
-    const a: TxnOffsetCommitRequestPartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitRequestPartition(r, v));
+    const a = rt.arrayFor<TxnOffsetCommitRequestPartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitRequestPartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

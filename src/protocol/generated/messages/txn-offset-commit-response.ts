@@ -56,8 +56,8 @@ function readTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitRespo
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('TxnOffsetCommitResponse.topics');
-    const a: TxnOffsetCommitResponseTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitResponseTopic(r, v));
+    const a = rt.arrayFor<TxnOffsetCommitResponseTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitResponseTopic(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -95,8 +95,8 @@ function readTxnOffsetCommitResponseTopic(r: Reader, v: number): TxnOffsetCommit
   {
     const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
     if (n === null) throw rt.unexpectedNull('TxnOffsetCommitResponseTopic.partitions');
-    const a: TxnOffsetCommitResponsePartition[] = [];
-    for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitResponsePartition(r, v));
+    const a = rt.arrayFor<TxnOffsetCommitResponsePartition>(n);
+    for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitResponsePartition(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -55,8 +55,8 @@ function readUpdateFeaturesRequest(r: Reader, v: number): UpdateFeaturesRequest 
   {
     const n = r.compactArrayLength(3);
     if (n === null) throw rt.unexpectedNull('UpdateFeaturesRequest.featureUpdates');
-    const a: UpdateFeaturesRequestFeatureUpdateKey[] = [];
-    for (let i = 0; i < n; i++) a.push(readUpdateFeaturesRequestFeatureUpdateKey(r, v));
+    const a = rt.arrayFor<UpdateFeaturesRequestFeatureUpdateKey>(n);
+    for (let i = 0; i < n; i++) a[i] = readUpdateFeaturesRequestFeatureUpdateKey(r, v);
     f_featureUpdates = a;
   }
   let f_validateOnly: boolean = false;

@@ -62,8 +62,8 @@ function readUpdateFeaturesResponse(r: Reader, v: number): UpdateFeaturesRespons
     {
       const n = r.compactArrayLength(4);
       if (n === null) throw rt.unexpectedNull('UpdateFeaturesResponse.results');
-      const a: UpdateFeaturesResponseUpdatableFeatureResult[] = [];
-      for (let i = 0; i < n; i++) a.push(readUpdateFeaturesResponseUpdatableFeatureResult(r, v));
+      const a = rt.arrayFor<UpdateFeaturesResponseUpdatableFeatureResult>(n);
+      for (let i = 0; i < n; i++) a[i] = readUpdateFeaturesResponseUpdatableFeatureResult(r, v);
       f_results = a;
     }
   }

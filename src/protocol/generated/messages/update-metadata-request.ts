@@ -162,8 +162,8 @@ function readUpdateMetadataRequest(r: Reader, v: number): UpdateMetadataRequest 
     {
       const n = r.arrayLength(22);
       if (n === null) throw rt.unexpectedNull('UpdateMetadataRequest.ungroupedPartitionStates');
-      const a: UpdateMetadataRequestUpdateMetadataPartitionState[] = [];
-      for (let i = 0; i < n; i++) a.push(readUpdateMetadataRequestUpdateMetadataPartitionState(r, v));
+      const a = rt.arrayFor<UpdateMetadataRequestUpdateMetadataPartitionState>(n);
+      for (let i = 0; i < n; i++) a[i] = readUpdateMetadataRequestUpdateMetadataPartitionState(r, v);
       f_ungroupedPartitionStates = a;
     }
   }
@@ -172,8 +172,8 @@ function readUpdateMetadataRequest(r: Reader, v: number): UpdateMetadataRequest 
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null) throw rt.unexpectedNull('UpdateMetadataRequest.topicStates');
-      const a: UpdateMetadataRequestUpdateMetadataTopicState[] = [];
-      for (let i = 0; i < n; i++) a.push(readUpdateMetadataRequestUpdateMetadataTopicState(r, v));
+      const a = rt.arrayFor<UpdateMetadataRequestUpdateMetadataTopicState>(n);
+      for (let i = 0; i < n; i++) a[i] = readUpdateMetadataRequestUpdateMetadataTopicState(r, v);
       f_topicStates = a;
     }
   }
@@ -181,8 +181,8 @@ function readUpdateMetadataRequest(r: Reader, v: number): UpdateMetadataRequest 
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('UpdateMetadataRequest.liveBrokers');
-    const a: UpdateMetadataRequestUpdateMetadataBroker[] = [];
-    for (let i = 0; i < n; i++) a.push(readUpdateMetadataRequestUpdateMetadataBroker(r, v));
+    const a = rt.arrayFor<UpdateMetadataRequestUpdateMetadataBroker>(n);
+    for (let i = 0; i < n; i++) a[i] = readUpdateMetadataRequestUpdateMetadataBroker(r, v);
     f_liveBrokers = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -260,8 +260,8 @@ function readUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader, v: num
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('UpdateMetadataRequestUpdateMetadataPartitionState.isr');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_isr = a;
   }
   const f_zkVersion: number = r.int32();
@@ -269,8 +269,8 @@ function readUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader, v: num
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('UpdateMetadataRequestUpdateMetadataPartitionState.replicas');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_replicas = a;
   }
   let f_offlineReplicas: number[] = [];
@@ -278,8 +278,8 @@ function readUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader, v: num
     {
       const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
       if (n === null) throw rt.unexpectedNull('UpdateMetadataRequestUpdateMetadataPartitionState.offlineReplicas');
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.int32());
+      const a = rt.arrayFor<number>(n);
+      for (let i = 0; i < n; i++) a[i] = r.int32();
       f_offlineReplicas = a;
     }
   }
@@ -338,8 +338,8 @@ function readUpdateMetadataRequestUpdateMetadataTopicState(r: Reader, v: number)
     {
       const n = (flex ? r.compactArrayLength(22) : r.arrayLength(22));
       if (n === null) throw rt.unexpectedNull('UpdateMetadataRequestUpdateMetadataTopicState.partitionStates');
-      const a: UpdateMetadataRequestUpdateMetadataPartitionState[] = [];
-      for (let i = 0; i < n; i++) a.push(readUpdateMetadataRequestUpdateMetadataPartitionState(r, v));
+      const a = rt.arrayFor<UpdateMetadataRequestUpdateMetadataPartitionState>(n);
+      for (let i = 0; i < n; i++) a[i] = readUpdateMetadataRequestUpdateMetadataPartitionState(r, v);
       f_partitionStates = a;
     }
   }
@@ -405,8 +405,8 @@ function readUpdateMetadataRequestUpdateMetadataBroker(r: Reader, v: number): Up
     {
       const n = (flex ? r.compactArrayLength(0) : r.arrayLength(0));
       if (n === null) throw rt.unexpectedNull('UpdateMetadataRequestUpdateMetadataBroker.endpoints');
-      const a: UpdateMetadataRequestUpdateMetadataEndpoint[] = [];
-      for (let i = 0; i < n; i++) a.push(readUpdateMetadataRequestUpdateMetadataEndpoint(r, v));
+      const a = rt.arrayFor<UpdateMetadataRequestUpdateMetadataEndpoint>(n);
+      for (let i = 0; i < n; i++) a[i] = readUpdateMetadataRequestUpdateMetadataEndpoint(r, v);
       f_endpoints = a;
     }
   }

@@ -76,8 +76,8 @@ function readUpdateRaftVoterRequest(r: Reader, v: number): UpdateRaftVoterReques
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('UpdateRaftVoterRequest.listeners');
-    const a: UpdateRaftVoterRequestListener[] = [];
-    for (let i = 0; i < n; i++) a.push(readUpdateRaftVoterRequestListener(r, v));
+    const a = rt.arrayFor<UpdateRaftVoterRequestListener>(n);
+    for (let i = 0; i < n; i++) a[i] = readUpdateRaftVoterRequestListener(r, v);
     f_listeners = a;
   }
   const f_kRaftVersionFeature: UpdateRaftVoterRequestKRaftVersionFeature = readUpdateRaftVoterRequestKRaftVersionFeature(r, v);

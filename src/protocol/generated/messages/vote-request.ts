@@ -73,8 +73,8 @@ function readVoteRequest(r: Reader, v: number): VoteRequest {
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('VoteRequest.topics');
-    const a: VoteRequestTopicData[] = [];
-    for (let i = 0; i < n; i++) a.push(readVoteRequestTopicData(r, v));
+    const a = rt.arrayFor<VoteRequestTopicData>(n);
+    for (let i = 0; i < n; i++) a[i] = readVoteRequestTopicData(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -106,8 +106,8 @@ function readVoteRequestTopicData(r: Reader, v: number): VoteRequestTopicData {
   {
     const n = r.compactArrayLength(24);
     if (n === null) throw rt.unexpectedNull('VoteRequestTopicData.partitions');
-    const a: VoteRequestPartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readVoteRequestPartitionData(r, v));
+    const a = rt.arrayFor<VoteRequestPartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readVoteRequestPartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

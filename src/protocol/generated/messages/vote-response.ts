@@ -81,8 +81,8 @@ function readVoteResponse(r: Reader, v: number): VoteResponse {
   {
     const n = r.compactArrayLength(2);
     if (n === null) throw rt.unexpectedNull('VoteResponse.topics');
-    const a: VoteResponseTopicData[] = [];
-    for (let i = 0; i < n; i++) a.push(readVoteResponseTopicData(r, v));
+    const a = rt.arrayFor<VoteResponseTopicData>(n);
+    for (let i = 0; i < n; i++) a[i] = readVoteResponseTopicData(r, v);
     f_topics = a;
   }
   let f_nodeEndpoints: VoteResponseNodeEndpoint[] = [];
@@ -94,8 +94,8 @@ function readVoteResponse(r: Reader, v: number): VoteResponse {
         {
           const n = sub.compactArrayLength(0);
           if (n === null) throw rt.unexpectedNull('VoteResponse.nodeEndpoints');
-          const a: VoteResponseNodeEndpoint[] = [];
-          for (let i = 0; i < n; i++) a.push(readVoteResponseNodeEndpoint(sub, v));
+          const a = rt.arrayFor<VoteResponseNodeEndpoint>(n);
+          for (let i = 0; i < n; i++) a[i] = readVoteResponseNodeEndpoint(sub, v);
           f_nodeEndpoints = a;
         }
         return true;
@@ -130,8 +130,8 @@ function readVoteResponseTopicData(r: Reader, v: number): VoteResponseTopicData 
   {
     const n = r.compactArrayLength(15);
     if (n === null) throw rt.unexpectedNull('VoteResponseTopicData.partitions');
-    const a: VoteResponsePartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readVoteResponsePartitionData(r, v));
+    const a = rt.arrayFor<VoteResponsePartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readVoteResponsePartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

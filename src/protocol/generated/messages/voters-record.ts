@@ -66,8 +66,8 @@ function readVotersRecord(r: Reader, v: number): VotersRecord {
   {
     const n = r.compactArrayLength(25);
     if (n === null) throw rt.unexpectedNull('VotersRecord.voters');
-    const a: VotersRecordVoter[] = [];
-    for (let i = 0; i < n; i++) a.push(readVotersRecordVoter(r, v));
+    const a = rt.arrayFor<VotersRecordVoter>(n);
+    for (let i = 0; i < n; i++) a[i] = readVotersRecordVoter(r, v);
     f_voters = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -104,8 +104,8 @@ function readVotersRecordVoter(r: Reader, v: number): VotersRecordVoter {
   {
     const n = r.compactArrayLength(4);
     if (n === null) throw rt.unexpectedNull('VotersRecordVoter.endpoints');
-    const a: VotersRecordEndpoint[] = [];
-    for (let i = 0; i < n; i++) a.push(readVotersRecordEndpoint(r, v));
+    const a = rt.arrayFor<VotersRecordEndpoint>(n);
+    for (let i = 0; i < n; i++) a[i] = readVotersRecordEndpoint(r, v);
     f_endpoints = a;
   }
   const f_kRaftVersionFeature: VotersRecordKRaftVersionFeature = readVotersRecordKRaftVersionFeature(r, v);

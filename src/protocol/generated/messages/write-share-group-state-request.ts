@@ -70,8 +70,8 @@ function readWriteShareGroupStateRequest(r: Reader, v: number): WriteShareGroupS
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('WriteShareGroupStateRequest.topics');
-    const a: WriteShareGroupStateRequestWriteStateData[] = [];
-    for (let i = 0; i < n; i++) a.push(readWriteShareGroupStateRequestWriteStateData(r, v));
+    const a = rt.arrayFor<WriteShareGroupStateRequestWriteStateData>(n);
+    for (let i = 0; i < n; i++) a[i] = readWriteShareGroupStateRequestWriteStateData(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -103,8 +103,8 @@ function readWriteShareGroupStateRequestWriteStateData(r: Reader, v: number): Wr
   {
     const n = r.compactArrayLength(21);
     if (n === null) throw rt.unexpectedNull('WriteShareGroupStateRequestWriteStateData.partitions');
-    const a: WriteShareGroupStateRequestPartitionData[] = [];
-    for (let i = 0; i < n; i++) a.push(readWriteShareGroupStateRequestPartitionData(r, v));
+    const a = rt.arrayFor<WriteShareGroupStateRequestPartitionData>(n);
+    for (let i = 0; i < n; i++) a[i] = readWriteShareGroupStateRequestPartitionData(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -145,8 +145,8 @@ function readWriteShareGroupStateRequestPartitionData(r: Reader, v: number): Wri
   {
     const n = r.compactArrayLength(19);
     if (n === null) throw rt.unexpectedNull('WriteShareGroupStateRequestPartitionData.stateBatches');
-    const a: WriteShareGroupStateRequestStateBatch[] = [];
-    for (let i = 0; i < n; i++) a.push(readWriteShareGroupStateRequestStateBatch(r, v));
+    const a = rt.arrayFor<WriteShareGroupStateRequestStateBatch>(n);
+    for (let i = 0; i < n; i++) a[i] = readWriteShareGroupStateRequestStateBatch(r, v);
     f_stateBatches = a;
   }
   let unknown: rt.TaggedField[] | undefined;

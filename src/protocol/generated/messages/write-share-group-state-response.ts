@@ -49,8 +49,8 @@ function readWriteShareGroupStateResponse(r: Reader, v: number): WriteShareGroup
   {
     const n = r.compactArrayLength(17);
     if (n === null) throw rt.unexpectedNull('WriteShareGroupStateResponse.results');
-    const a: WriteShareGroupStateResponseWriteStateResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readWriteShareGroupStateResponseWriteStateResult(r, v));
+    const a = rt.arrayFor<WriteShareGroupStateResponseWriteStateResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readWriteShareGroupStateResponseWriteStateResult(r, v);
     f_results = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -82,8 +82,8 @@ function readWriteShareGroupStateResponseWriteStateResult(r: Reader, v: number):
   {
     const n = r.compactArrayLength(7);
     if (n === null) throw rt.unexpectedNull('WriteShareGroupStateResponseWriteStateResult.partitions');
-    const a: WriteShareGroupStateResponsePartitionResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readWriteShareGroupStateResponsePartitionResult(r, v));
+    const a = rt.arrayFor<WriteShareGroupStateResponsePartitionResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readWriteShareGroupStateResponsePartitionResult(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -57,8 +57,8 @@ function readWriteTxnMarkersRequest(r: Reader, v: number): WriteTxnMarkersReques
   {
     const n = (flex ? r.compactArrayLength(16) : r.arrayLength(16));
     if (n === null) throw rt.unexpectedNull('WriteTxnMarkersRequest.markers');
-    const a: WriteTxnMarkersRequestWritableTxnMarker[] = [];
-    for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersRequestWritableTxnMarker(r, v));
+    const a = rt.arrayFor<WriteTxnMarkersRequestWritableTxnMarker>(n);
+    for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersRequestWritableTxnMarker(r, v);
     f_markers = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -104,8 +104,8 @@ function readWriteTxnMarkersRequestWritableTxnMarker(r: Reader, v: number): Writ
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('WriteTxnMarkersRequestWritableTxnMarker.topics');
-    const a: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
-    for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersRequestWritableTxnMarkerTopic(r, v));
+    const a = rt.arrayFor<WriteTxnMarkersRequestWritableTxnMarkerTopic>(n);
+    for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersRequestWritableTxnMarkerTopic(r, v);
     f_topics = a;
   }
   const f_coordinatorEpoch: number = r.int32();
@@ -144,8 +144,8 @@ function readWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, v: number):
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('WriteTxnMarkersRequestWritableTxnMarkerTopic.partitionIndexes');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitionIndexes = a;
   }
   let unknown: rt.TaggedField[] | undefined;

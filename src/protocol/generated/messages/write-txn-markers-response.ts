@@ -60,8 +60,8 @@ function readWriteTxnMarkersResponse(r: Reader, v: number): WriteTxnMarkersRespo
   {
     const n = (flex ? r.compactArrayLength(9) : r.arrayLength(9));
     if (n === null) throw rt.unexpectedNull('WriteTxnMarkersResponse.markers');
-    const a: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersResponseWritableTxnMarkerResult(r, v));
+    const a = rt.arrayFor<WriteTxnMarkersResponseWritableTxnMarkerResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersResponseWritableTxnMarkerResult(r, v);
     f_markers = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -99,8 +99,8 @@ function readWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, v: number
   {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) throw rt.unexpectedNull('WriteTxnMarkersResponseWritableTxnMarkerResult.topics');
-    const a: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r, v));
+    const a = rt.arrayFor<WriteTxnMarkersResponseWritableTxnMarkerTopicResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r, v);
     f_topics = a;
   }
   let unknown: rt.TaggedField[] | undefined;
@@ -138,8 +138,8 @@ function readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, v: n
   {
     const n = (flex ? r.compactArrayLength(6) : r.arrayLength(6));
     if (n === null) throw rt.unexpectedNull('WriteTxnMarkersResponseWritableTxnMarkerTopicResult.partitions');
-    const a: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] = [];
-    for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r, v));
+    const a = rt.arrayFor<WriteTxnMarkersResponseWritableTxnMarkerPartitionResult>(n);
+    for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r, v);
     f_partitions = a;
   }
   let unknown: rt.TaggedField[] | undefined;

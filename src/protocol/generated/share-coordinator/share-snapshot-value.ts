@@ -61,8 +61,8 @@ function readShareSnapshotValue(r: Reader, v: number): ShareSnapshotValue {
   {
     const n = r.compactArrayLength(19);
     if (n === null) throw rt.unexpectedNull('ShareSnapshotValue.stateBatches');
-    const a: ShareSnapshotValueStateBatch[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareSnapshotValueStateBatch(r, v));
+    const a = rt.arrayFor<ShareSnapshotValueStateBatch>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareSnapshotValueStateBatch(r, v);
     f_stateBatches = a;
   }
   let unknown: rt.TaggedField[] | undefined;

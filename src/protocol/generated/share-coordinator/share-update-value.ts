@@ -56,8 +56,8 @@ function readShareUpdateValue(r: Reader, v: number): ShareUpdateValue {
   {
     const n = r.compactArrayLength(19);
     if (n === null) throw rt.unexpectedNull('ShareUpdateValue.stateBatches');
-    const a: ShareUpdateValueStateBatch[] = [];
-    for (let i = 0; i < n; i++) a.push(readShareUpdateValueStateBatch(r, v));
+    const a = rt.arrayFor<ShareUpdateValueStateBatch>(n);
+    for (let i = 0; i < n; i++) a[i] = readShareUpdateValueStateBatch(r, v);
     f_stateBatches = a;
   }
   let unknown: rt.TaggedField[] | undefined;

@@ -109,8 +109,8 @@ function readTransactionLogValue(r: Reader, v: number): TransactionLogValue {
     const n = (flex ? r.compactArrayLength(2) : r.arrayLength(2));
     if (n === null) f_transactionPartitions = null;
     else {
-      const a: TransactionLogValuePartitionsSchema[] = [];
-      for (let i = 0; i < n; i++) a.push(readTransactionLogValuePartitionsSchema(r, v));
+      const a = rt.arrayFor<TransactionLogValuePartitionsSchema>(n);
+      for (let i = 0; i < n; i++) a[i] = readTransactionLogValuePartitionsSchema(r, v);
       f_transactionPartitions = a;
     }
   }
@@ -169,8 +169,8 @@ function readTransactionLogValuePartitionsSchema(r: Reader, v: number): Transact
   {
     const n = (flex ? r.compactArrayLength(4) : r.arrayLength(4));
     if (n === null) throw rt.unexpectedNull('TransactionLogValuePartitionsSchema.partitionIds');
-    const a: number[] = [];
-    for (let i = 0; i < n; i++) a.push(r.int32());
+    const a = rt.arrayFor<number>(n);
+    for (let i = 0; i < n; i++) a[i] = r.int32();
     f_partitionIds = a;
   }
   let unknown: rt.TaggedField[] | undefined;

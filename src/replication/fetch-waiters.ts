@@ -36,6 +36,8 @@ export interface FetchWait<W extends WatchedPartition> {
   follower: boolean;
   /** Aborted when the client stops sending or its connection closes: it is going away. */
   signal: AbortSignal;
+  /** The wait is over (called as a microtask, not inside the event that ended it): answer now. */
+  fetchable(): void;
 }
 
 /**
@@ -49,10 +51,7 @@ class ParkedFetch<W extends WatchedPartition> {
   private readonly timer: NodeJS.Timeout;
   private ended = false;
 
-  constructor(
-    private readonly wait: FetchWait<W>,
-    private readonly then: () => void,
-  ) {
+  constructor(private readonly wait: FetchWait<W>) {
     for (const w of wait.watched) this.total += w.bytes;
     this.timer = setTimeout(endParked, wait.maxWaitMs, this);
     wait.signal.addEventListener('abort', this);
@@ -89,7 +88,7 @@ class ParkedFetch<W extends WatchedPartition> {
       else w.partition.offNewData(w);
     }
     // Not inside the event that ended it: a partition's append or move finishes first.
-    queueMicrotask(this.then);
+    queueMicrotask(() => this.wait.fetchable());
   }
 }
 
@@ -99,12 +98,12 @@ function endParked(parked: ParkedFetch<WatchedPartition>): void {
 
 /**
  * Parks a fetch until its partitions hold min_bytes between them, one of them must be answered
- * now, max_wait passes or its client goes away (Kafka's fetch purgatory), then calls `then` (as
- * a microtask). The fetch waits on each of its partitions' own events, and a partition that
+ * now, max_wait passes or its client goes away (Kafka's fetch purgatory), then calls its
+ * `fetchable` (as a microtask). The fetch waits on each of its partitions' own events, and a partition that
  * moves is looked at again alone: the bytes of the others are what they were, since only their
  * own events change them. However it ends, it leaves every partition's listeners.
  */
-export function waitForFetchable<W extends WatchedPartition>(wait: FetchWait<W>, then: () => void): void {
-  if (wait.signal.aborted) queueMicrotask(then);
-  else new ParkedFetch(wait, then);
+export function waitForFetchable<W extends WatchedPartition>(wait: FetchWait<W>): void {
+  if (wait.signal.aborted) queueMicrotask(() => wait.fetchable());
+  else new ParkedFetch(wait);
 }

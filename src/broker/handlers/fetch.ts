@@ -13,7 +13,7 @@ import {
 import { StorageError } from '../../storage/storage-error.js';
 import type { BrokerContext } from '../broker-context.js';
 import type { Partition } from '../../replication/partition.js';
-import { ANSWER_NOW, waitForFetchable, WatchedPartition } from '../../replication/fetch-waiters.js';
+import { ANSWER_NOW, waitForFetchable, WatchedPartition, type FetchWait } from '../../replication/fetch-waiters.js';
 import { currentLeader } from '../cluster-view.js';
 import { NO_SESSION } from '../../protocol/fetch-session-epochs.js';
 import { NO_REPLICA, type FetchContext, type FetchSessionCache } from '../fetch-sessions.js';
@@ -275,25 +275,78 @@ function answer(sessions: FetchSessionCache, context: Exclude<FetchContext, { ki
   } else res.sessionId = NO_SESSION;
 }
 
+/** A consumer's fetch without a session names only partitions its request was authorized for. */
+const READS_ALL = (): boolean => true;
+const ignore = (): void => {};
+
 /**
- * Parks a fetch until its partitions are fetchable, then answers it. Apart from the handler, so
- * that the parked fetch holds only what it needs, not the first pass's answer.
+ * One fetch being served: what answering it takes, now or when it is woken, in one object. A
+ * parked fetch lives through garbage collections; closures over the same state made several
+ * objects where this is one.
  */
-function park(ctx: BrokerContext, req: FetchRequest, version: number, watched: FetchedPartition[], signal: AbortSignal, answer: () => FetchResponse): Promise<FetchResponse> {
-  const replicaId = fetcherOf(req, version);
-  return new Promise((resolve) =>
-    waitForFetchable(
-      {
-        watched,
-        evaluate: (w) => reevaluate(ctx, req, replicaId, w),
-        minBytes: req.minBytes,
-        maxWaitMs: req.maxWaitMs,
-        follower: replicaId >= 0,
-        signal,
-      },
-      () => resolve(answer()),
-    ),
-  );
+class ServedFetch implements FetchWait<FetchedPartition> {
+  readonly replicaId: number;
+  readonly follower: boolean;
+  readonly minBytes: number;
+  readonly maxWaitMs: number;
+  watched: FetchedPartition[] = [];
+  signal!: AbortSignal;
+  private resolve: (response: FetchResponse) => void = ignore;
+  private reject: (e: unknown) => void = ignore;
+
+  constructor(
+    private readonly ctx: BrokerContext,
+    private readonly sessions: FetchSessionCache,
+    private readonly req: FetchRequest,
+    private readonly version: number,
+    private readonly context: Exclude<FetchContext, { kind: 'error' }>,
+    private readonly readable: (topic: string) => boolean,
+  ) {
+    this.replicaId = fetcherOf(req, version);
+    this.follower = this.replicaId >= 0;
+    this.minBytes = req.minBytes;
+    this.maxWaitMs = req.maxWaitMs;
+  }
+
+  /** The partitions to park on at once, without reading, or null (see `parkable`). */
+  parkable(): FetchedPartition[] | null {
+    return this.req.maxWaitMs > 0 && this.req.minBytes > 0 ? parkable(this.ctx, this.req, this.version, this.context.topics, this.readable) : null;
+  }
+
+  build(): Built {
+    return build(this.ctx, this.req, this.version, this.context.topics, this.readable);
+  }
+
+  /** The response, with the fetch session put in and the bytes counted. */
+  answer(built: Built): FetchResponse {
+    answer(this.sessions, this.context, built.response, this.version >= 13, this.follower);
+    recordBytesOut(this.ctx, built.response);
+    return built.response;
+  }
+
+  /** Parks until the watched partitions are fetchable (or the wait ends), then answers from a new pass over them. */
+  park(watched: FetchedPartition[], signal: AbortSignal): Promise<FetchResponse> {
+    this.watched = watched;
+    this.signal = signal;
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      waitForFetchable(this);
+    });
+  }
+
+  evaluate(w: FetchedPartition): number {
+    return reevaluate(this.ctx, this.req, this.replicaId, w);
+  }
+
+  fetchable(): void {
+    // Thrown here it would reach no handler (this runs as a microtask): the request fails instead, and its connection closes.
+    try {
+      this.resolve(this.answer(this.build()));
+    } catch (e) {
+      this.reject(e);
+    }
+  }
 }
 
 /**
@@ -313,17 +366,12 @@ export function fetchHandler(ctx: BrokerContext, sessions: FetchSessionCache, au
       return res;
     }
     // The request's own partitions were authorized before it got here; a session's others are on every fetch.
-    const readable = context.kind === 'incremental' ? readableTopics(authorize, connection, follower) : () => true;
-    const finish = (built: Built): FetchResponse => {
-      answer(sessions, context, built.response, usesTopicIds, follower);
-      recordBytesOut(ctx, built.response);
-      return built.response;
-    };
-    const rebuild = (): FetchResponse => finish(build(ctx, req, version, context.topics, readable));
-    const waitsAtOnce = req.maxWaitMs > 0 && req.minBytes > 0 ? parkable(ctx, req, version, context.topics, readable) : null;
-    if (waitsAtOnce !== null && waitsAtOnce.length > 0) return park(ctx, req, version, waitsAtOnce, connection.endedSignal, rebuild);
-    const built = build(ctx, req, version, context.topics, readable);
-    if (built.answerNow || built.bytes >= req.minBytes || req.maxWaitMs <= 0 || built.watched.length === 0) return finish(built);
-    return park(ctx, req, version, built.watched, connection.endedSignal, rebuild);
+    const readable = context.kind === 'incremental' ? readableTopics(authorize, connection, follower) : READS_ALL;
+    const fetch = new ServedFetch(ctx, sessions, req, version, context, readable);
+    const waitsAtOnce = fetch.parkable();
+    if (waitsAtOnce !== null && waitsAtOnce.length > 0) return fetch.park(waitsAtOnce, connection.endedSignal);
+    const built = fetch.build();
+    if (built.answerNow || built.bytes >= req.minBytes || req.maxWaitMs <= 0 || built.watched.length === 0) return fetch.answer(built);
+    return fetch.park(built.watched, connection.endedSignal);
   });
 }

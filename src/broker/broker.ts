@@ -14,7 +14,7 @@ import { EmbeddedMetadataStore } from '../metadata/embedded-store.js';
 import { EtcdMetadataStore, parseEtcdUrl } from '../metadata/etcd-store.js';
 import type { EndpointImage, MetadataImage } from '../metadata/image.js';
 import type { ImageChanges, MetadataStore } from '../metadata/store.js';
-import { BrokerMetrics } from '../metrics/broker-metrics.js';
+import { BrokerMetrics, type PartitionState } from '../metrics/broker-metrics.js';
 import { nativeAddon, nativeAddonError } from '../native/addon.js';
 import { descriptorLimit } from '../native/descriptor-limit.js';
 import { createFileSender } from '../native/file-transfer.js';
@@ -119,6 +119,24 @@ function topicConfigOf(config: BrokerConfig, overrides: Readonly<Record<string, 
 /** advertised.listeners with the ports the system gave listeners bound to port 0. */
 function advertisedEndpoints(config: BrokerConfig, bound: readonly BoundListener[]): ListenerAddress[] {
   return config.advertisedListeners.map((a) => (a.port === 0 ? { ...a, port: (bound.find((b) => b.name === a.name) ?? bound[0]).port } : a));
+}
+
+/** Each replica's state as a metrics scrape reads it, one at a time as it is taken. */
+function* partitionStates(partitions: readonly Partition[]): Generator<PartitionState> {
+  for (const p of partitions) {
+    yield {
+      topic: p.topic,
+      partition: p.index,
+      size: p.log.size,
+      logStartOffset: p.log.logStartOffset,
+      logEndOffset: p.log.logEndOffset,
+      highWatermark: p.highWatermark,
+      leader: p.isLeader,
+      underReplicated: p.underReplicated,
+      lag: p.lag,
+      lastStableOffset: p.lastStableOffset(false),
+    };
+  }
 }
 
 async function openStore(config: BrokerConfig, endpoints: EndpointImage[], dataDir: string): Promise<MetadataStore> {
@@ -271,19 +289,7 @@ export class Broker implements BrokerContext {
       else if (before === 'leader') coordinator.unloadPartition(p.index);
     });
     this.metrics = new BrokerMetrics({
-      partitions: () =>
-        this.partitions.all().map((p) => ({
-          topic: p.topic,
-          partition: p.index,
-          size: p.log.size,
-          logStartOffset: p.log.logStartOffset,
-          logEndOffset: p.log.logEndOffset,
-          highWatermark: p.highWatermark,
-          leader: p.isLeader,
-          underReplicated: p.underReplicated,
-          lag: p.lag,
-          lastStableOffset: p.lastStableOffset(false),
-        })),
+      partitions: () => partitionStates(this.partitions.all()),
       transactionStates: () => this.transactions.all().map((md) => TXN_STATE_NAMES[md.state]),
       sharePartitions: () =>
         this.shareStates.livePartitions().map(({ key, sp }) => ({

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { log } from '../log.js';
@@ -20,7 +21,7 @@ export async function startHttpServer(host: string, port: number, deps: ConsoleD
   const app = Fastify({ logger: false });
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
+    return reply.send(Readable.from(deps.metrics.exposition()));
   });
   app.get('/health', async () => ({ status: 'ok', ...deps.health() }));
   app.get('/ready', async (_req, reply) => {

@@ -27,9 +27,11 @@ import { buildLoadgen, produce } from './broker/loadgen.js';
 import { meterProcess } from './broker/proc.js';
 import { beginBrokerRun } from './broker/run.js';
 import { coverage, createTopics, timeMetadata } from './partitions/admin.js';
+import { timeScrapes } from './partitions/scrape.js';
 import { descriptorLimit, rssMB, sampleDescriptors } from './partitions/broker-proc.js';
 import { checkTargets, formatReport, PHASE, type PartitionsBenchReport, type PhaseProfile, type ProducePhase, type StartTiming, type StopTiming } from './partitions/report.js';
 import { envCount, envSettings } from './support/env.js';
+import { freePort } from './support/free-port.js';
 import { emitJsonReport, jsonTarget } from './support/json-report.js';
 import { median, nowNs } from './support/resources.js';
 import type { Workspace } from './support/workspace.js';
@@ -42,6 +44,7 @@ const SETTINGS = envSettings('SLUICE_BENCH_BROKER_CONFIG');
 const TOPICS = Array.from({ length: TOPIC_COUNT }, (_, i) => `many-${i}`);
 const ONE = 'one-partition';
 const METADATA_SAMPLES = 30;
+const SCRAPE_SAMPLES = 5;
 const SIZE = 100;
 
 const load = (): number => loadavg()[0];
@@ -50,6 +53,8 @@ const monotonicUs = (): number => nowNs() / 1e3;
 /** A broker process and the steps it ran, each with its CLOCK_MONOTONIC window for the profile. */
 interface Life {
   broker: RunningBroker;
+  /** Its console listener's port, for /metrics. */
+  metricsPort: number;
   client: KafkaClient;
   profileDir: string | null;
   steps: { step: string; startUs: number; endUs: number }[];
@@ -68,11 +73,12 @@ class Run {
   async start(what: string): Promise<{ life: Life; timing: StartTiming }> {
     const profileDir = PROFILE ? this.ws.path(`cpuprofile-${this.lives++}`) : null;
     const startUs = monotonicUs();
-    const broker = await startBroker({ dataDir: this.dataDir, partitions: 1, cpuProfileDir: profileDir ?? undefined, overrides: SETTINGS });
+    const metricsPort = await freePort();
+    const broker = await startBroker({ dataDir: this.dataDir, partitions: 1, cpuProfileDir: profileDir ?? undefined, overrides: { 'sluice.console.listener': `127.0.0.1:${metricsPort}`, ...SETTINGS } });
     const endUs = monotonicUs();
     const timing = { what, seconds: (endUs - startUs) / 1e6, rssMB: rssMB(broker.pid), loadAverage: load() };
     this.progress(`start, ${what}: ${timing.seconds.toFixed(2)} s, RSS ${timing.rssMB.toFixed(0)} MB`);
-    const life: Life = { broker, client: new KafkaClient({ brokers: [broker.bootstrap], clientId: 'sluice-bench', retries: 0 }), profileDir, steps: [{ step: `start, ${what}`, startUs, endUs }] };
+    const life: Life = { broker, metricsPort, client: new KafkaClient({ brokers: [broker.bootstrap], clientId: 'sluice-bench', retries: 0 }), profileDir, steps: [{ step: `start, ${what}`, startUs, endUs }] };
     this.all.push(life);
     return { life, timing };
   }
@@ -186,6 +192,8 @@ async function main(): Promise<void> {
     await createTopics(first.life.client, [ONE], 1, () => {});
     const metadata = { ...(await run.step(first.life, 'Metadata', () => timeMetadata(first.life.client, TOPICS, METADATA_SAMPLES))), loadAverage: load() };
     progress(`Metadata for ${metadata.partitions.toLocaleString('en-US')} partitions: p50 ${metadata.p50Ms.toFixed(1)} ms`);
+    const scrape = { ...(await run.step(first.life, '/metrics scrape', () => timeScrapes(first.life.client, first.life.metricsPort, SCRAPE_SAMPLES))), loadAverage: load() };
+    progress(`/metrics: p50 ${scrape.p50Ms.toFixed(1)} ms; a request waited at most ${scrape.requestMaxMsDuring.toFixed(1)} ms during scrapes, ${scrape.requestMaxMsQuiet.toFixed(1)} ms without`);
 
     const produced: ProducePhase[] = [];
     const phase = async (life: Life, name: string, topics: readonly string[], spreadOver: number): Promise<void> => {
@@ -222,6 +230,7 @@ async function main(): Promise<void> {
       starts,
       creation,
       metadata,
+      scrape,
       produce: produced,
       spreadCoverage: { written: spreadCoverage.written, partitions: spreadCoverage.partitions },
       stops,

@@ -32,7 +32,6 @@
  *   SLUICE_BENCH_NICE               as for bench:broker
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -47,6 +46,7 @@ import { STRETCH_MS } from './broker/profile.js';
 import { formatStretches } from './broker/report.js';
 import { meterProcess } from './broker/proc.js';
 import { envCount, envSettings } from './support/env.js';
+import { freePort } from './support/free-port.js';
 import { machineFacts, progressLog } from './support/machine.js';
 import { fmt, table } from './support/measure.js';
 import { LatencySamples, nowNs } from './support/resources.js';
@@ -65,15 +65,6 @@ const MAX_WAIT_MS = 30_000;
 const FETCH_VERSION = 11;
 const TOPIC = 'waiters';
 const progress = progressLog(new Date());
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function portOf(b: RunningBroker): number {
   return Number(b.bootstrap.split(':').at(-1));

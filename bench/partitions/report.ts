@@ -2,6 +2,7 @@ import { fmt, table } from '../support/measure.js';
 import type { TargetCheck } from '../broker/report.js';
 import type { ProfileSummary } from '../broker/cpuprofile.js';
 import type { CreateTiming, MetadataTiming } from './admin.js';
+import type { ScrapeTiming } from './scrape.js';
 import type { DescriptorSamples } from './broker-proc.js';
 
 /** The targets of the "running out of resources" issue for a broker with 30,000 partitions. */
@@ -65,6 +66,7 @@ export interface PartitionsBenchReport {
   starts: StartTiming[];
   creation: { perTopic: CreateTiming[]; seconds: number; rssMBAfter: number; loadAverage: number };
   metadata: MetadataTiming & { loadAverage: number };
+  scrape: ScrapeTiming & { loadAverage: number };
   produce: ProducePhase[];
   /** Partitions holding records after the spread phases, of all of them. */
   spreadCoverage: { written: number; partitions: number };
@@ -131,6 +133,12 @@ function formatLifecycle(r: PartitionsBenchReport): string {
         `p50 ${fmt(m.p50Ms)} ms`,
         `p90 ${fmt(m.p90Ms)}, max ${fmt(m.maxMs)} ms; ${fmt(m.responseBytes / 1e6)} MB, client decode ${fmt(m.clientDecodeMs)} ms`,
         la(m.loadAverage),
+      ],
+      [
+        `/metrics, every partition's series (${r.scrape.samples} scrapes)`,
+        `p50 ${fmt(r.scrape.p50Ms)} ms`,
+        `max ${fmt(r.scrape.maxMs)} ms; ${r.scrape.lines.toLocaleString('en-US')} lines, ${fmt(r.scrape.bytes / 1e6)} MB; a request waited at most ${fmt(r.scrape.requestMaxMsDuring)} ms meanwhile, ${fmt(r.scrape.requestMaxMsQuiet)} ms without a scrape`,
+        la(r.scrape.loadAverage),
       ],
       stop(r.stops[0]),
       ...r.starts.slice(1).map(start),

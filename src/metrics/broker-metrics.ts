@@ -218,7 +218,9 @@ export class BrokerMetrics {
           this.set(value());
         },
       });
-    const count = (pick: (p: PartitionState) => boolean) => () => (this.partitionSnapshot ?? [...source.partitions()]).filter(pick).length;
+    // The scrape's snapshot; read afresh when the registry is read on its own (embedders, tests).
+    const partitions = (): PartitionState[] => this.partitionSnapshot ?? [...source.partitions()];
+    const count = (pick: (p: PartitionState) => boolean) => () => partitions().filter(pick).length;
     gauge('kafka_server_replicamanager_underreplicatedpartitions', 'Partitions led here with fewer in-sync replicas than replicas', count((p) => p.underReplicated));
     gauge('kafka_server_replicamanager_leadercount', 'Partitions this broker leads', count((p) => p.leader));
     gauge('kafka_server_replicamanager_partitioncount', 'Replicas this broker holds', count(() => true));
@@ -281,7 +283,6 @@ export class BrokerMetrics {
       },
     });
     const series = this.series;
-    const partitions = (): PartitionState[] => this.partitionSnapshot ?? [...source.partitions()];
     const ofPartition = (p: PartitionState): string => labelSet({ topic: p.topic, partition: p.partition });
     series.add('kafka_server_fetcherlagmetrics_consumerlag', 'Records a follower replica here is behind its leader', partitions, (p, line) => {
       if (!p.leader) line(ofPartition(p), p.lag);

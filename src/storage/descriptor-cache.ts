@@ -28,12 +28,16 @@ export class DescriptorCache {
   /** Loans woken to find the room taken again: they go before the rest, to keep their order. */
   private readonly rewaiting = new Queue<() => void>();
   readonly stats = { opened: 0, evicted: 0, waits: 0, exhausted: 0 };
-  /** What may be open now: the budget, or less while sockets hold the process's other descriptors (setLimit). */
-  limit: number;
+  private allowed: number;
 
   /** `budget`: the most log files open at once (sluice.log.max.open.files). */
   constructor(public budget = DEFAULT_LIMIT) {
-    this.limit = budget;
+    this.allowed = budget;
+  }
+
+  /** What may be open now: the budget, or less while sockets hold the process's other descriptors (setLimit). */
+  get limit(): number {
+    return this.allowed;
   }
 
   /**
@@ -41,9 +45,9 @@ export class DescriptorCache {
    * their descriptors are free for whoever asked; a higher one lets waiting loans in.
    */
   setLimit(limit: number): void {
-    const raised = limit > this.limit;
-    this.limit = limit;
-    while (this.open > limit && this.oldest) this.evict(this.oldest, false);
+    const raised = limit > this.allowed;
+    this.allowed = limit;
+    this.closeIdleDownTo(limit);
     if (raised) for (let room = limit - this.open; room > 0 && this.waiters > 0; room--) this.wakeOne();
   }
 
@@ -65,7 +69,7 @@ export class DescriptorCache {
   /** @internal A descriptor for `file`, closing idle ones to stay within the budget. */
   openFor(file: CachedFile, extraFlags: number): number {
     // The room made here is this caller's: no waiter is woken for it.
-    while (this.open >= this.limit && this.oldest) this.evict(this.oldest, false);
+    this.closeIdleDownTo(this.allowed - 1);
     let fd: number;
     try {
       fd = openSync(file.path, constants.O_RDWR | extraFlags, 0o644);
@@ -74,8 +78,8 @@ export class DescriptorCache {
       if ((code !== 'EMFILE' && code !== 'ENFILE') || !this.oldest) throw e;
       // Sockets and other files share the process limit: give back half of what idles here.
       this.stats.exhausted++;
-      this.shed(Math.max(1, Math.floor(this.idleCount() / 2)));
-      log.warn({ open: this.open, limit: this.limit, code }, 'the process ran out of descriptors: closed idle log files');
+      this.closeIdleDownTo(this.open - Math.max(1, Math.floor(this.idleCount() / 2)));
+      log.warn({ open: this.open, limit: this.allowed, code }, 'the process ran out of descriptors: closed idle log files');
       fd = openSync(file.path, constants.O_RDWR | extraFlags, 0o644);
     }
     this.open++;
@@ -89,8 +93,9 @@ export class DescriptorCache {
     return n;
   }
 
-  private shed(count: number): void {
-    for (let i = 0; i < count && this.oldest; i++) this.evict(this.oldest, false);
+  /** Closes idle files, least recently used first, until `max` are open or none idles; no waiter is woken for the room. */
+  private closeIdleDownTo(max: number): void {
+    while (this.open > max && this.oldest) this.evict(this.oldest, false);
   }
 
   private evict(file: CachedFile, wake: boolean): void {
@@ -107,7 +112,7 @@ export class DescriptorCache {
 
   /** @internal `file` has no loans left: keep it open as the most recently used, if the budget allows. */
   idle(file: CachedFile): void {
-    if (this.open > this.limit) {
+    if (this.open > this.allowed) {
       file.closeDescriptor();
       return;
     }
@@ -131,7 +136,7 @@ export class DescriptorCache {
 
   /** @internal Whether a loan of a closed file can open it now without passing the budget. */
   hasRoom(): boolean {
-    return this.open < this.limit || this.oldest !== null;
+    return this.open < this.allowed || this.oldest !== null;
   }
 
   /**

@@ -162,7 +162,7 @@ export class LogManager {
   /** Told of each directory that goes offline (the replica manager gives up its leaderships there). */
   private readonly offlineListeners: ((dir: string) => void)[] = [];
   /** By directory: what hears of its logs' failures, and whether it is full. */
-  private readonly health = new Map<string, LogHealthListener & { roomNeeded: number }>();
+  private readonly health = new Map<string, LogHealthListener & { roomNeeded: number; lowestFree: number }>();
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private readonly cleaner = new LogCleaner();
@@ -256,30 +256,35 @@ export class LogManager {
     const manager = this;
     health = {
       roomNeeded: 0,
+      lowestFree: 0,
       failed(error, bytes) {
         if (error.kind === 'io-error') manager.takeOffline(dir, error);
         else if (error.kind === 'no-descriptors') log.warn({ dir, err: error.message }, 'out of file descriptors: the request got KAFKA_STORAGE_ERROR');
         else if (error.kind === 'disk-full') {
+          const free = freeBytes(dir);
           if (this.roomNeeded === 0) {
             log.warn({ dir }, 'log directory full: produce answers KAFKA_STORAGE_ERROR; no partial batch was kept, so writes resume by themselves once space is freed');
-          }
+            this.lowestFree = free ?? 0;
+          } else if (free !== null) this.lowestFree = Math.min(this.lowestFree, free);
           this.roomNeeded = this.roomNeeded === 0 ? Math.max(1, bytes) : Math.min(this.roomNeeded, Math.max(1, bytes));
         }
       },
-      // Small writes may still fit in the last free bytes: there is room again only once the
-      // disk has what the failed writes needed.
+      // Small writes may still fit in the last free bytes, and the logs' own cuts give blocks
+      // back: there is room again only once the free space has risen by what the failed writes
+      // needed above its lowest since the logs last gave any back.
       appendedWhileFull() {
-        let free: number;
-        try {
-          const fs = statfsSync(dir);
-          free = fs.bavail * fs.bsize;
-        } catch {
-          // The append itself went through: a failure to measure must not undo its answer.
+        // The append itself went through: a failure to measure must not undo its answer.
+        const free = freeBytes(dir);
+        if (free === null) return;
+        if (free < this.lowestFree + this.roomNeeded) {
+          this.lowestFree = Math.min(this.lowestFree, free);
           return;
         }
-        if (free < this.roomNeeded) return;
         this.roomNeeded = 0;
         log.info({ dir, freeBytes: free }, 'log directory has space again: writes resumed');
+      },
+      released() {
+        this.lowestFree = freeBytes(dir) ?? this.lowestFree;
       },
     };
     this.health.set(dir, health);
@@ -775,6 +780,16 @@ export class LockedLogDirs {
 }
 
 /** A log's background task failed: a failed directory is reported (it goes offline elsewhere), anything else is a bug. */
+/** Bytes an unprivileged writer may still take in `dir`'s file system; null if it cannot be measured. */
+function freeBytes(dir: string): number | null {
+  try {
+    const fs = statfsSync(dir);
+    return fs.bavail * fs.bsize;
+  } catch {
+    return null;
+  }
+}
+
 function reportFailure(l: ManagedLog, what: string, e: unknown): void {
   if (fileSystemFailure(e, l.log.dir) === null) throw e;
   log.warn({ partition: partitionKey(l.topic, l.partition), err: (e as Error).message }, `${what} failed`);

@@ -76,6 +76,11 @@ export interface LogHealthListener {
   readonly roomNeeded: number;
   /** An append succeeded while the directory was full: there may be room again. */
   appendedWhileFull(): void;
+  /**
+   * While the directory is full, the log gave back blocks of its own (a cut, or a sealed mapped
+   * segment's reservation): space that came from it is no sign that someone freed the disk.
+   */
+  released(): void;
 }
 
 /**
@@ -275,7 +280,12 @@ export class PartitionLog {
     this.active.seal();
     this.segments.push(next);
     this.rollJitterMs = randomRollJitter(this.config);
+    this.gaveBackDisk();
     for (const l of this.listeners) l.rolled(baseOffset);
+  }
+
+  private gaveBackDisk(): void {
+    if (this.health !== null && this.health.roomNeeded > 0) this.health.released();
   }
 
   get config(): LogConfig {
@@ -649,6 +659,7 @@ export class PartitionLog {
       this.producerFreeFrom = Math.min(this.producerFreeFrom, this.logEndOffset);
       // Offsets past the cut will hold new records, which the cleaner has not seen.
       this.cleanerCheckpoint = Math.min(this.cleanerCheckpoint, this.logEndOffset);
+      this.gaveBackDisk();
       for (const l of this.listeners) l.truncated(this.logEndOffset);
     }, true);
   }

@@ -287,6 +287,53 @@ test(
 );
 
 test(
+  'sync flush, mmap appends: blocks a refused write gives back are not taken for space freed',
+  { skip: skipUnlessMountable() || skipUnlessPresent(confluentKafka), timeout: 60_000 },
+  async (t) => {
+    const scratch = new ScratchBroker(t, mountTmpfs('disk-full-giveback', 8), { 'sluice.log.flush.mode': 'sync', 'sluice.log.append.mode': 'mmap' });
+    const { fs } = scratch;
+    const broker = await scratch.start();
+    const admin = await RawConnection.open(broker.port);
+    assert.equal(await createTopic(admin, 'flushed', { 'index.interval.bytes': '1' }, 2), ErrorCode.NONE);
+    const produce = async (partition: number, tag: string): Promise<number> =>
+      (await produceBatch(admin, 'flushed', partition, makeBatch(tag, 1, Date.now(), { valueBytes: 1000 }))).errorCode;
+    // Each partition's first append reserves blocks ahead of its data; then nothing is left.
+    const first = [await produce(0, 'a'), await produce(1, 'a')];
+    const ballast = join(fs.dir, 'ballast');
+    writeBallast(ballast);
+    // Partition 0's batch fits its reservation but its index entry finds no page: the batch is
+    // cut off again, and with it the blocks reserved past it. Partition 1's batch then fits.
+    const whileFull = [await produce(0, 'b'), await produce(1, 'b')];
+    await sleep(300);
+    const loggedWhileFull = logged(broker.output, 'log directory').filter((m) => !m.startsWith('log directory loaded'));
+    rmSync(ballast);
+    const afterSpace = await produce(0, 'c');
+    await sleep(300);
+    admin.destroy();
+    const read = await consumePython('confluent', broker.bootstrap, 'flushed');
+    assert.deepEqual(
+      {
+        first,
+        whileFull,
+        loggedWhileFull: loggedWhileFull.map((m) => m.split(':')[0]),
+        afterSpace,
+        loggedAfter: logged(broker.output, RESUMED).length,
+        values: read.map((r) => `${r.p}:${r.v?.split('.')[0]}`).sort(),
+      },
+      {
+        first: [ErrorCode.NONE, ErrorCode.NONE],
+        whileFull: [ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.NONE],
+        loggedWhileFull: ['log directory full'],
+        afterSpace: ErrorCode.NONE,
+        loggedAfter: 1,
+        values: ['0:a-0', '0:c-0', '1:a-0', '1:b-0'],
+      },
+      'one "full" while the cut blocks serve other appends, one "resumed" once the ballast goes',
+    );
+  },
+);
+
+test(
   'mmap appends: a topic of many partitions takes the disk its records need, not segment.bytes per partition',
   { skip: skipUnlessMountable() || skipUnlessPresent(confluentKafka), timeout: 60_000 },
   async (t) => {

@@ -15,12 +15,12 @@ export interface ListenerSpec extends BoundListener {
   tls?: TlsListener;
 }
 
-/** A connection accepted before serve(), or one to hand a Connection. */
-interface Accepted {
+/** A socket as it arrives on a listener, before any TLS handshake. */
+interface Arrival {
   socket: Socket;
   listenerName: string;
-  /** The client certificate's principal on a TLS listener; null otherwise. */
-  principal: string | null;
+  /** On a TLS listener: starts the handshake, after which the listener hands the socket to secured(). */
+  handshake: ((socket: Socket) => void) | null;
 }
 
 /** What a gate decides for a new connection: serve it (read from it only after `delayMs`), or close it after `closeAfterMs`. */
@@ -51,11 +51,11 @@ export class SocketServer {
   private readonly servers: Server[] = [];
   private readonly connections = new Map<number, { socket: Socket; connection: Connection }>();
   private nextId = 1;
-  /** Connections accepted before serve(): held, unread, until the broker can answer them. */
-  private held: Accepted[] | null = [];
+  /** Connections that arrived before serve(): held, unread (on TLS listeners, not yet in a handshake), until the broker can answer them. */
+  private held: Arrival[] | null = [];
   private readonly tlsListeners: TlsListener[] = [];
-  /** Refused connections waiting for their delayed close. */
-  private readonly refusing = new Set<Socket>();
+  /** Refused connections waiting for their delayed close, and TLS ones waiting out a throttle before their handshake. */
+  private readonly waiting = new Set<Socket>();
 
   constructor(
     private readonly router: RequestRouter,
@@ -70,12 +70,13 @@ export class SocketServer {
     const bound: BoundListener[] = [];
     for (const l of listeners) {
       const server = l.tls
-        ? l.tls.createServer((socket, principal) => this.accept({ socket, listenerName: l.name, principal }))
-        : createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.accept({ socket, listenerName: l.name, principal: null }));
+        ? l.tls.createServer((socket, principal) => this.secured(socket, l.name, principal))
+        : createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true });
       if (l.tls) this.tlsListeners.push(l.tls);
-      // First of the 'connection' listeners, so that accept() sees its own socket counted;
-      // TLS sockets count from their first byte, handshake included.
-      server.prependListener('connection', (socket: Socket) => this.holds(socket));
+      // Sockets are counted and admitted as they arrive, before a TLS listener's own handling
+      // starts the handshake: a connection refused for want of room costs no handshake.
+      const handshake = l.tls ? takeConnectionHandling(server) : null;
+      server.on('connection', (socket: Socket) => this.arrived({ socket, listenerName: l.name, handshake }));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(l.port, l.host || '0.0.0.0', () => {
@@ -102,35 +103,79 @@ export class SocketServer {
   serve(): void {
     const held = this.held ?? [];
     this.held = null;
-    for (const accepted of held) if (!accepted.socket.destroyed) this.accept(accepted);
+    for (const arrival of held) if (!arrival.socket.destroyed) this.admit(arrival);
   }
 
-  private accept(accepted: Accepted): void {
-    const { socket, listenerName, principal } = accepted;
+  private arrived(arrival: Arrival): void {
+    const { socket } = arrival;
+    if (this.descriptors) {
+      this.descriptors.socketOpened();
+      socket.once('close', this.released);
+    }
+    // Nothing else listens on a TLS listener's raw socket until its handshake starts.
+    if (arrival.handshake) socket.on('error', () => socket.destroy());
     if (this.held) {
       socket.pause();
-      this.held.push(accepted);
+      this.held.push(arrival);
       return;
     }
+    this.admit(arrival);
+  }
+
+  private admit({ socket, listenerName, handshake }: Arrival): void {
     const address = socket.remoteAddress ?? '?';
     if (this.descriptors && this.descriptors.sockets > this.descriptors.maxSockets) {
       this.refuseNow(socket, 'descriptors', `the descriptor limit leaves room for ${this.descriptors.maxSockets} sockets beside the log files`);
       return;
     }
-    if (this.connections.size >= this.maxConnections) {
-      this.refuseNow(socket, 'max_connections', `max.connections (${this.maxConnections}) reached`);
-      return;
-    }
+    if (this.refusedForMaxConnections(socket)) return;
     const verdict = this.gate?.admit(address, listenerName) ?? { accept: true, delayMs: 0 };
     if (!verdict.accept) {
       // Closed late, so that a client reconnecting in a loop is slowed down (KIP-612).
       socket.pause();
-      this.refusing.add(socket);
-      setTimeout(() => socket.destroy(), verdict.closeAfterMs).unref();
-      socket.once('close', () => this.refusing.delete(socket));
+      this.wait(socket, verdict.closeAfterMs, () => socket.destroy());
       socket.on('error', () => socket.destroy());
       return;
     }
+    if (handshake === null) {
+      this.open(socket, listenerName, null, verdict.delayMs).socket.once('close', () => this.gate?.closed(address));
+      return;
+    }
+    // A TLS socket closes its raw one with it, handshake failed or connection served.
+    socket.once('close', () => this.gate?.closed(address));
+    if (verdict.delayMs === 0) handshake(socket);
+    else {
+      // A throttled TLS connection waits before its handshake, as Kafka's acceptor throttles.
+      socket.pause();
+      this.wait(socket, verdict.delayMs, () => handshake(socket));
+    }
+  }
+
+  /** A TLS connection through its handshake. Handshakes in flight can outnumber the room left: max.connections holds here too. */
+  private secured(socket: Socket, listenerName: string, principal: string | null): void {
+    if (!this.refusedForMaxConnections(socket)) this.open(socket, listenerName, principal, 0);
+  }
+
+  private refusedForMaxConnections(socket: Socket): boolean {
+    if (this.connections.size < this.maxConnections) return false;
+    this.refuseNow(socket, 'max_connections', `max.connections (${this.maxConnections}) reached`);
+    return true;
+  }
+
+  /** Runs `then` after `ms` unless the socket closes first (or the server does: close() ends the waiting sockets). */
+  private wait(socket: Socket, ms: number, then: () => void): void {
+    this.waiting.add(socket);
+    const timer = setTimeout(() => {
+      this.waiting.delete(socket);
+      then();
+    }, ms).unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.waiting.delete(socket);
+    });
+  }
+
+  private open(socket: Socket, listenerName: string, principal: string | null, delayMs: number): Connection {
     const id = this.nextId++;
     const connection = new Connection(id, listenerName, socket, this.router, this.sender, this.limits);
     if (this.descriptors && connection.socket !== socket) {
@@ -140,17 +185,9 @@ export class SocketServer {
     }
     if (principal !== null) connection.principal = principal;
     this.connections.set(id, { socket: connection.socket, connection });
-    if (verdict.delayMs > 0) connection.throttle(verdict.delayMs);
-    connection.socket.once('close', () => {
-      this.connections.delete(id);
-      this.gate?.closed(address);
-    });
-  }
-
-  private holds(socket: Socket): void {
-    if (!this.descriptors) return;
-    this.descriptors.socketOpened();
-    socket.once('close', this.released);
+    if (delayMs > 0) connection.throttle(delayMs);
+    connection.socket.once('close', () => this.connections.delete(id));
+    return connection;
   }
 
   private readonly released = (): void => this.descriptors?.socketClosed();
@@ -169,7 +206,7 @@ export class SocketServer {
     const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const tls of this.tlsListeners) tls.close();
     for (const { socket } of this.held ?? []) socket.destroy();
-    for (const socket of this.refusing) socket.destroy();
+    for (const socket of this.waiting) socket.destroy();
     const open = [...this.connections.values()];
     const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([Promise.allSettled(open.map((c) => c.connection.finish())), grace]);
@@ -178,4 +215,16 @@ export class SocketServer {
     for (const { socket } of this.connections.values()) socket.destroy();
     await closed;
   }
+}
+
+/**
+ * Takes a TLS server's own handling of new sockets (the handshake) off its 'connection' event
+ * and returns it, for the broker to run once it has admitted a socket.
+ */
+function takeConnectionHandling(server: Server): (socket: Socket) => void {
+  const handlers = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  return (socket) => {
+    for (const handle of handlers) handle.call(server, socket);
+  };
 }

@@ -246,6 +246,72 @@ describe('TLS listeners', { skip }, () => {
   });
 });
 
+/** A broker with one SSL listener on the test certificates' server key. */
+const startSslBroker = (certs: TestCertificates, more: Record<string, string>): Promise<InProcessBroker> =>
+  startTestBroker({ listeners: 'SSL://127.0.0.1:0', 'ssl.keystore.type': 'PEM', 'ssl.keystore.location': certs.server.keystore, ...more });
+
+test('a TLS connection past max.connections.per.ip is refused before its handshake, with the refusal as its only log line', { skip }, async () => {
+  const certs = makeTestCertificates([]);
+  const broker = await startSslBroker(certs, { 'max.connections.per.ip': '1' });
+  const port = Number(broker.bootstrap.split(':').pop());
+  const held = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(certs.ca.cert) });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      held.once('secureConnect', resolve);
+      held.once('error', reject);
+    });
+    const { result, lines } = await logged('warn', async () => ({
+      bare: await handshake(port, { ca: readFileSync(certs.ca.cert) }),
+      kcat: await run('kcat', [...kcatTls(broker.bootstrap, certs.ca.cert), '-L', '-m', '3']),
+    }));
+    // The broker closed the socket without a ServerHello: the clients never saw its certificate.
+    assert.match(String(result.bare), /disconnected before secure TLS connection|ECONNRESET|socket hang up/);
+    assert.notEqual(result.kcat.code, 0);
+    assert.deepEqual(
+      new Set(lines.map(([, message]) => message.replace(/ from .*/, ''))),
+      new Set(['connection refused']),
+      'no "TLS handshake failed" beside the refusal',
+    );
+    held.destroy();
+    // The slot frees once the held connection's close is seen.
+    let after: Run | null = null;
+    for (let attempt = 0; attempt < 20 && after?.code !== 0; attempt++) after = await run('kcat', [...kcatTls(broker.bootstrap, certs.ca.cert), '-L', '-m', '3']);
+    assert.equal(after?.code, 0, after?.stderr);
+  } finally {
+    held.destroy();
+    await broker.stop();
+    certs.remove();
+  }
+});
+
+test('TLS connections over max.connection.creation.rate wait before their handshake, and all get through', { skip }, async () => {
+  const certs = makeTestCertificates([]);
+  const broker = await startSslBroker(certs, { 'max.connection.creation.rate': '2', 'quota.window.num': '2', 'quota.window.size.seconds': '1' });
+  const port = Number(broker.bootstrap.split(':').pop());
+  const ca = readFileSync(certs.ca.cert);
+  try {
+    const started = Date.now();
+    const secured = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        handshake(port, { ca }).then((error) => {
+          assert.equal(error, null);
+          return Date.now() - started;
+        }),
+      ),
+    );
+    const metric = (await broker.broker.metrics.registry.getSingleMetric('sluice_throttle_time_ms_total')?.get()) as { values: { labels: Record<string, string>; value: number }[] };
+    const throttledMs = metric.values.find((v) => v.labels.quota_type === 'connection_creation')?.value ?? 0;
+    // Six at once against 2 a second: the last ones are held back by up to the two windows.
+    assert.ok(throttledMs > 0, 'the listener throttled connections');
+    assert.ok(Math.max(...secured) >= 400, `handshakes done after ${secured.join(', ')} ms`);
+    const kcatAfter = await run('kcat', [...kcatTls(broker.bootstrap, certs.ca.cert), '-L']);
+    assert.equal(kcatAfter.code, 0, kcatAfter.stderr);
+  } finally {
+    await broker.stop();
+    certs.remove();
+  }
+});
+
 describe('TLS key material', { skip }, () => {
   let certs: TestCertificates;
   before(() => {

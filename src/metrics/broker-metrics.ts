@@ -175,10 +175,8 @@ export class BrokerMetrics {
   private readonly authSuccesses: Counter<'listener' | 'mechanism'>;
   private readonly authFailures: Counter<'listener' | 'mechanism'>;
   private readonly authzDenials: Counter<'resource_type' | 'operation'>;
-  private readonly series = new SeriesFamilies();
+  private readonly series = new SeriesFamilies<ScrapedPartitions>();
   private readonly source: MetricsSource;
-  /** The partitions as one scrape reads them: taken once, not once per metric. */
-  private partitionSnapshot: PartitionState[] | null = null;
 
   constructor(source: MetricsSource) {
     const own = new Registry();
@@ -218,12 +216,6 @@ export class BrokerMetrics {
           this.set(value());
         },
       });
-    // The scrape's snapshot; read afresh when the registry is read on its own (embedders, tests).
-    const partitions = (): PartitionState[] => this.partitionSnapshot ?? [...source.partitions()];
-    const count = (pick: (p: PartitionState) => boolean) => () => partitions().filter(pick).length;
-    gauge('kafka_server_replicamanager_underreplicatedpartitions', 'Partitions led here with fewer in-sync replicas than replicas', count((p) => p.underReplicated));
-    gauge('kafka_server_replicamanager_leadercount', 'Partitions this broker leads', count((p) => p.leader));
-    gauge('kafka_server_replicamanager_partitioncount', 'Replicas this broker holds', count(() => true));
     gauge('kafka_server_replicamanager_offlinereplicacount', 'Replicas assigned here that cannot be served (no log, or a failed log directory)', () => source.offline().partitions);
     gauge('kafka_controller_kafkacontroller_activecontrollercount', '1 on the active controller', () => (source.controller().active ? 1 : 0));
     gauge('kafka_controller_kafkacontroller_offlinepartitionscount', 'Partitions without a leader, counted by the active controller', () => {
@@ -283,6 +275,11 @@ export class BrokerMetrics {
       },
     });
     const series = this.series;
+    const count = (pick: (p: PartitionState) => boolean) => (s: ScrapedPartitions) => s.all.filter(pick).length;
+    series.single('kafka_server_replicamanager_underreplicatedpartitions', 'Partitions led here with fewer in-sync replicas than replicas', count((p) => p.underReplicated));
+    series.single('kafka_server_replicamanager_leadercount', 'Partitions this broker leads', count((p) => p.leader));
+    series.single('kafka_server_replicamanager_partitioncount', 'Replicas this broker holds', (s) => s.all.length);
+    const partitions = (s: ScrapedPartitions): readonly PartitionState[] => s.all;
     const ofPartition = (p: PartitionState): string => labelSet({ topic: p.topic, partition: p.partition });
     series.add('kafka_server_fetcherlagmetrics_consumerlag', 'Records a follower replica here is behind its leader', partitions, (p, line) => {
       if (!p.leader) line(ofPartition(p), p.lag);
@@ -314,14 +311,11 @@ export class BrokerMetrics {
     series.add(
       'kafka_consumergroup_lag',
       'High watermark minus committed offset, by group and partition',
-      () => {
-        const hw = new Map(partitions().map((p) => [`${p.topic}\0${p.partition}`, p.highWatermark]));
-        return source.committedOffsets().flatMap((c) => {
-          const end = hw.get(`${c.topic}\0${c.partition}`);
-          return end === undefined ? [] : [{ ...c, lag: Math.max(0, end - c.offset) }];
-        });
+      () => source.committedOffsets(),
+      (c, line, s) => {
+        const end = s.highWatermark(c.topic, c.partition);
+        if (end !== undefined) line(labelSet({ consumergroup: c.group, topic: c.topic, partition: c.partition }), Math.max(0, end - c.offset));
       },
-      (c, line) => line(labelSet({ consumergroup: c.group, topic: c.topic, partition: c.partition }), c.lag),
     );
     this.source = source;
     this.registry = Registry.merge([own, processRegistry()]);
@@ -333,13 +327,9 @@ export class BrokerMetrics {
    * them, a slice at a time.
    */
   async *exposition(): AsyncGenerator<string> {
-    this.partitionSnapshot = await takeSliced(this.source.partitions());
-    try {
-      yield `${await this.registry.metrics()}\n`;
-      yield* this.series.chunks();
-    } finally {
-      this.partitionSnapshot = null;
-    }
+    const scraped = new ScrapedPartitions(await takeSliced(this.source.partitions()));
+    yield `${await this.registry.metrics()}\n`;
+    yield* this.series.chunks(scraped);
   }
 
   private totalsOfTopic(topic: string): TopicTotals {
@@ -374,6 +364,26 @@ export class BrokerMetrics {
     const seconds = r.seconds;
     const start = performance.now();
     return () => seconds.observe((performance.now() - start) / 1000);
+  }
+}
+
+/** The partitions as one scrape read them: once, for every family that needs them. */
+class ScrapedPartitions {
+  private byTopic: Map<string, number[]> | null = null;
+
+  constructor(readonly all: readonly PartitionState[]) {}
+
+  /** A replica's high watermark, if it is here; indexed on first use, by topic rather than by a key string per partition. */
+  highWatermark(topic: string, partition: number): number | undefined {
+    if (this.byTopic === null) {
+      this.byTopic = new Map();
+      for (const p of this.all) {
+        let marks = this.byTopic.get(p.topic);
+        if (!marks) this.byTopic.set(p.topic, (marks = []));
+        marks[p.partition] = p.highWatermark;
+      }
+    }
+    return this.byTopic.get(topic)?.[partition];
   }
 }
 

@@ -417,7 +417,13 @@ export class ReplicaManager {
     for (let i = from; i < topic.partitions.length; i++) if (topic.partitions[i].replicas.includes(this.opts.nodeId)) here.push(i);
     this.opts.logs.createLogs(topic.name, here, this.opts.logConfigFor(topic.name, topic.configs));
     try {
-      for (const i of here) writePartitionTopicId(this.opts.logs.get(topic.name, i)!.dir, topic.id);
+      for (const i of here) {
+        const made = this.opts.logs.get(topic.name, i)!;
+        writePartitionTopicId(made.dir, topic.id);
+        // Its listing, taken as the log was made, lacks the file just written: without it, the
+        // partition's attach reads the file rather than writing it a second time.
+        made.takeOpeningListing();
+      }
       await write(topic);
     } catch (e) {
       for (const i of here) if (!this.partitions.has(topic.name, i)) this.deleteLog(topic.name, i);

@@ -29,11 +29,22 @@ describe('topic changes that fail midway', { skip: skipUnlessPresent(kcat) }, ()
   before(async () => {
     broker = await startTestBroker({ 'num.partitions': '12' });
     client = new KafkaClient({ brokers: [broker.bootstrap], retries: 0 });
+    await produce('steady', 'before');
+  });
+
+  async function produce(topic: string, value: string): Promise<void> {
     const producer = kafka().producer();
     await producer.connect();
-    await producer.send({ topic: 'steady', messages: [{ value: 'before' }] });
+    await producer.send({ topic, messages: [{ value }] });
     await producer.disconnect();
-  });
+  }
+
+  /** Every value of the topic, read by kcat. */
+  async function kcatValues(topic: string): Promise<string[]> {
+    const consumed = await runCommand('kcat', ['-b', broker.bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s\n'], { timeoutMs: 30_000 });
+    assertSucceeded(consumed, 'kcat -C');
+    return consumed.stdout.split('\n').filter(Boolean);
+  }
 
   after(async () => {
     await client.close();
@@ -53,8 +64,13 @@ describe('topic changes that fail midway', { skip: skipUnlessPresent(kcat) }, ()
   const storedTopics = (): string[] => (JSON.parse(readFileSync(join(broker.dir, 'sluice-metadata.json'), 'utf8')) as { topics: { name: string }[] }).topics.map((t) => t.name);
 
   function createTopic(name: string, configs: Record<string, string> = {}) {
+    return createTopics([name], 12, configs);
+  }
+
+  /** One CreateTopics request for all of `names`. */
+  function createTopics(names: string[], numPartitions: number, configs: Record<string, string> = {}) {
     return client.call(() => client.any(), 'CreateTopics', {
-      topics: [{ name, numPartitions: 12, replicationFactor: -1, assignments: [], configs: Object.entries(configs).map(([k, value]) => ({ name: k, value })) }],
+      topics: names.map((name) => ({ name, numPartitions, replicationFactor: -1, assignments: [], configs: Object.entries(configs).map(([k, value]) => ({ name: k, value })) })),
       timeoutMs: 30_000,
       validateOnly: false,
     });
@@ -128,6 +144,14 @@ describe('topic changes that fail midway', { skip: skipUnlessPresent(kcat) }, ()
       assert.match(created.errorMessage ?? '', /EISDIR/);
       assert.equal(broker.broker.metadata.topic('unwritten'), undefined);
       assert.deepEqual(entriesOf('unwritten'), [], 'the logs made before the write are gone');
+      // The topics of one request share the image's write: all of them are refused and undone.
+      const many = await createTopics(['unwritten-a', 'unwritten-b', 'unwritten-c'], 3);
+      assert.deepEqual(
+        many.topics.map((t) => [t.name, t.errorCode]),
+        ['a', 'b', 'c'].map((x) => [`unwritten-${x}`, ErrorCode.KAFKA_STORAGE_ERROR]),
+      );
+      const kept = ['a', 'b', 'c'].map((x) => `unwritten-${x}`).flatMap((name) => [...(broker.broker.metadata.topic(name) ? [name] : []), ...entriesOf(name)]);
+      assert.deepEqual(kept, [], 'no topic, no partition directory');
       assert.deepEqual(await rejection(admin.deleteTopics({ topics: ['steady'] })), ['KAFKA_STORAGE_ERROR']);
       const configChange = { type: ConfigResourceTypes.TOPIC, name: 'steady', configEntries: [{ name: 'retention.ms', value: '5000' }] };
       assert.deepEqual(await rejection(admin.alterConfigs({ resources: [configChange], validateOnly: false })), ['KAFKA_STORAGE_ERROR']);
@@ -138,14 +162,30 @@ describe('topic changes that fail midway', { skip: skipUnlessPresent(kcat) }, ()
     }
   });
 
+  test('a request of 300 topics: each is created, stored and served; a name colliding with one before it in the request is refused', async () => {
+    const names = Array.from({ length: 300 }, (_, i) => `bulk.${i}`);
+    names[299] = 'bulk_0';
+    const res = await createTopics(names, 2);
+    assert.deepEqual(
+      res.topics.filter((t) => t.errorCode !== ErrorCode.NONE).map((t) => [t.name, t.errorCode, t.errorMessage]),
+      [['bulk_0', ErrorCode.INVALID_TOPIC_EXCEPTION, "Topic 'bulk_0' collides with existing topic: bulk.0"]],
+    );
+    const created = names.slice(0, 299);
+    const stored = new Set(storedTopics());
+    assert.deepEqual(
+      created.filter((n) => !stored.has(n) || broker.broker.partitions.ofTopic(n).length !== 2),
+      [],
+      'every topic is in the stored image and has its partitions here',
+    );
+    await produce('bulk.298', 'last');
+    assert.deepEqual(await kcatValues('bulk.298'), ['last']);
+    const deleted = await client.call(() => client.any(), 'DeleteTopics', { topics: created.map((name) => ({ name, topicId: '00000000-0000-0000-0000-000000000000' })), topicNames: created, timeoutMs: 30_000 });
+    assert.ok(deleted.responses.every((r) => r.errorCode === ErrorCode.NONE));
+  });
+
   test('the other topics keep working for kafkajs and kcat', async () => {
-    const producer = kafka().producer();
-    await producer.connect();
-    await producer.send({ topic: 'steady', messages: [{ value: 'after' }] });
-    await producer.disconnect();
-    const consumed = await runCommand('kcat', ['-b', broker.bootstrap, '-C', '-t', 'steady', '-o', 'beginning', '-e', '-q', '-f', '%s\n'], { timeoutMs: 30_000 });
-    assertSucceeded(consumed, 'kcat -C');
-    assert.deepEqual(consumed.stdout.split('\n').filter(Boolean).sort(), ['after', 'before']);
+    await produce('steady', 'after');
+    assert.deepEqual((await kcatValues('steady')).sort(), ['after', 'before']);
     const listed = await runCommand('kcat', ['-b', broker.bootstrap, '-L', '-J'], { timeoutMs: 30_000 });
     assertSucceeded(listed, 'kcat -L -J');
     const topics = (JSON.parse(listed.stdout) as { topics: { topic: string; error?: string }[] }).topics;

@@ -19,13 +19,28 @@ const refused = (o: Outcome): TopicOutcome => ({ ...o, topic: null });
 
 /**
  * Kafka refuses a name that differs from an existing topic's only by '.' against '_', because
- * the two would share metric names.
+ * the two would share metric names. One request's topics are made together, so each is also
+ * checked against the ones before it in the request, whether or not the metadata has them yet.
  */
-function collidingTopic(ctx: BrokerContext, name: string): string | undefined {
-  if (!/[._]/.test(name)) return undefined;
-  const unified = name.replaceAll('.', '_');
-  return ctx.metadata.allTopics().find((t) => t.name !== name && t.name.replaceAll('.', '_') === unified)?.name;
+class Collisions {
+  private readonly byUnified = new Map<string, string>();
+
+  constructor(ctx: BrokerContext) {
+    for (const t of ctx.metadata.allTopics()) if (/[._]/.test(t.name)) this.byUnified.set(unified(t.name), t.name);
+  }
+
+  /** The topic `name` collides with, if any; otherwise `name` is taken. */
+  claim(name: string): string | undefined {
+    if (!/[._]/.test(name)) return undefined;
+    const key = unified(name);
+    const other = this.byUnified.get(key);
+    if (other !== undefined && other !== name) return other;
+    this.byUnified.set(key, name);
+    return undefined;
+  }
 }
+
+const unified = (name: string): string => name.replaceAll('.', '_');
 
 /** The replica lists a manual assignment asks for, in partition order, after Kafka's checks of it. */
 function manualAssignment(ctx: BrokerContext, t: CreateTopicsRequestCreatableTopic): number[][] | Outcome {
@@ -54,13 +69,13 @@ function manualAssignment(ctx: BrokerContext, t: CreateTopicsRequestCreatableTop
   return replicationFactorProblem(lists) ?? lists;
 }
 
-async function createOne(ctx: BrokerContext, t: CreateTopicsRequestCreatableTopic, validateOnly: boolean): Promise<TopicOutcome> {
+async function createOne(ctx: BrokerContext, t: CreateTopicsRequestCreatableTopic, validateOnly: boolean, collisions: Collisions): Promise<TopicOutcome> {
   const configs = new Map(t.configs.map((c) => [c.name, c.value] as const));
   // Kafka checks the name, existence and configs before the partition layout: a dry run with a
   // layout that always passes does those checks in that order.
   const checked = await createTopic(ctx, { name: t.name, numPartitions: 1, replicationFactor: 1, configs, assignment: [[ctx.config.nodeId]] }, true);
   if (isFailure(checked)) return checked;
-  const colliding = collidingTopic(ctx, t.name);
+  const colliding = collisions.claim(t.name);
   if (colliding) return refused(failed(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${t.name}' collides with existing topic: ${colliding}`));
   if (t.assignments.length === 0) return createTopic(ctx, { name: t.name, numPartitions: t.numPartitions, replicationFactor: t.replicationFactor, configs }, validateOnly);
   const assignment = manualAssignment(ctx, t);
@@ -94,16 +109,17 @@ function topicResult(ctx: BrokerContext, name: string, outcome: TopicOutcome, ve
 
 /**
  * CreateTopics: each topic through createTopic, placed over the brokers or as a manual
- * assignment says. The answer comes once the metadata has the topic.
+ * assignment says. The topics are made together (the single node writes its metadata once for
+ * all of them), checked in the request's order; the answer comes once the metadata has them.
  */
 export function createTopicsHandler(ctx: BrokerContext) {
   return handler(apis.CreateTopics, 0, 7, async (req: CreateTopicsRequest, { version }) => {
     const res = createCreateTopicsResponse();
     const duplicates = repeated(req.topics.map((t) => t.name));
-    for (const t of req.topics) {
-      if (duplicates.has(t.name)) continue;
-      res.topics.push(topicResult(ctx, t.name, await createOne(ctx, t, req.validateOnly), version));
-    }
+    const collisions = new Collisions(ctx);
+    const unique = req.topics.filter((t) => !duplicates.has(t.name));
+    const outcomes = await Promise.all(unique.map((t) => createOne(ctx, t, req.validateOnly, collisions)));
+    unique.forEach((t, i) => res.topics.push(topicResult(ctx, t.name, outcomes[i], version)));
     for (const name of duplicates) {
       res.topics.push(topicResult(ctx, name, refused(failed(ErrorCode.INVALID_REQUEST, 'Duplicate topic name.')), version));
     }

@@ -162,7 +162,7 @@ describe('topic changes that fail midway', { skip: skipUnlessPresent(kcat) }, ()
     }
   });
 
-  test('a request of 300 topics: each is created, stored and served; a name colliding with one before it in the request is refused', async () => {
+  test('a request of 300 topics: each is created, stored and served, a name colliding with one before it in the request refused; several grown and all deleted in one request each', async () => {
     const names = Array.from({ length: 300 }, (_, i) => `bulk.${i}`);
     names[299] = 'bulk_0';
     const res = await createTopics(names, 2);
@@ -179,6 +179,12 @@ describe('topic changes that fail midway', { skip: skipUnlessPresent(kcat) }, ()
     );
     await produce('bulk.298', 'last');
     assert.deepEqual(await kcatValues('bulk.298'), ['last']);
+    const grownNames = ['bulk.1', 'bulk.2', 'bulk.3'];
+    const grown = await client.call(() => client.any(), 'CreatePartitions', { topics: grownNames.map((name) => ({ name, count: 4, assignments: null })), timeoutMs: 30_000, validateOnly: false });
+    assert.deepEqual(
+      grown.results.map((r) => [r.name, r.errorCode, broker.broker.partitions.ofTopic(r.name).length]),
+      grownNames.map((name) => [name, ErrorCode.NONE, 4]),
+    );
     const deleted = await client.call(() => client.any(), 'DeleteTopics', { topics: created.map((name) => ({ name, topicId: '00000000-0000-0000-0000-000000000000' })), topicNames: created, timeoutMs: 30_000 });
     assert.ok(deleted.responses.every((r) => r.errorCode === ErrorCode.NONE));
   });

@@ -28,13 +28,6 @@ interface StoredImage {
   scramCredentials?: Record<string, Record<string, ScramCredentialImage>>;
 }
 
-interface UnwrittenChange {
-  undo: () => void;
-  changes: ImageChanges;
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
-
 const IMAGE_FILE = 'sluice-metadata.json';
 /** The first producer id no block has claimed yet. */
 const PRODUCER_IDS_FILE = 'producer-id-block-checkpoint';
@@ -55,8 +48,6 @@ export class EmbeddedMetadataStore implements MetadataStore {
   readonly image: MetadataImage;
   readonly brokerEpoch = 0;
   private readonly listeners = new Set<(changes: ImageChanges) => void>();
-  /** Changes applied to the image, waiting for it to be written. */
-  private unwritten: UnwrittenChange[] = [];
 
   private constructor(
     private readonly dir: string,
@@ -111,41 +102,19 @@ export class EmbeddedMetadataStore implements MetadataStore {
   }
 
   /**
-   * Applies a change at once and writes the image with every other change made in the same turn
-   * of the event loop: a CreateTopics of 200 topics wrote (and fsynced) the image 200 times, and
-   * held every client up for 0.7-1.4 s. Once the write is done, the listeners hear of the changes
-   * and the returned promise resolves; if it fails (a full disk, too many open files), every
-   * change of the batch is taken back, last first, so that what this process serves is never
-   * what the next start would not find, and every promise rejects.
+   * Applies a change and writes the image. If the write fails (a full disk, too many open
+   * files), `undo` takes the change back, so that what this process serves is never what the
+   * next start would not find; otherwise the listeners hear of it.
    */
-  private commit(apply: () => void, undo: () => void, changes: ImageChanges): Promise<void> {
+  private commit(apply: () => void, undo: () => void, changes: ImageChanges): void {
     apply();
-    return new Promise((resolve, reject) => {
-      if (this.unwritten.length === 0) setImmediate(() => this.writeUnwritten());
-      this.unwritten.push({ undo, changes, resolve, reject });
-    });
-  }
-
-  private writeUnwritten(): void {
-    const batch = this.unwritten;
-    this.unwritten = [];
     try {
       this.persist();
     } catch (e) {
-      for (let i = batch.length - 1; i >= 0; i--) batch[i].undo();
-      for (const c of batch) c.reject(e);
-      return;
+      undo();
+      throw e;
     }
-    for (const c of batch) {
-      try {
-        for (const l of this.listeners) l(c.changes);
-      } catch (e) {
-        // Written all the same: the caller hears of what failed in acting on it.
-        c.reject(e);
-        continue;
-      }
-      c.resolve();
-    }
+    for (const l of this.listeners) l(changes);
   }
 
   private changed(fill: (c: ImageChanges) => void): ImageChanges {
@@ -157,7 +126,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
   async createTopic(topic: TopicImage): Promise<void> {
     if (this.image.topic(topic.name)) throw new MetadataWriteError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${topic.name}' already exists.`);
     const t = { ...topic, partitions: topic.partitions.map(() => soleReplica(this.nodeId)) };
-    return this.commit(
+    this.commit(
       () => this.image.putTopic(t),
       () => this.image.removeTopic(t.name),
       this.changed((c) => c.topics.add(t.name)),
@@ -167,7 +136,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
   async deleteTopic(name: string): Promise<void> {
     const t = this.image.topic(name);
     if (!t) return;
-    return this.commit(
+    this.commit(
       () => this.image.removeTopic(name),
       () => this.image.putTopic(t),
       this.changed((c) => c.deleted.push(t)),
@@ -177,7 +146,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
   async addPartitions(name: string, added: PartitionImage[]): Promise<void> {
     const t = this.existing(name);
     const grown = { ...t, partitions: [...t.partitions, ...added.map(() => soleReplica(this.nodeId))] };
-    return this.commit(
+    this.commit(
       () => this.image.putTopic(grown),
       () => this.image.putTopic(t),
       this.changed((c) => c.topics.add(name)),
@@ -186,7 +155,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
 
   async setTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
     const t = this.existing(name);
-    return this.commit(
+    this.commit(
       () => this.image.putTopic({ ...t, configs }),
       () => this.image.putTopic(t),
       this.changed((c) => c.topics.add(name)),
@@ -202,7 +171,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
   /** One node: its own configs and the cluster-wide ones are the same set. */
   async setBrokerConfigs(_broker: number | null, configs: Record<string, string>): Promise<void> {
     const before = this.image.brokerConfigs;
-    return this.commit(
+    this.commit(
       () => (this.image.brokerConfigs = configs),
       () => (this.image.brokerConfigs = before),
       this.changed((c) => (c.brokerConfigs = true)),
@@ -214,11 +183,11 @@ export class EmbeddedMetadataStore implements MetadataStore {
   }
 
   async setGroupConfigs(groupId: string, configs: Record<string, string>): Promise<void> {
-    return this.replaceEntry(this.image.groupConfigs, groupId, configs);
+    this.replaceEntry(this.image.groupConfigs, groupId, configs);
   }
 
   async setClientQuotas(entity: string, quotas: Record<string, number>): Promise<void> {
-    return this.replaceEntry(this.image.clientQuotas, entity, quotas);
+    this.replaceEntry(this.image.clientQuotas, entity, quotas);
   }
 
   async changeAcls(added: AclImage[], removed: AclImage[]): Promise<void> {
@@ -227,7 +196,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
       this.image.acls.clear();
       for (const [k, v] of before) this.image.acls.set(k, v);
     };
-    return this.commit(
+    this.commit(
       () => {
         for (const a of removed) this.image.acls.delete(aclKey(a));
         for (const a of added) this.image.acls.set(aclKey(a), a);
@@ -238,14 +207,14 @@ export class EmbeddedMetadataStore implements MetadataStore {
   }
 
   async setScramCredentials(user: string, credentials: Record<string, ScramCredentialImage>): Promise<void> {
-    return this.replaceEntry(this.image.scramCredentials, user, credentials);
+    this.replaceEntry(this.image.scramCredentials, user, credentials);
   }
 
   /** Sets `key`'s entry of one of the image's keyed records, an empty record removing it, undone if the write fails. */
-  private replaceEntry<V extends object>(map: Map<string, V>, key: string, value: V): Promise<void> {
+  private replaceEntry<V extends object>(map: Map<string, V>, key: string, value: V): void {
     const before = map.get(key);
     const put = (v: V | undefined) => (v === undefined || Object.keys(v).length === 0 ? map.delete(key) : map.set(key, v));
-    return this.commit(
+    this.commit(
       () => put(value),
       () => put(before),
       noChanges(),

@@ -144,7 +144,7 @@ describe('topic changes that fail midway', { skip: skipUnlessPresent(kcat) }, ()
       assert.match(created.errorMessage ?? '', /EISDIR/);
       assert.equal(broker.broker.metadata.topic('unwritten'), undefined);
       assert.deepEqual(entriesOf('unwritten'), [], 'the logs made before the write are gone');
-      // The topics of one request share the image's write: all of them are refused and undone.
+      // Every topic of a request is refused and undone alike.
       const many = await createTopics(['unwritten-a', 'unwritten-b', 'unwritten-c'], 3);
       assert.deepEqual(
         many.topics.map((t) => [t.name, t.errorCode]),

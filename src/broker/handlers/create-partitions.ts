@@ -54,25 +54,22 @@ export function createPartitionsHandler(ctx: BrokerContext) {
   return handler(apis.CreatePartitions, 0, 3, async (req: CreatePartitionsRequest) => {
     const res = createCreatePartitionsResponse();
     const duplicates = repeated(req.topics.map((t) => t.name));
-    // Grown together, in the request's order: the single node writes its metadata once for all.
-    const grown = req.topics
-      .filter((t) => !duplicates.has(t.name))
-      .map(async (t) => {
-        const assignment = newAssignment(ctx, t);
-        let outcome: Outcome;
-        if (isOutcome(assignment)) outcome = assignment;
-        else if (req.validateOnly) outcome = succeeded();
-        else {
-          try {
-            await ctx.partitions.addPartitions(t.name, assignment);
-            outcome = succeeded();
-          } catch (e) {
-            outcome = rolledBack(`Partitions of '${t.name}' were not added`, e);
-          }
+    for (const t of req.topics) {
+      if (duplicates.has(t.name)) continue;
+      const assignment = newAssignment(ctx, t);
+      let outcome: Outcome;
+      if (isOutcome(assignment)) outcome = assignment;
+      else if (req.validateOnly) outcome = succeeded();
+      else {
+        try {
+          await ctx.partitions.addPartitions(t.name, assignment);
+          outcome = succeeded();
+        } catch (e) {
+          outcome = rolledBack(`Partitions of '${t.name}' were not added`, e);
         }
-        return { name: t.name, ...outcome };
-      });
-    res.results.push(...(await Promise.all(grown)));
+      }
+      res.results.push({ name: t.name, ...outcome });
+    }
     for (const name of duplicates) res.results.push({ name, ...failed(ErrorCode.INVALID_REQUEST, 'Duplicate topic name.') });
     return res;
   });

@@ -19,8 +19,8 @@ const refused = (o: Outcome): TopicOutcome => ({ ...o, topic: null });
 
 /**
  * Kafka refuses a name that differs from an existing topic's only by '.' against '_', because
- * the two would share metric names. One request's topics are made together, so each is also
- * checked against the ones before it in the request, whether or not the metadata has them yet.
+ * the two would share metric names. Each name is also checked against the ones before it in
+ * the request, whether or not the metadata has them yet (in a cluster, not until etcd answers).
  */
 class Collisions {
   private readonly byUnified = new Map<string, string>();
@@ -109,17 +109,17 @@ function topicResult(ctx: BrokerContext, name: string, outcome: TopicOutcome, ve
 
 /**
  * CreateTopics: each topic through createTopic, placed over the brokers or as a manual
- * assignment says. The topics are made together (the single node writes its metadata once for
- * all of them), checked in the request's order; the answer comes once the metadata has them.
+ * assignment says. The answer comes once the metadata has the topic.
  */
 export function createTopicsHandler(ctx: BrokerContext) {
   return handler(apis.CreateTopics, 0, 7, async (req: CreateTopicsRequest, { version }) => {
     const res = createCreateTopicsResponse();
     const duplicates = repeated(req.topics.map((t) => t.name));
     const collisions = new Collisions(ctx);
-    const unique = req.topics.filter((t) => !duplicates.has(t.name));
-    const outcomes = await Promise.all(unique.map((t) => createOne(ctx, t, req.validateOnly, collisions)));
-    unique.forEach((t, i) => res.topics.push(topicResult(ctx, t.name, outcomes[i], version)));
+    for (const t of req.topics) {
+      if (duplicates.has(t.name)) continue;
+      res.topics.push(topicResult(ctx, t.name, await createOne(ctx, t, req.validateOnly, collisions), version));
+    }
     for (const name of duplicates) {
       res.topics.push(topicResult(ctx, name, refused(failed(ErrorCode.INVALID_REQUEST, 'Duplicate topic name.')), version));
     }

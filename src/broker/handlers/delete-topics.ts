@@ -60,13 +60,14 @@ export function deleteTopicsHandler(ctx: BrokerContext) {
       const name = ctx.metadata.topicById(id)!.name;
       res.responses.push(result(name, id, failed(ErrorCode.INVALID_REQUEST, 'The provided topic name maps to an ID that was already supplied.')));
     }
-    // Deleted together: the single node writes its metadata once for all of them.
-    const answers = found
-      .filter((t) => !twice.has(t.id))
-      .map(async (t) =>
-        result(t.name, t.id, isInternalTopic(t.name) ? failed(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot delete internal topic ${t.name}`) : await deleteTopic(ctx, t.name)),
-      );
-    res.responses.push(...(await Promise.all(answers)));
+    for (const t of found) {
+      if (twice.has(t.id)) continue;
+      if (isInternalTopic(t.name)) {
+        res.responses.push(result(t.name, t.id, failed(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot delete internal topic ${t.name}`)));
+      } else {
+        res.responses.push(result(t.name, t.id, await deleteTopic(ctx, t.name)));
+      }
+    }
     return res;
   });
 }

@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { copyFile, readdir, stat } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -8,6 +8,7 @@ import { log } from '../log.js';
 import { fsyncPath, fsyncPathOffLoop, OffsetCheckpointFile, partitionKey, type PartitionOffset } from './checkpoint-file.js';
 import type { LogConfig } from './log-config.js';
 import { LogCleaner } from './log-cleaner.js';
+import { freeBytes } from './free-space.js';
 import { PartitionLog, type LogHealthListener } from './partition-log.js';
 import { fileSystemFailure, StorageError } from './storage-error.js';
 
@@ -780,16 +781,6 @@ export class LockedLogDirs {
 }
 
 /** A log's background task failed: a failed directory is reported (it goes offline elsewhere), anything else is a bug. */
-/** Bytes an unprivileged writer may still take in `dir`'s file system; null if it cannot be measured. */
-function freeBytes(dir: string): number | null {
-  try {
-    const fs = statfsSync(dir);
-    return fs.bavail * fs.bsize;
-  } catch {
-    return null;
-  }
-}
-
 function reportFailure(l: ManagedLog, what: string, e: unknown): void {
   if (fileSystemFailure(e, l.log.dir) === null) throw e;
   log.warn({ partition: partitionKey(l.topic, l.partition), err: (e as Error).message }, `${what} failed`);

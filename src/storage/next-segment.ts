@@ -1,7 +1,8 @@
-import { renameSync, rmSync, statfsSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { log } from '../log.js';
 import { nativeAddon, type MappedRegion } from '../native/addon.js';
+import { freeBytes } from './free-space.js';
 
 /**
  * The next segment of a partition in mmap append mode, made ready on the threadpool while the
@@ -77,13 +78,9 @@ export function prepareNextSegment(dir: string, capacity: number, mlock: boolean
 }
 
 function roomFor(dir: string, capacity: number): boolean {
-  try {
-    const fs = statfsSync(dir);
-    return fs.bavail * fs.bsize >= capacity * FREE_SPACE_SHARE;
-  } catch {
-    // The preparation meets whatever is wrong with the directory, and reports it.
-    return true;
-  }
+  const free = freeBytes(dir);
+  // Unmeasured: the preparation meets whatever is wrong with the directory, and reports it.
+  return free === null || free >= capacity * FREE_SPACE_SHARE;
 }
 
 /** A new active segment file in `dir` follows whatever next segment is there. */

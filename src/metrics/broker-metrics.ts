@@ -275,7 +275,12 @@ export class BrokerMetrics {
       },
     });
     const series = this.series;
-    const count = (pick: (p: PartitionState) => boolean) => (s: ScrapedPartitions) => s.all.filter(pick).length;
+    const count = (pick: (p: PartitionState) => boolean) => (s: ScrapedPartitions) => {
+      // Counted, not filtered: a filtered copy would be an array as long as the partitions.
+      let n = 0;
+      for (const p of s.all) if (pick(p)) n++;
+      return n;
+    };
     series.single('kafka_server_replicamanager_underreplicatedpartitions', 'Partitions led here with fewer in-sync replicas than replicas', count((p) => p.underReplicated));
     series.single('kafka_server_replicamanager_leadercount', 'Partitions this broker leads', count((p) => p.leader));
     series.single('kafka_server_replicamanager_partitioncount', 'Replicas this broker holds', (s) => s.all.length);

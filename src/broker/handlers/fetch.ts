@@ -127,8 +127,14 @@ function readLimit(p: Partition, replicaId: number, committedOnly: boolean): num
  * soon as one has records or an error, which `build` then answers. A fetch that parks (most of a
  * long-polling consumer's) so makes no answer only to throw it away; the check reads no log.
  */
-function parkable(ctx: BrokerContext, req: FetchRequest, version: number, topics: readonly FetchRequestFetchTopic[], readable: (topic: string) => boolean): FetchedPartition[] | null {
-  const replicaId = fetcherOf(req, version);
+function parkable(
+  ctx: BrokerContext,
+  req: FetchRequest,
+  version: number,
+  replicaId: number,
+  topics: readonly FetchRequestFetchTopic[],
+  readable: (topic: string) => boolean,
+): FetchedPartition[] | null {
   const committedOnly = readsCommittedOnly(req, replicaId);
   const watched: FetchedPartition[] = [];
   for (const t of topics) {
@@ -160,9 +166,8 @@ function parkable(ctx: BrokerContext, req: FetchRequest, version: number, topics
  * has come. Nothing is read into memory: records are file regions. What it found in each
  * partition is what a parked fetch starts watching from.
  */
-function build(ctx: BrokerContext, req: FetchRequest, version: number, topics: readonly FetchRequestFetchTopic[], readable: (topic: string) => boolean): Built {
+function build(ctx: BrokerContext, req: FetchRequest, version: number, replicaId: number, topics: readonly FetchRequestFetchTopic[], readable: (topic: string) => boolean): Built {
   const response = createFetchResponse();
-  const replicaId = fetcherOf(req, version);
   const now = Date.now();
   let remaining = req.maxBytes;
   let bytes = 0;
@@ -310,11 +315,11 @@ class ServedFetch implements FetchWait<FetchedPartition> {
 
   /** The partitions to park on at once, without reading, or null (see `parkable`). */
   parkable(): FetchedPartition[] | null {
-    return this.req.maxWaitMs > 0 && this.req.minBytes > 0 ? parkable(this.ctx, this.req, this.version, this.context.topics, this.readable) : null;
+    return this.req.maxWaitMs > 0 && this.req.minBytes > 0 ? parkable(this.ctx, this.req, this.version, this.replicaId, this.context.topics, this.readable) : null;
   }
 
   build(): Built {
-    return build(this.ctx, this.req, this.version, this.context.topics, this.readable);
+    return build(this.ctx, this.req, this.version, this.replicaId, this.context.topics, this.readable);
   }
 
   /** The response, with the fetch session put in and the bytes counted. */

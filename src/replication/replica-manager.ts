@@ -420,8 +420,8 @@ export class ReplicaManager {
       for (const i of here) {
         const made = this.opts.logs.get(topic.name, i)!;
         writePartitionTopicId(made.dir, topic.id);
-        // Its listing, taken as the log was made, lacks the file just written: without it, the
-        // partition's attach reads the file rather than writing it a second time.
+        // Dropped: the listing taken as the log was made lacks the file just written, and would
+        // have the partition's attach write it a second time; without one, attach reads it.
         made.takeOpeningListing();
       }
       await write(topic);
